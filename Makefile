@@ -1,0 +1,94 @@
+# StreamFlix pipeline infrastructure: the commands platform engineers use every day.
+# Every target installs the project first when pyproject.toml changed, so nobody has to
+# remember `make install`.  Run `make help` for the list.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+# Checkov pins packaging<24 and an old boto3, which clash with pytest 9 and moto, so it
+# lives in its own virtual environment inside .venv (one folder to delete, one to ignore).
+CHECKOV_VERSION := 3.3.30
+CHECKOV_VENV := $(VENV)/checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
+
+# The jsii runtime warns on every start that Node 20 is end-of-life; Node 20 is what these
+# machines have.  Silence that one warning, nothing else.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export STREAMFLIX_CHECKOV := $(CHECKOV_VENV)/bin/checkov
+
+# Arguments passed through to the CLI; empty ones are left out.
+CLI := $(PY) -m shared.cli
+ARGS = $(if $(ENV),--env $(ENV)) $(if $(SUFFIX),--suffix $(SUFFIX)) $(if $(STACK),--stack $(STACK))
+
+.PHONY: help install config synth check test lint bench plan deploy destroy outputs drift \
+        bootstrap smoke releases promote clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+$(CHECKOV_STAMP):
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet checkov==$(CHECKOV_VERSION)
+	@rm -f $(CHECKOV_VENV)/.installed-* && touch $@
+
+install: $(STAMP) $(CHECKOV_STAMP) ## Create .venv and install everything (no-op when nothing changed)
+
+config: $(STAMP) ## Print the resolved config: ENV=<env> [SUFFIX=<suffix>]
+	@$(CLI) config $(ARGS)
+
+synth: $(STAMP) ## Synthesize to cdktf.out/: ENV=<env> (all environments without ENV)
+	@$(CLI) synth $(ARGS)
+
+check: $(STAMP) $(CHECKOV_STAMP) ## Synthesize and scan with checkov: [ENV=<env>]
+	@$(CLI) check $(ARGS)
+
+test: install ## Run the whole test suite (no cloud, no engine needed)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP) ## Lint and check formatting with ruff
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+bench: $(STAMP) ## Time synthesis of all environments: fast provider import vs plain import
+	@$(CLI) bench
+
+plan: $(STAMP) ## Plan: ENV=<env> [STACK=a,b]
+	@$(CLI) plan $(ARGS)
+
+deploy: $(STAMP) ## Deploy in dependency order: ENV=<env> [STACK=a,b] [CONFIRM=<env>]
+	@$(CLI) deploy $(ARGS)
+
+destroy: $(STAMP) ## Destroy in reverse order: ENV=<env> CONFIRM=<env> [STACK=a,b]
+	@$(CLI) destroy $(ARGS)
+
+outputs: $(STAMP) ## Write every stack's outputs to outputs/<env>.json: ENV=<env>
+	@$(CLI) outputs $(ARGS)
+
+drift: $(STAMP) ## List stacks whose real infrastructure differs from the code: ENV=<env>
+	@$(CLI) drift $(ARGS)
+
+bootstrap: $(STAMP) ## Create the environment's state bucket, idempotently: ENV=<env>
+	@$(CLI) bootstrap $(ARGS)
+
+smoke: $(STAMP) ## Check the deployed pipeline through the AWS APIs: ENV=<env>
+	@$(CLI) smoke $(ARGS)
+
+releases: $(STAMP) ## Show which revision runs in which environment
+	@$(CLI) releases $(ARGS)
+
+promote: $(STAMP) ## Promote one step forward behind gates: FROM=<env> TO=<env> [CONFIRM=prod]
+	@$(CLI) promote --from "$(FROM)" --to "$(TO)"
+
+clean: ## Remove generated output (cdktf.out, outputs); keeps .venv
+	rm -rf cdktf.out cdktf.out.* outputs .pytest_cache

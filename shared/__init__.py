@@ -1,0 +1,1 @@
+"""The library the StreamFlix stacks and operational tools share."""

@@ -1,0 +1,175 @@
+"""The command line behind the Makefile: `python -m shared.cli <command> [--env E] [--stack a,b] ...`.
+
+Exit codes (the contract): 0 success, 1 an operation failed, 2 usage or input error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable
+
+from shared.config import ConfigError, EnvironmentConfig, load_environment, load_environments
+from shared.errors import OperationFailed, UsageError
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="shared.cli", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def command(name: str, help: str, *, env: str = "optional", stack: bool = False) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help)
+        if env != "none":
+            p.add_argument("--env", required=env == "required", help="environment name (environments/<env>.yaml)")
+            p.add_argument("--suffix", help="override environment_suffix: an ephemeral copy of the environment")
+        if stack:
+            p.add_argument("--stack", help="comma-separated stack names (network,data,compute,monitoring)")
+        return p
+
+    command("config", "print the resolved config of an environment", env="required")
+    p = command("synth", "synthesize the stacks of one or all environments")
+    p.add_argument("--outdir", default="cdktf.out")
+    command("check", "synthesize and scan with checkov")
+    command("bench", "time synthesis with the fast and the plain provider import", env="none")
+    for name, text in (("plan", "plan the stacks of an environment"),
+                       ("deploy", "plan and apply the stacks of an environment, in dependency order"),
+                       ("destroy", "destroy the stacks of an environment, in reverse order")):  # fmt: skip
+        command(name, text, env="required", stack=True)
+    command("outputs", "write every stack's outputs to outputs/<env>.json", env="required")
+    command("drift", "list stacks whose real infrastructure differs from the code", env="required")
+    command("bootstrap", "create the environment's state bucket, idempotently", env="required")
+    command("smoke", "check the deployed pipeline through the AWS APIs", env="required")
+    command("releases", "show which revision runs in which environment")
+    p = sub.add_parser("promote", help="promote the revision of FROM to TO, behind gates")
+    p.add_argument("--from", dest="source", required=True)
+    p.add_argument("--to", dest="target", required=True)
+    return parser
+
+
+def _one(args: argparse.Namespace) -> EnvironmentConfig:
+    return load_environment(args.env, suffix=args.suffix)
+
+
+def _many(args: argparse.Namespace) -> list[EnvironmentConfig]:
+    return load_environments([args.env] if args.env else None, suffix=args.suffix)
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    print(json.dumps(_one(args).model_dump(mode="json"), indent=2))
+    return 0
+
+
+def cmd_synth(args: argparse.Namespace) -> int:
+    envs = _many(args)  # validate everything before anything is written
+    from shared.app import synthesize
+
+    out = synthesize(envs, args.outdir)
+    for env in envs:
+        print(f"synthesized {env.name} (suffix {env.suffix}) into {out}/stacks/")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    envs = _many(args)
+    from shared.app import synthesize
+    from shared.policy import scan
+
+    out = synthesize(envs)
+    return scan(envs, out)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from shared.bench import run
+
+    return run()
+
+
+def _deploy_command(action: str) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        from shared import deploy
+
+        return deploy.run(action, _one(args), stacks=args.stack)
+
+    return run
+
+
+def cmd_outputs(args: argparse.Namespace) -> int:
+    from shared import deploy
+
+    return deploy.run("outputs", _one(args))
+
+
+def cmd_drift(args: argparse.Namespace) -> int:
+    from shared import deploy
+
+    return deploy.run("drift", _one(args))
+
+
+def cmd_bootstrap(args: argparse.Namespace) -> int:
+    from shared.bootstrap import bootstrap
+
+    return bootstrap(_one(args))
+
+
+def cmd_smoke(args: argparse.Namespace) -> int:
+    from shared.smoke import run
+
+    return run(_one(args))
+
+
+def cmd_releases(args: argparse.Namespace) -> int:
+    from shared.releases import show
+
+    return show(_many(args))
+
+
+def cmd_promote(args: argparse.Namespace) -> int:
+    from shared.promote import promote
+
+    return promote(args.source, args.target)
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "config": cmd_config,
+    "synth": cmd_synth,
+    "check": cmd_check,
+    "bench": cmd_bench,
+    "plan": _deploy_command("plan"),
+    "deploy": _deploy_command("deploy"),
+    "destroy": _deploy_command("destroy"),
+    "outputs": cmd_outputs,
+    "drift": cmd_drift,
+    "bootstrap": cmd_bootstrap,
+    "smoke": cmd_smoke,
+    "releases": cmd_releases,
+    "promote": cmd_promote,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:  # argparse already printed the usage problem
+        return 0 if exc.code == 0 else 2
+    try:
+        return COMMANDS[args.command](args)
+    except ConfigError as exc:
+        print(exc.render(), file=sys.stderr)
+        return 2
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OperationFailed as exc:
+        print(f"failed: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

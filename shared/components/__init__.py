@@ -1,0 +1,1 @@
+"""Constructs the stacks share, one per AWS concept."""

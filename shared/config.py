@@ -1,0 +1,478 @@
+"""Typed, validated per-environment configuration: YAML in, a frozen object out, or every problem at once.
+
+Defaults live here, once. An environment file (`environments/<env>.yaml`) states only what
+differs from them. Nothing past `load_environment` sees a raw dict.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+ENVIRONMENTS_DIR = Path(__file__).resolve().parent.parent / "environments"
+
+# Promotion order; also the environments a checkout is expected to have.
+PROMOTION_ORDER = ("dev", "staging", "prod")
+
+# CloudWatch Logs accepts only these retention periods (days).
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
+    1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)  # fmt: skip
+
+# Fargate task sizes: cpu units -> the memory sizes (MiB) AWS accepts with them.
+FARGATE_SIZES: dict[int, tuple[int, ...]] = {
+    256: (512, 1024, 2048),
+    512: tuple(range(1024, 4097, 1024)),
+    1024: tuple(range(2048, 8193, 1024)),
+    2048: tuple(range(4096, 16385, 1024)),
+    4096: tuple(range(8192, 30721, 1024)),
+    8192: tuple(range(16384, 61441, 4096)),
+    16384: tuple(range(32768, 122881, 8192)),
+}
+
+SUFFIX_PATTERN = r"^[a-z][a-z0-9-]{0,18}[a-z0-9]$|^[a-z]$"
+_SUFFIX_RE = re.compile(SUFFIX_PATTERN)
+
+
+class ConfigError(Exception):
+    """Bad configuration input. `problems` holds one line per problem, each naming file and key."""
+
+    def __init__(self, problems: list[str], header: str = "invalid configuration"):
+        self.problems = problems
+        self.header = header
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        lines = [f"error: {self.header} ({len(self.problems)} problem(s)):"]
+        lines += [f"  - {p}" for p in self.problems]
+        return "\n".join(lines)
+
+
+class Inconsistent(ValueError):
+    """Raised by a model validator for cross-field rules: each problem names the field it is about."""
+
+    def __init__(self, problems: list[tuple[str, str]]):
+        self.problems = problems
+        super().__init__("; ".join(f"{k}: {m}" for k, m in problems))
+
+
+def _raise_if(problems: list[tuple[str, str]]) -> None:
+    if problems:
+        raise Inconsistent(problems)
+
+
+class _Section(BaseModel):
+    # strict: a quoted "2" is not a number; extra=forbid: a typo is an error, not a silent default.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class AwsConfig(_Section):
+    region: str = Field(
+        "us-east-1",
+        description="AWS region every resource of the environment lives in.",
+        pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$",
+    )
+    account_id: str | None = Field(
+        None,
+        description="AWS account the environment must be deployed to; the provider refuses any "
+        "other (allowed_account_ids). Unset: no check.",
+        pattern=r"^\d{12}$",
+    )
+
+
+class StateConfig(_Section):
+    bucket: str = Field(
+        description="S3 bucket holding this environment's Terraform state (made by `make bootstrap`).",
+        pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
+    )
+    key_prefix: str = Field(
+        "streamflix",
+        description="Prefix of every state key: <key_prefix>/<suffix>/<stack>.tfstate.",
+        pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$",
+    )
+    region: str | None = Field(
+        None,
+        description="Region of the state bucket; defaults to aws.region.",
+        pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$",
+    )
+
+
+class NetworkConfig(_Section):
+    cidr: str = Field("10.0.0.0/16", description="IPv4 CIDR of the VPC; subnets are carved from it.")
+    az_count: int = Field(
+        2, ge=2, le=6, description="Availability zones to spread subnets over (at least 2)."
+    )
+    nat_gateways: int = Field(
+        0,
+        ge=0,
+        le=6,
+        description="NAT gateways: 0 puts tasks in public subnets with public IPs (a cost "
+        "choice for dev), 1 shares one, az_count gives one per AZ (prod).",
+    )
+    subnet_prefix_length: int = Field(
+        20, ge=16, le=28, description="Prefix length of each public and private subnet."
+    )
+
+    @field_validator("cidr")
+    @classmethod
+    def _cidr_is_network(cls, value: str) -> str:
+        try:
+            net = ipaddress.IPv4Network(value, strict=True)
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not an IPv4 network in CIDR form ({exc})") from None
+        if not 16 <= net.prefixlen <= 24:
+            raise ValueError(f"prefix length must be between /16 and /24 for a VPC, got /{net.prefixlen}")
+        return value
+
+    @model_validator(mode="after")
+    def _subnets_fit(self) -> NetworkConfig:
+        problems = []
+        net = ipaddress.IPv4Network(self.cidr)
+        if self.subnet_prefix_length <= net.prefixlen:
+            problems.append(
+                ("subnet_prefix_length", f"/{self.subnet_prefix_length} is not smaller than the VPC {self.cidr}")
+            )
+        else:
+            available = 2 ** (self.subnet_prefix_length - net.prefixlen)
+            needed = 2 * self.az_count
+            if needed > available:
+                problems.append(
+                    (
+                        "subnet_prefix_length",
+                        f"{needed} subnets of /{self.subnet_prefix_length} (public and private in "
+                        f"{self.az_count} AZs) do not fit in {self.cidr}, which holds {available}",
+                    )
+                )
+        if self.nat_gateways not in (0, 1, self.az_count):
+            problems.append(
+                ("nat_gateways", f"must be 0, 1 or az_count ({self.az_count}), got {self.nat_gateways}")
+            )
+        _raise_if(problems)
+        return self
+
+    def subnet_cidrs(self) -> tuple[list[str], list[str]]:
+        """Public and private subnet CIDRs, one of each per AZ, in a stable order."""
+        blocks = list(ipaddress.IPv4Network(self.cidr).subnets(new_prefix=self.subnet_prefix_length))
+        public = [str(b) for b in blocks[: self.az_count]]
+        private = [str(b) for b in blocks[self.az_count : 2 * self.az_count]]
+        return public, private
+
+
+class KinesisConfig(_Section):
+    mode: Literal["provisioned", "on_demand"] = Field(
+        "provisioned", description="Capacity mode of the ingest stream."
+    )
+    shard_count: int = Field(1, ge=1, le=500, description="Shards when mode is provisioned.")
+    retention_hours: int = Field(24, ge=24, le=8760, description="How long records stay on the stream.")
+
+
+class AuroraConfig(_Section):
+    engine_version: str = Field(
+        "16.4", description="Aurora PostgreSQL engine version.", pattern=r"^\d+\.\d+$"
+    )
+    database_name: str = Field(
+        "streamflix", description="Name of the metadata database.", pattern=r"^[a-z][a-z0-9_]{0,62}$"
+    )
+    master_username: str = Field(
+        "streamflix_admin", description="Master user name.", pattern=r"^[a-z][a-z0-9_]{0,15}$"
+    )
+    min_acu: float = Field(0.5, ge=0.5, le=256, description="Serverless v2 minimum capacity (ACU).")
+    max_acu: float = Field(1.0, ge=1, le=256, description="Serverless v2 maximum capacity (ACU).")
+    instances: int = Field(
+        1, ge=1, le=15, description="Cluster instances of class db.serverless (2+ spreads over AZs)."
+    )
+    backup_retention_days: int = Field(1, ge=1, le=35, description="Automated backup retention.")
+    deletion_protection: bool = Field(False, description="Refuse to delete the cluster.")
+    final_snapshot: bool = Field(False, description="Take a final snapshot when the cluster is deleted.")
+
+    @model_validator(mode="after")
+    def _acu_range(self) -> AuroraConfig:
+        problems = []
+        if self.min_acu > self.max_acu:
+            problems.append(("min_acu", f"{self.min_acu} is above max_acu ({self.max_acu})"))
+        for key in ("min_acu", "max_acu"):
+            if (getattr(self, key) * 2) % 1:
+                problems.append((key, f"must be a multiple of 0.5, got {getattr(self, key)}"))
+        _raise_if(problems)
+        return self
+
+
+class DlqConfig(_Section):
+    retention_days: int = Field(14, ge=1, le=14, description="How long failed jobs are kept.")
+
+
+class DataConfig(_Section):
+    kinesis: KinesisConfig = Field(default_factory=KinesisConfig, description="The ingest stream.")
+    aurora: AuroraConfig = Field(default_factory=AuroraConfig, description="The metadata database.")
+    dlq: DlqConfig = Field(default_factory=DlqConfig, description="The dead-letter queue.")
+    secret_recovery_window_days: int = Field(
+        0,
+        description="Days a deleted secret can be restored: 0 deletes at once (dev, staging), "
+        "7-30 protects it (prod).",
+    )
+
+    @field_validator("secret_recovery_window_days")
+    @classmethod
+    def _window(cls, value: int) -> int:
+        if value != 0 and not 7 <= value <= 30:
+            raise ValueError(f"must be 0 or between 7 and 30, got {value}")
+        return value
+
+
+class ComputeConfig(_Section):
+    image: str = Field(
+        "public.ecr.aws/streamflix/video-worker:1.0.0",
+        description="Container image of the video worker.",
+        min_length=3,
+    )
+    cpu: int = Field(256, description="Fargate task CPU units (256, 512, 1024, ...).")
+    memory: int = Field(512, description="Fargate task memory (MiB); must suit cpu.")
+    architecture: Literal["X86_64", "ARM64"] = Field("X86_64", description="CPU architecture of the task.")
+    desired_count: int = Field(1, ge=0, le=1000, description="Tasks running after a deploy.")
+    min_count: int = Field(1, ge=0, le=1000, description="Auto scaling lower bound.")
+    max_count: int = Field(2, ge=1, le=1000, description="Auto scaling upper bound.")
+    cpu_target_percent: int = Field(
+        60, ge=10, le=90, description="Average task CPU that auto scaling aims for."
+    )
+
+    @model_validator(mode="after")
+    def _sizes(self) -> ComputeConfig:
+        problems = []
+        if self.cpu not in FARGATE_SIZES:
+            problems.append(("cpu", f"must be one of {sorted(FARGATE_SIZES)}, got {self.cpu}"))
+        elif self.memory not in FARGATE_SIZES[self.cpu]:
+            allowed = FARGATE_SIZES[self.cpu]
+            problems.append(
+                ("memory", f"{self.memory} MiB does not fit cpu {self.cpu}; allowed {allowed[0]}..{allowed[-1]}")
+            )
+        if self.min_count > self.max_count:
+            problems.append(("min_count", f"{self.min_count} is above max_count ({self.max_count})"))
+        elif not self.min_count <= self.desired_count <= self.max_count:
+            problems.append(
+                ("desired_count", f"{self.desired_count} is outside min_count..max_count "
+                 f"({self.min_count}..{self.max_count})")
+            )  # fmt: skip
+        _raise_if(problems)
+        return self
+
+
+class LogsConfig(_Section):
+    retention_days: int = Field(7, description="Retention of task and flow logs (CloudWatch values).")
+
+    @field_validator("retention_days")
+    @classmethod
+    def _allowed(cls, value: int) -> int:
+        if value not in LOG_RETENTION_DAYS:
+            raise ValueError(f"must be one of the CloudWatch values {list(LOG_RETENTION_DAYS)}, got {value}")
+        return value
+
+
+Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+
+
+class MonitoringConfig(_Section):
+    alarm_emails: tuple[Email, ...] = Field(
+        (), description="Addresses subscribed to the alarm topic.", strict=False
+    )
+    iterator_age_ms: int = Field(
+        60_000, ge=1000, description="Consumer lag (Kinesis iterator age) that raises an alarm."
+    )
+    ecs_cpu_percent: int = Field(80, ge=1, le=100, description="Service CPU that raises an alarm.")
+    ecs_memory_percent: int = Field(80, ge=1, le=100, description="Service memory that raises an alarm.")
+    aurora_capacity_percent: int = Field(
+        90, ge=10, le=100, description="Aurora capacity, as a share of max_acu, that raises an alarm."
+    )
+    aurora_cpu_percent: int = Field(80, ge=1, le=100, description="Aurora CPU that raises an alarm.")
+
+
+class EnvironmentConfig(_Section):
+    name: str = Field(description="Environment name: the file's stem. Set by the loader, not the file.")
+    environment_suffix: str = Field(
+        description="Suffix of every resource name and stack id; defaults to the environment name.",
+        pattern=SUFFIX_PATTERN,
+    )
+    project: str = Field(
+        "streamflix", description="Prefix of every resource name.", pattern=r"^[a-z][a-z0-9-]{1,15}$"
+    )
+    protected: bool = Field(
+        False,
+        description="Production-grade safety: deploy and destroy need confirmation, and the "
+        "database and secret must be protected from deletion.",
+    )
+    aws: AwsConfig = Field(default_factory=AwsConfig, description="Where the environment lives.")
+    state: StateConfig = Field(description="Remote state backend.")
+    network: NetworkConfig = Field(default_factory=NetworkConfig, description="VPC and subnets.")
+    data: DataConfig = Field(default_factory=DataConfig, description="Stream, queue, database, secret.")
+    compute: ComputeConfig = Field(default_factory=ComputeConfig, description="ECS Fargate workers.")
+    logs: LogsConfig = Field(default_factory=LogsConfig, description="CloudWatch Logs.")
+    monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig, description="Alarms.")
+
+    @model_validator(mode="after")
+    def _protection(self) -> EnvironmentConfig:
+        problems = []
+        if self.name == "prod" and not self.protected:
+            problems.append(("protected", "prod must be protected: set protected: true"))
+        if self.protected:
+            if not self.data.aurora.deletion_protection:
+                problems.append(("data.aurora.deletion_protection", "must be true in a protected environment"))
+            if not self.data.aurora.final_snapshot:
+                problems.append(("data.aurora.final_snapshot", "must be true in a protected environment"))
+            if self.data.secret_recovery_window_days == 0:
+                problems.append(
+                    ("data.secret_recovery_window_days", "must be 7-30 in a protected environment")
+                )
+            if self.data.aurora.instances < 2:
+                problems.append(("data.aurora.instances", "a protected environment needs 2 or more"))
+        if self.data.aurora.instances > self.network.az_count and self.protected:
+            problems.append(
+                ("data.aurora.instances", f"{self.data.aurora.instances} instances cannot spread over "
+                 f"{self.network.az_count} AZs")
+            )  # fmt: skip
+        _raise_if(problems)
+        return self
+
+    @property
+    def suffix(self) -> str:
+        return self.environment_suffix
+
+    @property
+    def state_region(self) -> str:
+        return self.state.region or self.aws.region
+
+
+# ---------------------------------------------------------------- loading
+
+
+def available_environments(directory: Path = ENVIRONMENTS_DIR) -> list[str]:
+    return sorted(p.stem for p in directory.glob("*.yaml"))
+
+
+@dataclass(frozen=True)
+class _Located:
+    """Line numbers (1-based) of every key path in a YAML document."""
+
+    lines: dict[tuple[str, ...], int]
+
+    def line_of(self, path: tuple[str, ...]) -> int | None:
+        # An error about a missing or nested key points at the closest ancestor that exists.
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            path = path[:-1]
+        return None
+
+
+def _index_lines(node: yaml.Node, path: tuple[str, ...] = ()) -> dict[tuple[str, ...], int]:
+    lines: dict[tuple[str, ...], int] = {}
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = (*path, str(key_node.value))
+            lines[key] = key_node.start_mark.line + 1
+            lines.update(_index_lines(value_node, key))
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            key = (*path, str(i))
+            lines[key] = item.start_mark.line + 1
+            lines.update(_index_lines(item, key))
+    return lines
+
+
+def _read_yaml(path: Path, shown: str) -> tuple[dict[str, Any], _Located]:
+    text = path.read_text(encoding="utf-8")
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{shown}:{mark.line + 1}:{mark.column + 1}" if mark else shown
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError([f"{where}: YAML syntax error: {problem}"]) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError([f"{shown}:1: the file must be a mapping of keys, got {type(data).__name__}"])
+    return data, _Located(_index_lines(node) if node is not None else {})
+
+
+def _describe(error: dict[str, Any]) -> list[tuple[tuple[str, ...], str]]:
+    """One pydantic error -> (key path, message) pairs; Inconsistent errors name their own fields."""
+    loc = tuple(str(p) for p in error["loc"])
+    exc = (error.get("ctx") or {}).get("error")
+    if isinstance(exc, Inconsistent):
+        return [((*loc, *key.split(".")), msg) for key, msg in exc.problems]
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return [(loc, "unknown key (check the spelling; see `make config` for the known keys)")]
+    if kind == "missing":
+        return [(loc, "required key is missing")]
+    msg = error["msg"].removeprefix("Value error, ")
+    if "input" in error and kind not in ("model_type",) and not isinstance(error["input"], dict):
+        msg += f" (got {error['input']!r})"
+    return [(loc, msg)]
+
+
+def load_environment(
+    name: str,
+    *,
+    suffix: str | None = None,
+    directory: Path = ENVIRONMENTS_DIR,
+) -> EnvironmentConfig:
+    """Load and validate `environments/<name>.yaml`. Raises ConfigError listing every problem."""
+    path = directory / f"{name}.yaml"
+    try:
+        shown = str(path.relative_to(Path.cwd()))
+    except ValueError:
+        shown = str(path)
+    if not path.is_file():
+        known = ", ".join(available_environments(directory)) or "none"
+        raise ConfigError([f"unknown environment {name!r}: no {shown}; environments: {known}"])
+    data, located = _read_yaml(path, shown)
+    problems: list[str] = []
+    if "name" in data:
+        problems.append(f"{shown}:{located.line_of(('name',))}: name: is set by the file name; remove it")
+        data.pop("name")
+    if suffix is not None and not _SUFFIX_RE.match(suffix):
+        problems.append(
+            f"SUFFIX={suffix!r}: must be 1-20 lowercase letters, digits or '-', starting with a letter"
+        )
+    data = {**data, "name": name}
+    if suffix is not None:
+        data["environment_suffix"] = suffix
+    else:
+        data.setdefault("environment_suffix", name)
+    try:
+        config = EnvironmentConfig.model_validate(data)
+    except ValidationError as exc:
+        for err in exc.errors(include_url=False):
+            for key_path, message in _describe(err):
+                line = located.line_of(key_path)
+                where = f"{shown}:{line}" if line else shown
+                problems.append(f"{where}: {'.'.join(key_path) or '(top level)'}: {message}")
+        raise ConfigError(problems, header=f"invalid configuration in {shown}") from None
+    if problems:
+        raise ConfigError(problems, header=f"invalid configuration in {shown}")
+    return config
+
+
+def load_environments(names: list[str] | None = None, *, suffix: str | None = None,
+                      directory: Path = ENVIRONMENTS_DIR) -> list[EnvironmentConfig]:
+    """Load several environments (all when names is empty), collecting the problems of all of them."""
+    names = names or available_environments(directory)
+    if suffix is not None and len(names) != 1:
+        raise ConfigError(["SUFFIX= makes a copy of one environment: name it with ENV="])
+    configs, problems = [], []
+    for name in names:
+        try:
+            configs.append(load_environment(name, suffix=suffix, directory=directory))
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise ConfigError(problems)
+    return configs

@@ -1,0 +1,32 @@
+"""Resource names and tags: every name carries the environment suffix, every resource the same tags."""
+
+from __future__ import annotations
+
+from shared.config import EnvironmentConfig
+
+STACK_NAMES = ("network", "data", "compute", "monitoring")
+
+
+def stack_id(stack: str, suffix: str) -> str:
+    """`network-dev`: the contract's stack id."""
+    return f"{stack}-{suffix}"
+
+
+def resource_name(env: EnvironmentConfig, component: str) -> str:
+    """`streamflix-<component>-<suffix>`, the name of one AWS resource of the environment."""
+    return f"{env.project}-{component}-{env.suffix}"
+
+
+def default_tags(env: EnvironmentConfig, stack: str) -> dict[str, str]:
+    """Tags the AWS provider puts on every taggable resource of `stack`."""
+    return {
+        "project": env.project,
+        "environment": env.suffix,
+        "stack": stack,
+        "managed-by": "cdktf",
+    }
+
+
+def state_key(env: EnvironmentConfig, stack: str) -> str:
+    """The one place state keys are derived: `<prefix>/<suffix>/<stack>.tfstate`."""
+    return f"{env.state.key_prefix}/{env.suffix}/{stack}.tfstate"

@@ -1,0 +1,76 @@
+"""The base of every pipeline stack: its AWS provider, its own S3 state backend, its outputs."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from cdktf import S3Backend, TerraformOutput, TerraformStack
+from constructs import Construct
+
+from shared import fast_import
+from shared.config import EnvironmentConfig
+from shared.naming import default_tags, resource_name, stack_id, state_key
+
+fast_import.register_without_init()
+
+from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity  # noqa: E402
+from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags  # noqa: E402
+
+
+def partition_of(region: str) -> str:
+    """The ARN partition of a region, known at synthesis (no data source round trip needed)."""
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+class PipelineStack(TerraformStack):
+    """A stack of one environment. Subclasses set `stack_name` and build their resources."""
+
+    stack_name: ClassVar[str]
+
+    def __init__(self, scope: Construct, *, env: EnvironmentConfig) -> None:
+        super().__init__(scope, stack_id(self.stack_name, env.suffix))
+        self.env = env
+        self.region = env.aws.region
+        self.partition = partition_of(env.aws.region)
+        self._caller: DataAwsCallerIdentity | None = None
+        AwsProvider(
+            self,
+            "aws",
+            region=env.aws.region,
+            default_tags=[AwsProviderDefaultTags(tags=default_tags(env, self.stack_name))],
+            allowed_account_ids=[env.aws.account_id] if env.aws.account_id else None,
+        )
+        # One state file per stack per environment; cross-stack reads go through this
+        # backend's config, so a consumer always reads its own environment's state.
+        S3Backend(
+            self,
+            bucket=env.state.bucket,
+            key=state_key(env, self.stack_name),
+            region=env.state_region,
+            encrypt=True,
+        )
+        # S3-native locking (Terraform 1.10+, OpenTofu 1.10+); cdktf 0.21 has no typed field for it.
+        self.add_override("terraform.backend.s3.use_lockfile", True)
+
+    @property
+    def account_id(self) -> str:
+        """The deploying account's id (read at plan time; one data source per stack)."""
+        if self._caller is None:
+            self._caller = DataAwsCallerIdentity(self, "caller")
+        return self._caller.account_id
+
+    @property
+    def log_prefix(self) -> str:
+        """`/<project>/<suffix>/`: every log group of the environment starts with it."""
+        return f"/{self.env.project}/{self.env.suffix}/"
+
+    def name(self, component: str) -> str:
+        return resource_name(self.env, component)
+
+    def output(self, name: str, value: Any, description: str, *, sensitive: bool = False) -> None:
+        """A top-level output, named exactly `name` (the contract's output names)."""
+        TerraformOutput(self, name, value=value, description=description, sensitive=sensitive)

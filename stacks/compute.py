@@ -1,0 +1,232 @@
+"""The compute stack: ECS cluster, least-privilege roles, the Fargate worker service and its auto scaling."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from cdktf import TerraformResourceLifecycle
+from constructs import Construct
+
+from shared import fast_import
+from shared.components.iam import assume_role_policy, document, statement
+from shared.components.log_group import EncryptedLogGroup
+from shared.config import EnvironmentConfig
+from shared.stack import PipelineStack
+from stacks.data import SECRET_KEYS, DataStack
+from stacks.network import NetworkStack
+
+fast_import.register_without_init()
+
+from cdktf_cdktf_provider_aws.appautoscaling_policy import (  # noqa: E402
+    AppautoscalingPolicy,
+    AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration,
+    AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification,
+)
+from cdktf_cdktf_provider_aws.appautoscaling_target import AppautoscalingTarget  # noqa: E402
+from cdktf_cdktf_provider_aws.ecs_cluster import EcsCluster, EcsClusterSetting  # noqa: E402
+from cdktf_cdktf_provider_aws.ecs_service import (  # noqa: E402
+    EcsService,
+    EcsServiceDeploymentCircuitBreaker,
+    EcsServiceNetworkConfiguration,
+)
+from cdktf_cdktf_provider_aws.ecs_task_definition import (  # noqa: E402
+    EcsTaskDefinition,
+    EcsTaskDefinitionRuntimePlatform,
+)
+from cdktf_cdktf_provider_aws.iam_role import IamRole  # noqa: E402
+from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy  # noqa: E402
+
+CONTAINER_NAME = "worker"
+# <account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>[:tag|@digest]
+_ECR_IMAGE = re.compile(r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?/"
+                        r"(?P<repo>[a-z0-9._/-]+?)([:@].*)?$")  # fmt: skip
+
+
+def metrics_namespace(env: EnvironmentConfig) -> str:
+    """The CloudWatch namespace the workers publish to; the task role may publish nowhere else."""
+    return f"StreamFlix/{env.suffix}"
+
+
+class ComputeStack(PipelineStack):
+    """Exposes `cluster`, `service` and `log_group` to the stacks that build on it."""
+
+    stack_name = "compute"
+
+    def __init__(
+        self, scope: Construct, *, env: EnvironmentConfig, network: NetworkStack, data: DataStack
+    ) -> None:
+        super().__init__(scope, env=env)
+        cfg = env.compute
+
+        self.cluster = EcsCluster(
+            self,
+            "cluster",
+            name=self.name("workers"),
+            setting=[EcsClusterSetting(name="containerInsights", value="enabled")],
+        )
+        self.log_group = EncryptedLogGroup(self, "task_logs", name=f"{self.log_prefix}worker",
+                                           retention_days=env.logs.retention_days, kms_key_arn=data.key.arn)  # fmt: skip
+
+        self.execution_role = IamRole(
+            self,
+            "execution_role",
+            name=self.name("task-execution"),
+            description="ECS agent: pulls the image, writes the task logs, reads the database secret",
+            assume_role_policy=assume_role_policy("ecs-tasks.amazonaws.com", self.account_id),
+        )
+        IamRolePolicy(self, "execution_policy", name="task-execution", role=self.execution_role.id,
+                      policy=document(*self._execution_statements(data)))  # fmt: skip
+
+        self.task_role = IamRole(
+            self,
+            "task_role",
+            name=self.name("task"),
+            description="Video worker: reads the ingest stream, sends failed jobs to the DLQ, publishes metrics",
+            assume_role_policy=assume_role_policy("ecs-tasks.amazonaws.com", self.account_id),
+        )
+        IamRolePolicy(self, "task_policy", name="video-worker", role=self.task_role.id,
+                      policy=document(*self._task_statements(data)))  # fmt: skip
+
+        self.task_definition = EcsTaskDefinition(
+            self,
+            "task",
+            family=self.name("worker"),
+            requires_compatibilities=["FARGATE"],
+            network_mode="awsvpc",
+            cpu=str(cfg.cpu),
+            memory=str(cfg.memory),
+            execution_role_arn=self.execution_role.arn,
+            task_role_arn=self.task_role.arn,
+            runtime_platform=EcsTaskDefinitionRuntimePlatform(
+                operating_system_family="LINUX", cpu_architecture=cfg.architecture
+            ),
+            container_definitions=json.dumps([self._container(data)], sort_keys=True),
+        )
+
+        self.service = EcsService(
+            self,
+            "service",
+            name=self.name("worker"),
+            cluster=self.cluster.arn,
+            task_definition=self.task_definition.arn,
+            desired_count=cfg.desired_count,
+            launch_type="FARGATE",
+            platform_version="LATEST",
+            network_configuration=EcsServiceNetworkConfiguration(
+                subnets=[s.id for s in network.task_subnets],
+                security_groups=[network.task_security_group.id],
+                assign_public_ip=network.tasks_need_public_ip,
+            ),
+            deployment_circuit_breaker=EcsServiceDeploymentCircuitBreaker(enable=True, rollback=True),
+            deployment_minimum_healthy_percent=100,
+            deployment_maximum_percent=200,
+            propagate_tags="SERVICE",
+            enable_ecs_managed_tags=True,
+            # Auto scaling owns the running count after the first deploy; a redeploy must not reset it.
+            lifecycle=TerraformResourceLifecycle(ignore_changes=["desired_count"]),
+        )
+
+        target = AppautoscalingTarget(
+            self,
+            "scaling_target",
+            service_namespace="ecs",
+            scalable_dimension="ecs:service:DesiredCount",
+            resource_id=f"service/{self.cluster.name}/{self.service.name}",
+            min_capacity=cfg.min_count,
+            max_capacity=cfg.max_count,
+        )
+        AppautoscalingPolicy(
+            self,
+            "scaling_cpu",
+            name=self.name("worker-cpu"),
+            policy_type="TargetTrackingScaling",
+            service_namespace=target.service_namespace,
+            scalable_dimension=target.scalable_dimension,
+            resource_id=target.resource_id,
+            target_tracking_scaling_policy_configuration=AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration(
+                target_value=cfg.cpu_target_percent,
+                predefined_metric_specification=AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification(
+                    predefined_metric_type="ECSServiceAverageCPUUtilization"
+                ),
+                scale_in_cooldown=300,
+                scale_out_cooldown=60,
+            ),
+        )
+
+        self.output("ecs_cluster_name", self.cluster.name, "Name of the ECS cluster that runs the video workers.")
+        self.output("ecs_cluster_arn", self.cluster.arn, "ARN of the ECS cluster.")
+        self.output("ecs_service_name", self.service.name, "Name of the ECS service of the video workers.")
+        self.output("task_definition_family", self.task_definition.family, "Family of the worker task definition.")
+        self.output("task_log_group_name", self.log_group.name, "CloudWatch log group of the worker tasks.")
+        self.output("task_role_arn", self.task_role.arn, "ARN of the worker task role.")
+        self.output("execution_role_arn", self.execution_role.arn, "ARN of the task execution role.")
+
+    def _container(self, data: DataStack) -> dict:
+        env = self.env
+        return {
+            "name": CONTAINER_NAME,
+            "image": env.compute.image,
+            "essential": True,
+            "readonlyRootFilesystem": True,
+            "linuxParameters": {"initProcessEnabled": True},
+            "environment": [
+                {"name": "KINESIS_STREAM_NAME", "value": data.stream.name},
+                {"name": "DLQ_URL", "value": data.dlq.url},
+                {"name": "METRICS_NAMESPACE", "value": metrics_namespace(env)},
+                {"name": "AWS_REGION", "value": env.aws.region},
+            ],
+            # The agent injects each key of the connection JSON; the password never sits in the task definition.
+            "secrets": [
+                {"name": f"DB_{key.upper()}", "valueFrom": f"{data.secret.arn}:{key}::"}
+                for key in SECRET_KEYS
+            ],
+            "logConfiguration": {
+                "logDriver": "awslogs",
+                "options": {
+                    "awslogs-group": self.log_group.name,
+                    "awslogs-region": env.aws.region,
+                    "awslogs-stream-prefix": CONTAINER_NAME,
+                },
+            },
+        }
+
+    def _execution_statements(self, data: DataStack) -> list[dict]:
+        statements = [
+            statement("WriteTaskLogs", ["logs:CreateLogStream", "logs:PutLogEvents"],
+                      [f"{self.log_group.arn}:*"]),  # fmt: skip
+            statement("ReadDatabaseSecret", ["secretsmanager:GetSecretValue"], [data.secret.arn]),
+            statement("DecryptDatabaseSecret", ["kms:Decrypt"], [data.key.arn]),
+        ]
+        ecr = _ECR_IMAGE.match(self.env.compute.image)
+        if ecr:
+            repo_arn = f"arn:{self.partition}:ecr:{ecr['region']}:{ecr['account']}:repository/{ecr['repo']}"
+            statements += [
+                statement("PullWorkerImage",
+                          ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+                          [repo_arn]),  # fmt: skip
+                # GetAuthorizationToken has no resource-level permissions: "*" is the only resource.
+                statement("RegistryLogin", ["ecr:GetAuthorizationToken"], ["*"]),
+            ]
+        return statements
+
+    def _task_statements(self, data: DataStack) -> list[dict]:
+        return [
+            statement(
+                "ReadIngestStream",
+                ["kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords",
+                 "kinesis:GetShardIterator", "kinesis:ListShards", "kinesis:SubscribeToShard"],
+                [data.stream.arn],
+            ),  # fmt: skip
+            statement("SendFailedJobs", ["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"],
+                      [data.dlq.arn]),  # fmt: skip
+            # The stream and queue are encrypted with the pipeline key.
+            statement("UsePipelineKey", ["kms:Decrypt", "kms:GenerateDataKey"], [data.key.arn]),
+            # PutMetricData has no resource-level permissions; the namespace condition narrows it.
+            statement(
+                "PublishMetrics",
+                ["cloudwatch:PutMetricData"],
+                ["*"],
+                Condition={"StringEquals": {"cloudwatch:namespace": metrics_namespace(self.env)}},
+            ),
+        ]

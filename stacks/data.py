@@ -1,0 +1,270 @@
+"""The data stack: KMS key, Kinesis ingest stream, SQS dead-letter queue, Aurora Serverless v2, its secret."""
+
+from __future__ import annotations
+
+import json
+
+from cdktf import Fn
+from constructs import Construct
+
+from shared import fast_import
+from shared.components.encryption_key import EncryptionKey, ServiceGrant
+from shared.components.iam import assume_role_policy
+from shared.components.log_group import EncryptedLogGroup, logs_service_grant
+from shared.config import EnvironmentConfig
+from shared.stack import PipelineStack
+from stacks.network import POSTGRES_PORT, NetworkStack
+
+fast_import.register_without_init()
+
+from cdktf_cdktf_provider_aws.db_subnet_group import DbSubnetGroup  # noqa: E402
+from cdktf_cdktf_provider_aws.iam_role import IamRole  # noqa: E402
+from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment  # noqa: E402
+from cdktf_cdktf_provider_aws.kinesis_stream import (  # noqa: E402
+    KinesisStream,
+    KinesisStreamStreamModeDetails,
+)
+from cdktf_cdktf_provider_aws.rds_cluster import (  # noqa: E402
+    RdsCluster,
+    RdsClusterServerlessv2ScalingConfiguration,
+)
+from cdktf_cdktf_provider_aws.rds_cluster_instance import RdsClusterInstance  # noqa: E402
+from cdktf_cdktf_provider_aws.rds_cluster_parameter_group import (  # noqa: E402
+    RdsClusterParameterGroup,
+    RdsClusterParameterGroupParameter,
+)
+from cdktf_cdktf_provider_aws.secretsmanager_secret import SecretsmanagerSecret  # noqa: E402
+from cdktf_cdktf_provider_aws.secretsmanager_secret_version import (  # noqa: E402
+    SecretsmanagerSecretVersion,
+)
+from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue  # noqa: E402
+from cdktf_cdktf_provider_aws.sqs_queue_policy import SqsQueuePolicy  # noqa: E402
+from cdktf_cdktf_provider_random.password import Password  # noqa: E402
+from cdktf_cdktf_provider_random.provider import RandomProvider  # noqa: E402
+
+# RDS rejects '/', '@', '"' and spaces in master passwords; everything else printable is fine.
+RDS_SAFE_SPECIALS = "!#$%&*()-_=+[]{}<>:?"
+# Keys of the connection JSON in the secret: what the workers read (see compute).
+SECRET_KEYS = ("engine", "host", "port", "dbname", "username", "password")
+ENHANCED_MONITORING_POLICY = "service-role/AmazonRDSEnhancedMonitoringRole"
+
+
+class DataStack(PipelineStack):
+    """Exposes `key`, `stream`, `dlq`, `secret` and `cluster` to the stacks that build on it."""
+
+    stack_name = "data"
+
+    def __init__(self, scope: Construct, *, env: EnvironmentConfig, network: NetworkStack) -> None:
+        super().__init__(scope, env=env)
+        RandomProvider(self, "random")
+        self.cluster_identifier = self.name("metadata")
+        rds_log_group = f"/aws/rds/cluster/{self.cluster_identifier}/postgresql"
+
+        self.key = EncryptionKey(
+            self,
+            "key",
+            alias=self.name("pipeline"),
+            description=f"Encrypts the StreamFlix pipeline data of {env.suffix}: stream, queue, "
+            "secret, database and logs",
+            account_id=self.account_id,
+            partition=self.partition,
+            deletion_window_days=30 if env.protected else 7,
+            services=[
+                logs_service_grant(self.region, self.partition, self.account_id,
+                                   [self.log_prefix, rds_log_group]),  # fmt: skip
+                # Alarms publish to the encrypted SNS topic as the CloudWatch service.
+                ServiceGrant(
+                    sid="CloudWatchAlarmsPublish",
+                    service="cloudwatch.amazonaws.com",
+                    actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                    condition={"StringEquals": {"aws:SourceAccount": self.account_id}},
+                ),
+            ],
+        )
+
+        self.stream = KinesisStream(
+            self,
+            "stream",
+            name=self.name("ingest"),
+            retention_period=env.data.kinesis.retention_hours,
+            shard_count=env.data.kinesis.shard_count if env.data.kinesis.mode == "provisioned" else None,
+            stream_mode_details=KinesisStreamStreamModeDetails(stream_mode=env.data.kinesis.mode.upper()),
+            encryption_type="KMS",
+            kms_key_id=self.key.arn,
+            shard_level_metrics=["IncomingBytes", "IteratorAgeMilliseconds",
+                                 "ReadProvisionedThroughputExceeded", "WriteProvisionedThroughputExceeded"],  # fmt: skip
+        )
+
+        self.dlq = SqsQueue(
+            self,
+            "dlq",
+            name=self.name("jobs-dlq"),
+            message_retention_seconds=env.data.dlq.retention_days * 86_400,
+            kms_master_key_id=self.key.arn,
+            # Reusing a data key for 5 minutes keeps KMS calls (and their cost) down.
+            kms_data_key_reuse_period_seconds=300,
+        )
+        SqsQueuePolicy(
+            self,
+            "dlq_tls_only",
+            queue_url=self.dlq.url,
+            policy=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "DenyPlainHttp",
+                            "Effect": "Deny",
+                            "Principal": "*",
+                            "Action": "sqs:*",
+                            "Resource": self.dlq.arn,
+                            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                        }
+                    ],
+                },
+                sort_keys=True,
+            ),
+        )
+
+        self._database(network, rds_log_group)
+
+        self.output("kinesis_stream_name", self.stream.name, "Name of the Kinesis stream that ingests video jobs.")
+        self.output("kinesis_stream_arn", self.stream.arn, "ARN of the ingest stream.")
+        self.output("dlq_url", self.dlq.url, "URL of the SQS dead-letter queue for failed jobs.")
+        self.output("dlq_arn", self.dlq.arn, "ARN of the dead-letter queue.")
+        self.output("dlq_name", self.dlq.name, "Name of the dead-letter queue.")
+        self.output("db_secret_arn", self.secret.arn,
+                    "ARN of the Secrets Manager secret with the database connection JSON.")  # fmt: skip
+        self.output("rds_cluster_endpoint", self.cluster.endpoint, "Writer endpoint of the Aurora cluster.")
+        self.output("rds_cluster_reader_endpoint", self.cluster.reader_endpoint,
+                    "Reader endpoint of the Aurora cluster.")  # fmt: skip
+        self.output("rds_cluster_identifier", self.cluster.cluster_identifier,
+                    "Identifier of the Aurora cluster.")  # fmt: skip
+        self.output("kms_key_arn", self.key.arn, "ARN of the KMS key that encrypts the pipeline data.")
+
+    def _database(self, network: NetworkStack, rds_log_group: str) -> None:
+        env, aurora = self.env, self.env.data.aurora
+        major = aurora.engine_version.split(".")[0]
+
+        password = Password(
+            self,
+            "db_password",
+            length=40,
+            special=True,
+            override_special=RDS_SAFE_SPECIALS,
+            min_lower=2,
+            min_upper=2,
+            min_numeric=2,
+            min_special=2,
+        )
+        subnets = DbSubnetGroup(
+            self,
+            "db_subnets",
+            name=self.name("metadata"),
+            description=f"Private subnets of the {env.suffix} metadata database",
+            subnet_ids=[s.id for s in network.private_subnets],
+        )
+        params = RdsClusterParameterGroup(
+            self,
+            "db_params",
+            name=self.name(f"metadata-pg{major}"),
+            family=f"aurora-postgresql{major}",
+            description="TLS only, and slow statements logged",
+            parameter=[
+                RdsClusterParameterGroupParameter(name="rds.force_ssl", value="1"),
+                RdsClusterParameterGroupParameter(name="log_min_duration_statement", value="1000"),
+            ],
+        )
+        # Created before the cluster so that the exported logs are encrypted and expire.
+        db_logs = EncryptedLogGroup(self, "db_logs", name=rds_log_group,
+                                    retention_days=env.logs.retention_days, kms_key_arn=self.key.arn)  # fmt: skip
+        self.cluster = RdsCluster(
+            self,
+            "cluster",
+            cluster_identifier=self.cluster_identifier,
+            engine="aurora-postgresql",
+            engine_mode="provisioned",  # Serverless v2 runs on the provisioned engine mode
+            engine_version=aurora.engine_version,
+            database_name=aurora.database_name,
+            master_username=aurora.master_username,
+            master_password=password.result,
+            port=POSTGRES_PORT,
+            db_subnet_group_name=subnets.name,
+            db_cluster_parameter_group_name=params.name,
+            vpc_security_group_ids=[network.database_security_group.id],
+            storage_encrypted=True,
+            kms_key_id=self.key.arn,
+            iam_database_authentication_enabled=True,
+            serverlessv2_scaling_configuration=RdsClusterServerlessv2ScalingConfiguration(
+                min_capacity=aurora.min_acu, max_capacity=aurora.max_acu
+            ),
+            backup_retention_period=aurora.backup_retention_days,
+            preferred_backup_window="03:00-04:00",
+            copy_tags_to_snapshot=True,
+            skip_final_snapshot=not aurora.final_snapshot,
+            final_snapshot_identifier=self.name("metadata-final") if aurora.final_snapshot else None,
+            deletion_protection=aurora.deletion_protection,
+            enabled_cloudwatch_logs_exports=["postgresql"],
+            # Outside protected environments changes land at once instead of in the next window.
+            apply_immediately=not env.protected,
+            depends_on=[db_logs.log_group],
+        )
+        monitoring_role = IamRole(
+            self,
+            "db_monitoring_role",
+            name=self.name("rds-monitoring"),
+            assume_role_policy=assume_role_policy("monitoring.rds.amazonaws.com", self.account_id),
+        )
+        IamRolePolicyAttachment(
+            self,
+            "db_monitoring_policy",
+            role=monitoring_role.name,
+            policy_arn=f"arn:{self.partition}:iam::aws:policy/{ENHANCED_MONITORING_POLICY}",
+        )
+        # Serverless v2 serves nothing without instances: at least one, spread over the AZs.
+        self.instances = [
+            RdsClusterInstance(
+                self,
+                f"instance_{i}",
+                identifier=self.name(f"metadata-{i + 1}"),
+                cluster_identifier=self.cluster.id,
+                instance_class="db.serverless",
+                engine=self.cluster.engine,
+                engine_version=self.cluster.engine_version,
+                db_subnet_group_name=subnets.name,
+                availability_zone=network.private_subnets[i % len(network.private_subnets)].availability_zone,
+                publicly_accessible=False,
+                auto_minor_version_upgrade=True,
+                performance_insights_enabled=True,
+                performance_insights_kms_key_id=self.key.arn,
+                monitoring_interval=60,
+                monitoring_role_arn=monitoring_role.arn,
+                apply_immediately=not env.protected,
+            )
+            for i in range(aurora.instances)
+        ]
+
+        self.secret = SecretsmanagerSecret(
+            self,
+            "db_secret",
+            name=self.name("metadata-db"),
+            description=f"Connection details of the {env.suffix} metadata database",
+            kms_key_id=self.key.arn,
+            recovery_window_in_days=env.data.secret_recovery_window_days,
+        )
+        SecretsmanagerSecretVersion(
+            self,
+            "db_secret_value",
+            secret_id=self.secret.id,
+            secret_string=Fn.jsonencode(
+                {
+                    "engine": "postgres",
+                    "host": self.cluster.endpoint,
+                    "port": POSTGRES_PORT,
+                    "dbname": aurora.database_name,
+                    "username": aurora.master_username,
+                    "password": password.result,
+                }
+            ),
+        )
+

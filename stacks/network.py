@@ -1,0 +1,224 @@
+"""The network stack: VPC, public and private subnets over the AZs, NAT, flow logs, security groups."""
+
+from __future__ import annotations
+
+from cdktf import Fn
+from constructs import Construct
+
+from shared import fast_import
+from shared.components.encryption_key import EncryptionKey
+from shared.components.iam import assume_role_policy, document, statement
+from shared.components.log_group import EncryptedLogGroup, logs_service_grant
+from shared.config import EnvironmentConfig
+from shared.stack import PipelineStack
+
+fast_import.register_without_init()
+
+from cdktf_cdktf_provider_aws.data_aws_availability_zones import DataAwsAvailabilityZones  # noqa: E402
+from cdktf_cdktf_provider_aws.default_security_group import DefaultSecurityGroup  # noqa: E402
+from cdktf_cdktf_provider_aws.eip import Eip  # noqa: E402
+from cdktf_cdktf_provider_aws.flow_log import FlowLog  # noqa: E402
+from cdktf_cdktf_provider_aws.iam_role import IamRole  # noqa: E402
+from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy  # noqa: E402
+from cdktf_cdktf_provider_aws.internet_gateway import InternetGateway  # noqa: E402
+from cdktf_cdktf_provider_aws.nat_gateway import NatGateway  # noqa: E402
+from cdktf_cdktf_provider_aws.route import Route  # noqa: E402
+from cdktf_cdktf_provider_aws.route_table import RouteTable  # noqa: E402
+from cdktf_cdktf_provider_aws.route_table_association import RouteTableAssociation  # noqa: E402
+from cdktf_cdktf_provider_aws.security_group import SecurityGroup  # noqa: E402
+from cdktf_cdktf_provider_aws.subnet import Subnet  # noqa: E402
+from cdktf_cdktf_provider_aws.vpc import Vpc  # noqa: E402
+from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import (  # noqa: E402
+    VpcSecurityGroupEgressRule,
+)
+from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import (  # noqa: E402
+    VpcSecurityGroupIngressRule,
+)
+
+POSTGRES_PORT = 5432
+HTTPS_PORT = 443
+
+
+class NetworkStack(PipelineStack):
+    """Exposes `vpc`, `public_subnets`, `private_subnets`, `task_subnets`, `task_security_group`,
+    `database_security_group` and `tasks_need_public_ip` to the stacks that build on it."""
+
+    stack_name = "network"
+
+    def __init__(self, scope: Construct, *, env: EnvironmentConfig) -> None:
+        super().__init__(scope, env=env)
+        net = env.network
+        public_cidrs, private_cidrs = net.subnet_cidrs()
+
+        zones = DataAwsAvailabilityZones(self, "zones", state="available")
+        self.vpc = Vpc(
+            self,
+            "vpc",
+            cidr_block=net.cidr,
+            enable_dns_support=True,
+            enable_dns_hostnames=True,
+            tags={"Name": self.name("vpc")},
+        )
+        # The default security group is what an ENI gets when nobody picks one: keep it empty.
+        DefaultSecurityGroup(self, "default_sg", vpc_id=self.vpc.id, tags={"Name": self.name("default")})
+
+        igw = InternetGateway(self, "igw", vpc_id=self.vpc.id, tags={"Name": self.name("igw")})
+        public_rt = RouteTable(self, "public_rt", vpc_id=self.vpc.id, tags={"Name": self.name("public")})
+        Route(self, "public_default", route_table_id=public_rt.id,
+              destination_cidr_block="0.0.0.0/0", gateway_id=igw.id)  # fmt: skip
+
+        self.public_subnets: list[Subnet] = []
+        self.private_subnets: list[Subnet] = []
+        for i in range(net.az_count):
+            az = Fn.element(zones.names, i)
+            public = Subnet(
+                self,
+                f"public_{i}",
+                vpc_id=self.vpc.id,
+                cidr_block=public_cidrs[i],
+                availability_zone=az,
+                # Tasks that need a public IP ask for one (assign_public_ip); nothing gets one by default.
+                map_public_ip_on_launch=False,
+                tags={"Name": self.name(f"public-{i + 1}"), "tier": "public"},
+            )
+            RouteTableAssociation(self, f"public_{i}_rt", subnet_id=public.id, route_table_id=public_rt.id)
+            self.public_subnets.append(public)
+            self.private_subnets.append(
+                Subnet(
+                    self,
+                    f"private_{i}",
+                    vpc_id=self.vpc.id,
+                    cidr_block=private_cidrs[i],
+                    availability_zone=az,
+                    map_public_ip_on_launch=False,
+                    tags={"Name": self.name(f"private-{i + 1}"), "tier": "private"},
+                )
+            )
+
+        nats = []
+        for i in range(net.nat_gateways):
+            eip = Eip(self, f"nat_{i}_eip", domain="vpc", tags={"Name": self.name(f"nat-{i + 1}")},
+                      depends_on=[igw])  # fmt: skip
+            nats.append(
+                NatGateway(self, f"nat_{i}", allocation_id=eip.id, subnet_id=self.public_subnets[i].id,
+                           tags={"Name": self.name(f"nat-{i + 1}")}, depends_on=[igw])  # fmt: skip
+            )
+        for i, subnet in enumerate(self.private_subnets):
+            rt = RouteTable(self, f"private_{i}_rt", vpc_id=self.vpc.id,
+                            tags={"Name": self.name(f"private-{i + 1}")})  # fmt: skip
+            if nats:
+                # One NAT per AZ keeps an AZ outage local; a single NAT is shared to save cost.
+                Route(self, f"private_{i}_default", route_table_id=rt.id,
+                      destination_cidr_block="0.0.0.0/0", nat_gateway_id=nats[i % len(nats)].id)  # fmt: skip
+            RouteTableAssociation(self, f"private_{i}_rta", subnet_id=subnet.id, route_table_id=rt.id)
+
+        # Without NAT gateways tasks cannot reach AWS APIs or the registry from private subnets,
+        # so they run in public subnets with public IPs (and no inbound rule): dev's cost choice.
+        self.tasks_need_public_ip = net.nat_gateways == 0
+        self.task_subnets = self.public_subnets if self.tasks_need_public_ip else self.private_subnets
+
+        self._flow_logs()
+        self._security_groups()
+
+        self.output("vpc_id", self.vpc.id, "ID of the pipeline VPC.")
+        self.output("vpc_cidr", self.vpc.cidr_block, "IPv4 CIDR block of the VPC.")
+        self.output("public_subnet_ids", [s.id for s in self.public_subnets],
+                    "IDs of the public subnets, one per AZ.")  # fmt: skip
+        self.output("private_subnet_ids", [s.id for s in self.private_subnets],
+                    "IDs of the private subnets, one per AZ (database; tasks when NAT exists).")  # fmt: skip
+        self.output("task_security_group_id", self.task_security_group.id,
+                    "Security group of the ECS tasks.")  # fmt: skip
+        self.output("database_security_group_id", self.database_security_group.id,
+                    "Security group of the Aurora cluster; admits PostgreSQL from the tasks only.")  # fmt: skip
+
+    def _flow_logs(self) -> None:
+        log_prefix = self.log_prefix
+        key = EncryptionKey(
+            self,
+            "flow_logs_key",
+            alias=self.name("network"),
+            description=f"Encrypts the VPC flow logs of {self.env.suffix}",
+            account_id=self.account_id,
+            partition=self.partition,
+            deletion_window_days=30 if self.env.protected else 7,
+            services=[logs_service_grant(self.region, self.partition, self.account_id, [log_prefix])],
+        )
+        group = EncryptedLogGroup(self, "flow_logs", name=f"{log_prefix}vpc-flow-logs",
+                                  retention_days=self.env.logs.retention_days, kms_key_arn=key.arn)  # fmt: skip
+        role = IamRole(
+            self,
+            "flow_logs_role",
+            name=self.name("vpc-flow-logs"),
+            assume_role_policy=assume_role_policy("vpc-flow-logs.amazonaws.com", self.account_id),
+        )
+        IamRolePolicy(
+            self,
+            "flow_logs_policy",
+            name="write-flow-logs",
+            role=role.id,
+            policy=document(
+                statement("WriteFlowLogs",
+                          ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                          [group.arn, f"{group.arn}:*"]),  # fmt: skip
+            ),
+        )
+        FlowLog(
+            self,
+            "flow_log",
+            vpc_id=self.vpc.id,
+            traffic_type="ALL",
+            log_destination_type="cloud-watch-logs",
+            log_destination=group.arn,
+            iam_role_arn=role.arn,
+            max_aggregation_interval=60,
+            tags={"Name": self.name("vpc-flow-log")},
+        )
+
+    def _security_groups(self) -> None:
+        self.task_security_group = SecurityGroup(
+            self,
+            "task_sg",
+            name=self.name("tasks"),
+            description="Video workers: no inbound; HTTPS out to AWS APIs and the registry, PostgreSQL to the database",
+            vpc_id=self.vpc.id,
+            tags={"Name": self.name("tasks")},
+        )
+        self.database_security_group = SecurityGroup(
+            self,
+            "db_sg",
+            name=self.name("database"),
+            description="Aurora metadata database: PostgreSQL from the video workers only",
+            vpc_id=self.vpc.id,
+            tags={"Name": self.name("database")},
+        )
+        VpcSecurityGroupIngressRule(
+            self,
+            "db_from_tasks",
+            security_group_id=self.database_security_group.id,
+            referenced_security_group_id=self.task_security_group.id,
+            ip_protocol="tcp",
+            from_port=POSTGRES_PORT,
+            to_port=POSTGRES_PORT,
+            description="PostgreSQL from the video workers",
+        )
+        VpcSecurityGroupEgressRule(
+            self,
+            "tasks_to_db",
+            security_group_id=self.task_security_group.id,
+            referenced_security_group_id=self.database_security_group.id,
+            ip_protocol="tcp",
+            from_port=POSTGRES_PORT,
+            to_port=POSTGRES_PORT,
+            description="PostgreSQL to the metadata database",
+        )
+        VpcSecurityGroupEgressRule(
+            self,
+            "tasks_https",
+            security_group_id=self.task_security_group.id,
+            # AWS API endpoints and the image registry have no fixed addresses.
+            cidr_ipv4="0.0.0.0/0",
+            ip_protocol="tcp",
+            from_port=HTTPS_PORT,
+            to_port=HTTPS_PORT,
+            description="HTTPS to AWS APIs and the container registry",
+        )
