@@ -76,7 +76,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     envs = _many(args)
     from shared.app import synthesize
-    from shared.policy import scan
+    from shared.policy.scan import scan
 
     out = synthesize(envs)
     return scan(envs, out)

@@ -119,6 +119,12 @@ class NetworkConfig(_Section):
     subnet_prefix_length: int = Field(
         20, ge=16, le=28, description="Prefix length of each public and private subnet."
     )
+    availability_zones: tuple[str, ...] = Field(
+        (),
+        strict=False,
+        description="AZ names to use, az_count of them; empty takes <region>a, <region>b, ... "
+        "Pinned so that a new AZ in the region never reshuffles the subnets.",
+    )
 
     @field_validator("cidr")
     @classmethod
@@ -150,6 +156,12 @@ class NetworkConfig(_Section):
                         f"{self.az_count} AZs) do not fit in {self.cidr}, which holds {available}",
                     )
                 )
+        if self.availability_zones and len(self.availability_zones) != self.az_count:
+            problems.append(
+                ("availability_zones", f"lists {len(self.availability_zones)} zones but az_count is {self.az_count}")
+            )
+        if len(set(self.availability_zones)) != len(self.availability_zones):
+            problems.append(("availability_zones", "lists a zone twice"))
         if self.nat_gateways not in (0, 1, self.az_count):
             problems.append(
                 ("nat_gateways", f"must be 0, 1 or az_count ({self.az_count}), got {self.nat_gateways}")
@@ -330,6 +342,9 @@ class EnvironmentConfig(_Section):
                 )
             if self.data.aurora.instances < 2:
                 problems.append(("data.aurora.instances", "a protected environment needs 2 or more"))
+        stray = [z for z in self.network.availability_zones if not z.startswith(self.aws.region)]
+        if stray:
+            problems.append(("network.availability_zones", f"{stray} are not in region {self.aws.region}"))
         if self.data.aurora.instances > self.network.az_count and self.protected:
             problems.append(
                 ("data.aurora.instances", f"{self.data.aurora.instances} instances cannot spread over "
@@ -337,6 +352,12 @@ class EnvironmentConfig(_Section):
             )  # fmt: skip
         _raise_if(problems)
         return self
+
+    @property
+    def zones(self) -> list[str]:
+        """The AZ names the subnets go to, in order."""
+        explicit = self.network.availability_zones
+        return list(explicit) or [f"{self.aws.region}{letter}" for letter in "abcdef"[: self.network.az_count]]
 
     @property
     def suffix(self) -> str:
@@ -351,7 +372,9 @@ class EnvironmentConfig(_Section):
 
 
 def available_environments(directory: Path = ENVIRONMENTS_DIR) -> list[str]:
-    return sorted(p.stem for p in directory.glob("*.yaml"))
+    """Environment names, in promotion order first, then any others alphabetically."""
+    names = {p.stem for p in directory.glob("*.yaml")}
+    return [n for n in PROMOTION_ORDER if n in names] + sorted(names - set(PROMOTION_ORDER))
 
 
 @dataclass(frozen=True)

@@ -169,10 +169,11 @@ class DataStack(PipelineStack):
             "db_params",
             name=self.name(f"metadata-pg{major}"),
             family=f"aurora-postgresql{major}",
-            description="TLS only, and slow statements logged",
+            description="TLS only; schema changes and slow statements logged",
             parameter=[
                 RdsClusterParameterGroupParameter(name="rds.force_ssl", value="1"),
                 RdsClusterParameterGroupParameter(name="log_min_duration_statement", value="1000"),
+                RdsClusterParameterGroupParameter(name="log_statement", value="ddl"),
             ],
         )
         # Created before the cluster so that the exported logs are encrypted and expire.

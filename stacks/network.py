@@ -14,7 +14,10 @@ from shared.stack import PipelineStack
 
 fast_import.register_without_init()
 
-from cdktf_cdktf_provider_aws.data_aws_availability_zones import DataAwsAvailabilityZones  # noqa: E402
+from cdktf_cdktf_provider_aws.data_aws_availability_zones import (  # noqa: E402
+    DataAwsAvailabilityZones,
+    DataAwsAvailabilityZonesFilter,
+)
 from cdktf_cdktf_provider_aws.default_security_group import DefaultSecurityGroup  # noqa: E402
 from cdktf_cdktf_provider_aws.eip import Eip  # noqa: E402
 from cdktf_cdktf_provider_aws.flow_log import FlowLog  # noqa: E402
@@ -50,7 +53,14 @@ class NetworkStack(PipelineStack):
         net = env.network
         public_cidrs, private_cidrs = net.subnet_cidrs()
 
-        zones = DataAwsAvailabilityZones(self, "zones", state="available")
+        # Filtered on zone names: the set is pinned (a new AZ never reshuffles subnets) and a
+        # zone that is not available fails the plan instead of the apply.
+        zones = DataAwsAvailabilityZones(
+            self,
+            "zones",
+            state="available",
+            filter=[DataAwsAvailabilityZonesFilter(name="zone-name", values=env.zones)],
+        )
         self.vpc = Vpc(
             self,
             "vpc",

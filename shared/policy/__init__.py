@@ -1,0 +1,1 @@
+"""Security policy: the checkov scan of the synthesized stacks and the skips it allows."""

@@ -1,0 +1,106 @@
+"""`make check`: scan every synthesized stack with checkov (terraform_json, offline) and fail on any failed check."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from shared.config import EnvironmentConfig
+from shared.errors import UsageError
+from shared.naming import STACK_NAMES, stack_id
+
+SKIPS_FILE = Path(__file__).with_name("checkov_skips.yaml")
+CONDITIONS = {
+    "no_nat": lambda env: env.network.nat_gateways == 0,
+    "unprotected": lambda env: not env.protected,
+}
+
+
+@dataclass(frozen=True)
+class Skip:
+    check: str
+    reason: str
+    when: str | None = None
+
+    def applies_to(self, env: EnvironmentConfig) -> bool:
+        return self.when is None or CONDITIONS[self.when](env)
+
+
+def load_skips(path: Path = SKIPS_FILE) -> list[Skip]:
+    """Read the skip file; a skip without a reason or with an unknown condition is an error."""
+    problems, skips = [], []
+    for i, item in enumerate(yaml.safe_load(path.read_text()) or []):
+        where = f"{path.name} entry {i + 1}"
+        if not isinstance(item, dict) or set(item) - {"check", "reason", "when"}:
+            problems.append(f"{where}: needs check, reason and optionally when")
+            continue
+        if not str(item.get("reason", "")).strip():
+            problems.append(f"{where} ({item.get('check')}): every skip needs a reason")
+        if item.get("when") not in (None, *CONDITIONS):
+            problems.append(f"{where}: unknown condition {item['when']!r}; known: {', '.join(CONDITIONS)}")
+        skips.append(Skip(str(item.get("check")), str(item.get("reason", "")), item.get("when")))
+    if problems:
+        raise UsageError("; ".join(problems))
+    return skips
+
+
+def checkov_binary() -> str:
+    found = os.environ.get("STREAMFLIX_CHECKOV") or shutil.which("checkov")
+    if not found or not Path(found).exists():
+        raise UsageError("checkov is not installed: run `make install` (it lives in .venv/checkov)")
+    return found
+
+
+@dataclass(frozen=True)
+class Finding:
+    check: str
+    stack: str
+    resource: str
+    title: str
+
+
+def scan_environment(
+    env: EnvironmentConfig, outdir: Path, skips: list[Skip]
+) -> tuple[list[Finding], int, list[str]]:
+    """Run checkov over the four stacks of `env`. Returns (failed findings, passed count, skipped checks)."""
+    skipped = sorted({s.check for s in skips if s.applies_to(env)})
+    # --file per stack gives one report; --skip-download keeps checkov offline.
+    cmd = [checkov_binary(), "--framework", "terraform_json", "--skip-download", "--output", "json"]
+    for name in STACK_NAMES:
+        cmd += ["--file", str(outdir / "stacks" / stack_id(name, env.suffix) / "cdk.tf.json")]
+    if skipped:
+        cmd += ["--skip-check", ",".join(skipped)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    try:
+        reports = json.loads(proc.stdout)
+    except json.JSONDecodeError:
+        raise UsageError(f"checkov did not produce a report (exit {proc.returncode}):\n{proc.stderr[-3000:]}") from None
+    findings, passed = [], 0
+    for report in reports if isinstance(reports, list) else [reports]:
+        if "results" not in report:  # checkov's "nothing to scan" summary
+            continue
+        passed += report["summary"]["passed"]
+        for f in report["results"]["failed_checks"]:
+            stack = Path(f["file_path"]).parent.name
+            findings.append(Finding(f["check_id"], stack, f["resource"], f["check_name"]))
+    return findings, passed, skipped
+
+
+def scan(envs: list[EnvironmentConfig], outdir: Path) -> int:
+    skips = load_skips()
+    failed_any = False
+    for env in envs:
+        findings, passed, skipped = scan_environment(env, outdir, skips)
+        status = "FAILED" if findings else "ok"
+        print(f"checkov {env.name} (suffix {env.suffix}): {passed} passed, {len(findings)} failed, "
+              f"skipped by shared/policy/checkov_skips.yaml: {', '.join(skipped) or 'none'} -- {status}")  # fmt: skip
+        for f in findings:
+            print(f"  {f.check}  {f.stack}  {f.resource}: {f.title}")
+        failed_any |= bool(findings)
+    return 1 if failed_any else 0
