@@ -7,6 +7,7 @@ differs from them. Nothing past `load_environment` sees a raw dict.
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,12 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 ENVIRONMENTS_DIR = Path(__file__).resolve().parent.parent / "environments"
+
+
+def environments_dir() -> Path:
+    """Where environment files live; STREAMFLIX_ENVIRONMENTS_DIR points elsewhere (tests, forks)."""
+    return Path(os.environ.get("STREAMFLIX_ENVIRONMENTS_DIR") or ENVIRONMENTS_DIR)
+
 
 # Promotion order; also the environments a checkout is expected to have.
 PROMOTION_ORDER = ("dev", "staging", "prod")
@@ -75,8 +82,8 @@ class _Section(BaseModel):
 
 class AwsConfig(_Section):
     region: str = Field(
-        "us-east-1",
-        description="AWS region every resource of the environment lives in.",
+        description="AWS region every resource of the environment lives in (required: no default "
+        "region is safe to assume).",
         pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$",
     )
     account_id: str | None = Field(
@@ -106,9 +113,7 @@ class StateConfig(_Section):
 
 class NetworkConfig(_Section):
     cidr: str = Field("10.0.0.0/16", description="IPv4 CIDR of the VPC; subnets are carved from it.")
-    az_count: int = Field(
-        2, ge=2, le=6, description="Availability zones to spread subnets over (at least 2)."
-    )
+    az_count: int = Field(2, ge=2, le=6, description="Availability zones to spread subnets over (at least 2).")
     nat_gateways: int = Field(
         0,
         ge=0,
@@ -116,9 +121,7 @@ class NetworkConfig(_Section):
         description="NAT gateways: 0 puts tasks in public subnets with public IPs (a cost "
         "choice for dev), 1 shares one, az_count gives one per AZ (prod).",
     )
-    subnet_prefix_length: int = Field(
-        20, ge=16, le=28, description="Prefix length of each public and private subnet."
-    )
+    subnet_prefix_length: int = Field(20, ge=16, le=28, description="Prefix length of each public and private subnet.")
     availability_zones: tuple[str, ...] = Field(
         (),
         strict=False,
@@ -163,9 +166,7 @@ class NetworkConfig(_Section):
         if len(set(self.availability_zones)) != len(self.availability_zones):
             problems.append(("availability_zones", "lists a zone twice"))
         if self.nat_gateways not in (0, 1, self.az_count):
-            problems.append(
-                ("nat_gateways", f"must be 0, 1 or az_count ({self.az_count}), got {self.nat_gateways}")
-            )
+            problems.append(("nat_gateways", f"must be 0, 1 or az_count ({self.az_count}), got {self.nat_gateways}"))
         _raise_if(problems)
         return self
 
@@ -178,23 +179,17 @@ class NetworkConfig(_Section):
 
 
 class KinesisConfig(_Section):
-    mode: Literal["provisioned", "on_demand"] = Field(
-        "provisioned", description="Capacity mode of the ingest stream."
-    )
+    mode: Literal["provisioned", "on_demand"] = Field("provisioned", description="Capacity mode of the ingest stream.")
     shard_count: int = Field(1, ge=1, le=500, description="Shards when mode is provisioned.")
     retention_hours: int = Field(24, ge=24, le=8760, description="How long records stay on the stream.")
 
 
 class AuroraConfig(_Section):
-    engine_version: str = Field(
-        "16.4", description="Aurora PostgreSQL engine version.", pattern=r"^\d+\.\d+$"
-    )
+    engine_version: str = Field("16.4", description="Aurora PostgreSQL engine version.", pattern=r"^\d+\.\d+$")
     database_name: str = Field(
         "streamflix", description="Name of the metadata database.", pattern=r"^[a-z][a-z0-9_]{0,62}$"
     )
-    master_username: str = Field(
-        "streamflix_admin", description="Master user name.", pattern=r"^[a-z][a-z0-9_]{0,15}$"
-    )
+    master_username: str = Field("streamflix_admin", description="Master user name.", pattern=r"^[a-z][a-z0-9_]{0,15}$")
     min_acu: float = Field(0.5, ge=0.5, le=256, description="Serverless v2 minimum capacity (ACU).")
     max_acu: float = Field(1.0, ge=1, le=256, description="Serverless v2 maximum capacity (ACU).")
     instances: int = Field(
@@ -226,8 +221,7 @@ class DataConfig(_Section):
     dlq: DlqConfig = Field(default_factory=DlqConfig, description="The dead-letter queue.")
     secret_recovery_window_days: int = Field(
         0,
-        description="Days a deleted secret can be restored: 0 deletes at once (dev, staging), "
-        "7-30 protects it (prod).",
+        description="Days a deleted secret can be restored: 0 deletes at once (dev, staging), 7-30 protects it (prod).",
     )
 
     @field_validator("secret_recovery_window_days")
@@ -250,9 +244,7 @@ class ComputeConfig(_Section):
     desired_count: int = Field(1, ge=0, le=1000, description="Tasks running after a deploy.")
     min_count: int = Field(1, ge=0, le=1000, description="Auto scaling lower bound.")
     max_count: int = Field(2, ge=1, le=1000, description="Auto scaling upper bound.")
-    cpu_target_percent: int = Field(
-        60, ge=10, le=90, description="Average task CPU that auto scaling aims for."
-    )
+    cpu_target_percent: int = Field(60, ge=10, le=90, description="Average task CPU that auto scaling aims for.")
 
     @model_validator(mode="after")
     def _sizes(self) -> ComputeConfig:
@@ -290,9 +282,7 @@ Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 
 
 class MonitoringConfig(_Section):
-    alarm_emails: tuple[Email, ...] = Field(
-        (), description="Addresses subscribed to the alarm topic.", strict=False
-    )
+    alarm_emails: tuple[Email, ...] = Field((), description="Addresses subscribed to the alarm topic.", strict=False)
     iterator_age_ms: int = Field(
         60_000, ge=1000, description="Consumer lag (Kinesis iterator age) that raises an alarm."
     )
@@ -310,15 +300,13 @@ class EnvironmentConfig(_Section):
         description="Suffix of every resource name and stack id; defaults to the environment name.",
         pattern=SUFFIX_PATTERN,
     )
-    project: str = Field(
-        "streamflix", description="Prefix of every resource name.", pattern=r"^[a-z][a-z0-9-]{1,15}$"
-    )
+    project: str = Field("streamflix", description="Prefix of every resource name.", pattern=r"^[a-z][a-z0-9-]{1,15}$")
     protected: bool = Field(
         False,
         description="Production-grade safety: deploy and destroy need confirmation, and the "
         "database and secret must be protected from deletion.",
     )
-    aws: AwsConfig = Field(default_factory=AwsConfig, description="Where the environment lives.")
+    aws: AwsConfig = Field(description="Where the environment lives.")
     state: StateConfig = Field(description="Remote state backend.")
     network: NetworkConfig = Field(default_factory=NetworkConfig, description="VPC and subnets.")
     data: DataConfig = Field(default_factory=DataConfig, description="Stream, queue, database, secret.")
@@ -337,9 +325,7 @@ class EnvironmentConfig(_Section):
             if not self.data.aurora.final_snapshot:
                 problems.append(("data.aurora.final_snapshot", "must be true in a protected environment"))
             if self.data.secret_recovery_window_days == 0:
-                problems.append(
-                    ("data.secret_recovery_window_days", "must be 7-30 in a protected environment")
-                )
+                problems.append(("data.secret_recovery_window_days", "must be 7-30 in a protected environment"))
             if self.data.aurora.instances < 2:
                 problems.append(("data.aurora.instances", "a protected environment needs 2 or more"))
         stray = [z for z in self.network.availability_zones if not z.startswith(self.aws.region)]
@@ -371,8 +357,9 @@ class EnvironmentConfig(_Section):
 # ---------------------------------------------------------------- loading
 
 
-def available_environments(directory: Path = ENVIRONMENTS_DIR) -> list[str]:
+def available_environments(directory: Path | None = None) -> list[str]:
     """Environment names, in promotion order first, then any others alphabetically."""
+    directory = directory or environments_dir()
     names = {p.stem for p in directory.glob("*.yaml")}
     return [n for n in PROMOTION_ORDER if n in names] + sorted(names - set(PROMOTION_ORDER))
 
@@ -445,9 +432,10 @@ def load_environment(
     name: str,
     *,
     suffix: str | None = None,
-    directory: Path = ENVIRONMENTS_DIR,
+    directory: Path | None = None,
 ) -> EnvironmentConfig:
     """Load and validate `environments/<name>.yaml`. Raises ConfigError listing every problem."""
+    directory = directory or environments_dir()
     path = directory / f"{name}.yaml"
     try:
         shown = str(path.relative_to(Path.cwd()))
@@ -462,9 +450,7 @@ def load_environment(
         problems.append(f"{shown}:{located.line_of(('name',))}: name: is set by the file name; remove it")
         data.pop("name")
     if suffix is not None and not _SUFFIX_RE.match(suffix):
-        problems.append(
-            f"SUFFIX={suffix!r}: must be 1-20 lowercase letters, digits or '-', starting with a letter"
-        )
+        problems.append(f"SUFFIX={suffix!r}: must be 1-20 lowercase letters, digits or '-', starting with a letter")
     data = {**data, "name": name}
     if suffix is not None:
         data["environment_suffix"] = suffix
@@ -484,8 +470,9 @@ def load_environment(
     return config
 
 
-def load_environments(names: list[str] | None = None, *, suffix: str | None = None,
-                      directory: Path = ENVIRONMENTS_DIR) -> list[EnvironmentConfig]:
+def load_environments(
+    names: list[str] | None = None, *, suffix: str | None = None, directory: Path | None = None
+) -> list[EnvironmentConfig]:
     """Load several environments (all when names is empty), collecting the problems of all of them."""
     names = names or available_environments(directory)
     if suffix is not None and len(names) != 1:

@@ -53,9 +53,7 @@ class ComputeStack(PipelineStack):
 
     stack_name = "compute"
 
-    def __init__(
-        self, scope: Construct, *, env: EnvironmentConfig, network: NetworkStack, data: DataStack
-    ) -> None:
+    def __init__(self, scope: Construct, *, env: EnvironmentConfig, network: NetworkStack, data: DataStack) -> None:
         super().__init__(scope, env=env)
         cfg = env.compute
 
@@ -178,8 +176,7 @@ class ComputeStack(PipelineStack):
             ],
             # The agent injects each key of the connection JSON; the password never sits in the task definition.
             "secrets": [
-                {"name": f"DB_{key.upper()}", "valueFrom": f"{data.secret.arn}:{key}::"}
-                for key in SECRET_KEYS
+                {"name": f"DB_{key.upper()}", "valueFrom": f"{data.secret.arn}:{key}::"} for key in SECRET_KEYS
             ],
             "logConfiguration": {
                 "logDriver": "awslogs",
@@ -193,8 +190,9 @@ class ComputeStack(PipelineStack):
 
     def _execution_statements(self, data: DataStack) -> list[dict]:
         statements = [
-            statement("WriteTaskLogs", ["logs:CreateLogStream", "logs:PutLogEvents"],
-                      [f"{self.log_group.arn}:*"]),  # fmt: skip
+            statement(
+                "WriteTaskLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{self.log_group.arn}:*"]
+            ),  # fmt: skip
             statement("ReadDatabaseSecret", ["secretsmanager:GetSecretValue"], [data.secret.arn]),
             statement("DecryptDatabaseSecret", ["kms:Decrypt"], [data.key.arn]),
         ]
@@ -202,9 +200,11 @@ class ComputeStack(PipelineStack):
         if ecr:
             repo_arn = f"arn:{self.partition}:ecr:{ecr['region']}:{ecr['account']}:repository/{ecr['repo']}"
             statements += [
-                statement("PullWorkerImage",
-                          ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-                          [repo_arn]),  # fmt: skip
+                statement(
+                    "PullWorkerImage",
+                    ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+                    [repo_arn],
+                ),  # fmt: skip
                 # GetAuthorizationToken has no resource-level permissions: "*" is the only resource.
                 statement("RegistryLogin", ["ecr:GetAuthorizationToken"], ["*"]),
             ]
@@ -214,12 +214,19 @@ class ComputeStack(PipelineStack):
         return [
             statement(
                 "ReadIngestStream",
-                ["kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords",
-                 "kinesis:GetShardIterator", "kinesis:ListShards", "kinesis:SubscribeToShard"],
+                [
+                    "kinesis:DescribeStream",
+                    "kinesis:DescribeStreamSummary",
+                    "kinesis:GetRecords",
+                    "kinesis:GetShardIterator",
+                    "kinesis:ListShards",
+                    "kinesis:SubscribeToShard",
+                ],
                 [data.stream.arn],
             ),  # fmt: skip
-            statement("SendFailedJobs", ["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"],
-                      [data.dlq.arn]),  # fmt: skip
+            statement(
+                "SendFailedJobs", ["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"], [data.dlq.arn]
+            ),  # fmt: skip
             # The stream and queue are encrypted with the pipeline key.
             statement("UsePipelineKey", ["kms:Decrypt", "kms:GenerateDataKey"], [data.key.arn]),
             # PutMetricData has no resource-level permissions; the namespace condition narrows it.

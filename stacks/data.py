@@ -70,8 +70,9 @@ class DataStack(PipelineStack):
             partition=self.partition,
             deletion_window_days=30 if env.protected else 7,
             services=[
-                logs_service_grant(self.region, self.partition, self.account_id,
-                                   [self.log_prefix, rds_log_group]),  # fmt: skip
+                logs_service_grant(
+                    self.region, self.partition, self.account_id, [self.log_prefix, rds_log_group]
+                ),  # fmt: skip
                 # Alarms publish to the encrypted SNS topic as the CloudWatch service.
                 ServiceGrant(
                     sid="CloudWatchAlarmsPublish",
@@ -91,8 +92,12 @@ class DataStack(PipelineStack):
             stream_mode_details=KinesisStreamStreamModeDetails(stream_mode=env.data.kinesis.mode.upper()),
             encryption_type="KMS",
             kms_key_id=self.key.arn,
-            shard_level_metrics=["IncomingBytes", "IteratorAgeMilliseconds",
-                                 "ReadProvisionedThroughputExceeded", "WriteProvisionedThroughputExceeded"],  # fmt: skip
+            shard_level_metrics=[
+                "IncomingBytes",
+                "IteratorAgeMilliseconds",
+                "ReadProvisionedThroughputExceeded",
+                "WriteProvisionedThroughputExceeded",
+            ],  # fmt: skip
         )
 
         self.dlq = SqsQueue(
@@ -268,4 +273,3 @@ class DataStack(PipelineStack):
                 }
             ),
         )
-

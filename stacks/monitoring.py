@@ -66,9 +66,7 @@ class MonitoringStack(PipelineStack):
 
     stack_name = "monitoring"
 
-    def __init__(
-        self, scope: Construct, *, env: EnvironmentConfig, data: DataStack, compute: ComputeStack
-    ) -> None:
+    def __init__(self, scope: Construct, *, env: EnvironmentConfig, data: DataStack, compute: ComputeStack) -> None:
         super().__init__(scope, env=env)
         self.topic = SnsTopic(self, "alarms", name=self.name("alarms"), kms_master_key_id=data.key.arn)
         for i, email in enumerate(env.monitoring.alarm_emails):
@@ -155,8 +153,11 @@ class MonitoringStack(PipelineStack):
                 id=qid,
                 return_data=False,
                 metric=CloudwatchMetricAlarmMetricQueryMetric(
-                    namespace=q.namespace, metric_name=q.name, dimensions=q.dimensions,
-                    stat=q.statistic, period=q.period,
+                    namespace=q.namespace,
+                    metric_name=q.name,
+                    dimensions=q.dimensions,
+                    stat=q.statistic,
+                    period=q.period,
                 ),
             )  # fmt: skip
             for qid, q in (("m1", m), ("m2", spec.other))

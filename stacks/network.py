@@ -110,8 +110,14 @@ class NetworkStack(PipelineStack):
             eip = Eip(self, f"nat_{i}_eip", domain="vpc", tags={"Name": self.name(f"nat-{i + 1}")},
                       depends_on=[igw])  # fmt: skip
             nats.append(
-                NatGateway(self, f"nat_{i}", allocation_id=eip.id, subnet_id=self.public_subnets[i].id,
-                           tags={"Name": self.name(f"nat-{i + 1}")}, depends_on=[igw])  # fmt: skip
+                NatGateway(
+                    self,
+                    f"nat_{i}",
+                    allocation_id=eip.id,
+                    subnet_id=self.public_subnets[i].id,
+                    tags={"Name": self.name(f"nat-{i + 1}")},
+                    depends_on=[igw],
+                )  # fmt: skip
             )
         for i, subnet in enumerate(self.private_subnets):
             rt = RouteTable(self, f"private_{i}_rt", vpc_id=self.vpc.id,
@@ -167,9 +173,11 @@ class NetworkStack(PipelineStack):
             name="write-flow-logs",
             role=role.id,
             policy=document(
-                statement("WriteFlowLogs",
-                          ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-                          [group.arn, f"{group.arn}:*"]),  # fmt: skip
+                statement(
+                    "WriteFlowLogs",
+                    ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                    [group.arn, f"{group.arn}:*"],
+                ),  # fmt: skip
             ),
         )
         FlowLog(

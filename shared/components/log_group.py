@@ -38,8 +38,7 @@ def logs_service_grant(region: str, partition: str, account_id: str, name_prefix
         condition={
             "ArnLike": {
                 "kms:EncryptionContext:aws:logs:arn": [
-                    f"arn:{partition}:logs:{region}:{account_id}:log-group:{prefix}*"
-                    for prefix in name_prefixes
+                    f"arn:{partition}:logs:{region}:{account_id}:log-group:{prefix}*" for prefix in name_prefixes
                 ]
             }
         },

@@ -65,9 +65,7 @@ class Finding:
     title: str
 
 
-def scan_environment(
-    env: EnvironmentConfig, outdir: Path, skips: list[Skip]
-) -> tuple[list[Finding], int, list[str]]:
+def scan_environment(env: EnvironmentConfig, outdir: Path, skips: list[Skip]) -> tuple[list[Finding], int, list[str]]:
     """Run checkov over the four stacks of `env`. Returns (failed findings, passed count, skipped checks)."""
     skipped = sorted({s.check for s in skips if s.applies_to(env)})
     # --file per stack gives one report; --skip-download keeps checkov offline.

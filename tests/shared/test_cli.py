@@ -1,0 +1,56 @@
+"""The command line: exit codes, messages without tracebacks, nothing written on bad input."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+from shared.cli import main
+from tests.conftest import ROOT
+
+
+def test_config_prints_the_resolved_config(capsys):
+    assert main(["config", "--env", "staging"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["data"]["kinesis"]["shard_count"] == 2
+    assert printed["data"]["aurora"]["engine_version"] == "16.4"  # default filled in
+
+
+def test_unknown_environment_is_a_usage_error(capsys, tmp_path):
+    assert main(["synth", "--env", "qa", "--outdir", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "unknown environment 'qa'" in err and "dev, staging, prod" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_bad_file_synthesizes_nothing_and_exits_2(tmp_path, monkeypatch, capsys):
+    (tmp_path / "dev.yaml").write_text("aws:\n  region: eu-west-1\nstate:\n  bucket: b-b-b\ncompute:\n  cpux: 1\n")
+    (tmp_path / "staging.yaml").write_text("aws:\n  region: eu-west-1\nstate:\n  bucket: b-b-b\n")
+    monkeypatch.setenv("STREAMFLIX_ENVIRONMENTS_DIR", str(tmp_path))
+    out = tmp_path / "out"
+    assert main(["synth", "--outdir", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert f"{tmp_path / 'dev.yaml'}:6: compute.cpux: unknown key" in err
+    assert not out.exists()  # not even the valid staging
+
+
+def test_usage_errors_exit_2(capsys):
+    assert main(["no-such-command"]) == 2
+    assert main(["synth", "--env", "dev", "--suffix", "Bad_Suffix"]) == 2
+    assert "SUFFIX='Bad_Suffix'" in capsys.readouterr().err
+
+
+def test_make_synth_writes_the_contract_paths(tmp_path):
+    # The Makefile wiring, end to end, in a copy so the working tree's cdktf.out is untouched.
+    clone = tmp_path / "repo"
+    shutil.copytree(ROOT, clone, ignore=shutil.ignore_patterns(".venv", "cdktf.out*", ".git", "outputs"))
+    (clone / ".venv").symlink_to(ROOT / ".venv")
+    proc = subprocess.run(["make", "synth", "ENV=dev"], cwd=clone, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (clone / "cdktf.out/stacks/network-dev/cdk.tf.json").is_file()
+    assert json.loads((clone / "cdktf.out/manifest.json").read_text())["stacks"].keys() == {
+        "network-dev", "data-dev", "compute-dev", "monitoring-dev"}  # fmt: skip
+    bad = subprocess.run(["make", "synth", "ENV=nope"], cwd=clone, capture_output=True, text=True, check=False)
+    assert bad.returncode == 2 and "unknown environment 'nope'" in bad.stderr

@@ -1,0 +1,207 @@
+"""The config loader: valid environments load; every kind of bad input is reported with file, key path and line."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from shared.config import ConfigError, available_environments, load_environment, load_environments
+from tests.conftest import ENVIRONMENTS, ROOT
+
+
+def write(tmp_path: Path, name: str, body: str) -> Path:
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(textwrap.dedent(body))
+    return path
+
+
+def problems(tmp_path: Path, body: str, name: str = "dev", **kw) -> list[str]:
+    write(tmp_path, name, body)
+    with pytest.raises(ConfigError) as exc:
+        load_environment(name, directory=tmp_path, **kw)
+    return exc.value.problems
+
+
+MINIMAL = "aws:\n  region: eu-west-1\nstate:\n  bucket: tf-state-bucket\n"
+
+
+def test_the_three_environments_exist_in_promotion_order():
+    assert available_environments()[:3] == ["dev", "staging", "prod"]
+
+
+@pytest.mark.parametrize("name", ENVIRONMENTS)
+def test_every_environment_loads_into_a_frozen_object(name):
+    env = load_environment(name)
+    assert env.name == name and env.suffix == name
+    with pytest.raises(ValidationError, match="frozen"):
+        env.compute.cpu = 4096  # frozen: nothing mutates config past the loader
+
+
+def test_defaults_are_dev_sized_and_live_in_code(tmp_path):
+    write(tmp_path, "dev", MINIMAL)
+    env = load_environment("dev", directory=tmp_path)
+    assert env.data.kinesis.shard_count == 1
+    assert (env.data.aurora.min_acu, env.data.aurora.max_acu, env.data.aurora.instances) == (0.5, 1.0, 1)
+    assert env.compute.desired_count == 1 and env.network.nat_gateways == 0
+    assert env.logs.retention_days == 7
+
+
+def test_environments_differ_in_sizing(configs):
+    dev, staging, prod = configs["dev"], configs["staging"], configs["prod"]
+    assert dev.data.kinesis.shard_count < staging.data.kinesis.shard_count < prod.data.kinesis.shard_count
+    assert dev.data.aurora.max_acu < staging.data.aurora.max_acu < prod.data.aurora.max_acu
+    assert prod.data.aurora.instances >= 2 and dev.data.aurora.instances == 1
+    assert dev.network.nat_gateways == 0 and prod.network.nat_gateways == prod.network.az_count
+    assert dev.compute.desired_count < staging.compute.desired_count < prod.compute.desired_count
+    assert dev.logs.retention_days == 7 < prod.logs.retention_days
+    assert prod.protected and prod.data.aurora.deletion_protection and not dev.protected
+
+
+def _repeated_defaults(node: dict, base: dict, path: tuple[str, ...] = ()) -> list[str]:
+    repeated = []
+    for key, value in node.items():
+        if isinstance(value, dict):
+            repeated += _repeated_defaults(value, base[key], (*path, key))
+        elif path not in {("state",), ("aws",)} and value == base[key]:  # those two are required
+            repeated.append(".".join((*path, key)))
+    return repeated
+
+
+@pytest.mark.parametrize("name", ENVIRONMENTS)
+def test_environment_files_state_only_what_differs_from_the_defaults(name):
+    # terragrunt's rule: a key that repeats the default in code is noise that drifts.
+    import yaml
+
+    from shared.config import EnvironmentConfig
+
+    data = yaml.safe_load((ROOT / "environments" / f"{name}.yaml").read_text())
+    defaults = EnvironmentConfig.model_validate(
+        {"name": "x", "environment_suffix": "x", "state": data["state"], "aws": data["aws"]}
+    ).model_dump()
+    assert _repeated_defaults(data, defaults) == []
+
+
+def test_suffix_override_renames_without_touching_sizing():
+    env = load_environment("dev", suffix="pr-42")
+    assert env.suffix == "pr-42" and env.name == "dev"
+    assert env.data.kinesis.shard_count == load_environment("dev").data.kinesis.shard_count
+
+
+def test_unknown_environment_lists_the_existing_ones():
+    with pytest.raises(ConfigError) as exc:
+        load_environment("qa")
+    assert "unknown environment 'qa'" in exc.value.problems[0]
+    assert "dev, staging, prod" in exc.value.problems[0]
+
+
+def test_yaml_syntax_error_names_file_and_line(tmp_path):
+    found = problems(tmp_path, MINIMAL + "network:\n  cidr: [10.0.0.0/16\n")
+    assert len(found) == 1
+    assert "dev.yaml:7" in found[0] and "YAML syntax error" in found[0]
+
+
+def test_unknown_key_is_a_typo_with_its_path_and_line(tmp_path):
+    found = problems(tmp_path, MINIMAL + "data:\n  kinesis:\n    shard_cont: 2\n")
+    assert found == [f"{tmp_path / 'dev.yaml'}:7: data.kinesis.shard_cont: unknown key "
+                     "(check the spelling; see `make config` for the known keys)"]  # fmt: skip
+
+
+def test_wrong_type_is_rejected_not_coerced(tmp_path):
+    found = problems(tmp_path, MINIMAL + "compute:\n  desired_count: '2'\n")
+    assert len(found) == 1 and "compute.desired_count" in found[0] and ":6:" in found[0]
+
+
+def test_every_problem_is_reported_at_once(tmp_path):
+    found = problems(
+        tmp_path,
+        """\
+        aws:
+          region: eu-west-1
+        state:
+          bucket: tf-state-bucket
+        network:
+          cidr: 10.0.0.1/16
+          az_count: 1
+        data:
+          aurora:
+            min_acu: 4
+            max_acu: 2
+        compute:
+          cpu: 256
+          memory: 4096
+          desired_count: 9
+          max_count: 3
+        logs:
+          retention_days: 10
+        """,
+    )
+    text = "\n".join(found)
+    assert "network.cidr" in text and "not an IPv4 network" in text
+    assert "network.az_count" in text
+    assert "data.aurora.min_acu: 4.0 is above max_acu (2.0)" in text
+    assert "compute.memory: 4096 MiB does not fit cpu 256" in text
+    assert "compute.desired_count: 9 is outside min_count..max_count (1..3)" in text
+    assert "logs.retention_days" in text
+    assert len(found) == 6
+    # each names the file and the line of its key
+    assert all(p.startswith(f"{tmp_path / 'dev.yaml'}:") for p in found)
+    assert any(":10: data.aurora.min_acu" in p for p in found)
+
+
+def test_subnets_that_do_not_fit_the_vpc(tmp_path):
+    found = problems(tmp_path, MINIMAL + "network:\n  cidr: 10.0.0.0/22\n  az_count: 3\n  subnet_prefix_length: 24\n")
+    assert any("network.subnet_prefix_length: 6 subnets of /24" in p for p in found)
+
+
+def test_nat_gateways_must_be_none_one_or_one_per_az(tmp_path):
+    found = problems(tmp_path, MINIMAL + "network:\n  az_count: 3\n  nat_gateways: 2\n")
+    assert any("network.nat_gateways: must be 0, 1 or az_count (3), got 2" in p for p in found)
+
+
+def test_prod_must_be_protected_with_deletion_protection(tmp_path):
+    found = problems(tmp_path, MINIMAL + "protected: false\n", name="prod")
+    assert any("protected: prod must be protected" in p for p in found)
+    found = problems(tmp_path, MINIMAL + "protected: true\ndata:\n  aurora:\n    instances: 2\n", name="prod")
+    text = "\n".join(found)
+    assert "data.aurora.deletion_protection: must be true" in text
+    assert "data.aurora.final_snapshot: must be true" in text
+    assert "data.secret_recovery_window_days: must be 7-30" in text
+
+
+def test_bad_suffix_override(tmp_path):
+    write(tmp_path, "dev", MINIMAL)
+    with pytest.raises(ConfigError) as exc:
+        load_environment("dev", suffix="PR_42", directory=tmp_path)
+    assert "SUFFIX='PR_42'" in exc.value.problems[0]
+
+
+def test_name_key_is_refused(tmp_path):
+    found = problems(tmp_path, MINIMAL + "name: other\n")
+    assert any("name: is set by the file name" in p for p in found)
+
+
+def test_all_environments_are_validated_together(tmp_path):
+    write(tmp_path, "dev", MINIMAL + "compute:\n  cpu: 300\n")
+    write(tmp_path, "staging", MINIMAL + "logs:\n  retention_days: 8\n")
+    with pytest.raises(ConfigError) as exc:
+        load_environments(directory=tmp_path)
+    assert len(exc.value.problems) == 2
+    assert "dev.yaml" in exc.value.problems[0] and "staging.yaml" in exc.value.problems[1]
+
+
+def test_every_config_field_has_a_description():
+    from pydantic import BaseModel
+
+    from shared.config import EnvironmentConfig
+
+    def walk(model: type[BaseModel], path: str):
+        for name, field in model.model_fields.items():
+            assert field.description, f"{path}{name} has no description"
+            ann = field.annotation
+            if isinstance(ann, type) and issubclass(ann, BaseModel):
+                walk(ann, f"{path}{name}.")
+
+    walk(EnvironmentConfig, "")
