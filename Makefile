@@ -18,7 +18,7 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 # The jsii runtime warns on every start that Node 20 is end-of-life; Node 20 is what these
 # machines have.  Silence that one warning, nothing else.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
-export STREAMFLIX_CHECKOV := $(CHECKOV_VENV)/bin/checkov
+
 
 # Arguments passed through to the CLI; empty ones are left out.
 CLI := $(PY) -m shared.cli

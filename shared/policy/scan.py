@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -50,8 +51,14 @@ def load_skips(path: Path = SKIPS_FILE) -> list[Skip]:
     return skips
 
 
+# `make install` puts checkov in its own virtual environment (its pins clash with ours).
+PROJECT_CHECKOV = Path(__file__).resolve().parents[2] / ".venv" / "checkov" / "bin" / "checkov"
+
+
 def checkov_binary() -> str:
-    found = os.environ.get("STREAMFLIX_CHECKOV") or shutil.which("checkov")
+    found = os.environ.get("STREAMFLIX_CHECKOV") or (
+        str(PROJECT_CHECKOV) if PROJECT_CHECKOV.exists() else shutil.which("checkov")
+    )
     if not found or not Path(found).exists():
         raise UsageError("checkov is not installed: run `make install` (it lives in .venv/checkov)")
     return found
@@ -85,9 +92,26 @@ def scan_environment(env: EnvironmentConfig, outdir: Path, skips: list[Skip]) ->
             continue
         passed += report["summary"]["passed"]
         for f in report["results"]["failed_checks"]:
-            stack = Path(f["file_path"]).parent.name
-            findings.append(Finding(f["check_id"], stack, f["resource"], f["check_name"]))
+            path = Path(f["file_abs_path"])
+            findings.append(Finding(f["check_id"], path.parent.name, _address(path, f["resource"]), f["check_name"]))
     return findings, passed, skipped
+
+
+def _address(path: Path, resource: str) -> str:
+    """checkov's terraform_json runner names block-level findings `resource.<name>`; give the type back."""
+    block, _, name = resource.partition(".")
+    if block not in ("resource", "data"):
+        return resource
+    doc = _read_json(path)
+    for rtype, items in doc.get(block, {}).items():
+        if name in items:
+            return f"{'data.' if block == 'data' else ''}{rtype}.{name}"
+    return resource
+
+
+@functools.cache
+def _read_json(path: Path) -> dict:
+    return json.loads(path.read_text())
 
 
 def scan(envs: list[EnvironmentConfig], outdir: Path) -> int:

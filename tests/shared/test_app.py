@@ -89,3 +89,49 @@ def test_a_suffix_copy_has_its_own_names_ids_and_state(tmp_path):
     assert next(iter(data["resource"]["aws_kinesis_stream"].values()))["name"] == "streamflix-ingest-pr-7"
     remote = data["data"]["terraform_remote_state"]
     assert [r["config"]["key"] for r in remote.values()] == ["streamflix/pr-7/network.tfstate"]
+
+
+CONTRACT_OUTPUTS = {
+    "network": ["vpc_id"],
+    "data": ["kinesis_stream_name", "rds_cluster_endpoint", "dlq_url", "db_secret_arn"],
+    "compute": ["ecs_cluster_name"],
+}
+NAME_ATTRIBUTES = ("name", "identifier", "cluster_identifier", "family", "alarm_name", "dashboard_name")
+# Attributes called "name" or "family" that are not resource names: an inline policy's name is
+# scoped to its role; a parameter group family is the engine's.
+NOT_NAMES = {("aws_iam_role_policy", "name"), ("aws_rds_cluster_parameter_group", "family")}
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_six_contract_outputs_exist_with_descriptions(synth, env):
+    for stack, names in CONTRACT_OUTPUTS.items():
+        outputs = synth.outputs(stack, env)
+        for name in names:
+            assert outputs[name]["description"], f"{stack}-{env}: {name} has no description"
+
+
+@pytest.mark.parametrize(("stack", "env"), ALL)
+def test_every_output_has_a_description(synth, stack, env):
+    for name, output in synth.outputs(stack, env).items():
+        if not name.startswith("cross-stack-output-"):  # CDKTF's own wiring outputs
+            assert output.get("description"), f"{stack}-{env}: output {name} has no description"
+
+
+@pytest.mark.parametrize(("stack", "env"), ALL)
+def test_every_resource_name_carries_the_environment_suffix(synth, stack, env):
+    for rtype, resources in synth.stack(stack, env)["resource"].items():
+        for rid, res in resources.items():
+            for attr in NAME_ATTRIBUTES:
+                value = res.get(attr)
+                if (rtype, attr) in NOT_NAMES:
+                    continue
+                if isinstance(value, str) and not value.startswith("${"):
+                    assert env in value, f"{stack}-{env} {rtype}.{rid}.{attr} = {value!r}"
+
+
+@pytest.mark.parametrize(("stack", "env"), ALL)
+def test_remote_state_reads_only_its_own_environment(synth, configs, stack, env):
+    for name, remote in synth.stack(stack, env).get("data", {}).get("terraform_remote_state", {}).items():
+        assert name.endswith(f"-{env}")
+        assert remote["config"]["bucket"] == configs[env].state.bucket
+        assert remote["config"]["key"].startswith(f"streamflix/{env}/")
