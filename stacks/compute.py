@@ -63,8 +63,10 @@ class ComputeStack(PipelineStack):
             name=self.name("workers"),
             setting=[EcsClusterSetting(name="containerInsights", value="enabled")],
         )
-        self.log_group = EncryptedLogGroup(self, "task_logs", name=f"{self.log_prefix}worker",
-                                           retention_days=env.logs.retention_days, kms_key_arn=data.key.arn)  # fmt: skip
+        self.log_group = EncryptedLogGroup(
+            self, "task_logs", name=f"{self.log_prefix}worker", retention_days=env.logs.retention_days,
+            kms_key_arn=data.key.arn,
+        )  # fmt: skip
 
         self.execution_role = IamRole(
             self,
