@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from functools import cache
 from pathlib import Path
 
@@ -58,3 +59,82 @@ def synth(configs, tmp_path_factory) -> Synthesized:
 def policy(resource: dict, key: str = "policy") -> dict:
     """A JSON policy document attribute, parsed (tokens stay as ${...} strings)."""
     return json.loads(resource[key])
+
+
+# ---------------------------------------------------------------- engine stand-in and AWS
+
+
+class FakeEngine:
+    """Handle on the stand-in engine: what it was asked to do, and knobs to make it misbehave."""
+
+    def __init__(self, root: Path, monkeypatch):
+        self.root = root
+        self.bin = root / "bin"
+        self.log = root / "engine.log"
+        self.state = root / "state"
+        self.bin.mkdir(parents=True)
+        self.state.mkdir()
+        self.log.touch()
+        wrapper = self.bin / "terraform"
+        wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" -S "{ROOT / "tests/support/fake_engine.py"}" "$@"\n')
+        wrapper.chmod(0o755)
+        self._mp = monkeypatch
+        monkeypatch.setenv("PATH", f"{self.bin}{os.pathsep}{os.environ['PATH']}")
+        monkeypatch.delenv("TF_BIN", raising=False)
+        monkeypatch.delenv("CONFIRM", raising=False)
+        for name in ("FAKE_TF_FAIL", "FAKE_TF_DRIFT", "FAKE_TF_OUTPUTS", "FAKE_TF_VERSION"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("FAKE_TF_LOG", str(self.log))
+        monkeypatch.setenv("FAKE_TF_STATE", str(self.state))
+
+    def set(self, name: str, value: str | None) -> None:
+        if value is None:
+            self._mp.delenv(f"FAKE_TF_{name}", raising=False)
+        else:
+            self._mp.setenv(f"FAKE_TF_{name}", value)
+
+    def calls(self) -> list[tuple[str, str, list[str]]]:
+        """(command, stack id, arguments) of every invocation but `version`, in order."""
+        found = []
+        for line in self.log.read_text().splitlines():
+            entry = json.loads(line)
+            if entry["args"][0] != "version":
+                found.append((entry["args"][0], Path(entry["cwd"]).name, entry["args"]))
+        return found
+
+    def commands(self, command: str) -> list[str]:
+        """Stack ids that `command` ran in, in order."""
+        return [stack for cmd, stack, _ in self.calls() if cmd == command]
+
+    def clear(self) -> None:
+        self.log.write_text("")
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    """moto in-process, with dummy credentials that never reach a real account."""
+    from moto import mock_aws
+
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():  # fmt: skip
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def state_buckets(aws, configs):
+    import boto3
+
+    for env in configs.values():
+        boto3.client("s3", region_name=env.state_region).create_bucket(Bucket=env.state.bucket)
+    return configs
+
+
+@pytest.fixture
+def engine(tmp_path, monkeypatch) -> FakeEngine:
+    return FakeEngine(tmp_path / "engine", monkeypatch)

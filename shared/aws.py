@@ -1,0 +1,43 @@
+"""AWS sessions for the operational tools, and a credentials check that explains itself."""
+
+from __future__ import annotations
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, PartialCredentialsError
+
+from shared.config import EnvironmentConfig
+from shared.errors import UsageError
+
+_RETRIES = Config(retries={"max_attempts": 5, "mode": "standard"})
+
+
+def client(service: str, env: EnvironmentConfig, region: str | None = None):
+    """A boto3 client in the environment's region (AWS_ENDPOINT_URL, if set, points it at an emulator)."""
+    return boto3.session.Session().client(service, region_name=region or env.aws.region, config=_RETRIES)
+
+
+def check_credentials(env: EnvironmentConfig) -> dict:
+    """Ask STS who we are; turn every way that can fail into one clear sentence (exit code 2)."""
+    try:
+        identity = client("sts", env).get_caller_identity()
+    except (NoCredentialsError, PartialCredentialsError):
+        raise UsageError(
+            "no AWS credentials found: set AWS_PROFILE (after `aws sso login`) or "
+            "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, then run the command again"
+        ) from None
+    except ClientError as exc:
+        err = exc.response.get("Error", {})
+        raise UsageError(
+            f"AWS rejected the credentials ({err.get('Code', 'error')}: {err.get('Message', exc)}); "
+            "refresh them (`aws sso login`, or new access keys) and run the command again"
+        ) from None
+    except BotoCoreError as exc:
+        raise UsageError(f"could not reach AWS to check the credentials: {exc}") from None
+    expected = env.aws.account_id
+    if expected and identity["Account"] != expected:
+        raise UsageError(
+            f"these credentials are for account {identity['Account']}, but {env.name} lives in "
+            f"account {expected} (aws.account_id); switch profile and run the command again"
+        )
+    return identity

@@ -1,0 +1,307 @@
+"""Deploy orchestration through the real engine: plan, deploy, destroy, outputs and drift, stack by stack.
+
+Every stack is planned to a saved plan file and exactly that file is applied. Order comes from
+the dependencies in cdktf.out/manifest.json (destroy runs in reverse). A failing stack stops
+the run; the summary says what happened to each stack, and a rerun picks up from there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from shared.app import DEFAULT_OUTDIR, synthesize
+from shared.aws import check_credentials
+from shared.config import EnvironmentConfig
+from shared.engine import Engine, find_engine
+from shared.errors import OperationFailed, UsageError
+from shared.naming import STACK_NAMES, stack_id
+
+OUTPUTS_DIR = Path("outputs")
+CROSS_STACK_PREFIX = "cross-stack-output-"  # CDKTF's own wiring outputs, not for people
+
+
+@dataclass(frozen=True)
+class Stack:
+    name: str  # network, data, ...
+    id: str  # network-dev
+    workdir: Path
+    dependencies: tuple[str, ...]  # stack ids
+
+    @property
+    def plan_file(self) -> str:
+        # Relative to the working directory, where the engine runs.
+        return f"{self.id}.tfplan"
+
+
+@dataclass
+class Outcome:
+    stack: Stack
+    status: str = "not run"  # applied, no changes, planned, destroyed, failed, not run, drifted, in sync
+    add: int = 0
+    change: int = 0
+    destroy: int = 0
+    error: str = ""
+
+    def counts(self) -> str:
+        return f"+{self.add} ~{self.change} -{self.destroy}"
+
+
+@dataclass
+class Report:
+    action: str
+    env: EnvironmentConfig
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        return any(o.status == "failed" for o in self.outcomes)
+
+    def print(self) -> None:
+        print(f"\n{self.action} {self.env.suffix}: summary")
+        for o in self.outcomes:
+            counts = o.counts() if o.status in ("applied", "planned", "destroyed", "drifted") else ""
+            print(f"  {o.stack.id:<24} {o.status:<11} {counts}")
+        for o in self.outcomes:
+            if o.error:
+                print(f"\n{o.stack.id} failed; the engine said:\n{o.error.rstrip()}", file=sys.stderr)
+
+
+# ------------------------------------------------------------------ selection and order
+
+
+def ordered_stacks(outdir: Path, env: EnvironmentConfig) -> list[Stack]:
+    """The environment's stacks from the manifest, dependencies first (stable: network, data, ...)."""
+    manifest = json.loads((outdir / "manifest.json").read_text())["stacks"]
+    ids = {stack_id(name, env.suffix): name for name in STACK_NAMES}
+    stacks = {
+        sid: Stack(ids[sid], sid, outdir / meta["workingDirectory"], tuple(meta["dependencies"]))
+        for sid, meta in manifest.items()
+        if sid in ids
+    }
+    ordered: list[Stack] = []
+    pending = [stacks[s] for s in ids if s in stacks]
+    while pending:
+        ready = [s for s in pending if all(d in {o.id for o in ordered} for d in s.dependencies)]
+        if not ready:
+            raise UsageError(f"stack dependencies form a cycle: {[s.id for s in pending]}")
+        ordered.append(ready[0])
+        pending.remove(ready[0])
+    return ordered
+
+
+def parse_selection(stacks: str | None) -> list[str] | None:
+    if not stacks:
+        return None
+    names = [s.strip() for s in stacks.split(",") if s.strip()]
+    unknown = [n for n in names if n not in STACK_NAMES]
+    if unknown or not names:
+        raise UsageError(
+            f"unknown stack(s) {', '.join(unknown) or stacks!r} in STACK=; known: {', '.join(STACK_NAMES)}"
+        )
+    return names
+
+
+# ------------------------------------------------------------------ confirmation
+
+
+def require_confirmation(env: EnvironmentConfig, action: str, confirm: str | None = None) -> None:
+    """Protected environments are never applied, and no environment destroyed, without a yes."""
+    if action == "deploy" and not env.protected:
+        return
+    if action not in ("deploy", "destroy"):
+        return
+    confirm = os.environ.get("CONFIRM") if confirm is None else confirm
+    if confirm:
+        if confirm != env.suffix:
+            raise UsageError(f"CONFIRM={confirm} does not name the environment being changed ({env.suffix})")
+        return
+    verb = "destroy every stack of" if action == "destroy" else "apply changes to"
+    if sys.stdin.isatty():
+        answer = input(f"About to {verb} {env.suffix}. Type '{env.suffix}' to go on: ").strip()
+        if answer == env.suffix:
+            return
+        raise UsageError(f"not confirmed; nothing was changed in {env.suffix}")
+    raise UsageError(
+        f"refusing to {verb} {env.suffix} without confirmation: run again with CONFIRM={env.suffix} "
+        "(or from a terminal, to be asked); nothing was changed"
+    )
+
+
+# ------------------------------------------------------------------ engine steps
+
+
+def _init(engine: Engine, stack: Stack) -> None:
+    result = engine.run(["init", "-input=false", "-no-color"], stack.workdir)
+    if result.returncode != 0:
+        raise _StackFailed("init", result.output)
+
+
+class _StackFailed(Exception):
+    def __init__(self, step: str, output: str):
+        super().__init__(step)
+        self.step, self.output = step, output
+
+
+def _plan(engine: Engine, stack: Stack, outcome: Outcome, *, destroy: bool = False) -> bool:
+    """Plan to the stack's plan file. Returns whether there is anything to apply."""
+    args = ["plan", "-input=false", "-no-color", "-lock-timeout=5m", "-detailed-exitcode", f"-out={stack.plan_file}"]
+    if destroy:
+        args.insert(1, "-destroy")
+    result = engine.run(args, stack.workdir)
+    if result.returncode not in (0, 2):
+        raise _StackFailed("plan", result.output)
+    if result.returncode == 2:
+        _count_changes(engine, stack, outcome)
+    return result.returncode == 2
+
+
+def _count_changes(engine: Engine, stack: Stack, outcome: Outcome) -> None:
+    shown = engine.capture(["show", "-json", "-no-color", stack.plan_file], stack.workdir)
+    if shown.returncode != 0:
+        raise _StackFailed("show", shown.output)
+    for rc in json.loads(shown.output).get("resource_changes", []):
+        actions = rc["change"]["actions"]
+        outcome.add += "create" in actions
+        outcome.change += "update" in actions
+        outcome.destroy += "delete" in actions
+
+
+def _apply(engine: Engine, stack: Stack) -> None:
+    result = engine.run(["apply", "-input=false", "-no-color", "-lock-timeout=5m", stack.plan_file], stack.workdir)
+    if result.returncode != 0:
+        raise _StackFailed("apply", result.output)
+
+
+def stack_outputs(engine: Engine, stack: Stack) -> dict:
+    """The stack's outputs from its state ({} when it was never deployed), without CDKTF's wiring outputs."""
+    result = engine.capture(["output", "-json", "-no-color"], stack.workdir)
+    if result.returncode != 0:
+        raise _StackFailed("output", result.output)
+    raw = json.loads(result.output or "{}")
+    return {k: v["value"] for k, v in raw.items() if not k.startswith(CROSS_STACK_PREFIX)}
+
+
+def _is_deployed(engine: Engine, stack: Stack) -> bool:
+    _init(engine, stack)
+    result = engine.capture(["output", "-json", "-no-color"], stack.workdir)
+    return result.returncode == 0 and bool(json.loads(result.output or "{}"))
+
+
+# ------------------------------------------------------------------ commands
+
+
+def _check_neighbours(engine: Engine, action: str, env: EnvironmentConfig, ordered: list[Stack], chosen: list[Stack]):
+    chosen_ids = {s.id for s in chosen}
+    by_id = {s.id: s for s in ordered}
+    if action == "destroy":
+        # Destroying a stack that others still read would break them.
+        for s in ordered:
+            if s.id not in chosen_ids and any(d in chosen_ids for d in s.dependencies) and _is_deployed(engine, s):
+                raise UsageError(f"{s.id} is deployed and depends on {', '.join(sorted(chosen_ids & set(s.dependencies)))}: "
+                                 f"destroy it first (STACK={s.name},...) or destroy everything (no STACK=)")  # fmt: skip
+        return
+    needed = sorted({d for s in chosen for d in s.dependencies} - chosen_ids, key=[s.id for s in ordered].index)
+    for dep in needed:
+        if not _is_deployed(engine, by_id[dep]):
+            raise UsageError(
+                f"{dep} has never been deployed in {env.suffix}, and {', '.join(s.id for s in chosen)} "
+                f"reads its state: deploy it first (make deploy ENV={env.name} STACK={by_id[dep].name}) "
+                f"or deploy everything (make deploy ENV={env.name}); nothing was changed"
+            )
+
+
+def write_outputs(engine: Engine, env: EnvironmentConfig, ordered: list[Stack], outputs_dir: Path) -> Path:
+    collected = {}
+    for stack in ordered:
+        _init(engine, stack)
+        collected[stack.name] = stack_outputs(engine, stack)
+    outputs_dir.mkdir(parents=True, exist_ok=True)
+    path = outputs_dir / f"{env.suffix}.json"
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(collected, indent=2, sort_keys=True) + "\n")
+    tmp.replace(path)
+    return path
+
+
+def run(
+    action: str,
+    env: EnvironmentConfig,
+    *,
+    stacks: str | None = None,
+    outdir: Path = DEFAULT_OUTDIR,
+    outputs_dir: Path = OUTPUTS_DIR,
+    confirm: str | None = None,
+    record_release: bool = True,
+) -> int:
+    """One of plan, deploy, destroy, outputs, drift. Returns the exit code; raises UsageError for exit 2."""
+    selection = parse_selection(stacks)
+    engine = find_engine()
+    require_confirmation(env, action, confirm)
+    identity = check_credentials(env)
+    outdir = synthesize([env], outdir)
+    ordered = ordered_stacks(outdir, env)
+
+    if action == "outputs":
+        try:
+            path = write_outputs(engine, env, ordered, outputs_dir)
+        except _StackFailed as exc:
+            raise OperationFailed(f"reading outputs ({exc.step}):\n{exc.output}") from None
+        print(f"wrote {path}")
+        return 0
+
+    chosen = [s for s in ordered if selection is None or s.name in selection]
+    if action == "destroy":
+        chosen.reverse()
+    report = Report(action, env, [Outcome(s) for s in chosen])
+    try:
+        if selection is not None:
+            _check_neighbours(engine, action, env, ordered, chosen)
+    except _StackFailed as exc:
+        raise OperationFailed(f"checking the other stacks ({exc.step}):\n{exc.output}") from None
+
+    for outcome in report.outcomes:
+        stack = outcome.stack
+        print(f"\n=== {action} {stack.id}", flush=True)
+        try:
+            _init(engine, stack)
+            if action == "drift":
+                outcome.status = "drifted" if _plan(engine, stack, outcome) else "in sync"
+                continue
+            changes = _plan(engine, stack, outcome, destroy=action == "destroy")
+            if action == "plan":
+                outcome.status = "planned" if changes else "no changes"
+            elif not changes:
+                outcome.status = "no changes"
+            else:
+                _apply(engine, stack)
+                outcome.status = "destroyed" if action == "destroy" else "applied"
+        except _StackFailed as exc:
+            outcome.status = "failed"
+            outcome.error = f"({exc.step}) {exc.output}"
+            if action != "drift":
+                break  # later stacks are not touched
+    report.print()
+
+    if action == "drift":
+        drifted = [o.stack.id for o in report.outcomes if o.status == "drifted"]
+        if report.failed:
+            return 1
+        print(f"\ndrift in {', '.join(drifted)}" if drifted else f"\nno drift in {env.suffix}")
+        return 1 if drifted else 0
+    if report.failed:
+        print(f"\n{action} of {env.suffix} stopped at the failed stack; fix it and run the same command again.")
+        return 1
+    if action == "deploy":
+        try:
+            print(f"wrote {write_outputs(engine, env, ordered, outputs_dir)}")
+        except _StackFailed as exc:
+            raise OperationFailed(f"deployed, but reading the outputs failed ({exc.step}):\n{exc.output}") from None
+        if record_release and selection is None:
+            from shared.releases import record
+
+            record(env, deployed_by=identity.get("Arn", "unknown"))
+    return 0

@@ -1,0 +1,241 @@
+"""Deploy orchestration against the engine stand-in: order, exact plan files, targeting, failure, guards, drift."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+
+from shared import deploy
+from shared.cli import main
+from shared.config import load_environment
+from shared.errors import UsageError
+
+ORDER = ["network-dev", "data-dev", "compute-dev", "monitoring-dev"]
+
+
+@pytest.fixture
+def dev(state_buckets):
+    return load_environment("dev")
+
+
+@pytest.fixture
+def run(tmp_path):
+    def go(action, env, **kw):
+        return deploy.run(action, env, outdir=tmp_path / "cdktf.out", outputs_dir=tmp_path / "outputs", **kw)
+
+    return go
+
+
+def test_deploy_plans_to_a_file_and_applies_exactly_that_file_in_dependency_order(engine, dev, run, capsys):
+    assert run("deploy", dev) == 0
+    calls = [c for c in engine.calls() if c[0] in ("init", "plan", "show", "apply")]
+    per_stack = [(cmd, stack) for cmd, stack, _ in calls]
+    expected = []
+    for stack in ORDER:
+        expected += [("init", stack), ("plan", stack), ("show", stack), ("apply", stack)]
+    assert per_stack[: len(expected)] == expected
+    for cmd, stack, args in calls:
+        if cmd == "plan":
+            assert f"-out={stack}.tfplan" in args and "-detailed-exitcode" in args
+        if cmd == "apply":
+            assert args[-1] == f"{stack}.tfplan"  # the saved plan, nothing else
+    out = capsys.readouterr().out
+    assert "network-dev              applied     +" in out
+    assert "monitoring-dev           applied" in out
+
+
+def test_plan_summary_counts_what_would_change_and_applies_nothing(engine, dev, run, capsys, tmp_path):
+    assert run("plan", dev) == 0
+    assert engine.commands("apply") == []
+    out = capsys.readouterr().out
+    resources = json.loads((tmp_path / "cdktf.out/stacks/network-dev/cdk.tf.json").read_text())["resource"]
+    count = sum(len(v) for v in resources.values())
+    assert f"network-dev              planned     +{count} ~0 -0" in out
+
+
+def test_a_rerun_with_nothing_to_do_applies_nothing(engine, dev, run, capsys):
+    run("deploy", dev)
+    engine.clear()
+    assert run("deploy", dev) == 0
+    assert engine.commands("apply") == []
+    assert capsys.readouterr().out.count("no changes") == 4
+
+
+def test_a_failing_stack_stops_the_run_and_a_rerun_picks_up_from_there(engine, dev, run, capsys):
+    engine.set("FAIL", "apply:compute-dev")
+    assert run("deploy", dev) == 1
+    assert engine.commands("apply") == ORDER[:3]  # compute-dev failed in apply
+    assert "monitoring-dev" not in {stack for _, stack, _ in engine.calls()}
+    captured = capsys.readouterr()
+    for line in ("network-dev              applied", "data-dev                 applied",
+                 "compute-dev              failed", "monitoring-dev           not run"):  # fmt: skip
+        assert line in captured.out
+    assert "InvalidParameterException: the fake engine was told to fail" in captured.err
+
+    engine.set("FAIL", None)
+    engine.clear()
+    assert run("deploy", dev) == 0
+    assert engine.commands("apply") == ["compute-dev", "monitoring-dev"]
+
+
+def test_targeted_deploy_refuses_when_a_dependency_was_never_deployed(engine, dev, run):
+    with pytest.raises(UsageError) as exc:
+        run("deploy", dev, stacks="compute")
+    assert "network-dev has never been deployed in dev" in str(exc.value)
+    assert "make deploy ENV=dev STACK=network" in str(exc.value)
+    assert engine.commands("plan") == [] and engine.commands("apply") == []
+
+
+def test_targeted_deploy_touches_only_the_named_stacks(engine, dev, run):
+    run("deploy", dev)
+    engine.set("DRIFT", "network-dev,compute-dev")  # both would have changes
+    engine.clear()
+    assert run("deploy", dev, stacks="compute") == 0
+    assert engine.commands("plan") == ["compute-dev"]
+    assert engine.commands("apply") == ["compute-dev"]
+
+
+def test_unknown_stack_name_is_a_usage_error(engine, dev, run):
+    with pytest.raises(UsageError, match="unknown stack.*cmopute.*known: network, data, compute, monitoring"):
+        run("deploy", dev, stacks="cmopute")
+
+
+def test_prod_is_never_applied_without_confirmation(engine, state_buckets, run, monkeypatch):
+    prod = load_environment("prod")
+    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
+    with pytest.raises(UsageError, match="refusing to apply changes to prod without confirmation.*CONFIRM=prod"):
+        run("deploy", prod)
+    assert engine.calls() == []
+    with pytest.raises(UsageError, match="CONFIRM=staging does not name"):
+        run("deploy", prod, confirm="staging")
+    assert engine.calls() == []
+    assert run("deploy", prod, confirm="prod") == 0
+    assert engine.commands("apply") == [s.replace("dev", "prod") for s in ORDER]
+
+
+def test_interactive_confirmation(engine, state_buckets, run, monkeypatch):
+    prod = load_environment("prod")
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    monkeypatch.setattr("builtins.input", lambda prompt: "yes")
+    with pytest.raises(UsageError, match="not confirmed"):
+        run("deploy", prod)
+    assert engine.calls() == []
+    monkeypatch.setattr("builtins.input", lambda prompt: "prod")
+    assert run("deploy", prod) == 0
+
+
+def test_destroy_asks_for_any_environment_and_runs_in_reverse(engine, dev, run, monkeypatch):
+    run("deploy", dev)
+    engine.clear()
+    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
+    with pytest.raises(UsageError, match="CONFIRM=dev"):
+        run("destroy", dev)
+    assert engine.calls() == []
+    assert run("destroy", dev, confirm="dev") == 0
+    assert engine.commands("apply") == list(reversed(ORDER))
+    assert all("-destroy" in args for cmd, _, args in engine.calls() if cmd == "plan")
+
+
+def test_targeted_destroy_refuses_while_dependents_are_deployed(engine, dev, run):
+    run("deploy", dev)
+    engine.clear()
+    with pytest.raises(UsageError, match="compute-dev is deployed and depends on data-dev"):
+        run("destroy", dev, stacks="data", confirm="dev")
+    assert engine.commands("apply") == []
+
+
+def test_outputs_file_has_every_stacks_outputs_keyed_by_stack(engine, dev, run, tmp_path):
+    run("deploy", dev)
+    (tmp_path / "outputs/dev.json").unlink()
+    assert run("outputs", dev) == 0
+    outputs = json.loads((tmp_path / "outputs/dev.json").read_text())
+    assert sorted(outputs) == ["compute", "data", "monitoring", "network"]
+    assert outputs["network"]["vpc_id"] == "network-dev:vpc_id"
+    assert outputs["data"]["kinesis_stream_name"] == "data-dev:kinesis_stream_name"
+    assert outputs["compute"]["ecs_cluster_name"] == "compute-dev:ecs_cluster_name"
+    assert not any(k.startswith("cross-stack-output-") for v in outputs.values() for k in v)
+
+
+def test_drift_lists_the_stacks_that_differ(engine, dev, run, capsys):
+    run("deploy", dev)
+    capsys.readouterr()
+    assert run("drift", dev) == 0
+    assert "no drift in dev" in capsys.readouterr().out
+    engine.set("DRIFT", "data-dev")
+    engine.clear()
+    assert run("drift", dev) == 1
+    out = capsys.readouterr().out
+    assert "drift in data-dev" in out and "data-dev                 drifted" in out
+    assert engine.commands("apply") == []
+    assert all("-detailed-exitcode" in args for cmd, _, args in engine.calls() if cmd == "plan")
+
+
+def test_deploy_records_the_release(engine, dev, run):
+    from shared.releases import current_revision, latest
+
+    run("deploy", dev)
+    release = latest(dev)
+    assert release.revision == current_revision()
+    assert release.image == dev.compute.image and release.environment == "dev"
+
+
+# ---------------------------------------------------------------- preconditions
+
+
+def test_missing_engine_stops_before_anything(dev, monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no terraform, no tofu
+    monkeypatch.delenv("TF_BIN", raising=False)
+    assert main(["deploy", "--env", "dev"]) == 2
+    err = capsys.readouterr().err
+    assert "no deploy engine found" in err and "install Terraform 1.10 or newer" in err and "OpenTofu" in err
+    assert not (tmp_path / "cdktf.out").exists()
+
+
+def test_tf_bin_names_the_engine(engine, dev, run, monkeypatch):
+    monkeypatch.setenv("TF_BIN", str(engine.bin / "missing"))
+    with pytest.raises(UsageError, match="TF_BIN=.*missing is not an executable"):
+        run("plan", dev)
+    tofu = engine.bin / "tofu"
+    tofu.symlink_to(engine.bin / "terraform")
+    monkeypatch.setenv("TF_BIN", str(tofu))
+    assert run("plan", dev) == 0
+
+
+def test_an_old_engine_is_refused(engine, dev, run):
+    engine.set("VERSION", "1.5.7")
+    with pytest.raises(UsageError, match="version 1.5.7; 1.10 or newer is needed"):
+        run("plan", dev)
+    assert engine.calls() == []
+
+
+def test_missing_credentials_give_a_clear_message(engine, run, monkeypatch, tmp_path, capsys):
+    for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    assert main(["plan", "--env", "dev"]) == 2
+    err = capsys.readouterr().err
+    assert "no AWS credentials found" in err and "Traceback" not in err
+    assert engine.calls() == []
+
+
+def test_wrong_credentials_give_a_clear_message(engine, dev, run):
+    from moto.core import set_initial_no_auth_action_count
+
+    @set_initial_no_auth_action_count(0)  # moto checks the keys like AWS does
+    def attempt():
+        with pytest.raises(UsageError, match="AWS rejected the credentials \\(InvalidClientTokenId"):
+            run("plan", dev)
+
+    attempt()
+    assert engine.calls() == []
+
+
+def test_the_wrong_account_is_refused(engine, dev, run):
+    other = dev.model_copy(update={"aws": dev.aws.model_copy(update={"account_id": "999999999999"})})
+    with pytest.raises(UsageError, match="credentials are for account 123456789012, but dev lives in account 999"):
+        run("plan", other)
+    boto3.client("sts").get_caller_identity()  # moto's account, for the record

@@ -1,0 +1,82 @@
+"""A stand-in for the terraform binary: records each invocation and plays a plausible part.
+
+Put on PATH as `terraform` by the `engine` fixture. It keeps "state" per stack in FAKE_TF_STATE
+(a folder), reads the stack's cdk.tf.json to know its resources and outputs, and obeys:
+  FAKE_TF_LOG      JSON lines file: one {"args": [...], "cwd": "..."} per invocation
+  FAKE_TF_FAIL     "<command>:<stack id>" (e.g. "apply:compute-dev"): that step fails
+  FAKE_TF_DRIFT    comma-separated stack ids whose deployed infrastructure differs from the code
+  FAKE_TF_OUTPUTS  JSON file {output name: value} overriding the invented output values
+  FAKE_TF_VERSION  what `version -json` reports (default 1.10.5)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+
+def main(argv: list[str]) -> int:
+    cwd = Path.cwd()
+    stack = cwd.name
+    with open(os.environ["FAKE_TF_LOG"], "a") as log:
+        log.write(json.dumps({"args": argv, "cwd": str(cwd)}) + "\n")
+    command = argv[0] if argv else ""
+    if command == "version":
+        print(json.dumps({"terraform_version": os.environ.get("FAKE_TF_VERSION", "1.10.5")}))
+        return 0
+    if os.environ.get("FAKE_TF_FAIL") == f"{command}:{stack}":
+        print(f"Error: {command} failed in {stack}: InvalidParameterException: the fake engine was told to fail",
+              file=sys.stderr)  # fmt: skip
+        return 1
+    state_file = Path(os.environ["FAKE_TF_STATE"]) / f"{stack}.json"
+    deployed = state_file.exists()
+    if command == "init":
+        print("Terraform has been successfully initialized!")
+        return 0
+    if command == "plan":
+        destroy = "-destroy" in argv
+        resources = [f"{t}.{n}" for t, items in _doc(cwd).get("resource", {}).items() for n in items]
+        if destroy:
+            changes = [(r, ["delete"]) for r in resources] if deployed else []
+        elif not deployed:
+            changes = [(r, ["create"]) for r in resources]
+        elif stack in os.environ.get("FAKE_TF_DRIFT", "").split(","):
+            changes = [(resources[0], ["update"])]
+        else:
+            changes = []
+        out = next((a.split("=", 1)[1] for a in argv if a.startswith("-out=")), None)
+        if out:
+            (cwd / out).write_text(json.dumps({"destroy": destroy, "changes": changes}))
+        print(f"Plan: {len(changes)} to change." if changes else "No changes.")
+        return 2 if changes and "-detailed-exitcode" in argv else 0
+    if command == "show":
+        plan = json.loads((cwd / argv[-1]).read_text())
+        print(json.dumps({"resource_changes": [{"address": a, "change": {"actions": c}} for a, c in plan["changes"]]}))
+        return 0
+    if command == "apply":
+        plan = json.loads((cwd / argv[-1]).read_text())
+        if plan["destroy"]:
+            state_file.unlink(missing_ok=True)
+        else:
+            overrides = json.loads(Path(os.environ["FAKE_TF_OUTPUTS"]).read_text()) if os.environ.get(
+                "FAKE_TF_OUTPUTS") else {}  # fmt: skip
+            outputs = {name: overrides.get(name, f"{stack}:{name}") for name in _doc(cwd).get("output", {})}
+            state_file.write_text(json.dumps(outputs))
+        print("Apply complete!")
+        return 0
+    if command == "output":
+        outputs = json.loads(state_file.read_text()) if deployed else {}
+        print(json.dumps({k: {"value": v, "sensitive": False} for k, v in outputs.items()}))
+        return 0
+    print(f"fake engine: unsupported command {argv}", file=sys.stderr)
+    return 1
+
+
+def _doc(cwd: Path) -> dict:
+    return json.loads((cwd / "cdk.tf.json").read_text())
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
