@@ -200,9 +200,12 @@ def _check_neighbours(engine: Engine, action: str, env: EnvironmentConfig, order
     if action == "destroy":
         # Destroying a stack that others still read would break them.
         for s in ordered:
-            if s.id not in chosen_ids and any(d in chosen_ids for d in s.dependencies) and _is_deployed(engine, s):
-                raise UsageError(f"{s.id} is deployed and depends on {', '.join(sorted(chosen_ids & set(s.dependencies)))}: "
-                                 f"destroy it first (STACK={s.name},...) or destroy everything (no STACK=)")  # fmt: skip
+            reads = sorted(chosen_ids & set(s.dependencies))
+            if s.id not in chosen_ids and reads and _is_deployed(engine, s):
+                raise UsageError(
+                    f"{s.id} is deployed and depends on {', '.join(reads)}: destroy it first "
+                    f"(STACK={s.name},...) or destroy everything (no STACK=); nothing was changed"
+                )
         return
     needed = sorted({d for s in chosen for d in s.dependencies} - chosen_ids, key=[s.id for s in ordered].index)
     for dep in needed:
