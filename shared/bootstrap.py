@@ -92,8 +92,8 @@ def ensure_state_bucket(env: EnvironmentConfig) -> list[tuple[str, str]]:
         if _code(exc) != "NoSuchPublicAccessBlockConfiguration":
             raise
         block = {}
-    settle("public access block", block == PUBLIC_ACCESS_BLOCK,
-           lambda: s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=PUBLIC_ACCESS_BLOCK))  # fmt: skip
+    settle("public access block", block == PUBLIC_ACCESS_BLOCK, lambda: s3.put_public_access_block(
+        Bucket=bucket, PublicAccessBlockConfiguration=PUBLIC_ACCESS_BLOCK))  # fmt: skip
 
     try:
         ownership = s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]["Rules"]
