@@ -12,9 +12,12 @@ from shared.errors import UsageError
 _RETRIES = Config(retries={"max_attempts": 5, "mode": "standard"})
 
 
-def client(service: str, env: EnvironmentConfig, region: str | None = None):
+def client(
+    service: str, env: EnvironmentConfig, region: str | None = None, session: boto3.session.Session | None = None
+):
     """A boto3 client in the environment's region (AWS_ENDPOINT_URL, if set, points it at an emulator)."""
-    return boto3.session.Session().client(service, region_name=region or env.aws.region, config=_RETRIES)
+    session = session or boto3.session.Session()
+    return session.client(service, region_name=region or env.aws.region, config=_RETRIES)
 
 
 def check_credentials(env: EnvironmentConfig) -> dict:

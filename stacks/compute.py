@@ -12,8 +12,9 @@ from shared import fast_import
 from shared.components.iam import assume_role_policy, document, statement
 from shared.components.log_group import EncryptedLogGroup
 from shared.config import EnvironmentConfig
+from shared.contract import SECRET_KEYS
 from shared.stack import PipelineStack
-from stacks.data import SECRET_KEYS, DataStack
+from stacks.data import DataStack
 from stacks.network import NetworkStack
 
 fast_import.register_without_init()

@@ -44,8 +44,6 @@ from cdktf_cdktf_provider_random.provider import RandomProvider  # noqa: E402
 
 # RDS rejects '/', '@', '"' and spaces in master passwords; everything else printable is fine.
 RDS_SAFE_SPECIALS = "!#$%&*()-_=+[]{}<>:?"
-# Keys of the connection JSON in the secret: what the workers read (see compute).
-SECRET_KEYS = ("engine", "host", "port", "dbname", "username", "password")
 ENHANCED_MONITORING_POLICY = "service-role/AmazonRDSEnhancedMonitoringRole"
 
 

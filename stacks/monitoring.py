@@ -9,6 +9,7 @@ from constructs import Construct
 
 from shared import fast_import
 from shared.config import EnvironmentConfig
+from shared.contract import ALARM_IDS
 from shared.stack import PipelineStack
 from stacks.compute import ComputeStack
 from stacks.data import DataStack
@@ -23,19 +24,6 @@ from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import (  # noqa: E402
 )
 from cdktf_cdktf_provider_aws.sns_topic import SnsTopic  # noqa: E402
 from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription  # noqa: E402
-
-# Alarm ids, also the last part of each alarm's name; smoke checks that each of them exists.
-ALARM_IDS = (
-    "kinesis-write-throttled",
-    "kinesis-read-throttled",
-    "kinesis-iterator-age",
-    "dlq-messages",
-    "ecs-cpu-high",
-    "ecs-memory-high",
-    "ecs-tasks-below-desired",
-    "aurora-capacity-high",
-    "aurora-cpu-high",
-)
 
 
 @dataclass(frozen=True)
@@ -73,7 +61,10 @@ class MonitoringStack(PipelineStack):
             SnsTopicSubscription(self, f"alarm_email_{i}", topic_arn=self.topic.arn,
                                  protocol="email", endpoint=email)  # fmt: skip
 
-        self.alarms = [self._alarm(spec) for spec in self._specs(data, compute)]
+        specs = self._specs(data, compute)
+        if tuple(s.id for s in specs) != ALARM_IDS:  # smoke checks for exactly these
+            raise RuntimeError("shared/contract.py ALARM_IDS and the monitoring stack's alarms differ")
+        self.alarms = [self._alarm(spec) for spec in specs]
         self.alarm_names = [a.alarm_name for a in self.alarms]
 
         self.dashboard = CloudwatchDashboard(

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from stacks.monitoring import ALARM_IDS
+from shared.contract import ALARM_IDS
 from tests.conftest import ENVIRONMENTS
 
 S = "monitoring"

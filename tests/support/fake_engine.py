@@ -5,7 +5,7 @@ Put on PATH as `terraform` by the `engine` fixture. It keeps "state" per stack i
   FAKE_TF_LOG      JSON lines file: one {"args": [...], "cwd": "..."} per invocation
   FAKE_TF_FAIL     "<command>:<stack id>" (e.g. "apply:compute-dev"): that step fails
   FAKE_TF_DRIFT    comma-separated stack ids whose deployed infrastructure differs from the code
-  FAKE_TF_OUTPUTS  JSON file {output name: value} overriding the invented output values
+  FAKE_TF_OUTPUTS  JSON file {stack id: {output name: value}} overriding the invented output values
   FAKE_TF_VERSION  what `version -json` reports (default 1.10.5)
 """
 
@@ -62,7 +62,8 @@ def main(argv: list[str]) -> int:
         else:
             overrides = json.loads(Path(os.environ["FAKE_TF_OUTPUTS"]).read_text()) if os.environ.get(
                 "FAKE_TF_OUTPUTS") else {}  # fmt: skip
-            outputs = {name: overrides.get(name, f"{stack}:{name}") for name in _doc(cwd).get("output", {})}
+            mine = overrides.get(stack, {})
+            outputs = {name: mine.get(name, f"{stack}:{name}") for name in _doc(cwd).get("output", {})}
             state_file.write_text(json.dumps(outputs))
         print("Apply complete!")
         return 0

@@ -1,0 +1,17 @@
+"""Names the stacks and the operational tools agree on; light to import (no provider bindings)."""
+
+# Keys of the connection JSON in the database secret: what the workers read.
+SECRET_KEYS = ("engine", "host", "port", "dbname", "username", "password")
+
+# The monitoring stack's alarms; each alarm is named streamflix-<id>-<suffix>. Smoke checks them all.
+ALARM_IDS = (
+    "kinesis-write-throttled",
+    "kinesis-read-throttled",
+    "kinesis-iterator-age",
+    "dlq-messages",
+    "ecs-cpu-high",
+    "ecs-memory-high",
+    "ecs-tasks-below-desired",
+    "aurora-capacity-high",
+    "aurora-cpu-high",
+)

@@ -1,0 +1,96 @@
+"""`make promote FROM=<env> TO=<env>`: move the revision running in one environment to the next, behind gates.
+
+Gates, in order, each stopping the promotion with its reason before anything in TO is touched:
+  1. the working tree is clean (what is deployed is exactly a commit);
+  2. the checked-out revision is the one recorded as running in FROM;
+  3. FROM has no drift;
+  4. smoke passes in FROM.
+Then TO is deployed stack by stack with FROM's image (prod asks for its confirmation first),
+smoke runs in TO, and the release is recorded in TO.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from shared import deploy, releases, smoke
+from shared.app import DEFAULT_OUTDIR
+from shared.aws import check_credentials
+from shared.config import PROMOTION_ORDER, EnvironmentConfig, load_environment
+from shared.engine import find_engine
+from shared.errors import OperationFailed, UsageError
+
+
+def _step(source: str, target: str) -> None:
+    order = " -> ".join(PROMOTION_ORDER)
+    if source not in PROMOTION_ORDER or target not in PROMOTION_ORDER:
+        raise UsageError(f"promotion moves along {order}; {source or '(none)'} -> {target or '(none)'} is not on it")
+    if PROMOTION_ORDER.index(target) != PROMOTION_ORDER.index(source) + 1:
+        raise UsageError(f"promotion goes one step forward along {order}; {source} -> {target} is not one step")
+
+
+def _gate(number: int, text: str) -> None:
+    print(f"gate {number}: {text}: ok", flush=True)
+
+
+def _with_image(env: EnvironmentConfig, image: str) -> EnvironmentConfig:
+    return env.model_copy(update={"compute": env.compute.model_copy(update={"image": image})})
+
+
+def promote(
+    source: str,
+    target: str,
+    *,
+    outdir: Path = DEFAULT_OUTDIR,
+    outputs_dir: Path = smoke.OUTPUTS_DIR,
+    confirm: str | None = None,
+) -> int:
+    _step(source, target)
+    src, dst = load_environment(source), load_environment(target)
+    find_engine()
+    # Ask for TO's confirmation before the gates, not after minutes of checks.
+    deploy.require_confirmation(dst, "deploy", confirm)
+    check_credentials(src)
+    identity = check_credentials(dst)
+
+    if releases.git("status", "--porcelain"):
+        raise OperationFailed(
+            f"gate 1: the working tree has uncommitted changes; commit or stash them. {target} untouched"
+        )
+    _gate(1, "working tree is clean")
+
+    head = releases.current_revision()
+    running = releases.latest(src)
+    if running is None:
+        raise OperationFailed(f"gate 2: no release is recorded in {source}; deploy it there first. {target} untouched")
+    if running.revision != head:
+        raise OperationFailed(
+            f"gate 2: {source} runs {running.revision[:12]} but this checkout is {head[:12]}; "
+            f"check out {running.revision[:12]} to promote it, or deploy {head[:12]} to {source} first. "
+            f"{target} untouched"
+        )
+    _gate(2, f"{head[:12]} is what runs in {source}")
+
+    if deploy.run("drift", src, outdir=outdir, outputs_dir=outputs_dir) != 0:
+        raise OperationFailed(f"gate 3: {source} has drifted from the code (see above). {target} untouched")
+    _gate(3, f"no drift in {source}")
+
+    deploy.run("outputs", src, outdir=outdir, outputs_dir=outputs_dir)
+    if smoke.run(src, outputs_dir) != 0:
+        raise OperationFailed(f"gate 4: smoke failed in {source} (see above). {target} untouched")
+    _gate(4, f"smoke passes in {source}")
+
+    print(f"\npromoting {head[:12]} ({running.image}) from {source} to {target}", flush=True)
+    target_env = _with_image(dst, running.image)
+    code = deploy.run("deploy", target_env, outdir=outdir, outputs_dir=outputs_dir, confirm=dst.suffix,
+                      record_release=False)  # fmt: skip
+    if code != 0:
+        raise OperationFailed(f"deploying {target} failed (see the summary above); rerun the promotion to resume")
+    if smoke.run(target_env, outputs_dir) != 0:
+        raise OperationFailed(
+            f"{target} is deployed but smoke fails there; roll back by checking out the previous release "
+            f"(make releases) and running make deploy ENV={target}"
+        )
+    releases.record(target_env, deployed_by=identity.get("Arn", "unknown"), revision=head, image=running.image)
+    print(f"promoted {head[:12]} to {target}")
+    return 0

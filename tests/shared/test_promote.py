@@ -1,0 +1,122 @@
+"""Promotion: one step forward only; each gate stops it on its own with TO untouched; the happy path records it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import boto3
+import pytest
+
+from shared import deploy, releases
+from shared.config import load_environment
+from shared.errors import OperationFailed, UsageError
+from shared.promote import promote
+from tests.support.moto_pipeline import create_pipeline
+
+
+@pytest.fixture
+def repo(tmp_path, monkeypatch):
+    """A throwaway git checkout standing in for this one, so gates read a tree the test controls."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    for args in (["init", "-q"], ["config", "user.email", "ci@example.com"], ["config", "user.name", "CI"]):
+        subprocess.run(["git", *args], cwd=root, check=True)
+    (root / "README.md").write_text("pipeline\n")
+    subprocess.run(["git", "add", "."], cwd=root, check=True)
+    subprocess.run(["git", "commit", "-qm", "first"], cwd=root, check=True)
+    monkeypatch.setattr(releases, "ROOT", root)
+    return root
+
+
+@pytest.fixture
+def world(repo, engine, state_buckets, tmp_path, monkeypatch):
+    """dev deployed (engine state, moto resources, release recorded); staging's resources exist for smoke."""
+    monkeypatch.setenv("MOTO_ECS_SERVICE_RUNNING", "4")
+    overrides = {}
+    for name in ("dev", "staging"):
+        env = load_environment(name)
+        for stack, values in create_pipeline(env).items():
+            overrides[f"{stack}-{name}"] = values
+    (tmp_path / "outputs.json").write_text(json.dumps(overrides))
+    engine.set("OUTPUTS", str(tmp_path / "outputs.json"))
+    paths = {"outdir": tmp_path / "cdktf.out", "outputs_dir": tmp_path / "outputs"}
+    assert deploy.run("deploy", load_environment("dev"), **paths) == 0
+    engine.clear()
+    return paths
+
+
+def touched(engine, env: str) -> list[str]:
+    return [stack for _, stack, _ in engine.calls() if stack.endswith(f"-{env}")]
+
+
+def assert_staging_untouched(engine):
+    assert touched(engine, "staging") == []
+    assert releases.latest(load_environment("staging")) is None
+
+
+@pytest.mark.parametrize(("source", "target"), [("dev", "prod"), ("staging", "dev"), ("prod", "staging"),
+                                                 ("dev", "dev"), ("qa", "staging")])  # fmt: skip
+def test_only_one_step_forward(engine, source, target):
+    with pytest.raises(UsageError, match="dev -> staging -> prod"):
+        promote(source, target)
+    assert engine.calls() == []
+
+
+def test_happy_path_deploys_smokes_and_records(world, engine, capsys):
+    assert promote("dev", "staging", **world) == 0
+    out = capsys.readouterr().out
+    for n in (1, 2, 3, 4):
+        assert f"gate {n}:" in out
+    assert touched(engine, "dev") and "apply" not in {c for c, s, _ in engine.calls() if s.endswith("-dev")}
+    assert [s for s in engine.commands("apply")] == ["network-staging", "data-staging", "compute-staging",
+                                                     "monitoring-staging"]  # fmt: skip
+    staged = releases.latest(load_environment("staging"))
+    dev_release = releases.latest(load_environment("dev"))
+    assert staged.revision == dev_release.revision == releases.current_revision()
+    assert staged.image == dev_release.image
+    assert "smoke staging:" in out and "promoted" in out
+
+
+def test_gate_1_dirty_tree(world, engine, repo):
+    (repo / "README.md").write_text("changed\n")
+    with pytest.raises(OperationFailed, match="gate 1: the working tree has uncommitted changes"):
+        promote("dev", "staging", **world)
+    assert engine.calls() == []
+    assert_staging_untouched(engine)
+
+
+def test_gate_2_revision_not_the_one_running_in_source(world, engine, repo):
+    (repo / "README.md").write_text("newer\n")
+    subprocess.run(["git", "commit", "-qam", "newer"], cwd=repo, check=True)
+    with pytest.raises(OperationFailed, match="gate 2: dev runs [0-9a-f]{12} but this checkout is"):
+        promote("dev", "staging", **world)
+    assert_staging_untouched(engine)
+
+
+def test_gate_2_nothing_recorded(repo, engine, state_buckets):
+    with pytest.raises(OperationFailed, match="gate 2: no release is recorded in dev"):
+        promote("dev", "staging")
+    assert_staging_untouched(engine)
+
+
+def test_gate_3_drift_in_source(world, engine):
+    engine.set("DRIFT", "compute-dev")
+    with pytest.raises(OperationFailed, match="gate 3: dev has drifted"):
+        promote("dev", "staging", **world)
+    assert touched(engine, "dev") and engine.commands("apply") == []
+    assert_staging_untouched(engine)
+
+
+def test_gate_4_smoke_fails_in_source(world, engine):
+    boto3.client("cloudwatch", region_name="us-east-1").delete_alarms(AlarmNames=["streamflix-dlq-messages-dev"])
+    with pytest.raises(OperationFailed, match="gate 4: smoke failed in dev"):
+        promote("dev", "staging", **world)
+    assert_staging_untouched(engine)
+
+
+def test_prod_needs_its_confirmation_before_any_gate(repo, engine, state_buckets, monkeypatch):
+    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
+    with pytest.raises(UsageError, match="CONFIRM=prod"):
+        promote("staging", "prod")
+    assert engine.calls() == []

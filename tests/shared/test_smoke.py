@@ -1,0 +1,104 @@
+"""smoke against moto: a healthy environment passes; each broken condition is its own failure."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared import smoke
+from shared.config import load_environment
+from shared.errors import UsageError
+from tests.support.moto_pipeline import create_pipeline, write_outputs
+
+
+@pytest.fixture
+def dev(aws, monkeypatch):
+    env = load_environment("dev")
+    monkeypatch.setenv("MOTO_ECS_SERVICE_RUNNING", str(env.compute.desired_count))
+    return env
+
+
+def results(env, outputs, tmp_path, capsys) -> tuple[int, dict[str, tuple[bool, str]], str]:
+    """Exit code and printed table of `smoke.run`, and each check's (ok, detail)."""
+    write_outputs(tmp_path, env, outputs)
+    code = smoke.run(env, outputs_dir=tmp_path)
+    out = capsys.readouterr().out
+    table = {c.name: (c.ok, c.detail) for c in smoke.Smoke(env, outputs).run()}
+    for name, (ok, detail) in table.items():
+        assert f"{'pass' if ok else 'FAIL'}  {detail.split(' ')[0]}" in out, f"{name} not printed as it ran"
+    return code, table, out
+
+
+def failures(table) -> list[str]:
+    return [name for name, (ok, _) in table.items() if not ok]
+
+
+def test_a_healthy_environment_passes(dev, tmp_path, capsys):
+    code, table, out = results(dev, create_pipeline(dev), tmp_path, capsys)
+    assert code == 0, out
+    assert failures(table) == []
+    assert "read back" in table["stream record round trip"][1]
+    assert "depth 0" in table["dead-letter queue"][1]
+    assert "1 of 1 tasks running" in out
+    assert "8 passed, 0 failed" in out
+
+
+def test_stream_missing(dev, tmp_path, capsys):
+    code, table, _ = results(dev, create_pipeline(dev, skip=frozenset({"stream"})), tmp_path, capsys)
+    assert code == 1
+    assert failures(table) == ["stream is active", "stream record round trip"]
+    assert "ResourceNotFoundException" in table["stream is active"][1]
+
+
+def test_stream_not_active(dev, tmp_path, capsys, monkeypatch):
+    outputs = create_pipeline(dev)
+    real = smoke.client
+
+    def creating(service, env, region=None):
+        c = real(service, env, region)
+        if service == "kinesis":
+            original = c.describe_stream_summary
+
+            def summary(**kw):
+                resp = original(**kw)
+                resp["StreamDescriptionSummary"]["StreamStatus"] = "CREATING"
+                return resp
+
+            c.describe_stream_summary = summary
+        return c
+
+    monkeypatch.setattr(smoke, "client", lambda service, env, region=None, session=None: creating(service, env, region))
+    code, table, _ = results(dev, outputs, tmp_path, capsys)
+    assert code == 1 and failures(table) == ["stream is active", "stream record round trip"]
+    assert "is CREATING" in table["stream is active"][1]
+
+
+def test_service_below_desired_count(dev, tmp_path, capsys, monkeypatch):
+    env = load_environment("staging")  # desires 2 tasks
+    monkeypatch.setenv("MOTO_ECS_SERVICE_RUNNING", "1")
+    code, table, _ = results(env, create_pipeline(env), tmp_path, capsys)
+    assert code == 1 and failures(table) == ["service runs desired count"]
+    assert "1 of 2 tasks running" in table["service runs desired count"][1]
+
+
+def test_cluster_without_instance(dev, tmp_path, capsys):
+    code, table, _ = results(dev, create_pipeline(dev, skip=frozenset({"instance"})), tmp_path, capsys)
+    assert code == 1 and failures(table) == ["Aurora cluster and instance"]
+    assert "no available instance" in table["Aurora cluster and instance"][1]
+
+
+def test_secret_without_the_expected_keys(dev, tmp_path, capsys):
+    code, table, _ = results(dev, create_pipeline(dev, skip=frozenset({"secret_keys"})), tmp_path, capsys)
+    assert code == 1 and failures(table) == ["database secret"]
+    assert "lacks host" in table["database secret"][1]
+
+
+def test_alarm_missing(dev, tmp_path, capsys):
+    outputs = create_pipeline(dev, skip=frozenset({"alarm:dlq-messages"}))
+    code, table, _ = results(dev, outputs, tmp_path, capsys)
+    assert code == 1 and failures(table) == ["alarms exist"]
+    assert "missing streamflix-dlq-messages-dev" in table["alarms exist"][1]
+
+
+def test_no_outputs_file_says_what_to_run(dev, tmp_path):
+    with pytest.raises(UsageError, match="run make outputs ENV=dev"):
+        smoke.run(dev, outputs_dir=tmp_path)

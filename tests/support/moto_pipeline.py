@@ -1,0 +1,77 @@
+"""Builds, in moto, the AWS resources a deployed environment has, and the outputs file that names them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import boto3
+
+from shared.config import EnvironmentConfig
+from shared.contract import ALARM_IDS, SECRET_KEYS
+from shared.naming import resource_name
+
+
+def create_pipeline(env: EnvironmentConfig, *, skip: frozenset[str] = frozenset()) -> dict:
+    """Create the environment's resources (minus those named in `skip`); return its outputs by stack.
+
+    `skip` takes: stream, instance, alarm:<id>. The running task count follows MOTO_ECS_SERVICE_RUNNING.
+    """
+    region = env.aws.region
+    name = lambda part: resource_name(env, part)  # noqa: E731
+    kinesis = boto3.client("kinesis", region_name=region)
+    stream = name("ingest")
+    if "stream" not in skip:
+        kinesis.create_stream(StreamName=stream, ShardCount=env.data.kinesis.shard_count)
+    dlq_url = boto3.client("sqs", region_name=region).create_queue(QueueName=name("jobs-dlq"))["QueueUrl"]
+
+    ecs = boto3.client("ecs", region_name=region)
+    cluster = ecs.create_cluster(clusterName=name("workers"))["cluster"]["clusterName"]
+    task = ecs.register_task_definition(
+        family=name("worker"), containerDefinitions=[{"name": "worker", "image": env.compute.image, "memory": 512}]
+    )["taskDefinition"]["taskDefinitionArn"]
+    service = ecs.create_service(
+        cluster=cluster, serviceName=name("worker"), taskDefinition=task, desiredCount=env.compute.desired_count
+    )["service"]["serviceName"]
+
+    rds = boto3.client("rds", region_name=region)
+    ident = name("metadata")
+    endpoint = rds.create_db_cluster(
+        DBClusterIdentifier=ident, Engine="aurora-postgresql", EngineVersion=env.data.aurora.engine_version,
+        MasterUsername=env.data.aurora.master_username, MasterUserPassword="not-a-real-password-1",
+        ServerlessV2ScalingConfiguration={
+            "MinCapacity": env.data.aurora.min_acu, "MaxCapacity": env.data.aurora.max_acu},
+    )["DBCluster"]["Endpoint"]  # fmt: skip
+    if "instance" not in skip:
+        rds.create_db_instance(DBInstanceIdentifier=name("metadata-1"), DBInstanceClass="db.serverless",
+                               Engine="aurora-postgresql", DBClusterIdentifier=ident)  # fmt: skip
+
+    connection = {"engine": "postgres", "host": endpoint, "port": 5432, "dbname": env.data.aurora.database_name,
+                  "username": env.data.aurora.master_username, "password": "generated"}  # fmt: skip
+    if "secret_keys" in skip:
+        connection.pop("host")
+    secret = boto3.client("secretsmanager", region_name=region).create_secret(
+        Name=name("metadata-db"), SecretString=json.dumps(connection)
+    )["ARN"]
+    assert set(connection) <= set(SECRET_KEYS)
+
+    cloudwatch = boto3.client("cloudwatch", region_name=region)
+    for alarm in ALARM_IDS:
+        if f"alarm:{alarm}" not in skip:
+            cloudwatch.put_metric_alarm(AlarmName=name(alarm), MetricName="m", Namespace="n", Statistic="Sum",
+                                        Period=60, EvaluationPeriods=1, Threshold=0,
+                                        ComparisonOperator="GreaterThanThreshold")  # fmt: skip
+    return {
+        "network": {"vpc_id": "vpc-0123"},
+        "data": {"kinesis_stream_name": stream, "dlq_url": dlq_url, "db_secret_arn": secret,
+                 "rds_cluster_identifier": ident, "rds_cluster_endpoint": endpoint},
+        "compute": {"ecs_cluster_name": cluster, "ecs_service_name": service},
+        "monitoring": {"alarm_names": [name(a) for a in ALARM_IDS]},
+    }  # fmt: skip
+
+
+def write_outputs(outputs_dir: Path, env: EnvironmentConfig, outputs: dict) -> Path:
+    outputs_dir.mkdir(parents=True, exist_ok=True)
+    path = outputs_dir / f"{env.suffix}.json"
+    path.write_text(json.dumps(outputs))
+    return path
