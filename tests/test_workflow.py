@@ -1,0 +1,50 @@
+"""The CI workflow: valid against the published GitHub workflow schema, and shaped as the README says."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import yaml
+
+from tests.conftest import ROOT
+
+WORKFLOW = ROOT / ".github/workflows/pipeline.yml"
+
+
+def validate(path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows", str(path)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+
+
+def test_workflow_is_valid_against_the_published_schema():
+    result = validate(WORKFLOW)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_an_invalid_workflow_is_caught(tmp_path):
+    broken = yaml.safe_load(WORKFLOW.read_text())
+    broken["jobs"]["test"]["runs-on"] = {"group": 3}  # not a runner label
+    broken["jobs"]["test"]["timeout-minutes"] = "soon"
+    path = tmp_path / "broken.yml"
+    path.write_text(yaml.safe_dump(broken))
+    assert validate(path).returncode == 1
+
+
+def test_tests_on_prs_dev_from_main_promotion_through_protected_environments():
+    doc = yaml.safe_load(WORKFLOW.read_text())
+    jobs = doc["jobs"]
+    assert {"pull_request", "push"} <= set(doc[True])  # PyYAML reads the key `on` as True
+    assert "bash .ci/run" in [s.get("run") for s in jobs["test"]["steps"]]
+    assert "pull_request" in jobs["plan"]["if"] and jobs["plan"]["strategy"]["matrix"]["env"] == [
+        "dev",
+        "staging",
+        "prod",
+    ]
+    assert "refs/heads/main" in jobs["deploy-dev"]["if"] and jobs["deploy-dev"]["environment"] == "dev"
+    assert jobs["promote-staging"]["needs"] == "deploy-dev" and jobs["promote-staging"]["environment"] == "staging"
+    assert jobs["promote-prod"]["needs"] == "promote-staging" and jobs["promote-prod"]["environment"] == "prod"
+    runs = [s.get("run", "") for s in jobs["promote-prod"]["steps"]]
+    assert "make promote FROM=staging TO=prod CONFIRM=prod" in runs
