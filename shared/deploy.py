@@ -306,5 +306,8 @@ def run(
         if record_release and selection is None:
             from shared.releases import record
 
-            record(env, deployed_by=identity.get("Arn", "unknown"))
+            try:
+                record(env, deployed_by=identity.get("Arn", "unknown"))
+            except UsageError as exc:  # deployed all the same; say why there is no record
+                print(f"warning: deployed, but the release was not recorded: {exc}", file=sys.stderr)
     return 0

@@ -69,6 +69,11 @@ def promote(
             f"check out {running.revision[:12]} to promote it, or deploy {head[:12]} to {source} first. "
             f"{target} untouched"
         )
+    if not running.clean:
+        raise OperationFailed(
+            f"gate 2: {source} runs {head[:12]} plus uncommitted changes; deploy a commit to {source} first. "
+            f"{target} untouched"
+        )
     _gate(2, f"{head[:12]} is what runs in {source}")
 
     if deploy.run("drift", src, outdir=outdir, outputs_dir=outputs_dir) != 0:

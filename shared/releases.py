@@ -14,7 +14,7 @@ from pathlib import Path
 
 from botocore.exceptions import ClientError
 
-from shared.aws import client
+from shared.aws import check_credentials, client
 from shared.config import EnvironmentConfig
 from shared.errors import UsageError
 
@@ -28,6 +28,7 @@ class Release:
     image: str
     deployed_at: str
     deployed_by: str
+    clean: bool = True  # False: deployed from a working tree with uncommitted changes
 
 
 def git(*args: str) -> str:
@@ -39,6 +40,10 @@ def git(*args: str) -> str:
 
 def current_revision() -> str:
     return git("rev-parse", "HEAD")
+
+
+def tree_is_clean() -> bool:
+    return not git("status", "--porcelain")
 
 
 def _prefix(env: EnvironmentConfig) -> str:
@@ -66,6 +71,7 @@ def record(
         image=image or env.compute.image,
         deployed_at=now.isoformat(timespec="seconds"),
         deployed_by=deployed_by,
+        clean=True if revision else tree_is_clean(),
     )
     key = f"{_prefix(env)}{now.strftime('%Y%m%dT%H%M%S%fZ')}-{release.revision[:12]}.json"
     try:
@@ -73,7 +79,8 @@ def record(
                             ContentType="application/json")  # fmt: skip
     except ClientError as exc:
         raise _bucket_problem(env, exc) from None
-    print(f"recorded release {release.revision[:12]} ({release.image}) in {env.suffix}")
+    note = "" if release.clean else ", from a tree with uncommitted changes"
+    print(f"recorded release {release.revision[:12]} ({release.image}) in {env.suffix}{note}")
     return release
 
 
@@ -100,12 +107,16 @@ def show(envs: list[EnvironmentConfig]) -> int:
     rows = [("ENVIRONMENT", "REVISION", "IMAGE", "DEPLOYED AT", "BY")]
     for env in envs:
         try:
+            check_credentials(env)
             rel = latest(env)
         except UsageError as exc:
             rows.append((env.suffix, f"({exc})", "", "", ""))
             continue
-        rows.append((env.suffix, rel.revision[:12], rel.image, rel.deployed_at, rel.deployed_by) if rel
-                    else (env.suffix, "(never deployed)", "", "", ""))  # fmt: skip
+        if rel is None:
+            rows.append((env.suffix, "(never deployed)", "", "", ""))
+        else:
+            revision = rel.revision[:12] + ("" if rel.clean else " (dirty)")
+            rows.append((env.suffix, revision, rel.image, rel.deployed_at, rel.deployed_by))
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())

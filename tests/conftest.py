@@ -138,3 +138,48 @@ def state_buckets(aws, configs):
 @pytest.fixture
 def engine(tmp_path, monkeypatch) -> FakeEngine:
     return FakeEngine(tmp_path / "engine", monkeypatch)
+
+
+@pytest.fixture(scope="session")
+def moto_server():
+    """A moto_server on 127.0.0.1 for tests that run the tools as subprocesses; stopped at the end."""
+    import socket
+    import subprocess
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    binary = Path(sys.executable).with_name("moto_server")
+    proc = subprocess.Popen([str(binary), "-H", "127.0.0.1", "-p", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"{url}/moto-api/", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            raise RuntimeError("moto_server did not start")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture
+def repo_copy(tmp_path):
+    """A git checkout of the working tree in tmp (sharing .venv), so make targets write nothing here."""
+    import shutil
+    import subprocess
+
+    clone = tmp_path / "repo"
+    shutil.copytree(ROOT, clone, ignore=shutil.ignore_patterns(".venv", "cdktf.out*", ".git", "outputs"))
+    (clone / ".venv").symlink_to(ROOT / ".venv")
+    for args in (["init", "-q"], ["add", "."], ["-c", "user.email=ci@example.com", "-c", "user.name=CI", "commit",
+                                                 "-qm", "copy"]):  # fmt: skip
+        subprocess.run(["git", *args], cwd=clone, check=True, capture_output=True)
+    return clone

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 
 from shared.cli import main
-from tests.conftest import ROOT
 
 
 def test_config_prints_the_resolved_config(capsys):
@@ -42,11 +40,9 @@ def test_usage_errors_exit_2(capsys):
     assert "SUFFIX='Bad_Suffix'" in capsys.readouterr().err
 
 
-def test_make_synth_writes_the_contract_paths(tmp_path):
+def test_make_synth_writes_the_contract_paths(repo_copy):
     # The Makefile wiring, end to end, in a copy so the working tree's cdktf.out is untouched.
-    clone = tmp_path / "repo"
-    shutil.copytree(ROOT, clone, ignore=shutil.ignore_patterns(".venv", "cdktf.out*", ".git", "outputs"))
-    (clone / ".venv").symlink_to(ROOT / ".venv")
+    clone = repo_copy
     proc = subprocess.run(["make", "synth", "ENV=dev"], cwd=clone, capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert (clone / "cdktf.out/stacks/network-dev/cdk.tf.json").is_file()

@@ -94,6 +94,16 @@ def test_gate_2_revision_not_the_one_running_in_source(world, engine, repo):
     assert_staging_untouched(engine)
 
 
+def test_gate_2_source_deployed_from_a_dirty_tree(world, engine, repo):
+    (repo / "notes.txt").write_text("scratch\n")
+    assert deploy.run("deploy", load_environment("dev"), **world) == 0  # records the dirty deploy
+    (repo / "notes.txt").unlink()
+    engine.clear()
+    with pytest.raises(OperationFailed, match="gate 2: dev runs [0-9a-f]{12} plus uncommitted changes"):
+        promote("dev", "staging", **world)
+    assert_staging_untouched(engine)
+
+
 def test_gate_2_nothing_recorded(repo, engine, state_buckets):
     with pytest.raises(OperationFailed, match="gate 2: no release is recorded in dev"):
         promote("dev", "staging")

@@ -37,6 +37,20 @@ def test_stream_is_sized_per_environment_and_encrypted(synth, configs, env):
     assert stream["stream_mode_details"]["stream_mode"] == "PROVISIONED"
 
 
+def test_on_demand_stream_has_no_shard_count(tmp_path):
+    import json
+
+    from shared.app import synthesize
+    from shared.config import load_environment
+
+    env = load_environment("dev")
+    kinesis = env.data.kinesis.model_copy(update={"mode": "on_demand"})
+    env = env.model_copy(update={"data": env.data.model_copy(update={"kinesis": kinesis})})
+    out = synthesize([env], tmp_path / "out")
+    stream = json.loads((out / "stacks/data-dev/cdk.tf.json").read_text())["resource"]["aws_kinesis_stream"]["stream"]
+    assert stream["stream_mode_details"] == {"stream_mode": "ON_DEMAND"} and "shard_count" not in stream
+
+
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_dlq_keeps_failed_jobs_14_days_encrypted_and_over_tls_only(synth, env):
     dlq = synth.one(S, env, "aws_sqs_queue")

@@ -1,0 +1,78 @@
+"""The daily commands through make, as engineers type them: the engine stand-in on PATH, moto_server as AWS."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+
+@pytest.fixture
+def make(repo_copy, engine, moto_server):
+    def run(*args: str) -> subprocess.CompletedProcess:
+        env = dict(
+            os.environ, AWS_ENDPOINT_URL=moto_server, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
+            AWS_DEFAULT_REGION="us-east-1",
+        )  # fmt: skip
+        env.pop("AWS_PROFILE", None)
+        env.pop("AWS_SESSION_TOKEN", None)
+        return subprocess.run(["make", *args], cwd=repo_copy, env=env, capture_output=True, text=True,
+                              stdin=subprocess.DEVNULL, check=False)  # fmt: skip
+
+    return run
+
+
+def test_a_day_with_dev(make, engine, repo_copy, moto_server):
+    boot = make("bootstrap", "ENV=dev")
+    assert boot.returncode == 0, boot.stderr
+    assert "bucket                       created" in boot.stdout
+    # moto_server speaks plain HTTP, so the bucket's TLS-only policy refuses writes, as it should.
+    s3 = boto3.client("s3", endpoint_url=moto_server, region_name="us-east-1", aws_access_key_id="testing",
+                      aws_secret_access_key="testing")  # fmt: skip
+    with pytest.raises(ClientError, match="Forbidden|AccessDenied"):
+        s3.put_object(Bucket="streamflix-tfstate-dev", Key="probe", Body=b"x")
+    s3.delete_bucket_policy(Bucket="streamflix-tfstate-dev")  # let the rest of the day run over HTTP
+
+    early = make("deploy", "ENV=dev", "STACK=compute")
+    assert early.returncode == 2 and "network-dev has never been deployed in dev" in early.stderr
+
+    full = make("deploy", "ENV=dev")
+    assert full.returncode == 0, full.stdout + full.stderr
+    assert "recorded release" in full.stdout, full.stdout[-2000:] + full.stderr
+    assert engine.commands("apply") == ["network-dev", "data-dev", "compute-dev", "monitoring-dev"]
+    outputs = json.loads((repo_copy / "outputs/dev.json").read_text())
+    assert outputs["compute"]["ecs_cluster_name"] == "compute-dev:ecs_cluster_name"
+
+    engine.clear()
+    engine.set("DRIFT", "compute-dev")
+    one = make("deploy", "ENV=dev", "STACK=compute")
+    assert one.returncode == 0 and engine.commands("apply") == ["compute-dev"]
+
+    releases = make("releases", "ENV=dev")
+    assert releases.returncode == 0
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo_copy, capture_output=True, text=True).stdout
+    assert head[:12] in releases.stdout
+
+    engine.clear()
+    refused = make("destroy", "ENV=dev")
+    assert refused.returncode == 2 and "CONFIRM=dev" in refused.stderr
+    assert engine.commands("plan") == []
+    gone = make("destroy", "ENV=dev", "CONFIRM=dev")
+    assert gone.returncode == 0, gone.stdout + gone.stderr
+    assert engine.commands("apply") == ["monitoring-dev", "compute-dev", "data-dev", "network-dev"]
+
+
+def test_prod_deploy_through_make_needs_confirm(make, engine):
+    refused = make("deploy", "ENV=prod")
+    assert refused.returncode == 2 and "CONFIRM=prod" in refused.stderr
+    assert engine.calls() == []
+
+
+def test_promote_with_a_bad_pair_through_make(make, engine):
+    bad = make("promote", "FROM=dev", "TO=prod")
+    assert bad.returncode == 2 and "one step forward" in bad.stderr
+    assert engine.calls() == []
