@@ -28,6 +28,16 @@ def _code(exc: ClientError) -> str:
     return exc.response.get("Error", {}).get("Code", "")
 
 
+def _read(call, missing_code: str, default):
+    """A bucket setting, or `default` when S3 says it was never set."""
+    try:
+        return call()
+    except ClientError as exc:
+        if _code(exc) != missing_code:
+            raise
+        return default
+
+
 def _tls_statement(bucket: str) -> dict:
     return {
         "Sid": TLS_SID,
@@ -73,12 +83,8 @@ def ensure_state_bucket(env: EnvironmentConfig) -> list[tuple[str, str]]:
     settle("versioning", s3.get_bucket_versioning(Bucket=bucket).get("Status") == "Enabled",
            lambda: s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"}))  # fmt: skip
 
-    try:
-        rules = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
-    except ClientError as exc:
-        if _code(exc) != "ServerSideEncryptionConfigurationNotFoundError":
-            raise
-        rules = []
+    rules = _read(lambda: s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"],
+                  "ServerSideEncryptionConfigurationNotFoundError", [])  # fmt: skip
     kms = any(r["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms" for r in rules)
     settle("encryption (aws:kms)", kms, lambda: s3.put_bucket_encryption(
         Bucket=bucket,
@@ -86,31 +92,18 @@ def ensure_state_bucket(env: EnvironmentConfig) -> list[tuple[str, str]]:
             "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}, "BucketKeyEnabled": True}]},
     ))  # fmt: skip
 
-    try:
-        block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
-    except ClientError as exc:
-        if _code(exc) != "NoSuchPublicAccessBlockConfiguration":
-            raise
-        block = {}
+    block = _read(lambda: s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"],
+                  "NoSuchPublicAccessBlockConfiguration", {})  # fmt: skip
     settle("public access block", block == PUBLIC_ACCESS_BLOCK, lambda: s3.put_public_access_block(
         Bucket=bucket, PublicAccessBlockConfiguration=PUBLIC_ACCESS_BLOCK))  # fmt: skip
 
-    try:
-        ownership = s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]["Rules"]
-    except ClientError as exc:
-        if _code(exc) != "OwnershipControlsNotFoundError":
-            raise
-        ownership = []
+    ownership = _read(lambda: s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]["Rules"],
+                      "OwnershipControlsNotFoundError", [])  # fmt: skip
     enforced = [{"ObjectOwnership": "BucketOwnerEnforced"}]
     settle("ACLs disabled", ownership == enforced, lambda: s3.put_bucket_ownership_controls(
         Bucket=bucket, OwnershipControls={"Rules": enforced}))  # fmt: skip
 
-    try:
-        policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
-    except ClientError as exc:
-        if _code(exc) != "NoSuchBucketPolicy":
-            raise
-        policy = {"Version": "2012-10-17", "Statement": []}
+    policy = _read(lambda: json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"]), "NoSuchBucketPolicy", {})
     wanted = _tls_statement(bucket)
     others = [s for s in policy.get("Statement", []) if s.get("Sid") != TLS_SID]
     # Other statements someone added stay; ours is put in place or corrected.
