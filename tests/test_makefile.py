@@ -39,6 +39,7 @@ def test_a_day_with_dev(make, engine, repo_copy, moto_server):
 
     early = make("deploy", "ENV=dev", "STACK=compute")
     assert early.returncode == 2 and "network-dev has never been deployed in dev" in early.stderr
+    assert "Error 2" in early.stderr  # make exits 2 on any failure; it names the tool's own code
 
     full = make("deploy", "ENV=dev")
     assert full.returncode == 0, full.stdout + full.stderr
@@ -51,6 +52,8 @@ def test_a_day_with_dev(make, engine, repo_copy, moto_server):
     engine.set("DRIFT", "compute-dev")
     one = make("deploy", "ENV=dev", "STACK=compute")
     assert one.returncode == 0 and engine.commands("apply") == ["compute-dev"]
+    drift = make("drift", "ENV=dev")
+    assert "drift in compute-dev" in drift.stdout and "Error 1" in drift.stderr  # an operation result, not usage
 
     releases = make("releases", "ENV=dev")
     assert releases.returncode == 0
