@@ -11,12 +11,12 @@ from pathlib import Path
 from cdktf import App
 
 from shared.config import EnvironmentConfig
+from shared.contract import DEFAULT_OUTDIR
+from shared.errors import UsageError
 from stacks.compute import ComputeStack
 from stacks.data import DataStack
 from stacks.monitoring import MonitoringStack
 from stacks.network import NetworkStack
-
-DEFAULT_OUTDIR = Path("cdktf.out")
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,8 @@ def build_app(envs: list[EnvironmentConfig], outdir: Path | str = DEFAULT_OUTDIR
 def synthesize(envs: list[EnvironmentConfig], outdir: Path | str = DEFAULT_OUTDIR) -> Path:
     """Synthesize into a scratch folder, then swap it in: a failure never leaves a half-written tree,
     and stacks of environments not asked for this time do not linger."""
+    if shutil.which("node") is None:
+        raise UsageError("Node.js (20 or newer) is not on PATH; the jsii runtime behind cdktf needs it to synthesize")
     outdir = Path(outdir).resolve()
     outdir.parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=outdir.name + ".", dir=outdir.parent))

@@ -1,5 +1,10 @@
 """Names the stacks and the operational tools agree on; light to import (no provider bindings)."""
 
+from pathlib import Path
+
+# Where synthesis writes: cdktf.out/stacks/<id>/cdk.tf.json and cdktf.out/manifest.json.
+DEFAULT_OUTDIR = Path("cdktf.out")
+
 # Keys of the connection JSON in the database secret: what the workers read.
 SECRET_KEYS = ("engine", "host", "port", "dbname", "username", "password")
 

@@ -13,9 +13,9 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shared.app import DEFAULT_OUTDIR, synthesize
 from shared.aws import check_credentials
 from shared.config import EnvironmentConfig
+from shared.contract import DEFAULT_OUTDIR
 from shared.engine import Engine, find_engine
 from shared.errors import OperationFailed, UsageError
 from shared.naming import STACK_NAMES, stack_id
@@ -245,6 +245,8 @@ def run(
     engine = find_engine()
     require_confirmation(env, action, confirm)
     identity = check_credentials(env)
+    from shared.app import synthesize  # the provider bindings load only once there is work for them
+
     outdir = synthesize([env], outdir)
     ordered = ordered_stacks(outdir, env)
 

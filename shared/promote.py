@@ -14,9 +14,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from shared import deploy, releases, smoke
-from shared.app import DEFAULT_OUTDIR
 from shared.aws import check_credentials
 from shared.config import PROMOTION_ORDER, EnvironmentConfig, load_environment
+from shared.contract import DEFAULT_OUTDIR
 from shared.engine import find_engine
 from shared.errors import OperationFailed, UsageError
 

@@ -135,3 +135,13 @@ def test_remote_state_reads_only_its_own_environment(synth, configs, stack, env)
         assert name.endswith(f"-{env}")
         assert remote["config"]["bucket"] == configs[env].state.bucket
         assert remote["config"]["key"].startswith(f"streamflix/{env}/")
+
+
+def test_synthesis_without_node_says_what_to_install(monkeypatch, tmp_path):
+    from shared.app import synthesize
+    from shared.errors import UsageError
+
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(UsageError, match="Node.js .* is not on PATH"):
+        synthesize([load_environment("dev")], tmp_path / "out")
+    assert not (tmp_path / "out").exists()
