@@ -379,18 +379,23 @@ class _Located:
         return None
 
 
-def _index_lines(node: yaml.Node, path: tuple[str, ...] = ()) -> dict[tuple[str, ...], int]:
+def _index_lines(
+    node: yaml.Node, path: tuple[str, ...] = (), duplicates: list[tuple[tuple[str, ...], int]] | None = None
+) -> dict[tuple[str, ...], int]:
+    """Map every key path to its line; record keys given twice (YAML keeps the last one silently)."""
     lines: dict[tuple[str, ...], int] = {}
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
             key = (*path, str(key_node.value))
+            if key in lines and duplicates is not None:
+                duplicates.append((key, key_node.start_mark.line + 1))
             lines[key] = key_node.start_mark.line + 1
-            lines.update(_index_lines(value_node, key))
+            lines.update(_index_lines(value_node, key, duplicates))
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
             key = (*path, str(i))
             lines[key] = item.start_mark.line + 1
-            lines.update(_index_lines(item, key))
+            lines.update(_index_lines(item, key, duplicates))
     return lines
 
 
@@ -408,7 +413,15 @@ def _read_yaml(path: Path, shown: str) -> tuple[dict[str, Any], _Located]:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError([f"{shown}:1: the file must be a mapping of keys, got {type(data).__name__}"])
-    return data, _Located(_index_lines(node) if node is not None else {})
+    duplicates: list[tuple[tuple[str, ...], int]] = []
+    located = _Located(_index_lines(node, (), duplicates) if node is not None else {})
+    if duplicates:
+        raise ConfigError(
+            [f"{shown}:{line}: {'.'.join(key)}: given twice (the first would be silently ignored)"
+             for key, line in duplicates],
+            header=f"invalid configuration in {shown}",
+        )  # fmt: skip
+    return data, located
 
 
 def _describe(error: dict[str, Any]) -> list[tuple[tuple[str, ...], str]]:

@@ -103,6 +103,11 @@ def test_yaml_syntax_error_names_file_and_line(tmp_path):
     assert "dev.yaml:7" in found[0] and "YAML syntax error" in found[0]
 
 
+def test_a_key_given_twice_is_an_error_not_a_silent_override(tmp_path):
+    found = problems(tmp_path, MINIMAL + "compute:\n  cpu: 512\n  cpu: 256\n")
+    assert found == [f"{tmp_path / 'dev.yaml'}:7: compute.cpu: given twice (the first would be silently ignored)"]
+
+
 def test_unknown_key_is_a_typo_with_its_path_and_line(tmp_path):
     found = problems(tmp_path, MINIMAL + "data:\n  kinesis:\n    shard_cont: 2\n")
     assert found == [f"{tmp_path / 'dev.yaml'}:7: data.kinesis.shard_cont: unknown key "
