@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -316,27 +317,13 @@ class EnvironmentConfig(_Section):
 
     @model_validator(mode="after")
     def _protection(self) -> EnvironmentConfig:
-        problems = []
-        if self.name == "prod" and not self.protected:
-            problems.append(("protected", "prod must be protected: set protected: true"))
-        if self.protected:
-            if not self.data.aurora.deletion_protection:
-                problems.append(("data.aurora.deletion_protection", "must be true in a protected environment"))
-            if not self.data.aurora.final_snapshot:
-                problems.append(("data.aurora.final_snapshot", "must be true in a protected environment"))
-            if self.data.secret_recovery_window_days == 0:
-                problems.append(("data.secret_recovery_window_days", "must be 7-30 in a protected environment"))
-            if self.data.aurora.instances < 2:
-                problems.append(("data.aurora.instances", "a protected environment needs 2 or more"))
-        stray = [z for z in self.network.availability_zones if not z.startswith(self.aws.region)]
-        if stray:
-            problems.append(("network.availability_zones", f"{stray} are not in region {self.aws.region}"))
-        if self.data.aurora.instances > self.network.az_count and self.protected:
-            problems.append(
-                ("data.aurora.instances", f"{self.data.aurora.instances} instances cannot spread over "
-                 f"{self.network.az_count} AZs")
-            )  # fmt: skip
-        _raise_if(problems)
+        def get(path: str) -> Any:
+            node: Any = self
+            for part in path.split("."):
+                node = getattr(node, part)
+            return node
+
+        _raise_if(environment_rules(get))
         return self
 
     @property
@@ -352,6 +339,62 @@ class EnvironmentConfig(_Section):
     @property
     def state_region(self) -> str:
         return self.state.region or self.aws.region
+
+
+# ---------------------------------------------------------------- rules across sections
+
+_MISSING = object()
+
+
+def environment_rules(get: Callable[[str], Any]) -> list[tuple[str, str]]:
+    """Rules that span sections. `get(dotted path)` gives a value, or _MISSING; a rule whose values
+    are missing or of the wrong type is skipped (that problem is reported where it lies)."""
+
+    def value(path: str, kind: type) -> Any:
+        v = get(path)
+        ok = isinstance(v, kind) and not (kind is int and isinstance(v, bool))
+        return v if ok else _MISSING
+
+    problems = []
+    protected = value("protected", bool)
+    if value("name", str) == "prod" and protected is False:
+        problems.append(("protected", "prod must be protected: set protected: true"))
+    if protected is True:
+        for path in ("data.aurora.deletion_protection", "data.aurora.final_snapshot"):
+            if value(path, bool) is False:
+                problems.append((path, "must be true in a protected environment"))
+        if value("data.secret_recovery_window_days", int) == 0:
+            problems.append(("data.secret_recovery_window_days", "must be 7-30 in a protected environment"))
+        instances, azs = value("data.aurora.instances", int), value("network.az_count", int)
+        if instances is not _MISSING and instances < 2:
+            problems.append(("data.aurora.instances", "a protected environment needs 2 or more"))
+        elif _MISSING not in (instances, azs) and instances > azs:
+            problems.append(("data.aurora.instances", f"{instances} instances cannot spread over {azs} AZs"))
+    region, zones = value("aws.region", str), get("network.availability_zones")
+    if region is not _MISSING and isinstance(zones, list | tuple):
+        stray = [z for z in zones if not (isinstance(z, str) and z.startswith(region))]
+        if stray:
+            problems.append(("network.availability_zones", f"{stray} are not in region {region}"))
+    return problems
+
+
+def _raw_get(data: dict[str, Any], path: str) -> Any:
+    """A value from the raw YAML, or the code default where the file leaves it out."""
+    parts = path.split(".")
+    node: Any = data
+    for part in parts:
+        if not isinstance(node, dict):
+            return _MISSING
+        if part not in node:
+            field = EnvironmentConfig.model_fields.get(parts[0])
+            if field is None or field.is_required():
+                return _MISSING
+            default = field.get_default(call_default_factory=True)
+            for rest in parts[1:]:
+                default = getattr(default, rest, _MISSING)
+            return default
+        node = node[part]
+    return node
 
 
 # ---------------------------------------------------------------- loading
@@ -472,11 +515,19 @@ def load_environment(
     try:
         config = EnvironmentConfig.model_validate(data)
     except ValidationError as exc:
-        for err in exc.errors(include_url=False):
-            for key_path, message in _describe(err):
-                line = located.line_of(key_path)
-                where = f"{shown}:{line}" if line else shown
-                problems.append(f"{where}: {'.'.join(key_path) or '(top level)'}: {message}")
+        found = [pair for err in exc.errors(include_url=False) for pair in _describe(err)]
+        # Rules across sections only run on a fully valid model; run them on the raw values too,
+        # so that one typo does not hide, say, an unprotected prod database.
+        reported = {key for key, _ in found}
+        found += [
+            (tuple(key.split(".")), message)
+            for key, message in environment_rules(lambda path: _raw_get(data, path))
+            if tuple(key.split(".")) not in reported
+        ]
+        for key_path, message in found:
+            line = located.line_of(key_path)
+            where = f"{shown}:{line}" if line else shown
+            problems.append(f"{where}: {'.'.join(key_path) or '(top level)'}: {message}")
         raise ConfigError(problems, header=f"invalid configuration in {shown}") from None
     if problems:
         raise ConfigError(problems, header=f"invalid configuration in {shown}")

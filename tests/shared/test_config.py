@@ -176,6 +176,16 @@ def test_prod_must_be_protected_with_deletion_protection(tmp_path):
     assert "data.secret_recovery_window_days: must be 7-30" in text
 
 
+def test_a_typo_elsewhere_does_not_hide_an_unprotected_prod_database(tmp_path):
+    found = problems(tmp_path, MINIMAL + "protected: true\ncompute:\n  cpux: 1\ndata:\n  aurora:\n    instances: 2\n",
+                     name="prod")  # fmt: skip
+    text = "\n".join(found)
+    assert "compute.cpux: unknown key" in text
+    assert "data.aurora.deletion_protection: must be true in a protected environment" in text
+    assert "data.secret_recovery_window_days: must be 7-30" in text
+    assert len(found) == 4
+
+
 def test_bad_suffix_override(tmp_path):
     write(tmp_path, "dev", MINIMAL)
     with pytest.raises(ConfigError) as exc:
