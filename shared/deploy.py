@@ -293,10 +293,11 @@ def run(
 
     if action == "drift":
         drifted = [o.stack.id for o in report.outcomes if o.status == "drifted"]
-        if report.failed:
-            return 1
-        print(f"\ndrift in {', '.join(drifted)}" if drifted else f"\nno drift in {env.suffix}")
-        return 1 if drifted else 0
+        if drifted:
+            print(f"\ndrift in {', '.join(drifted)}")
+        elif not report.failed:
+            print(f"\nno drift in {env.suffix}")
+        return 1 if drifted or report.failed else 0
     if report.failed:
         print(f"\n{action} of {env.suffix} stopped at the failed stack; fix it and run the same command again.")
         return 1

@@ -172,6 +172,17 @@ def test_drift_lists_the_stacks_that_differ(engine, dev, run, capsys):
     assert all("-detailed-exitcode" in args for cmd, _, args in engine.calls() if cmd == "plan")
 
 
+def test_drift_checks_every_stack_even_when_one_cannot_be_planned(engine, dev, run, capsys):
+    run("deploy", dev)
+    engine.set("DRIFT", "monitoring-dev")
+    engine.set("FAIL", "plan:data-dev")
+    assert run("drift", dev) == 1
+    assert engine.commands("plan") == ORDER  # nothing is applied by drift, so it need not stop
+    captured = capsys.readouterr()
+    assert "data-dev                 failed" in captured.out and "drift in monitoring-dev" in captured.out
+    assert "the fake engine was told to fail" in captured.err
+
+
 def test_deploy_records_the_release(engine, dev, run):
     from shared.releases import current_revision, latest
 
