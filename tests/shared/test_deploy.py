@@ -174,6 +174,7 @@ def test_drift_lists_the_stacks_that_differ(engine, dev, run, capsys):
 
 def test_drift_checks_every_stack_even_when_one_cannot_be_planned(engine, dev, run, capsys):
     run("deploy", dev)
+    engine.clear()
     engine.set("DRIFT", "monitoring-dev")
     engine.set("FAIL", "plan:data-dev")
     assert run("drift", dev) == 1
