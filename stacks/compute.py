@@ -69,25 +69,15 @@ class ComputeStack(PipelineStack):
             kms_key_arn=data.key.arn,
         )  # fmt: skip
 
-        self.execution_role = IamRole(
-            self,
-            "execution_role",
-            name=self.name("task-execution"),
-            description="ECS agent: pulls the image, writes the task logs, reads the database secret",
-            assume_role_policy=assume_role_policy("ecs-tasks.amazonaws.com", self.account_id),
-        )
-        IamRolePolicy(self, "execution_policy", name="task-execution", role=self.execution_role.id,
-                      policy=document(*self._execution_statements(data)))  # fmt: skip
-
-        self.task_role = IamRole(
-            self,
-            "task_role",
-            name=self.name("task"),
-            description="Video worker: reads the ingest stream, sends failed jobs to the DLQ, publishes metrics",
-            assume_role_policy=assume_role_policy("ecs-tasks.amazonaws.com", self.account_id),
-        )
-        IamRolePolicy(self, "task_policy", name="video-worker", role=self.task_role.id,
-                      policy=document(*self._task_statements(data)))  # fmt: skip
+        self.execution_role = self._task_role(
+            "execution", "task-execution",
+            "ECS agent: pulls the image, writes the task logs, reads the database secret",
+            "task-execution", self._execution_statements(data),
+        )  # fmt: skip
+        self.task_role = self._task_role(
+            "task", "task", "Video worker: reads the ingest stream, sends failed jobs to the DLQ, publishes metrics",
+            "video-worker", self._task_statements(data),
+        )  # fmt: skip
 
         self.task_definition = EcsTaskDefinition(
             self,
@@ -162,6 +152,18 @@ class ComputeStack(PipelineStack):
         self.output("task_log_group_name", self.log_group.name, "CloudWatch log group of the worker tasks.")
         self.output("task_role_arn", self.task_role.arn, "ARN of the worker task role.")
         self.output("execution_role_arn", self.execution_role.arn, "ARN of the task execution role.")
+
+    def _task_role(self, id: str, name: str, description: str, policy_name: str, statements: list[dict]) -> IamRole:
+        """A role ECS tasks of this account assume, with one inline policy of exactly these statements."""
+        role = IamRole(
+            self,
+            f"{id}_role",
+            name=self.name(name),
+            description=description,
+            assume_role_policy=assume_role_policy("ecs-tasks.amazonaws.com", self.account_id),
+        )
+        IamRolePolicy(self, f"{id}_policy", name=policy_name, role=role.id, policy=document(*statements))
+        return role
 
     def _container(self, data: DataStack) -> dict:
         env = self.env

@@ -209,34 +209,19 @@ class NetworkStack(PipelineStack):
             vpc_id=self.vpc.id,
             tags={"Name": self.name("database")},
         )
-        VpcSecurityGroupIngressRule(
-            self,
-            "db_from_tasks",
-            security_group_id=self.database_security_group.id,
-            referenced_security_group_id=self.task_security_group.id,
-            ip_protocol="tcp",
-            from_port=POSTGRES_PORT,
-            to_port=POSTGRES_PORT,
-            description="PostgreSQL from the video workers",
-        )
-        VpcSecurityGroupEgressRule(
-            self,
-            "tasks_to_db",
-            security_group_id=self.task_security_group.id,
-            referenced_security_group_id=self.database_security_group.id,
-            ip_protocol="tcp",
-            from_port=POSTGRES_PORT,
-            to_port=POSTGRES_PORT,
-            description="PostgreSQL to the metadata database",
-        )
-        VpcSecurityGroupEgressRule(
-            self,
-            "tasks_https",
-            security_group_id=self.task_security_group.id,
-            # AWS API endpoints and the image registry have no fixed addresses.
-            cidr_ipv4="0.0.0.0/0",
-            ip_protocol="tcp",
-            from_port=HTTPS_PORT,
-            to_port=HTTPS_PORT,
-            description="HTTPS to AWS APIs and the container registry",
-        )
+        tasks, db = self.task_security_group.id, self.database_security_group.id
+        # (id, rule kind, group, peer, port, description): the database admits the tasks and no
+        # one else; the tasks reach the database and HTTPS (AWS API endpoints and the image
+        # registry have no fixed addresses), nothing more.
+        rules = [
+            ("db_from_tasks", VpcSecurityGroupIngressRule, db, tasks, POSTGRES_PORT,
+             "PostgreSQL from the video workers"),
+            ("tasks_to_db", VpcSecurityGroupEgressRule, tasks, db, POSTGRES_PORT,
+             "PostgreSQL to the metadata database"),
+            ("tasks_https", VpcSecurityGroupEgressRule, tasks, "0.0.0.0/0", HTTPS_PORT,
+             "HTTPS to AWS APIs and the container registry"),
+        ]  # fmt: skip
+        for rule_id, kind, group, peer, port, description in rules:
+            peer_arg = {"cidr_ipv4": peer} if peer == "0.0.0.0/0" else {"referenced_security_group_id": peer}
+            kind(self, rule_id, security_group_id=group, ip_protocol="tcp", from_port=port, to_port=port,
+                 description=description, **peer_arg)  # fmt: skip
