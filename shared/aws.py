@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+
 import boto3
+import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, PartialCredentialsError
+from botocore.loaders import Loader, create_loader
 
 from shared.config import EnvironmentConfig
 from shared.errors import UsageError
@@ -12,11 +16,24 @@ from shared.errors import UsageError
 _RETRIES = Config(retries={"max_attempts": 5, "mode": "standard"})
 
 
+@functools.cache
+def _loader() -> Loader:
+    return create_loader()
+
+
+def new_session() -> boto3.session.Session:
+    """A fresh session (credentials resolved anew) sharing one cache of AWS's service models, which
+    are the slow part of making a session."""
+    core = botocore.session.get_session()
+    core.register_component("data_loader", _loader())
+    return boto3.session.Session(botocore_session=core)
+
+
 def client(
     service: str, env: EnvironmentConfig, region: str | None = None, session: boto3.session.Session | None = None
 ):
     """A boto3 client in the environment's region (AWS_ENDPOINT_URL, if set, points it at an emulator)."""
-    session = session or boto3.session.Session()
+    session = session or new_session()
     return session.client(service, region_name=region or env.aws.region, config=_RETRIES)
 
 

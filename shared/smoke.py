@@ -14,10 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import boto3
 from botocore.exceptions import ClientError
 
-from shared.aws import check_credentials, client
+from shared.aws import check_credentials, client, new_session
 from shared.config import EnvironmentConfig
 from shared.contract import ALARM_IDS, SECRET_KEYS
 from shared.errors import UsageError
@@ -62,7 +61,7 @@ class Smoke:
     def __init__(self, env: EnvironmentConfig, outputs: dict):
         self.env, self.out = env, outputs
         self.stream_active = False
-        self._session = boto3.session.Session()  # one session, one client per service: fast
+        self._session = new_session()  # one session, one client per service
         self._clients: dict[str, object] = {}
 
     def client(self, service: str):
