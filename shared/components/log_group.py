@@ -5,6 +5,7 @@ from __future__ import annotations
 from constructs import Construct
 
 from shared import fast_import
+from shared.components.encryption_key import ServiceGrant
 
 fast_import.register_without_init()
 
@@ -27,10 +28,8 @@ class EncryptedLogGroup(Construct):
         return self.log_group.name
 
 
-def logs_service_grant(region: str, partition: str, account_id: str, name_prefixes: list[str]):
+def logs_service_grant(region: str, partition: str, account_id: str, name_prefixes: list[str]) -> ServiceGrant:
     """Lets CloudWatch Logs use a key, for log groups of this environment only."""
-    from shared.components.encryption_key import ServiceGrant
-
     return ServiceGrant(
         sid="CloudWatchLogsEncrypts",
         service=f"logs.{region}.amazonaws.com",

@@ -1,0 +1,1 @@
+"""The pipeline stacks, one module each: network, data, compute, monitoring."""
