@@ -36,7 +36,7 @@ class Engine:
         # Non-interactive, machine-readable behaviour; the engine's own output is still shown.
         return dict(os.environ, TF_IN_AUTOMATION="1", TF_INPUT="0")
 
-    def run(self, args: list[str], cwd: Path, *, echo: bool = True) -> Result:
+    def run(self, args: list[str], cwd: Path) -> Result:
         """Run the engine, streaming its output to ours; keep the tail for error summaries."""
         proc = subprocess.Popen(
             [self.binary, *args], cwd=cwd, env=self._env(), stdout=subprocess.PIPE,
@@ -46,9 +46,8 @@ class Engine:
         assert proc.stdout is not None
         for line in proc.stdout:
             tail.append(line)
-            if echo:
-                sys.stdout.write(line)
-                sys.stdout.flush()
+            sys.stdout.write(line)
+            sys.stdout.flush()
         return Result(proc.wait(), "".join(tail))
 
     def capture(self, args: list[str], cwd: Path) -> Result:
