@@ -230,6 +230,29 @@ def write_outputs(engine: Engine, env: EnvironmentConfig, ordered: list[Stack], 
     return path
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """An environment ready for the engine: engine found, credentials checked, stacks synthesized."""
+
+    env: EnvironmentConfig
+    engine: Engine
+    identity: dict
+    ordered: list[Stack]
+
+
+def prepare(
+    action: str, env: EnvironmentConfig, *, outdir: Path = DEFAULT_OUTDIR, confirm: str | None = None
+) -> Prepared:
+    """Everything that must hold before the engine touches anything; raises UsageError (exit 2)."""
+    engine = find_engine()
+    require_confirmation(env, action, confirm)
+    identity = check_credentials(env)
+    from shared.app import synthesize  # the provider bindings load only once there is work for them
+
+    outdir = synthesize([env], outdir)
+    return Prepared(env, engine, identity, ordered_stacks(outdir, env))
+
+
 def run(
     action: str,
     env: EnvironmentConfig,
@@ -242,14 +265,20 @@ def run(
 ) -> int:
     """One of plan, deploy, destroy, outputs, drift. Returns the exit code; raises UsageError for exit 2."""
     selection = parse_selection(stacks)
-    engine = find_engine()
-    require_confirmation(env, action, confirm)
-    identity = check_credentials(env)
-    from shared.app import synthesize  # the provider bindings load only once there is work for them
+    prepared = prepare(action, env, outdir=outdir, confirm=confirm)
+    return execute(action, prepared, selection=selection, outputs_dir=outputs_dir, record_release=record_release)
 
-    outdir = synthesize([env], outdir)
-    ordered = ordered_stacks(outdir, env)
 
+def execute(
+    action: str,
+    prepared: Prepared,
+    *,
+    selection: list[str] | None = None,
+    outputs_dir: Path = OUTPUTS_DIR,
+    record_release: bool = True,
+) -> int:
+    """Run `action` over prepared stacks (several actions may share one preparation)."""
+    env, engine, identity, ordered = prepared.env, prepared.engine, prepared.identity, prepared.ordered
     if action == "outputs":
         try:
             path = write_outputs(engine, env, ordered, outputs_dir)

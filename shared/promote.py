@@ -48,10 +48,11 @@ def promote(
     _step(source, target)
     src, dst = load_environment(source), load_environment(target)
     find_engine()
-    # Ask for TO's confirmation before the gates, not after minutes of checks.
+    # Ask for TO's confirmation, and check its credentials, before the gates, not after minutes of checks.
     deploy.require_confirmation(dst, "deploy", confirm)
-    check_credentials(src)
     identity = check_credentials(dst)
+    # FROM is synthesized once; the drift gate and the outputs for smoke share it.
+    source_stacks = deploy.prepare("drift", src, outdir=outdir)
 
     if releases.git("status", "--porcelain"):
         raise OperationFailed(
@@ -76,11 +77,11 @@ def promote(
         )
     _gate(2, f"{head[:12]} is what runs in {source}")
 
-    if deploy.run("drift", src, outdir=outdir, outputs_dir=outputs_dir) != 0:
+    if deploy.execute("drift", source_stacks, outputs_dir=outputs_dir) != 0:
         raise OperationFailed(f"gate 3: {source} has drifted from the code (see above). {target} untouched")
     _gate(3, f"no drift in {source}")
 
-    deploy.run("outputs", src, outdir=outdir, outputs_dir=outputs_dir)
+    deploy.execute("outputs", source_stacks, outputs_dir=outputs_dir)
     if smoke.run(src, outputs_dir) != 0:
         raise OperationFailed(f"gate 4: smoke failed in {source} (see above). {target} untouched")
     _gate(4, f"smoke passes in {source}")

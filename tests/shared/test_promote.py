@@ -63,8 +63,16 @@ def test_only_one_step_forward(engine, source, target):
     assert engine.calls() == []
 
 
-def test_happy_path_deploys_smokes_and_records(world, engine, capsys):
+def test_happy_path_deploys_smokes_and_records(world, engine, capsys, monkeypatch):
+    import shared.app
+
+    synthesized = []
+    real = shared.app.synthesize
+    monkeypatch.setattr(
+        shared.app, "synthesize", lambda envs, outdir: synthesized.append(envs[0].name) or real(envs, outdir)
+    )
     assert promote("dev", "staging", **world) == 0
+    assert synthesized == ["dev", "staging"]  # each environment once: the gates share FROM's synthesis
     out = capsys.readouterr().out
     for n in (1, 2, 3, 4):
         assert f"gate {n}:" in out
