@@ -25,10 +25,10 @@ CLI := $(PY) -m shared.cli
 ARGS = $(if $(ENV),--env $(ENV)) $(if $(SUFFIX),--suffix $(SUFFIX)) $(if $(STACK),--stack $(STACK))
 
 .PHONY: help install config synth check test lint bench plan deploy destroy outputs drift \
-        bootstrap smoke releases promote clean
+        bootstrap smoke releases promote emulator emulator-stop e2e clean
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -53,8 +53,11 @@ synth: $(STAMP) ## Synthesize to cdktf.out/: ENV=<env> (all environments without
 check: $(STAMP) $(CHECKOV_STAMP) ## Synthesize and scan with checkov: [ENV=<env>]
 	@$(CLI) check $(ARGS)
 
-test: install ## Run the whole test suite (no cloud, no engine needed)
+test: install ## Run the whole test suite (no cloud needed; the real-engine test runs where terraform is)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+e2e: install ## The real engine against the emulator, end to end (the `e2e` part of make test)
+	$(PY) -m pytest -m e2e $(PYTEST_ARGS)
 
 lint: $(STAMP) ## Lint and check formatting with ruff
 	$(VENV)/bin/ruff check .
@@ -89,6 +92,12 @@ releases: $(STAMP) ## Show which revision runs in which environment
 
 promote: $(STAMP) ## Promote one step forward behind gates: FROM=<env> TO=<env> [CONFIRM=prod]
 	@$(CLI) promote --from "$(FROM)" --to "$(TO)"
+
+emulator: $(STAMP) ## Start moto_server for the local environment at its aws.endpoint: [ENV=local]
+	@$(CLI) emulator --env $(or $(ENV),local)
+
+emulator-stop: $(STAMP) ## Stop the emulator that make emulator started: [ENV=local]
+	@$(CLI) emulator --env $(or $(ENV),local) --stop
 
 clean: ## Remove generated output (cdktf.out, outputs); keeps .venv
 	rm -rf cdktf.out cdktf.out.* outputs .pytest_cache

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import json
 import os
 import shutil
+import signal
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +18,7 @@ from cdktf import App
 from shared.config import EnvironmentConfig
 from shared.contract import DEFAULT_OUTDIR
 from shared.errors import UsageError
+from shared.workdirs import SCRATCH_PREFIX, check_outdir
 from stacks.compute import ComputeStack
 from stacks.data import DataStack
 from stacks.monitoring import MonitoringStack
@@ -45,23 +51,66 @@ def build_app(envs: list[EnvironmentConfig], outdir: Path | str = DEFAULT_OUTDIR
 
 
 def synthesize(envs: list[EnvironmentConfig], outdir: Path | str = DEFAULT_OUTDIR) -> Path:
-    """Synthesize into a scratch folder, then swap it in: a failure never leaves a half-written tree,
-    and stacks of environments not asked for this time do not linger."""
+    """Synthesize into a scratch folder, then publish each stack's JSON into its own working directory,
+    one atomic rename per file. A failure or an interrupt leaves every stack as it was; the engine's
+    files beside the JSON (.terraform/, plan files) and other environments' stacks stay."""
     if shutil.which("node") is None:
         raise UsageError("Node.js (20 or newer) is not on PATH; the jsii runtime behind cdktf needs it to synthesize")
     outdir = Path(outdir).resolve()
-    outdir.parent.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=outdir.name + ".", dir=outdir.parent))
+    check_outdir(outdir)
     try:
-        build_app(envs, scratch).synth()
-        old = None
-        if outdir.exists():
-            old = outdir.with_name(outdir.name + f".old-{os.getpid()}")
-            outdir.rename(old)
-        scratch.rename(outdir)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        outdir.mkdir(parents=True, exist_ok=True)
+        scratch = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX, dir=outdir))
+    except OSError as exc:
+        raise UsageError(f"cannot write the synthesized stacks to {outdir}: {exc.strerror}") from None
+    try:
+        with _interrupts_recorded() as interrupted:
+            try:
+                build_app(envs, scratch).synth()
+            except Exception:
+                if not interrupted:
+                    raise
+        if interrupted:
+            # A terminal's Ctrl-C also ends the jsii runtime's Node process, which then fails in
+            # its own ways; it is an interrupt all the same, and nothing is published.
+            raise KeyboardInterrupt
+        _publish(scratch, outdir)
     finally:
-        if scratch.exists():
-            shutil.rmtree(scratch, ignore_errors=True)
+        shutil.rmtree(scratch, ignore_errors=True)
     return outdir
+
+
+@contextlib.contextmanager
+def _interrupts_recorded():
+    seen: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield seen
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, _frame: seen.append(signum))
+    try:
+        yield seen
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _publish(scratch: Path, outdir: Path) -> None:
+    new = json.loads((scratch / "manifest.json").read_text())
+    for meta in new["stacks"].values():
+        source, target = scratch / meta["workingDirectory"], outdir / meta["workingDirectory"]
+        target.mkdir(parents=True, exist_ok=True)
+        for item in source.iterdir():
+            if item.is_file():
+                os.replace(item, target / item.name)
+    # The manifest lists every stack synthesized into this folder, by any run; read, merge and
+    # replace it under a lock, so that two environments synthesized at once both stay listed.
+    with open(outdir / ".manifest.lock", "a") as guard:
+        fcntl.flock(guard, fcntl.LOCK_EX)
+        path = outdir / "manifest.json"
+        old = json.loads(path.read_text()) if path.is_file() else {"stacks": {}}
+        stacks = {
+            sid: meta for sid, meta in old.get("stacks", {}).items() if (outdir / meta["workingDirectory"]).is_dir()
+        }
+        merged = {**old, **new, "stacks": {**stacks, **new["stacks"]}}
+        tmp = path.with_name(f".manifest.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(merged, indent=2, sort_keys=True) + "\n")
+        os.replace(tmp, path)

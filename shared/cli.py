@@ -8,10 +8,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from shared.config import ConfigError, EnvironmentConfig, load_environment, load_environments
+from shared.contract import DEFAULT_OUTDIR
 from shared.errors import OperationFailed, UsageError
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
@@ -44,6 +47,9 @@ def _parser() -> argparse.ArgumentParser:
     command("bootstrap", "create the environment's state bucket, idempotently", env="required")
     command("smoke", "check the deployed pipeline through the AWS APIs", env="required")
     command("releases", "show which revision runs in which environment")
+    p = command("emulator", "start (or --stop) moto_server for an emulator environment at its aws.endpoint",
+                env="required")  # fmt: skip
+    p.add_argument("--stop", action="store_true", help="stop the emulator this command started")
     p = sub.add_parser("promote", help="promote the revision of FROM to TO, behind gates")
     p.add_argument("--from", dest="source", required=True)
     p.add_argument("--to", dest="target", required=True)
@@ -63,8 +69,17 @@ def cmd_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def _lock_for_synthesis(envs: list[EnvironmentConfig], outdir: Path) -> None:
+    from shared.ops import locks
+    from shared.workdirs import check_outdir
+
+    check_outdir(outdir.resolve())
+    locks.hold(outdir, [e.suffix for e in envs])  # a deploy of one of them may be reading its JSON
+
+
 def cmd_synth(args: argparse.Namespace) -> int:
     envs = _many(args)  # validate everything before anything is written
+    _lock_for_synthesis(envs, Path(args.outdir))
     from shared.app import synthesize
 
     out = synthesize(envs, args.outdir)
@@ -75,6 +90,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     envs = _many(args)
+    _lock_for_synthesis(envs, DEFAULT_OUTDIR)
     from shared.app import synthesize
     from shared.policy.scan import scan
 
@@ -90,7 +106,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def _deploy_command(action: str) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
-        from shared import deploy
+        from shared.ops import deploy
 
         return deploy.run(action, _one(args), stacks=args.stack)
 
@@ -98,37 +114,43 @@ def _deploy_command(action: str) -> Callable[[argparse.Namespace], int]:
 
 
 def cmd_outputs(args: argparse.Namespace) -> int:
-    from shared import deploy
+    from shared.ops import deploy
 
     return deploy.run("outputs", _one(args))
 
 
 def cmd_drift(args: argparse.Namespace) -> int:
-    from shared import deploy
+    from shared.ops import deploy
 
     return deploy.run("drift", _one(args))
 
 
 def cmd_bootstrap(args: argparse.Namespace) -> int:
-    from shared.bootstrap import bootstrap
+    from shared.ops.bootstrap import bootstrap
 
     return bootstrap(_one(args))
 
 
 def cmd_smoke(args: argparse.Namespace) -> int:
-    from shared.smoke import run
+    from shared.ops.smoke import run
 
     return run(_one(args))
 
 
 def cmd_releases(args: argparse.Namespace) -> int:
-    from shared.releases import show
+    from shared.ops.releases import show
 
     return show(_many(args))
 
 
+def cmd_emulator(args: argparse.Namespace) -> int:
+    from shared.ops import emulator
+
+    return (emulator.stop if args.stop else emulator.start)(_one(args))
+
+
 def cmd_promote(args: argparse.Namespace) -> int:
-    from shared.promote import promote
+    from shared.ops.promote import promote
 
     return promote(args.source, args.target)
 
@@ -147,7 +169,16 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "smoke": cmd_smoke,
     "releases": cmd_releases,
     "promote": cmd_promote,
+    "emulator": cmd_emulator,
 }
+
+
+class Terminated(BaseException):
+    """SIGTERM (a CI cancel, `kill`) outside an engine run: stop like Ctrl-C, exit 143."""
+
+
+def _terminate(_signum, _frame) -> None:
+    raise Terminated
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -169,7 +200,18 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Terminated:
+        print("terminated", file=sys.stderr)
+        return 143
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    signal.signal(signal.SIGTERM, _terminate)
+    code = main()
+    if code in (130, 143):
+        # The jsii runtime's exit hooks would talk to a Node process the interrupt already ended,
+        # and print tracebacks about it; everything of ours is written and flushed by now.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)

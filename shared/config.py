@@ -93,6 +93,21 @@ class AwsConfig(_Section):
         "other (allowed_account_ids). Unset: no check.",
         pattern=r"^\d{12}$",
     )
+    endpoint: str | None = Field(
+        None,
+        description="Base URL of an AWS emulator (moto_server, LocalStack), e.g. http://127.0.0.1:4566. "
+        "Set, every AWS API the stacks, the state backend, the remote-state reads and the tools call goes "
+        "there, with path-style S3 addressing and the emulator's test credentials (never your own). "
+        "Unset (every real environment): AWS itself.",
+        pattern=r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?/?$",
+    )
+    provider_version: str | None = Field(
+        None,
+        description="AWS provider version the stacks require. Only an emulator environment (aws.endpoint "
+        "set) may pin one, to use the version the machine has offline; unset: the version the prebuilt "
+        "bindings were generated for.",
+        pattern=r"^\d+\.\d+\.\d+$",
+    )
 
 
 class StateConfig(_Section):
@@ -109,6 +124,12 @@ class StateConfig(_Section):
         None,
         description="Region of the state bucket; defaults to aws.region.",
         pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$",
+    )
+    tls_only: bool = Field(
+        True,
+        description="The state bucket's policy denies every request made without TLS. false only for an "
+        "emulator that speaks plain HTTP (aws.endpoint http://...), which would otherwise refuse the "
+        "engine's own state writes.",
     )
 
 
@@ -199,6 +220,16 @@ class AuroraConfig(_Section):
     backup_retention_days: int = Field(1, ge=1, le=35, description="Automated backup retention.")
     deletion_protection: bool = Field(False, description="Refuse to delete the cluster.")
     final_snapshot: bool = Field(False, description="Take a final snapshot when the cluster is deleted.")
+    performance_insights: bool = Field(
+        False,
+        description="Performance Insights on the instances (encrypted with the pipeline key). Off by default: "
+        "dev does not read it.",
+    )
+    enhanced_monitoring: bool = Field(
+        False,
+        description="OS metrics every 60 s through a role that uses the AWS-managed "
+        "AmazonRDSEnhancedMonitoringRole policy. Off by default: dev does not read them.",
+    )
 
     @model_validator(mode="after")
     def _acu_range(self) -> AuroraConfig:
@@ -246,6 +277,11 @@ class ComputeConfig(_Section):
     min_count: int = Field(1, ge=0, le=1000, description="Auto scaling lower bound.")
     max_count: int = Field(2, ge=1, le=1000, description="Auto scaling upper bound.")
     cpu_target_percent: int = Field(60, ge=10, le=90, description="Average task CPU that auto scaling aims for.")
+    autoscaling: bool = Field(
+        True,
+        description="Scale the service between min_count and max_count. false runs exactly desired_count "
+        "tasks: no scaling target or policy, and a deploy resets the count to desired_count.",
+    )
 
     @model_validator(mode="after")
     def _sizes(self) -> ComputeConfig:
@@ -337,6 +373,11 @@ class EnvironmentConfig(_Section):
         return self.environment_suffix
 
     @property
+    def emulated(self) -> bool:
+        """True when the environment lives in an AWS emulator (aws.endpoint), not in AWS."""
+        return self.aws.endpoint is not None
+
+    @property
     def state_region(self) -> str:
         return self.state.region or self.aws.region
 
@@ -370,6 +411,15 @@ def environment_rules(get: Callable[[str], Any]) -> list[tuple[str, str]]:
             problems.append(("data.aurora.instances", "a protected environment needs 2 or more"))
         elif _MISSING not in (instances, azs) and instances > azs:
             problems.append(("data.aurora.instances", f"{instances} instances cannot spread over {azs} AZs"))
+    endpoint = get("aws.endpoint")
+    if endpoint is None or endpoint is _MISSING:
+        # Emulator-only settings: a real environment always uses the bindings' provider and TLS.
+        if isinstance(get("aws.provider_version"), str):
+            problems.append(("aws.provider_version", "only an emulator environment (aws.endpoint set) may pin it"))
+        if get("state.tls_only") is False:
+            problems.append(("state.tls_only", "may be false only for an emulator environment (aws.endpoint set)"))
+    elif protected is True:
+        problems.append(("aws.endpoint", "a protected environment cannot live in an emulator"))
     region, zones = value("aws.region", str), get("network.availability_zones")
     if region is not _MISSING and isinstance(zones, list | tuple):
         stray = [z for z in zones if not (isinstance(z, str) and z.startswith(region))]

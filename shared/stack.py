@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from cdktf import S3Backend, TerraformOutput, TerraformStack
+from cdktf import S3Backend, S3BackendEndpointConfig, TerraformOutput, TerraformStack
 from constructs import Construct
 
 from shared import fast_import
@@ -14,7 +14,18 @@ from shared.naming import default_tags, resource_name, stack_id, state_key
 fast_import.register_without_init()
 
 from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity  # noqa: E402
-from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags  # noqa: E402
+from cdktf_cdktf_provider_aws.provider import (  # noqa: E402
+    AwsProvider,
+    AwsProviderDefaultTags,
+    AwsProviderEndpoints,
+)
+
+# Every AWS API the stacks call (appautoscaling and logs included). An emulator environment sends
+# each of them to aws.endpoint; a service missing here would silently go to real AWS.
+EMULATED_SERVICES = (
+    "appautoscaling", "cloudwatch", "dynamodb", "ec2", "ecs", "iam", "kinesis", "kms", "logs", "rds", "s3",
+    "secretsmanager", "sns", "sqs", "sts",
+)  # fmt: skip
 
 
 def partition_of(region: str) -> str:
@@ -37,24 +48,54 @@ class PipelineStack(TerraformStack):
         self.region = env.aws.region
         self.partition = partition_of(env.aws.region)
         self._caller: DataAwsCallerIdentity | None = None
+        endpoint = env.aws.endpoint.rstrip("/") if env.aws.endpoint else None
+        emulator = (
+            dict(
+                endpoints=[AwsProviderEndpoints(**{service: endpoint for service in EMULATED_SERVICES})],
+                s3_use_path_style=True,  # emulators serve buckets on one host, not <bucket>.<host>
+                # The emulator's credentials are not AWS's: no validation, account lookup or metadata API.
+                skip_credentials_validation=True,
+                skip_requesting_account_id=True,
+                skip_metadata_api_check="true",
+            )
+            if endpoint
+            else {}
+        )
         AwsProvider(
             self,
             "aws",
             region=env.aws.region,
             default_tags=[AwsProviderDefaultTags(tags=default_tags(env, self.stack_name))],
             allowed_account_ids=[env.aws.account_id] if env.aws.account_id else None,
+            **emulator,
         )
         # One state file per stack per environment; cross-stack reads go through this
-        # backend's config, so a consumer always reads its own environment's state.
+        # backend's config (emulator settings included), so a consumer always reads its own
+        # environment's state.
         S3Backend(
             self,
             bucket=env.state.bucket,
             key=state_key(env, self.stack_name),
             region=env.state_region,
             encrypt=True,
+            **(
+                dict(
+                    endpoints=S3BackendEndpointConfig(s3=endpoint, sts=endpoint, iam=endpoint),
+                    use_path_style=True,
+                    skip_credentials_validation=True,
+                    skip_requesting_account_id=True,
+                    skip_metadata_api_check=True,
+                    skip_region_validation=True,
+                )
+                if endpoint
+                else {}
+            ),
         )
         # S3-native locking (Terraform 1.10+, OpenTofu 1.10+); cdktf 0.21 has no typed field for it.
         self.add_override("terraform.backend.s3.use_lockfile", True)
+        if env.aws.provider_version:
+            # An emulator environment may use the provider version the machine has offline.
+            self.add_override("terraform.required_providers.aws.version", env.aws.provider_version)
 
     @property
     def account_id(self) -> str:

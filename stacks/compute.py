@@ -115,9 +115,23 @@ class ComputeStack(PipelineStack):
             propagate_tags="SERVICE",
             enable_ecs_managed_tags=True,
             # Auto scaling owns the running count after the first deploy; a redeploy must not reset it.
-            lifecycle=TerraformResourceLifecycle(ignore_changes=["desired_count"]),
+            lifecycle=TerraformResourceLifecycle(ignore_changes=["desired_count"]) if cfg.autoscaling else None,
         )
 
+        if cfg.autoscaling:
+            self._autoscaling()
+
+        self.output("ecs_cluster_name", self.cluster.name, "Name of the ECS cluster that runs the video workers.")
+        self.output("ecs_cluster_arn", self.cluster.arn, "ARN of the ECS cluster.")
+        self.output("ecs_service_name", self.service.name, "Name of the ECS service of the video workers.")
+        self.output("task_definition_family", self.task_definition.family, "Family of the worker task definition.")
+        self.output("task_log_group_name", self.log_group.name, "CloudWatch log group of the worker tasks.")
+        self.output("task_role_arn", self.task_role.arn, "ARN of the worker task role.")
+        self.output("execution_role_arn", self.execution_role.arn, "ARN of the task execution role.")
+
+    def _autoscaling(self) -> None:
+        """Target tracking between compute.min_count and compute.max_count."""
+        cfg = self.env.compute
         target = AppautoscalingTarget(
             self,
             "scaling_target",
@@ -144,14 +158,6 @@ class ComputeStack(PipelineStack):
                 scale_out_cooldown=60,
             ),
         )
-
-        self.output("ecs_cluster_name", self.cluster.name, "Name of the ECS cluster that runs the video workers.")
-        self.output("ecs_cluster_arn", self.cluster.arn, "ARN of the ECS cluster.")
-        self.output("ecs_service_name", self.service.name, "Name of the ECS service of the video workers.")
-        self.output("task_definition_family", self.task_definition.family, "Family of the worker task definition.")
-        self.output("task_log_group_name", self.log_group.name, "CloudWatch log group of the worker tasks.")
-        self.output("task_role_arn", self.task_role.arn, "ARN of the worker task role.")
-        self.output("execution_role_arn", self.execution_role.arn, "ARN of the task execution role.")
 
     def _task_role(self, id: str, name: str, description: str, policy_name: str, statements: list[dict]) -> IamRole:
         """A role ECS tasks of this account assume, with one inline policy of exactly these statements."""

@@ -213,17 +213,25 @@ class DataStack(PipelineStack):
             apply_immediately=not env.protected,
             depends_on=[db_logs.log_group],
         )
-        monitoring_role = IamRole(
-            self,
-            "db_monitoring_role",
-            name=self.name("rds-monitoring"),
-            assume_role_policy=assume_role_policy("monitoring.rds.amazonaws.com", self.account_id),
-        )
-        IamRolePolicyAttachment(
-            self,
-            "db_monitoring_policy",
-            role=monitoring_role.name,
-            policy_arn=f"arn:{self.partition}:iam::aws:policy/{ENHANCED_MONITORING_POLICY}",
+        monitoring = {}
+        if aurora.enhanced_monitoring:
+            monitoring_role = IamRole(
+                self,
+                "db_monitoring_role",
+                name=self.name("rds-monitoring"),
+                assume_role_policy=assume_role_policy("monitoring.rds.amazonaws.com", self.account_id),
+            )
+            IamRolePolicyAttachment(
+                self,
+                "db_monitoring_policy",
+                role=monitoring_role.name,
+                policy_arn=f"arn:{self.partition}:iam::aws:policy/{ENHANCED_MONITORING_POLICY}",
+            )
+            monitoring = dict(monitoring_interval=60, monitoring_role_arn=monitoring_role.arn)
+        insights = (
+            dict(performance_insights_enabled=True, performance_insights_kms_key_id=self.key.arn)
+            if aurora.performance_insights
+            else {}
         )
         # Serverless v2 serves nothing without instances: at least one, spread over the AZs.
         self.instances = [
@@ -239,11 +247,9 @@ class DataStack(PipelineStack):
                 availability_zone=network.private_subnets[i % len(network.private_subnets)].availability_zone,
                 publicly_accessible=False,
                 auto_minor_version_upgrade=True,
-                performance_insights_enabled=True,
-                performance_insights_kms_key_id=self.key.arn,
-                monitoring_interval=60,
-                monitoring_role_arn=monitoring_role.arn,
                 apply_immediately=not env.protected,
+                **insights,
+                **monitoring,
             )
             for i in range(aurora.instances)
         ]

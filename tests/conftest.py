@@ -43,6 +43,15 @@ class Synthesized:
         return json.loads((self.outdir / "manifest.json").read_text())
 
 
+@pytest.fixture(autouse=True)
+def _release_environment_locks():
+    """Each test's commands run as if in a process of their own: no lock carries over."""
+    from shared.ops import locks
+
+    yield
+    locks.release_all()
+
+
 @pytest.fixture(scope="session")
 def configs() -> dict[str, EnvironmentConfig]:
     return {name: load_environment(name) for name in ENVIRONMENTS}
@@ -54,6 +63,31 @@ def synth(configs, tmp_path_factory) -> Synthesized:
 
     out = synthesize(list(configs.values()), tmp_path_factory.mktemp("synth") / "cdktf.out")
     return Synthesized(out)
+
+
+# The S3 backend settings an emulator environment adds; no real environment may carry any of them.
+def emulator_backend(env: EnvironmentConfig) -> dict:
+    if not env.emulated:
+        return {}
+    return {
+        "endpoints": {"s3": env.aws.endpoint, "sts": env.aws.endpoint, "iam": env.aws.endpoint},
+        "use_path_style": True,
+        "skip_credentials_validation": True,
+        "skip_requesting_account_id": True,
+        "skip_metadata_api_check": True,
+        "skip_region_validation": True,
+    }
+
+
+def remote_state_config(env: EnvironmentConfig, stack: str) -> dict:
+    """What a consumer's terraform_remote_state must say to read `stack` of its own environment."""
+    return {
+        "bucket": env.state.bucket,
+        "key": f"streamflix/{env.suffix}/{stack}.tfstate",
+        "region": env.aws.region,
+        "encrypt": True,
+        **emulator_backend(env),
+    }
 
 
 def policy(resource: dict, key: str = "policy") -> dict:
@@ -82,7 +116,7 @@ class FakeEngine:
         monkeypatch.setenv("PATH", f"{self.bin}{os.pathsep}{os.environ['PATH']}")
         monkeypatch.delenv("TF_BIN", raising=False)
         monkeypatch.delenv("CONFIRM", raising=False)
-        for name in ("FAKE_TF_FAIL", "FAKE_TF_DRIFT", "FAKE_TF_OUTPUTS", "FAKE_TF_VERSION"):
+        for name in ("FAKE_TF_FAIL", "FAKE_TF_DRIFT", "FAKE_TF_OUTPUTS", "FAKE_TF_VERSION", "FAKE_TF_SLOW"):
             monkeypatch.delenv(name, raising=False)
         monkeypatch.setenv("FAKE_TF_LOG", str(self.log))
         monkeypatch.setenv("FAKE_TF_STATE", str(self.state))
@@ -177,7 +211,7 @@ def repo_copy(tmp_path):
     import subprocess
 
     clone = tmp_path / "repo"
-    shutil.copytree(ROOT, clone, ignore=shutil.ignore_patterns(".venv", "cdktf.out*", ".git", "outputs"))
+    shutil.copytree(ROOT, clone, ignore=shutil.ignore_patterns(".venv", "cdktf.out*", ".git", "outputs", ".emulator"))
     (clone / ".venv").symlink_to(ROOT / ".venv")
     for args in (["init", "-q"], ["add", "."], ["-c", "user.email=ci@example.com", "-c", "user.name=CI", "commit",
                                                  "-qm", "copy"]):  # fmt: skip

@@ -20,6 +20,8 @@ SKIPS_FILE = Path(__file__).with_name("checkov_skips.yaml")
 CONDITIONS = {
     "no_nat": lambda env: env.network.nat_gateways == 0,
     "unprotected": lambda env: not env.protected,
+    "no_performance_insights": lambda env: not env.data.aurora.performance_insights,
+    "no_enhanced_monitoring": lambda env: not env.data.aurora.enhanced_monitoring,
 }
 
 

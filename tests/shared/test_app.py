@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from shared.config import load_environment
+from shared.errors import UsageError
 from shared.naming import STACK_NAMES
-from tests.conftest import ENVIRONMENTS
+from shared.stack import EMULATED_SERVICES
+from tests.conftest import ENVIRONMENTS, remote_state_config
 
 ALL = [(s, e) for e in ENVIRONMENTS for s in STACK_NAMES]
 
@@ -14,7 +18,7 @@ ALL = [(s, e) for e in ENVIRONMENTS for s in STACK_NAMES]
 def test_every_stack_of_every_environment_is_synthesized(synth):
     stacks = synth.manifest()["stacks"]
     assert sorted(stacks) == sorted(f"{s}-{e}" for s, e in ALL)
-    assert len(stacks) == 12
+    assert len(stacks) == 4 * len(ENVIRONMENTS)
     for s, e in ALL:
         assert synth.stack(s, e)["resource"], f"{s}-{e} has no resources"
 
@@ -31,13 +35,7 @@ def test_manifest_orders_the_stacks_by_their_dependencies(synth):
 @pytest.mark.parametrize(("stack", "env"), ALL)
 def test_each_stack_has_its_own_encrypted_locked_state(synth, configs, stack, env):
     backend = synth.stack(stack, env)["terraform"]["backend"]["s3"]
-    assert backend == {
-        "bucket": configs[env].state.bucket,
-        "key": f"streamflix/{env}/{stack}.tfstate",
-        "region": configs[env].aws.region,
-        "encrypt": True,
-        "use_lockfile": True,
-    }
+    assert backend == {**remote_state_config(configs[env], stack), "use_lockfile": True}
 
 
 @pytest.mark.parametrize(("stack", "env"), ALL)
@@ -62,18 +60,41 @@ def test_allowed_account_ids_when_configured(tmp_path):
     assert aws["allowed_account_ids"] == ["123456789012"]
 
 
-def test_synthesis_is_deterministic_and_replaces_the_folder_atomically(synth, configs, tmp_path):
+def test_synthesis_is_deterministic_and_keeps_each_stacks_working_directory(synth, configs, tmp_path):
     from shared.app import synthesize
 
     out = tmp_path / "cdktf.out"
-    out.mkdir()
-    (out / "stale.txt").write_text("left by an earlier run")
+    synthesize([configs["dev"]], out)
+    # What the engine leaves beside the JSON survives the next synthesis: no init from cold.
+    provider = out / "stacks/network-dev/.terraform/providers/marker"
+    provider.parent.mkdir(parents=True)
+    provider.write_text("installed")
     synthesize(list(configs.values()), out)
-    first = {p.relative_to(synth.outdir): p.read_bytes() for p in synth.outdir.rglob("*") if p.is_file()}
-    second = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
-    assert first == second
-    assert not (out / "stale.txt").exists()
-    assert [p.name for p in tmp_path.iterdir()] == ["cdktf.out"]  # no scratch folder left behind
+    assert provider.read_text() == "installed"
+    first = {p.relative_to(synth.outdir): p.read_bytes() for p in synth.outdir.rglob("cdk.tf.json")}
+    second = {p.relative_to(out): p.read_bytes() for p in out.rglob("cdk.tf.json")}
+    assert first == second  # deterministic
+    assert json.loads((out / "manifest.json").read_text())["stacks"] == synth.manifest()["stacks"]
+    assert [p.name for p in out.iterdir() if p.name.startswith(".synth-")] == []  # no scratch left behind
+
+
+def test_synthesizing_one_environment_leaves_the_others(configs, tmp_path):
+    from shared.app import synthesize
+
+    out = synthesize([configs["staging"]], tmp_path / "out")
+    synthesize([configs["dev"]], out)
+    stacks = json.loads((out / "manifest.json").read_text())["stacks"]
+    assert {"network-staging", "network-dev"} <= set(stacks)
+    assert (out / "stacks/monitoring-staging/cdk.tf.json").is_file()
+
+
+def test_a_folder_that_is_not_a_synthesis_output_is_refused(configs, tmp_path):
+    from shared.app import synthesize
+
+    (tmp_path / "main.py").write_text("print('my source code')")
+    with pytest.raises(UsageError, match=r"holds files that no synthesis wrote \(main.py\)"):
+        synthesize([configs["dev"]], tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["main.py"]  # nothing written, nothing removed
 
 
 def test_a_suffix_copy_has_its_own_names_ids_and_state(tmp_path):
@@ -145,3 +166,43 @@ def test_synthesis_without_node_says_what_to_install(monkeypatch, tmp_path):
     with pytest.raises(UsageError, match="Node.js .* is not on PATH"):
         synthesize([load_environment("dev")], tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+BINDINGS_AWS_VERSION = "6.25.0"  # what cdktf-cdktf-provider-aws 21.22.1 was generated for
+
+
+@pytest.mark.parametrize(("stack", "env"), ALL)
+def test_only_an_emulator_environment_carries_emulator_settings(synth, configs, stack, env):
+    doc = synth.stack(stack, env)
+    (aws,) = doc["provider"]["aws"]
+    emulator_keys = {"endpoints", "s3_use_path_style", "skip_credentials_validation", "skip_requesting_account_id",
+                     "skip_metadata_api_check"}  # fmt: skip
+    required = doc["terraform"]["required_providers"]["aws"]
+    remote = [r["config"] for r in doc.get("data", {}).get("terraform_remote_state", {}).values()]
+    if not configs[env].emulated:
+        # dev, staging and prod talk to AWS itself, with the bindings' provider, exactly as before.
+        assert emulator_keys.isdisjoint(aws)
+        assert required["version"] == BINDINGS_AWS_VERSION
+        assert all(set(c) == {"bucket", "key", "region", "encrypt"} for c in remote)
+        return
+    endpoint = configs[env].aws.endpoint
+    assert aws["endpoints"] == [dict.fromkeys(EMULATED_SERVICES, endpoint)]
+    assert aws["s3_use_path_style"] is True and aws["skip_requesting_account_id"] is True
+    assert required["version"] == configs[env].aws.provider_version
+    assert all(c["endpoints"]["s3"] == endpoint and c["use_path_style"] is True for c in remote)
+
+
+def test_every_aws_service_the_stacks_use_goes_to_the_emulator(synth):
+    # A resource of a service missing from EMULATED_SERVICES would be created in real AWS.
+    service_of = {"appautoscaling": "appautoscaling", "cloudwatch_log": "logs", "cloudwatch": "cloudwatch",
+                  "db": "rds", "rds": "rds", "default": "ec2", "eip": "ec2", "flow": "ec2", "internet": "ec2",
+                  "nat": "ec2", "route": "ec2", "security": "ec2", "subnet": "ec2", "vpc": "ec2", "ecs": "ecs",
+                  "iam": "iam", "kinesis": "kinesis", "kms": "kms", "secretsmanager": "secretsmanager",
+                  "sns": "sns", "sqs": "sqs", "caller": "sts"}  # fmt: skip
+    types = {t for s, e in ALL if e == "local" for t in synth.stack(s, e).get("resource", {})}
+    types |= {"aws_caller_identity"}
+    for rtype in sorted(t for t in types if t.startswith("aws_")):
+        rest = rtype.removeprefix("aws_")
+        prefix = max((p for p in service_of if rest.startswith(p)), key=len, default=None)
+        assert prefix is not None, f"{rtype}: which AWS service does it call? add it to EMULATED_SERVICES"
+        assert service_of[prefix] in EMULATED_SERVICES, rtype

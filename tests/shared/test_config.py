@@ -220,3 +220,36 @@ def test_every_config_field_has_a_description():
                 walk(ann, f"{path}{name}.")
 
     walk(EnvironmentConfig, "")
+
+
+# ---------------------------------------------------------------- emulator environments
+
+EMULATED = MINIMAL + "  tls_only: false\n"
+
+
+def test_an_emulator_environment_may_pin_the_provider_and_drop_tls(tmp_path):
+    write(tmp_path, "local", EMULATED.replace("aws:\n", "aws:\n  endpoint: http://127.0.0.1:4566\n"
+                                                       "  provider_version: 5.100.0\n"))  # fmt: skip
+    env = load_environment("local", directory=tmp_path)
+    assert env.emulated and env.aws.provider_version == "5.100.0" and not env.state.tls_only
+
+
+def test_a_real_environment_may_not_use_emulator_settings(tmp_path):
+    found = problems(tmp_path, EMULATED.replace("aws:\n", "aws:\n  provider_version: 5.100.0\n"))
+    where = tmp_path / "dev.yaml"
+    assert found == [
+        f"{where}:2: aws.provider_version: only an emulator environment (aws.endpoint set) may pin it",
+        f"{where}:6: state.tls_only: may be false only for an emulator environment (aws.endpoint set)",
+    ]
+
+
+def test_a_protected_environment_cannot_live_in_an_emulator(tmp_path):
+    body = MINIMAL.replace("aws:\n", "aws:\n  endpoint: http://127.0.0.1:4566\n") + "protected: true\n"
+    found = problems(tmp_path, body, name="qa")
+    assert any("aws.endpoint: a protected environment cannot live in an emulator" in p for p in found)
+
+
+@pytest.mark.parametrize("endpoint", ["127.0.0.1:4566", "ftp://127.0.0.1", "http://127.0.0.1:4566/path"])
+def test_an_endpoint_is_a_base_url(tmp_path, endpoint):
+    (found,) = problems(tmp_path, MINIMAL.replace("aws:\n", f"aws:\n  endpoint: {endpoint}\n"))
+    assert "aws.endpoint" in found and ":2:" in found

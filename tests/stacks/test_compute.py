@@ -130,7 +130,7 @@ def test_service_runs_in_the_subnets_the_environment_calls_for(synth, env, publi
     assert service["launch_type"] == "FARGATE"
 
 
-@pytest.mark.parametrize("env", ENVIRONMENTS)
+@pytest.mark.parametrize("env", [e for e in ENVIRONMENTS if load_environment(e).compute.autoscaling])
 def test_auto_scaling_between_min_and_max_on_cpu(synth, configs, env):
     cfg = configs[env].compute
     target = synth.one(S, env, "aws_appautoscaling_target")
@@ -140,6 +140,18 @@ def test_auto_scaling_between_min_and_max_on_cpu(synth, configs, env):
     assert scaling["target_value"] == cfg.cpu_target_percent
     assert scaling["predefined_metric_specification"]["predefined_metric_type"] == "ECSServiceAverageCPUUtilization"
     assert synth.one(S, env, "aws_ecs_service")["desired_count"] == cfg.desired_count
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_fixed_count_without_autoscaling(synth, configs, env):
+    service = synth.one(S, env, "aws_ecs_service")
+    if configs[env].compute.autoscaling:
+        # Auto scaling owns the count after the first deploy; a redeploy must not reset it.
+        assert service["lifecycle"] == {"ignore_changes": ["desired_count"]}
+        return
+    assert synth.resources(S, env, "aws_appautoscaling_target") == {}
+    assert synth.resources(S, env, "aws_appautoscaling_policy") == {}
+    assert "lifecycle" not in service  # nobody else owns the count: a deploy restores it
 
 
 def test_ecs_cluster_name_is_an_output(synth):

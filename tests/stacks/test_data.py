@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.conftest import ENVIRONMENTS, policy
+from tests.conftest import ENVIRONMENTS, policy, remote_state_config
 
 S = "data"
 KEY = re.compile(r"^\$\{aws_kms_key\.key_[0-9A-F]+\.arn\}$")
@@ -172,9 +172,6 @@ def test_outputs_of_the_contract(synth, env):
 def test_reads_its_own_environments_network_state(synth, configs, env):
     remote = synth.stack(S, env)["data"]["terraform_remote_state"]
     assert list(remote) == [f"cross-stack-reference-input-network-{env}"]
-    assert remote[f"cross-stack-reference-input-network-{env}"]["config"] == {
-        "bucket": configs[env].state.bucket,
-        "key": f"streamflix/{env}/network.tfstate",
-        "region": configs[env].aws.region,
-        "encrypt": True,
-    }
+    assert remote[f"cross-stack-reference-input-network-{env}"]["config"] == remote_state_config(
+        configs[env], "network"
+    )

@@ -7,13 +7,20 @@ Put on PATH as `terraform` by the `engine` fixture. It keeps "state" per stack i
   FAKE_TF_DRIFT    comma-separated stack ids whose deployed infrastructure differs from the code
   FAKE_TF_OUTPUTS  JSON file {stack id: {output name: value}} overriding the invented output values
   FAKE_TF_VERSION  what `version -json` reports (default 1.10.5)
+  FAKE_TF_SLOW     "<command>:<stack id>": that step takes seconds and traps signals as Terraform does:
+                   the first SIGINT/SIGTERM stops it gracefully (it still saves state, taking a second),
+                   a second one stops it at once without saving. It writes <stack>.trapping in
+                   FAKE_TF_STATE once its handlers are in place, and one line per signal to
+                   <stack>.signals.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
+import time
 from pathlib import Path
 
 
@@ -57,6 +64,8 @@ def main(argv: list[str]) -> int:
         return 0
     if command == "apply":
         plan = json.loads((cwd / argv[-1]).read_text())
+        if os.environ.get("FAKE_TF_SLOW") == f"apply:{stack}":
+            _slow_until_interrupted(Path(os.environ["FAKE_TF_STATE"]), stack)
         if plan["destroy"]:
             state_file.unlink(missing_ok=True)
         else:
@@ -73,6 +82,37 @@ def main(argv: list[str]) -> int:
         return 0
     print(f"fake engine: unsupported command {argv}", file=sys.stderr)
     return 1
+
+
+def _slow_until_interrupted(folder: Path, stack: str) -> None:
+    """Work for up to 30 s; on a first signal finish saving state (1 s) and fail; on a second, die unsaved."""
+    received: list[int] = []
+
+    def on_signal(signum, _frame):
+        received.append(signum)
+        with open(folder / f"{stack}.signals", "a") as log:
+            log.write(f"{signal.Signals(signum).name}\n")
+        if len(received) == 1:
+            print("Interrupt received. Gracefully shutting down... saving state", flush=True)
+        else:
+            print("Two interrupts received. Exiting immediately. Note that data loss may have occurred.", flush=True)
+            os._exit(1)
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    (folder / f"{stack}.trapping").touch()
+    print(f"{stack}: Creating... (caf\xe9 is not UTF-8)", flush=True)
+    sys.stdout.flush()
+    sys.stdout.buffer.write(b"bytes: caf\xe9\n")
+    sys.stdout.buffer.flush()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not received:
+        time.sleep(0.05)
+    if received:
+        time.sleep(1.0)  # writing state
+        (folder / f"{stack}.json").write_text(json.dumps({"partial": "saved"}))
+        print("Error: execution halted", flush=True)
+        sys.exit(1)
 
 
 def _doc(cwd: Path) -> dict:

@@ -56,6 +56,13 @@ def test_no_nat_skip_does_not_reach_prod(configs, skips):
     assert not protection.applies_to(configs["prod"])
 
 
+def test_database_monitoring_skips_reach_only_environments_that_turn_it_off(configs, skips):
+    for check in ("CKV_AWS_353", "CKV_AWS_118"):  # performance insights, enhanced monitoring
+        skip = next(s for s in skips if s.check == check)
+        assert skip.applies_to(configs["dev"]) and skip.applies_to(configs["local"])
+        assert not skip.applies_to(configs["staging"]) and not skip.applies_to(configs["prod"])
+
+
 def test_a_skip_without_reason_is_refused(tmp_path):
     bad = tmp_path / "skips.yaml"
     bad.write_text(

@@ -16,11 +16,11 @@ from pathlib import Path
 
 from botocore.exceptions import ClientError
 
-from shared.aws import check_credentials, client, new_session
 from shared.config import EnvironmentConfig
 from shared.contract import ALARM_IDS, SECRET_KEYS
 from shared.errors import UsageError
 from shared.naming import resource_name
+from shared.ops.aws import check_credentials, client, new_session
 
 OUTPUTS_DIR = Path("outputs")
 
@@ -61,7 +61,7 @@ class Smoke:
     def __init__(self, env: EnvironmentConfig, outputs: dict):
         self.env, self.out = env, outputs
         self.stream_active = False
-        self._session = new_session()  # one session, one client per service
+        self._session = new_session(env)  # one session, one client per service
         self._clients: dict[str, object] = {}
 
     def client(self, service: str):

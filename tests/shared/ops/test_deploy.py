@@ -7,10 +7,10 @@ import json
 import boto3
 import pytest
 
-from shared import deploy
 from shared.cli import main
 from shared.config import load_environment
 from shared.errors import UsageError
+from shared.ops import deploy
 
 ORDER = ["network-dev", "data-dev", "compute-dev", "monitoring-dev"]
 
@@ -185,7 +185,7 @@ def test_drift_checks_every_stack_even_when_one_cannot_be_planned(engine, dev, r
 
 
 def test_deploy_records_the_release(engine, dev, run):
-    from shared.releases import current_revision, latest
+    from shared.ops.releases import current_revision, latest
 
     run("deploy", dev)
     release = latest(dev)

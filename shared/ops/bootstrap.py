@@ -11,9 +11,9 @@ import json
 
 from botocore.exceptions import ClientError
 
-from shared.aws import check_credentials, client
 from shared.config import EnvironmentConfig
 from shared.errors import UsageError
+from shared.ops.aws import check_credentials, client
 
 TLS_SID = "DenyInsecureTransport"
 PUBLIC_ACCESS_BLOCK = {
@@ -103,6 +103,9 @@ def ensure_state_bucket(env: EnvironmentConfig) -> list[tuple[str, str]]:
     settle("ACLs disabled", ownership == enforced, lambda: s3.put_bucket_ownership_controls(
         Bucket=bucket, OwnershipControls={"Rules": enforced}))  # fmt: skip
 
+    if not env.state.tls_only:  # an emulator over plain HTTP (the config allows nothing else)
+        done.append(("policy denying plain HTTP", "not wanted (state.tls_only: false)"))
+        return done
     policy = _read(lambda: json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"]), "NoSuchBucketPolicy", {})
     wanted = _tls_statement(bucket)
     others = [s for s in policy.get("Statement", []) if s.get("Sid") != TLS_SID]

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from shared import deploy, releases, smoke
-from shared.aws import check_credentials
 from shared.config import PROMOTION_ORDER, EnvironmentConfig, load_environment
 from shared.contract import DEFAULT_OUTDIR
-from shared.engine import find_engine
 from shared.errors import OperationFailed, UsageError
+from shared.ops import deploy, locks, releases, smoke
+from shared.ops.aws import check_credentials
+from shared.ops.engine import find_engine
+from shared.workdirs import check_outdir
 
 
 def _step(source: str, target: str) -> None:
@@ -48,6 +49,8 @@ def promote(
     _step(source, target)
     src, dst = load_environment(source), load_environment(target)
     find_engine()
+    check_outdir(Path(outdir).resolve())
+    locks.hold(outdir, [src.suffix, dst.suffix])  # neither may change under the promotion
     # Ask for TO's confirmation, and check its credentials, before the gates, not after minutes of checks.
     deploy.require_confirmation(dst, "deploy", confirm)
     identity = check_credentials(dst)

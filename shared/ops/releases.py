@@ -14,11 +14,11 @@ from pathlib import Path
 
 from botocore.exceptions import ClientError
 
-from shared.aws import check_credentials, client
 from shared.config import EnvironmentConfig
 from shared.errors import UsageError
+from shared.ops.aws import check_credentials, client
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,10 @@ import subprocess
 import boto3
 import pytest
 
-from shared import deploy, releases
 from shared.config import load_environment
 from shared.errors import OperationFailed, UsageError
-from shared.promote import promote
+from shared.ops import deploy, releases
+from shared.ops.promote import promote
 from tests.support.moto_pipeline import create_pipeline
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from shared import smoke
 from shared.config import load_environment
 from shared.errors import UsageError
+from shared.ops import smoke
 from tests.support.moto_pipeline import create_pipeline, write_outputs
 
 

@@ -15,26 +15,46 @@ from shared.errors import UsageError
 
 _RETRIES = Config(retries={"max_attempts": 5, "mode": "standard"})
 
+# What an emulator accepts; an emulator environment is never handed the user's real credentials.
+EMULATOR_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
+# Variables that would otherwise override or add to the emulator's credentials.
+_REAL_CREDENTIAL_VARIABLES = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
+
+
+def engine_environment(env: EnvironmentConfig) -> dict[str, str | None]:
+    """Variables the engine needs for `env` (None: remove the variable)."""
+    if not env.emulated:
+        return {}
+    return {**EMULATOR_CREDENTIALS, **dict.fromkeys(_REAL_CREDENTIAL_VARIABLES)}
+
 
 @functools.cache
 def _loader() -> Loader:
     return create_loader()
 
 
-def new_session() -> boto3.session.Session:
+def new_session(env: EnvironmentConfig | None = None) -> boto3.session.Session:
     """A fresh session (credentials resolved anew) sharing one cache of AWS's service models, which
-    are the slow part of making a session."""
+    are the slow part of making a session. An emulator environment gets the emulator's credentials."""
     core = botocore.session.get_session()
     core.register_component("data_loader", _loader())
+    if env is not None and env.emulated:
+        return boto3.session.Session(
+            botocore_session=core,
+            aws_access_key_id=EMULATOR_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=EMULATOR_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        )
     return boto3.session.Session(botocore_session=core)
 
 
 def client(
     service: str, env: EnvironmentConfig, region: str | None = None, session: boto3.session.Session | None = None
 ):
-    """A boto3 client in the environment's region (AWS_ENDPOINT_URL, if set, points it at an emulator)."""
-    session = session or new_session()
-    return session.client(service, region_name=region or env.aws.region, config=_RETRIES)
+    """A boto3 client in the environment's region; at aws.endpoint for an emulator environment
+    (otherwise AWS_ENDPOINT_URL, if set, points it elsewhere)."""
+    session = session or new_session(env)
+    endpoint = {"endpoint_url": env.aws.endpoint} if env.emulated else {}
+    return session.client(service, region_name=region or env.aws.region, config=_RETRIES, **endpoint)
 
 
 def check_credentials(env: EnvironmentConfig) -> dict:

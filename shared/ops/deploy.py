@@ -13,12 +13,14 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shared.aws import check_credentials
 from shared.config import EnvironmentConfig
 from shared.contract import DEFAULT_OUTDIR
-from shared.engine import Engine, find_engine
 from shared.errors import OperationFailed, UsageError
 from shared.naming import STACK_NAMES, stack_id
+from shared.ops import locks
+from shared.ops.aws import check_credentials, engine_environment
+from shared.ops.engine import Engine, EngineInterrupted, Result, find_engine, provider_versions
+from shared.workdirs import check_outdir
 
 OUTPUTS_DIR = Path("outputs")
 CROSS_STACK_PREFIX = "cross-stack-output-"  # CDKTF's own wiring outputs, not for people
@@ -40,7 +42,7 @@ class Stack:
 @dataclass
 class Outcome:
     stack: Stack
-    status: str = "not run"  # applied, no changes, planned, destroyed, failed, not run, drifted, in sync
+    status: str = "not run"  # applied, no changes, planned, destroyed, failed, not run, drifted, in sync, interrupted
     add: int = 0
     change: int = 0
     destroy: int = 0
@@ -134,10 +136,27 @@ def require_confirmation(env: EnvironmentConfig, action: str, confirm: str | Non
 # ------------------------------------------------------------------ engine steps
 
 
-def _init(engine: Engine, stack: Stack) -> None:
-    result = engine.run(["init", "-input=false", "-no-color"], stack.workdir)
+def _init(engine: Engine, stack: Stack, *, quiet: bool = False) -> None:
+    """Initialize the stack's working directory; quiet keeps the engine's chatter out of read-only
+    work (its output is still shown when it fails)."""
+    args = ["init", "-input=false", "-no-color"]
+    result = engine.capture(args, stack.workdir) if quiet else _run(engine, "init", args, stack)
     if result.returncode != 0:
         raise _StackFailed("init", result.output)
+
+
+def _announce(engine: Engine, stack: Stack) -> None:
+    """Which engine and provider builds did the work: the first thing to know when two runs differ."""
+    providers = ", ".join(f"{p} {v}" for p, v in sorted(provider_versions(stack.workdir).items()))
+    print(f"engine: {engine.name} {engine.version} ({engine.binary}); providers: {providers or 'none'}", flush=True)
+
+
+def _run(engine: Engine, step: str, args: list[str], stack: Stack) -> Result:
+    try:
+        return engine.run(args, stack.workdir)
+    except EngineInterrupted as exc:
+        exc.step = step
+        raise
 
 
 class _StackFailed(Exception):
@@ -151,7 +170,7 @@ def _plan(engine: Engine, stack: Stack, outcome: Outcome, *, destroy: bool = Fal
     args = ["plan", "-input=false", "-no-color", "-lock-timeout=5m", "-detailed-exitcode", f"-out={stack.plan_file}"]
     if destroy:
         args.insert(1, "-destroy")
-    result = engine.run(args, stack.workdir)
+    result = _run(engine, "plan", args, stack)
     if result.returncode not in (0, 2):
         raise _StackFailed("plan", result.output)
     if result.returncode == 2:
@@ -171,7 +190,7 @@ def _count_changes(engine: Engine, stack: Stack, outcome: Outcome) -> None:
 
 
 def _apply(engine: Engine, stack: Stack) -> None:
-    result = engine.run(["apply", "-input=false", "-no-color", "-lock-timeout=5m", stack.plan_file], stack.workdir)
+    result = _run(engine, "apply", ["apply", "-input=false", "-no-color", "-lock-timeout=5m", stack.plan_file], stack)
     if result.returncode != 0:
         raise _StackFailed("apply", result.output)
 
@@ -186,7 +205,7 @@ def stack_outputs(engine: Engine, stack: Stack) -> dict:
 
 
 def _is_deployed(engine: Engine, stack: Stack) -> bool:
-    _init(engine, stack)
+    _init(engine, stack, quiet=True)
     result = engine.capture(["output", "-json", "-no-color"], stack.workdir)
     return result.returncode == 0 and bool(json.loads(result.output or "{}"))
 
@@ -220,7 +239,7 @@ def _check_neighbours(engine: Engine, action: str, env: EnvironmentConfig, order
 def write_outputs(engine: Engine, env: EnvironmentConfig, ordered: list[Stack], outputs_dir: Path) -> Path:
     collected = {}
     for stack in ordered:
-        _init(engine, stack)
+        _init(engine, stack, quiet=True)
         collected[stack.name] = stack_outputs(engine, stack)
     outputs_dir.mkdir(parents=True, exist_ok=True)
     path = outputs_dir / f"{env.suffix}.json"
@@ -247,9 +266,12 @@ def prepare(
     engine = find_engine()
     require_confirmation(env, action, confirm)
     identity = check_credentials(env)
+    check_outdir(Path(outdir).resolve())
+    locks.hold(outdir, [env.suffix])  # held until this command ends
     from shared.app import synthesize  # the provider bindings load only once there is work for them
 
     outdir = synthesize([env], outdir)
+    engine = engine.configured(engine_environment(env), outdir)
     return Prepared(env, engine, identity, ordered_stacks(outdir, env))
 
 
@@ -282,6 +304,7 @@ def execute(
     if action == "outputs":
         try:
             path = write_outputs(engine, env, ordered, outputs_dir)
+            _announce(engine, ordered[0])
         except _StackFailed as exc:
             raise OperationFailed(f"reading outputs ({exc.step}):\n{exc.output}") from None
         print(f"wrote {path}")
@@ -297,11 +320,15 @@ def execute(
     except _StackFailed as exc:
         raise OperationFailed(f"checking the other stacks ({exc.step}):\n{exc.output}") from None
 
+    announced = False
     for outcome in report.outcomes:
         stack = outcome.stack
         print(f"\n=== {action} {stack.id}", flush=True)
         try:
             _init(engine, stack)
+            if not announced:
+                _announce(engine, stack)
+                announced = True
             if action == "drift":
                 outcome.status = "drifted" if _plan(engine, stack, outcome) else "in sync"
                 continue
@@ -318,6 +345,16 @@ def execute(
             outcome.error = f"({exc.step}) {exc.output}"
             if action != "drift":
                 break  # later stacks are not touched
+        except EngineInterrupted as exc:
+            outcome.status = "interrupted"
+            report.print()
+            print(
+                f"\n{action} of {env.suffix} was interrupted during {exc.step} of {stack.id}; the engine stopped "
+                f"after saving its state (exit {exc.result.returncode}). Nothing else was run or recorded; "
+                "run the same command again to go on from there.",
+                file=sys.stderr,
+            )
+            return exc.exit_code
     report.print()
 
     if action == "drift":
@@ -336,7 +373,7 @@ def execute(
         except _StackFailed as exc:
             raise OperationFailed(f"deployed, but reading the outputs failed ({exc.step}):\n{exc.output}") from None
         if record_release and selection is None:
-            from shared.releases import record
+            from shared.ops.releases import record
 
             try:
                 record(env, deployed_by=identity.get("Arn", "unknown"))

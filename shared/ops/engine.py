@@ -1,0 +1,235 @@
+"""The deploy engine: `terraform` (1.10+) or OpenTofu's `tofu`, found through TF_BIN or on PATH.
+
+Providers come from what the machine has: the user's own CLI configuration, or a filesystem mirror
+named by TF_PROVIDER_MIRROR (for which a CLI configuration is written per run). Downloaded providers
+are shared through a plugin cache: TF_PLUGIN_CACHE_DIR, else a per-user default.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+from collections import deque
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from shared.errors import UsageError
+
+MINIMUM = (1, 10)  # S3-native state locking (use_lockfile) arrived in 1.10 for both engines
+INSTALL_HINT = (
+    "install Terraform 1.10 or newer (https://developer.hashicorp.com/terraform/install) or "
+    "OpenTofu 1.10 or newer (https://opentofu.org/docs/intro/install/), or set TF_BIN to its path"
+)
+
+
+class EngineInterrupted(Exception):
+    """The user (SIGINT) or the system (SIGTERM) stopped a run; the engine was let finish saving state."""
+
+    def __init__(self, signum: int, result: Result):
+        super().__init__(signal.Signals(signum).name)
+        self.signum, self.result = signum, result
+        self.step = ""  # set by the caller that knows which step it was
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum  # 130 for SIGINT, 143 for SIGTERM
+
+
+@dataclass(frozen=True)
+class Result:
+    returncode: int
+    output: str  # the whole output when captured, else its last lines (what an error summary needs)
+
+
+@dataclass(frozen=True)
+class Engine:
+    binary: str
+    version: str
+    # Variables for this environment's runs (None removes one), and the CLI configuration to use.
+    extra_env: dict[str, str | None] = field(default_factory=dict)
+    cli_config: Path | None = None
+
+    @property
+    def name(self) -> str:
+        return Path(self.binary).name
+
+    def configured(self, extra_env: dict[str, str | None], workspace: Path) -> Engine:
+        """This engine with an environment's variables, and the mirror's CLI configuration (if any)
+        written into `workspace`."""
+        mirror = provider_mirror()
+        cli_config = write_cli_config(mirror, workspace / "terraform.rc") if mirror else None
+        return replace(self, extra_env=extra_env, cli_config=cli_config)
+
+    def _env(self) -> dict[str, str]:
+        # Non-interactive, machine-readable behaviour; the engine's own output is still shown.
+        env = dict(os.environ, TF_IN_AUTOMATION="1", TF_INPUT="0")
+        env.setdefault("TF_PLUGIN_CACHE_DIR", str(plugin_cache_dir()))
+        if self.cli_config is not None:
+            env["TF_CLI_CONFIG_FILE"] = str(self.cli_config)
+        for key, value in self.extra_env.items():
+            if value is None:
+                env.pop(key, None)
+            else:
+                env[key] = value
+        return env
+
+    def run(self, args: list[str], cwd: Path) -> Result:
+        """Run the engine, streaming its output to ours; keep the tail for error summaries.
+
+        The engine runs in its own process group, so a terminal's Ctrl-C reaches only us; we pass on
+        exactly one graceful stop (a second SIGINT makes Terraform stop at once, "data loss may have
+        occurred"), keep reading until it has saved its state and exited, then raise EngineInterrupted.
+        A second Ctrl-C only says so; a third forwards the forced stop.
+        """
+        proc = subprocess.Popen([self.binary, *args], cwd=cwd, env=self._env(), stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+        received: list[int] = []
+
+        def on_signal(signum: int, _frame) -> None:
+            received.append(signum)
+            if len(received) == 1:
+                say(f"interrupted: {self.name} is stopping gracefully and saving its state; please wait")
+                _stop(proc)
+            elif len(received) == 2:
+                say(f"{self.name} is still saving state; interrupt once more to stop it at once (data loss may occur)")
+            elif len(received) == 3:
+                say(f"forcing {self.name} to stop now")
+                _stop(proc)
+
+        handled = (signal.SIGINT, signal.SIGTERM)
+        main = threading.current_thread() is threading.main_thread()
+        previous = {s: signal.signal(s, on_signal) for s in handled} if main else {}
+        tail: deque[str] = deque(maxlen=40)
+        try:
+            assert proc.stdout is not None
+            for raw in proc.stdout:
+                # Output can hold any byte (a resource name, a provider's message): never fatal.
+                line = raw.decode("utf-8", errors="replace")
+                tail.append(line)
+                sys.stdout.write(line)
+                sys.stdout.flush()
+            code = proc.wait()
+        finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+        if received:
+            raise EngineInterrupted(received[0], Result(code, "".join(tail)))
+        return Result(code, "".join(tail))
+
+    def capture(self, args: list[str], cwd: Path) -> Result:
+        """Run the engine for its machine-readable stdout (show -json, output -json)."""
+        proc = subprocess.run([self.binary, *args], cwd=cwd, env=self._env(), capture_output=True, check=False,
+                              start_new_session=True)  # fmt: skip
+        out, err = (b.decode("utf-8", errors="replace") for b in (proc.stdout, proc.stderr))
+        return Result(proc.returncode, out if proc.returncode == 0 else err + out)
+
+
+def say(text: str) -> None:
+    print(f"\n{text}", file=sys.stderr, flush=True)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    with contextlib.suppress(ProcessLookupError):  # it has just exited
+        os.killpg(proc.pid, signal.SIGINT)  # Terraform's and OpenTofu's graceful stop
+
+
+def plugin_cache_dir() -> Path:
+    """TF_PLUGIN_CACHE_DIR, else a per-user cache (created): each provider is unpacked once per machine."""
+    explicit = os.environ.get("TF_PLUGIN_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    path = base / "streamflix" / "terraform-plugins"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def provider_mirror() -> Path | None:
+    """The filesystem mirror named by TF_PROVIDER_MIRROR, checked; None when it is not set."""
+    value = os.environ.get("TF_PROVIDER_MIRROR")
+    if not value:
+        return None
+    path = Path(value).expanduser().resolve()
+    if not mirrored_providers(path):
+        raise UsageError(
+            f"TF_PROVIDER_MIRROR={value} holds no providers (expected <host>/<namespace>/<type>/<version>/"
+            "<os>_<arch>/, as `terraform providers mirror` writes)"
+        )
+    return path
+
+
+def mirrored_providers(mirror: Path) -> dict[str, list[str]]:
+    """{"registry.terraform.io/hashicorp/aws": ["5.100.0"], ...}: what a filesystem mirror holds."""
+    found: dict[str, list[str]] = {}
+    if not mirror.is_dir():
+        return found
+    for version_dir in sorted(mirror.glob("*/*/*/*")):
+        if version_dir.is_dir() and re.match(r"^\d+\.\d+\.\d+", version_dir.name):
+            found.setdefault(str(version_dir.parent.relative_to(mirror)), []).append(version_dir.name)
+    return found
+
+
+def write_cli_config(mirror: Path, path: Path) -> Path:
+    """A CLI configuration that installs the mirror's providers from it and only the others from
+    their registry (a provider that both could serve would otherwise be looked up online)."""
+    sources = sorted(mirrored_providers(mirror))
+    listed = ", ".join(json.dumps(s) for s in sources)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(
+        "# Written by shared/ops/engine.py for TF_PROVIDER_MIRROR; regenerated on every run.\n"
+        "provider_installation {\n"
+        f"  filesystem_mirror {{\n    path    = {json.dumps(str(mirror))}\n    include = [{listed}]\n  }}\n"
+        f"  direct {{\n    exclude = [{listed}]\n  }}\n"
+        "}\n"
+    )
+    tmp.replace(path)
+    return path
+
+
+def provider_versions(workdir: Path) -> dict[str, str]:
+    """{"hashicorp/aws": "5.100.0", ...} from an initialized working directory's dependency lock file."""
+    lock = workdir / ".terraform.lock.hcl"
+    if not lock.is_file():
+        return {}
+    text = lock.read_text(errors="replace")
+    return {
+        source.split("/", 1)[1] if source.count("/") == 2 else source: version
+        for source, version in re.findall(r'provider "([^"]+)" \{\s*version\s*=\s*"([^"]+)"', text)
+    }
+
+
+def _parse_version(text: str) -> tuple[int, ...] | None:
+    match = re.match(r"v?(\d+)\.(\d+)", text.strip())
+    return (int(match[1]), int(match[2])) if match else None
+
+
+def find_engine() -> Engine:
+    """TF_BIN if set, else `terraform`, else `tofu` on PATH; refuse anything older than 1.10."""
+    explicit = os.environ.get("TF_BIN")
+    if explicit:
+        binary = shutil.which(explicit)
+        if not binary:
+            raise UsageError(f"TF_BIN={explicit} is not an executable; {INSTALL_HINT}")
+    else:
+        binary = shutil.which("terraform") or shutil.which("tofu")
+        if not binary:
+            raise UsageError(f"no deploy engine found (neither terraform nor tofu is on PATH): {INSTALL_HINT}")
+    proc = subprocess.run([binary, "version", "-json"], capture_output=True, text=True, check=False)
+    try:
+        version = json.loads(proc.stdout)["terraform_version"]
+    except (json.JSONDecodeError, KeyError, TypeError):
+        raise UsageError(
+            f"{binary} did not report its version (exit {proc.returncode}): {proc.stderr.strip()}"
+        ) from None
+    parsed = _parse_version(version)
+    if parsed is None or parsed < MINIMUM:
+        raise UsageError(f"{binary} is version {version}; 1.10 or newer is needed: {INSTALL_HINT}")
+    return Engine(binary, version)

@@ -1,0 +1,34 @@
+"""The synthesis output folder (cdktf.out): what it may hold, checked before anything is written into it.
+
+Each stack's working directory, `<outdir>/stacks/<stack id>/`, is where the engine runs; it is kept
+across syntheses, so its `.terraform/` (providers, backend) survives.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from shared.errors import UsageError
+
+# What a synthesis output folder may hold besides the stacks: the manifest, the environment locks,
+# the engine's CLI configuration, and a synthesis in progress.
+OWN_ENTRIES = ("manifest.json", ".manifest.lock", "stacks", ".locks", "terraform.rc")
+SCRATCH_PREFIX = ".synth-"
+
+
+def check_outdir(outdir: Path) -> None:
+    """Refuse a folder that holds anything but an earlier synthesis: we never delete or overwrite what
+    we did not write."""
+    if not outdir.exists():
+        return
+    if not outdir.is_dir():
+        raise UsageError(f"{outdir} is a file, not a folder for the synthesized stacks")
+    foreign = sorted(
+        p.name for p in outdir.iterdir() if p.name not in OWN_ENTRIES and not p.name.startswith(SCRATCH_PREFIX)
+    )
+    if foreign:
+        raise UsageError(
+            f"{outdir} holds files that no synthesis wrote ({', '.join(foreign[:5])}"
+            f"{', ...' if len(foreign) > 5 else ''}): "
+            "name an empty folder, a new one, or an earlier synthesis output; nothing was written"
+        )

@@ -1,0 +1,76 @@
+"""The engine wrapper: offline provider installation, version reporting, output that holds any byte."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from shared.errors import UsageError
+from shared.ops.engine import Engine, mirrored_providers, provider_mirror, provider_versions, write_cli_config
+
+
+def make_mirror(root: Path, *providers: str) -> Path:
+    for spec in providers:  # "hashicorp/aws/5.100.0"
+        namespace, name, version = spec.split("/")
+        (root / "registry.terraform.io" / namespace / name / version / "linux_amd64").mkdir(parents=True)
+    return root
+
+
+def test_a_mirror_lists_its_providers_and_versions(tmp_path):
+    mirror = make_mirror(tmp_path, "hashicorp/aws/5.100.0", "hashicorp/aws/6.25.0", "hashicorp/random/3.7.2")
+    assert mirrored_providers(mirror) == {
+        "registry.terraform.io/hashicorp/aws": ["5.100.0", "6.25.0"],
+        "registry.terraform.io/hashicorp/random": ["3.7.2"],
+    }
+
+
+def test_the_cli_config_takes_mirrored_providers_only_from_the_mirror(tmp_path):
+    mirror = make_mirror(tmp_path / "m", "hashicorp/aws/5.100.0")
+    text = write_cli_config(mirror, tmp_path / "out" / "terraform.rc").read_text()
+    assert f'path    = "{mirror}"' in text
+    # Both blocks name the provider: without the exclude, the engine would also ask the registry for it.
+    assert text.count('"registry.terraform.io/hashicorp/aws"') == 2
+    assert "include = [" in text and "exclude = [" in text
+
+
+def test_a_mirror_that_holds_nothing_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("TF_PROVIDER_MIRROR", str(tmp_path))
+    with pytest.raises(UsageError, match="holds no providers"):
+        provider_mirror()
+    monkeypatch.delenv("TF_PROVIDER_MIRROR")
+    assert provider_mirror() is None
+
+
+def test_provider_versions_come_from_the_lock_file(tmp_path):
+    (tmp_path / ".terraform.lock.hcl").write_text(
+        'provider "registry.terraform.io/hashicorp/aws" {\n  version     = "5.100.0"\n  hashes = []\n}\n'
+        'provider "registry.terraform.io/hashicorp/random" {\n  version = "3.7.2"\n}\n'
+    )
+    assert provider_versions(tmp_path) == {"hashicorp/aws": "5.100.0", "hashicorp/random": "3.7.2"}
+    assert provider_versions(tmp_path / "nowhere") == {}
+
+
+def test_output_with_bytes_that_are_not_utf8_is_shown_not_fatal(tmp_path, capsys):
+    script = tmp_path / "engine"
+    script.write_text(f"#!{sys.executable}\nimport sys\nsys.stdout.buffer.write(b'caf\\xe9\\n'); sys.exit(3)\n")
+    script.chmod(0o755)
+    engine = Engine(str(script), "1.11.0")
+    result = engine.run([], tmp_path)
+    assert result.returncode == 3 and result.output == "caf\ufffd\n"
+    assert "caf\ufffd" in capsys.readouterr().out
+    assert engine.capture([], tmp_path).output == "caf\ufffd\n"
+
+
+def test_an_emulator_environment_never_gets_real_credentials(monkeypatch, tmp_path):
+    from shared.config import load_environment
+    from shared.ops.aws import engine_environment
+
+    monkeypatch.setenv("AWS_PROFILE", "production-admin")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "real-token")
+    engine = Engine("terraform", "1.11.0").configured(engine_environment(load_environment("local")), tmp_path)
+    env = engine._env()
+    assert env["AWS_ACCESS_KEY_ID"] == "test" and "AWS_PROFILE" not in env and "AWS_SESSION_TOKEN" not in env
+    real = Engine("terraform", "1.11.0").configured(engine_environment(load_environment("dev")), tmp_path)._env()
+    assert real["AWS_PROFILE"] == "production-admin"

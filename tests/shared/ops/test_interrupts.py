@@ -1,0 +1,110 @@
+"""Interrupts at exact moments, with the stand-in engine (it traps signals and takes a second to save
+state, as Terraform does): the engine stops gracefully once, the summary names where, nothing half-done."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture
+def cli(repo_copy, engine, moto_server):
+    """Start `python -m shared.cli ...` in the repository copy as a terminal's foreground job would."""
+
+    def start(*args: str) -> subprocess.Popen:
+        env = dict(os.environ, AWS_ENDPOINT_URL=moto_server, AWS_ACCESS_KEY_ID="testing",
+                   AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1")  # fmt: skip
+        env.pop("AWS_PROFILE", None)
+        return subprocess.Popen([sys.executable, "-m", "shared.cli", *args], cwd=repo_copy, env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                                text=True, start_new_session=True)  # fmt: skip
+
+    return start
+
+
+def wait_for(path: Path, proc: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if proc.poll() is not None:
+            raise AssertionError(
+                f"the command ended ({proc.returncode}) first:\n{proc.stdout.read()}\n{proc.stderr.read()}"
+            )
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.05)
+
+
+def signals_received(engine, stack: str) -> list[str]:
+    path = engine.state / f"{stack}.signals"
+    return path.read_text().split() if path.exists() else []
+
+
+def test_ctrl_c_during_apply_lets_the_engine_save_state_then_summarizes(cli, engine, repo_copy):
+    engine.set("SLOW", "apply:compute-dev")
+    proc = cli("deploy", "--env", "dev")
+    wait_for(engine.state / "compute-dev.trapping", proc)
+    os.killpg(proc.pid, signal.SIGINT)  # a terminal signals the whole foreground group
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert signals_received(engine, "compute-dev") == ["SIGINT"]  # exactly one graceful stop
+    assert json.loads((engine.state / "compute-dev.json").read_text()) == {"partial": "saved"}  # it saved
+    assert "compute-dev              interrupted" in out and "monitoring-dev           not run" in out
+    assert "network-dev              applied" in out
+    assert "interrupted during apply of compute-dev" in err and "Traceback" not in err
+    assert "bytes: caf\ufffd" in out  # a byte that is not UTF-8 is shown, not fatal
+    assert not (repo_copy / "outputs" / "dev.json").exists()  # no partial outputs, no release
+    assert "monitoring-dev" not in {stack for _, stack, _ in engine.calls()}
+
+
+def test_a_second_ctrl_c_only_warns_and_a_third_forces_the_stop(cli, engine):
+    engine.set("SLOW", "apply:network-dev")
+    proc = cli("deploy", "--env", "dev")
+    wait_for(engine.state / "network-dev.trapping", proc)
+    os.killpg(proc.pid, signal.SIGINT)
+    wait_for(engine.state / "network-dev.signals", proc)
+    os.killpg(proc.pid, signal.SIGINT)
+    time.sleep(0.2)
+    assert signals_received(engine, "network-dev") == ["SIGINT"]  # the second one was not passed on
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert "still saving state" in err and "forcing" in err
+    assert signals_received(engine, "network-dev") == ["SIGINT", "SIGINT"]
+    assert not (engine.state / "network-dev.json").exists()  # the forced stop saved nothing, as warned
+
+
+def test_sigterm_to_the_tool_alone_stops_the_engine_gracefully(cli, engine):
+    engine.set("SLOW", "apply:data-dev")
+    proc = cli("deploy", "--env", "dev")
+    wait_for(engine.state / "data-dev.trapping", proc)
+    proc.send_signal(signal.SIGTERM)  # what CI sends on cancel: to the tool only
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert signals_received(engine, "data-dev") == ["SIGINT"]
+    assert (engine.state / "data-dev.json").exists()
+    assert "data-dev                 interrupted" in out and "Traceback" not in err
+
+
+def test_ctrl_c_during_synthesis_keeps_the_previous_tree(cli, repo_copy):
+    first = cli("synth", "--env", "dev")
+    assert first.wait(timeout=120) == 0, first.stderr.read()
+    out = repo_copy / "cdktf.out"
+    before = {p: p.read_bytes() for p in out.rglob("cdk.tf.json")}
+    proc = cli("synth", "--env", "dev")
+    deadline = time.monotonic() + 60
+    while not any(p.name.startswith(".synth-") for p in out.iterdir()):
+        assert time.monotonic() < deadline and proc.poll() is None, "synthesis never started"
+        time.sleep(0.02)
+    # now inside the synthesis (the jsii runtime is loaded before the scratch folder is made)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert err.strip().endswith("interrupted") and "Traceback" not in err, err
+    assert {p: p.read_bytes() for p in out.rglob("cdk.tf.json")} == before
+    assert not any(p.name.startswith(".synth-") for p in out.iterdir())

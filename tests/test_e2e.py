@@ -1,0 +1,272 @@
+"""The real engine against the emulator, end to end, through the make targets engineers type.
+
+`make e2e` runs this alone; `make test` runs it with everything else (`-m "not e2e"` leaves it out
+while iterating). It skips, saying what is missing, only where no engine or no AWS provider can be
+found. Where the machine lacks the random provider, one resource is replaced in each stack's own copy
+of the synthesized JSON (tests/support/engine_without_random.py says so in the output).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import boto3
+import pytest
+
+from shared.config import load_environment
+from tests.support import real_engine
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCAL = load_environment("local")
+STACKS = [f"{s}-local" for s in ("network", "data", "compute", "monitoring")]
+
+# What a plan right after a deploy still wants to change, only because the emulator does not give
+# back what it was given. Each entry is one resource attribute and why; anything else is a defect.
+EMULATOR_QUIRKS = {
+    ("network-local", "aws_vpc_security_group_ingress_rule.db_from_tasks", "referenced_security_group_id"):
+        "moto returns a same-account group reference as <account>/<group id>",
+    ("network-local", "aws_vpc_security_group_egress_rule.tasks_to_db", "referenced_security_group_id"):
+        "moto returns a same-account group reference as <account>/<group id>",
+    ("network-local", "aws_vpc_security_group_ingress_rule.db_from_tasks", "description"):
+        "moto drops the description of a rule that references a security group",
+    ("network-local", "aws_vpc_security_group_egress_rule.tasks_to_db", "description"):
+        "moto drops the description of a rule that references a security group",
+    ("data-local", "aws_kinesis_stream.stream", "tags_all"):
+        "moto drops the tags passed to CreateStream",
+    ("data-local", "aws_rds_cluster.cluster", "scaling_configuration"):
+        "moto reports a Serverless v1 ScalingConfiguration for a provisioned (Serverless v2) cluster",
+    ("compute-local", "aws_ecs_service.service", "enable_ecs_managed_tags"):
+        "moto does not return enableECSManagedTags",
+    ("compute-local", "aws_ecs_service.service", "availability_zone_rebalancing"):
+        "moto does not return availabilityZoneRebalancing",
+}  # fmt: skip
+
+CONTRACT_OUTPUTS = {
+    "network": ["vpc_id"],
+    "data": ["kinesis_stream_name", "rds_cluster_endpoint", "dlq_url", "db_secret_arn"],
+    "compute": ["ecs_cluster_name"],
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Pipeline:
+    """The repository copy, the variables every make call gets, and the emulator's AWS."""
+
+    def __init__(self, repo: Path, endpoint: str, tmp: Path):
+        self.repo, self.endpoint = repo, endpoint
+        engine = real_engine.find_engine()
+        mirror = real_engine.find_mirror(LOCAL.aws.provider_version)
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "FAKE_TF_", "E2E_"))}
+        self.env.update(TF_PROVIDER_MIRROR=str(mirror), TF_PLUGIN_CACHE_DIR=str(tmp / "plugin-cache"))
+        self.env.pop("CONFIRM", None)
+        Path(self.env["TF_PLUGIN_CACHE_DIR"]).mkdir()
+        self.env["TF_BIN"] = engine
+        if real_engine.RANDOM not in real_engine.mirrored_providers(mirror):
+            wrapper = tmp / "terraform"
+            wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{ROOT}/tests/support/engine_without_random.py" '
+                               '"$@"\n')  # fmt: skip
+            wrapper.chmod(0o755)
+            self.env.update(TF_BIN=str(wrapper), E2E_REAL_TF_BIN=engine)
+
+    def make(self, *args: str, ok: bool = True) -> subprocess.CompletedProcess:
+        proc = subprocess.run(["make", *args], cwd=self.repo, env=self.env, capture_output=True, text=True,
+                              stdin=subprocess.DEVNULL, check=False)  # fmt: skip
+        if ok:
+            assert proc.returncode == 0, f"make {' '.join(args)} failed:\n{proc.stdout[-6000:]}\n{proc.stderr[-4000:]}"
+        return proc
+
+    def make_interrupted(self, *args: str, when: str) -> tuple[int, str]:
+        """Run make as a terminal would, and press Ctrl-C (SIGINT to the foreground process group) as
+        soon as a line of its output contains `when`. Returns make's exit code and all its output."""
+        proc = subprocess.Popen(["make", *args], cwd=self.repo, env=self.env, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
+                                start_new_session=True)  # fmt: skip
+        lines, sent = [], False
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            if not sent and when in line:
+                os.killpg(proc.pid, signal.SIGINT)
+                sent = True
+        assert sent, f"never saw {when!r}:\n{''.join(lines)[-4000:]}"
+        return proc.wait(timeout=600), "".join(lines)
+
+    def aws(self, service: str):
+        return boto3.client(service, endpoint_url=self.endpoint, region_name=LOCAL.aws.region,
+                            aws_access_key_id="test", aws_secret_access_key="test")  # fmt: skip
+
+    def workdir(self, stack: str) -> Path:
+        return self.repo / "cdktf.out" / "stacks" / stack
+
+    def planned_changes(self, stack: str) -> set[tuple[str, str, str]]:
+        """(stack, address, attribute) of every attribute the stack's saved plan would change."""
+        plan = self.workdir(stack) / f"{stack}.tfplan"
+        env = dict(self.env, TF_CLI_CONFIG_FILE=str(self.repo / "cdktf.out" / "terraform.rc"))
+        shown = subprocess.run([self.env["TF_BIN"], "show", "-json", plan.name], cwd=plan.parent, env=env,
+                               capture_output=True, text=True, check=True)  # fmt: skip
+        changes = set()
+        for rc in json.loads(shown.stdout).get("resource_changes", []):
+            if rc["change"]["actions"] in (["no-op"], ["read"]):
+                continue
+            before, after = rc["change"]["before"] or {}, rc["change"]["after"] or {}
+            unknown = rc["change"].get("after_unknown") or {}
+            for key in sorted(set(before) | set(after)):
+                if before.get(key) != after.get(key) and unknown.get(key) is not True:
+                    changes.add((stack, rc["address"], key))
+        return changes
+
+    def state(self, stack: str) -> tuple[str, dict]:
+        """ETag and content of the stack's state object."""
+        key = f"{LOCAL.state.key_prefix}/local/{stack.split('-')[0]}.tfstate"
+        obj = self.aws("s3").get_object(Bucket=LOCAL.state.bucket, Key=key)
+        return obj["ETag"], json.loads(obj["Body"].read())
+
+    def leftovers(self) -> list[str]:
+        """Managed resources of the local stacks still in the emulator."""
+        name = "-local"
+        found = []
+        vpcs = self.aws("ec2").describe_vpcs(Filters=[{"Name": "tag:environment", "Values": ["local"]}])["Vpcs"]
+        found += [f"vpc {v['VpcId']}" for v in vpcs]
+        found += [f"stream {s}" for s in self.aws("kinesis").list_streams()["StreamNames"] if s.endswith(name)]
+        found += [f"queue {q}" for q in self.aws("sqs").list_queues().get("QueueUrls", []) if q.endswith(name)]
+        found += [
+            f"db cluster {c['DBClusterIdentifier']}" for c in self.aws("rds").describe_db_clusters()["DBClusters"]
+        ]
+        found += [f"db instance {i['DBInstanceIdentifier']}"
+                  for i in self.aws("rds").describe_db_instances()["DBInstances"]]  # fmt: skip
+        found += [f"secret {s['Name']}" for s in self.aws("secretsmanager").list_secrets()["SecretList"]]
+        clusters = self.aws("ecs").list_clusters()["clusterArns"]
+        if clusters:
+            found += [f"ecs cluster {c['clusterName']}" for c in self.aws("ecs").describe_clusters(clusters=clusters)[
+                "clusters"] if c["status"] == "ACTIVE"]  # fmt: skip
+        found += [f"log group {g['logGroupName']}" for g in self.aws("logs").describe_log_groups()["logGroups"]]
+        found += [f"alarm {a['AlarmName']}" for a in self.aws("cloudwatch").describe_alarms()["MetricAlarms"]]
+        found += [
+            f"dashboard {d['DashboardName']}" for d in self.aws("cloudwatch").list_dashboards()["DashboardEntries"]
+        ]
+        found += [f"topic {t['TopicArn']}" for t in self.aws("sns").list_topics()["Topics"]]
+        found += [
+            f"role {r['RoleName']}" for r in self.aws("iam").list_roles()["Roles"] if r["RoleName"].endswith(name)
+        ]
+        kms = self.aws("kms")
+        found += [f"key alias {a['AliasName']}" for a in kms.list_aliases()["Aliases"] if a["AliasName"].endswith(name)]
+        for key in kms.list_keys()["Keys"]:
+            meta = kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]
+            if meta.get("KeyManager") == "CUSTOMER" and meta["KeyState"] != "PendingDeletion":
+                found.append(f"kms key {key['KeyId']} ({meta.get('Description', '')})")
+        return found
+
+
+@pytest.fixture
+def pipeline(repo_copy, tmp_path):
+    lacking = real_engine.missing(LOCAL.aws.provider_version)
+    if lacking:
+        pytest.skip(f"end-to-end test: {lacking}")
+    # The copy's local environment gets a port of its own, so a developer's emulator is left alone.
+    endpoint = f"http://127.0.0.1:{_free_port()}"
+    config = repo_copy / "environments" / "local.yaml"
+    config.write_text(config.read_text().replace(LOCAL.aws.endpoint, endpoint))
+    p = Pipeline(repo_copy, endpoint, tmp_path)
+    p.make("emulator")
+    try:
+        yield p
+    finally:
+        p.make("emulator-stop", ok=False)
+
+
+def test_the_local_pipeline_end_to_end_with_the_real_engine(pipeline, capsys):
+    started = time.monotonic()
+
+    def step(text: str) -> None:
+        with capsys.disabled():
+            print(f"\n  e2e {time.monotonic() - started:6.1f} s  {text}", end="", flush=True)
+
+    step("bootstrap")
+    pipeline.make("bootstrap", "ENV=local")
+
+    step("one stack before its producers exist: refused, nothing changed")
+    early = pipeline.make("deploy", "ENV=local", "STACK=compute", ok=False)
+    assert early.returncode == 2 and "network-local has never been deployed in local" in early.stderr, early.stderr
+    assert "Apply complete" not in early.stdout
+
+    step("deploy, interrupted by Ctrl-C while the data stack is being applied")
+    code, output = pipeline.make_interrupted("deploy", "ENV=local", when="aws_kinesis_stream.stream: Creating...")
+    # make, signalled too, waits for the command, then ends by the same signal (or names code 130).
+    assert code == -signal.SIGINT or (code == 2 and "Error 130" in output), output[-3000:]
+    assert "data-local               interrupted" in output and "compute-local            not run" in output
+    assert "interrupted during apply of data-local" in output
+    assert not (pipeline.repo / "outputs" / "local.json").exists()  # no partial outputs
+    state_keys = [o["Key"] for o in pipeline.aws("s3").list_objects_v2(Bucket=LOCAL.state.bucket)["Contents"]]
+    assert [k for k in state_keys if k.endswith(".tflock")] == [], "the interrupted engine left its lock behind"
+    _, data_state = pipeline.state("data-local")  # consistent: valid JSON the next run goes on from
+    assert any(r["mode"] == "managed" for r in data_state["resources"])
+    providers = pipeline.workdir("network-local") / ".terraform" / "providers"
+    installed = providers.stat().st_ino
+
+    step("deploy again: goes on from there")
+    deployed = pipeline.make("deploy", "ENV=local")
+    assert "network-local            no changes" in deployed.stdout
+    assert providers.stat().st_ino == installed, "the kept working directory's providers were installed again"
+    assert f"providers: hashicorp/aws {LOCAL.aws.provider_version}" in deployed.stdout
+    for stack in STACKS[1:]:
+        assert f"{stack:<24} applied" in deployed.stdout
+    if "E2E_REAL_TF_BIN" in pipeline.env:
+        assert "replaced random_password.db_password with terraform_data" in deployed.stdout
+        with capsys.disabled():
+            print("\n  e2e: the random provider is missing here: random_password.db_password ran as terraform_data")
+
+    step("re-plan every stack: only the listed emulator quirks may differ")
+    pipeline.make("plan", "ENV=local")
+    changes = set().union(*(pipeline.planned_changes(s) for s in STACKS))
+    assert changes - EMULATOR_QUIRKS.keys() == set(), "a second plan changes what the emulator does not explain"
+    assert EMULATOR_QUIRKS.keys() - changes == set(), "listed quirks no longer happen: remove them from the list"
+
+    outputs = json.loads((pipeline.repo / "outputs" / "local.json").read_text())
+    for stack, names in CONTRACT_OUTPUTS.items():
+        for name in names:
+            assert isinstance(outputs[stack][name], str) and outputs[stack][name], f"{stack}.{name}"
+
+    step("smoke")
+    smoke = pipeline.make("smoke", "ENV=local")
+    assert "8 passed, 0 failed" in smoke.stdout
+
+    step("redeploy compute alone")
+    others = {s: pipeline.state(s)[0] for s in STACKS if s != "compute-local"}
+    one = pipeline.make("deploy", "ENV=local", "STACK=compute")
+    assert "=== deploy compute-local" in one.stdout
+    assert [s for s in STACKS if f"=== deploy {s}" in one.stdout] == ["compute-local"]
+    assert {s: pipeline.state(s)[0] for s in others} == others, "STACK=compute wrote another stack's state"
+
+    step("drift: an out-of-band change is named")
+    before = pipeline.make("drift", "ENV=local", ok=False)
+    assert "monitoring-local         in sync" in before.stdout, before.stdout[-3000:]
+    topic = outputs["monitoring"]["alarm_topic_arn"]
+    pipeline.aws("sns").set_topic_attributes(TopicArn=topic, AttributeName="DisplayName", AttributeValue="changed")
+    after = pipeline.make("drift", "ENV=local", ok=False)
+    assert after.returncode == 2 and "Error 1" in after.stderr  # the command's own code is 1: drift
+    assert "monitoring-local         drifted" in after.stdout
+    assert "monitoring-local" in after.stdout.split("drift in ", 1)[1].splitlines()[0]
+
+    step("destroy")
+    gone = pipeline.make("destroy", "ENV=local", "CONFIRM=local")
+    order = [gone.stdout.index(f"=== destroy {s}") for s in reversed(STACKS)]
+    assert order == sorted(order), "destroy runs in reverse dependency order"
+    for stack in STACKS:
+        managed = [r for r in pipeline.state(stack)[1].get("resources", []) if r["mode"] == "managed"]
+        assert managed == [], f"{stack} state still holds {[r['type'] + '.' + r['name'] for r in managed]}"
+    assert pipeline.leftovers() == []
+    step(f"done: wall time {time.monotonic() - started:.0f} s\n")
