@@ -20,9 +20,16 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 
-# Arguments passed through to the CLI; empty ones are left out.
-CLI := $(PY) -m shared.cli
-ARGS = $(if $(ENV),--env $(ENV)) $(if $(SUFFIX),--suffix $(SUFFIX)) $(if $(STACK),--stack $(STACK))
+# Each variable reaches the command line as exactly one argument, whatever it holds: taken unexpanded
+# ($(value)), single-quoted for the shell, and only for the commands that take it. They are not
+# exported: make would expand a value such as $(shell ...) to put it into the recipe's environment.
+unexport ENV SUFFIX STACK FROM TO CONFIRM
+quote = '$(subst ','\'',$(1))'
+opt = $(if $(strip $(value $(1))),--$(2) $(call quote,$(value $(1))))
+ENV_ARGS = $(call opt,ENV,env) $(call opt,SUFFIX,suffix)
+ENGINE_ARGS = $(ENV_ARGS) $(call opt,STACK,stack) $(call opt,CONFIRM,confirm)
+# Where ENV came from ("environment": the user's shell, where ENV often names a shell rc file).
+CLI = STREAMFLIX_ENV_ORIGIN=$(call quote,$(origin ENV)) $(PY) -m shared.cli
 
 .PHONY: help install config synth check test lint bench plan deploy destroy outputs drift \
         bootstrap smoke releases promote emulator emulator-stop e2e clean
@@ -45,13 +52,13 @@ $(CHECKOV_STAMP):
 install: $(STAMP) $(CHECKOV_STAMP) ## Create .venv and install everything (no-op when nothing changed)
 
 config: $(STAMP) ## Print the resolved config: ENV=<env> [SUFFIX=<suffix>]
-	@$(CLI) config $(ARGS)
+	@$(CLI) config $(ENV_ARGS)
 
 synth: $(STAMP) ## Synthesize to cdktf.out/: ENV=<env> (all environments without ENV)
-	@$(CLI) synth $(ARGS)
+	@$(CLI) synth $(ENV_ARGS)
 
 check: $(STAMP) $(CHECKOV_STAMP) ## Synthesize and scan with checkov: [ENV=<env>]
-	@$(CLI) check $(ARGS)
+	@$(CLI) check $(ENV_ARGS)
 
 test: install ## Run the whole test suite (no cloud needed; the real-engine test runs where terraform is)
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -67,37 +74,37 @@ bench: $(STAMP) ## Time synthesis of all environments: fast provider import vs p
 	@$(CLI) bench
 
 plan: $(STAMP) ## Plan: ENV=<env> [STACK=a,b]
-	@$(CLI) plan $(ARGS)
+	@$(CLI) plan $(ENGINE_ARGS)
 
 deploy: $(STAMP) ## Deploy in dependency order: ENV=<env> [STACK=a,b] [CONFIRM=<env>]
-	@$(CLI) deploy $(ARGS)
+	@$(CLI) deploy $(ENGINE_ARGS)
 
 destroy: $(STAMP) ## Destroy in reverse order: ENV=<env> CONFIRM=<env> [STACK=a,b]
-	@$(CLI) destroy $(ARGS)
+	@$(CLI) destroy $(ENGINE_ARGS)
 
 outputs: $(STAMP) ## Write every stack's outputs to outputs/<env>.json: ENV=<env>
-	@$(CLI) outputs $(ARGS)
+	@$(CLI) outputs $(ENV_ARGS)
 
 drift: $(STAMP) ## List stacks whose real infrastructure differs from the code: ENV=<env>
-	@$(CLI) drift $(ARGS)
+	@$(CLI) drift $(ENV_ARGS)
 
 bootstrap: $(STAMP) ## Create the environment's state bucket, idempotently: ENV=<env>
-	@$(CLI) bootstrap $(ARGS)
+	@$(CLI) bootstrap $(ENV_ARGS)
 
 smoke: $(STAMP) ## Check the deployed pipeline through the AWS APIs: ENV=<env>
-	@$(CLI) smoke $(ARGS)
+	@$(CLI) smoke $(ENV_ARGS)
 
 releases: $(STAMP) ## Show which revision runs in which environment
-	@$(CLI) releases $(ARGS)
+	@$(CLI) releases $(ENV_ARGS)
 
 promote: $(STAMP) ## Promote one step forward behind gates: FROM=<env> TO=<env> [CONFIRM=prod]
-	@$(CLI) promote --from "$(FROM)" --to "$(TO)"
+	@$(CLI) promote $(call opt,FROM,from) $(call opt,TO,to) $(call opt,CONFIRM,confirm)
 
 emulator: $(STAMP) ## Start moto_server for the local environment at its aws.endpoint: [ENV=local]
-	@$(CLI) emulator --env $(or $(ENV),local)
+	@$(CLI) emulator $(if $(strip $(value ENV)),$(call opt,ENV,env),--env local)
 
 emulator-stop: $(STAMP) ## Stop the emulator that make emulator started: [ENV=local]
-	@$(CLI) emulator --env $(or $(ENV),local) --stop
+	@$(CLI) emulator $(if $(strip $(value ENV)),$(call opt,ENV,env),--env local) --stop
 
 clean: ## Remove generated output (cdktf.out, outputs); keeps .venv
 	rm -rf cdktf.out cdktf.out.* outputs .pytest_cache

@@ -18,7 +18,7 @@ from cdktf import App
 from shared.config import EnvironmentConfig
 from shared.contract import DEFAULT_OUTDIR
 from shared.errors import UsageError
-from shared.workdirs import SCRATCH_PREFIX, check_outdir
+from shared.workdirs import SCRATCH_PREFIX, check_outdir, require_node
 from stacks.compute import ComputeStack
 from stacks.data import DataStack
 from stacks.monitoring import MonitoringStack
@@ -54,8 +54,7 @@ def synthesize(envs: list[EnvironmentConfig], outdir: Path | str = DEFAULT_OUTDI
     """Synthesize into a scratch folder, then publish each stack's JSON into its own working directory,
     one atomic rename per file. A failure or an interrupt leaves every stack as it was; the engine's
     files beside the JSON (.terraform/, plan files) and other environments' stacks stay."""
-    if shutil.which("node") is None:
-        raise UsageError("Node.js (20 or newer) is not on PATH; the jsii runtime behind cdktf needs it to synthesize")
+    require_node()
     outdir = Path(outdir).resolve()
     check_outdir(outdir)
     try:

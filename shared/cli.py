@@ -13,9 +13,17 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from shared.config import ConfigError, EnvironmentConfig, load_environment, load_environments
+from shared.config import (
+    PROMOTION_ORDER,
+    ConfigError,
+    EnvironmentConfig,
+    available_environments,
+    load_environment,
+    load_environments,
+)
 from shared.contract import DEFAULT_OUTDIR
 from shared.errors import OperationFailed, UsageError
+from shared.workdirs import require_node
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
@@ -27,10 +35,12 @@ def _parser() -> argparse.ArgumentParser:
     def command(name: str, help: str, *, env: str = "optional", stack: bool = False) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help)
         if env != "none":
-            p.add_argument("--env", required=env == "required", help="environment name (environments/<env>.yaml)")
+            # Required ones are checked in _one, with a message that lists the environments.
+            p.add_argument("--env", help="environment name (environments/<env>.yaml)")
             p.add_argument("--suffix", help="override environment_suffix: an ephemeral copy of the environment")
         if stack:
             p.add_argument("--stack", help="comma-separated stack names (network,data,compute,monitoring)")
+            p.add_argument("--confirm", help="the environment's suffix: confirms a protected deploy or a destroy")
         return p
 
     command("config", "print the resolved config of an environment", env="required")
@@ -51,17 +61,34 @@ def _parser() -> argparse.ArgumentParser:
                 env="required")  # fmt: skip
     p.add_argument("--stop", action="store_true", help="stop the emulator this command started")
     p = sub.add_parser("promote", help="promote the revision of FROM to TO, behind gates")
-    p.add_argument("--from", dest="source", required=True)
-    p.add_argument("--to", dest="target", required=True)
+    p.add_argument("--from", dest="source")
+    p.add_argument("--to", dest="target")
+    p.add_argument("--confirm", help="TO's suffix, when TO is protected")
     return parser
 
 
+def _environments_hint() -> str:
+    return ", ".join(available_environments()) or "none"
+
+
 def _one(args: argparse.Namespace) -> EnvironmentConfig:
-    return load_environment(args.env, suffix=args.suffix)
+    if not args.env:
+        raise UsageError(f"ENV= is required: make {args.command} ENV=<env> (--env), one of: {_environments_hint()}")
+    try:
+        return load_environment(args.env, suffix=args.suffix)
+    except ConfigError as exc:
+        if os.environ.get("STREAMFLIX_ENV_ORIGIN") == "environment":
+            exc.problems.append(
+                f"ENV={args.env} came from your shell's environment, not from the make command line: "
+                f"name the environment, make {args.command} ENV=<env>, or unset ENV"
+            )
+        raise
 
 
 def _many(args: argparse.Namespace) -> list[EnvironmentConfig]:
-    return load_environments([args.env] if args.env else None, suffix=args.suffix)
+    if args.env:
+        return [_one(args)]
+    return load_environments(None, suffix=args.suffix)
 
 
 def cmd_config(args: argparse.Namespace) -> int:
@@ -79,6 +106,7 @@ def _lock_for_synthesis(envs: list[EnvironmentConfig], outdir: Path) -> None:
 
 def cmd_synth(args: argparse.Namespace) -> int:
     envs = _many(args)  # validate everything before anything is written
+    require_node()
     _lock_for_synthesis(envs, Path(args.outdir))
     from shared.app import synthesize
 
@@ -90,6 +118,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     envs = _many(args)
+    require_node()
     _lock_for_synthesis(envs, DEFAULT_OUTDIR)
     from shared.app import synthesize
     from shared.policy.scan import scan
@@ -108,7 +137,7 @@ def _deploy_command(action: str) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         from shared.ops import deploy
 
-        return deploy.run(action, _one(args), stacks=args.stack)
+        return deploy.run(action, _one(args), stacks=args.stack, confirm=args.confirm)
 
     return run
 
@@ -152,7 +181,11 @@ def cmd_emulator(args: argparse.Namespace) -> int:
 def cmd_promote(args: argparse.Namespace) -> int:
     from shared.ops.promote import promote
 
-    return promote(args.source, args.target)
+    if not args.source or not args.target:
+        raise UsageError(
+            f"FROM= and TO= are required: make promote FROM=<env> TO=<env>, along {' -> '.join(PROMOTION_ORDER)}"
+        )
+    return promote(args.source, args.target, confirm=args.confirm)
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {

@@ -6,7 +6,9 @@ differs from them. Nothing past `load_environment` sees a raw dict.
 
 from __future__ import annotations
 
+import copy
 import ipaddress
+import math
 import os
 import re
 from collections.abc import Callable
@@ -47,6 +49,37 @@ FARGATE_SIZES: dict[int, tuple[int, ...]] = {
 
 SUFFIX_PATTERN = r"^[a-z][a-z0-9-]{0,18}[a-z0-9]$|^[a-z]$"
 _SUFFIX_RE = re.compile(SUFFIX_PATTERN)
+SUFFIX_WORDS = "1-20 lowercase letters, digits and single hyphens, starting with a letter and not ending with a hyphen"
+PROJECT_PATTERN = r"^[a-z][a-z0-9-]{1,15}$"
+REGION_PATTERN = r"^[a-z]{2}(-gov)?-[a-z]+-\d$"
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,30}$")  # an environment's name: its file's stem
+
+# What each pattern means, for messages in the user's terms rather than as a regular expression.
+PATTERN_WORDS = {
+    SUFFIX_PATTERN: SUFFIX_WORDS,
+    PROJECT_PATTERN: "2-16 lowercase letters, digits and single hyphens, starting with a letter",
+    REGION_PATTERN: "an AWS region name such as us-east-1",
+    r"^\d{12}$": "a 12-digit AWS account id",
+    r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?/?$": "a base URL such as http://127.0.0.1:4566 (no path)",
+    r"^\d+\.\d+\.\d+$": "a version such as 5.100.0",
+    r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$": "an S3 bucket name: 3-63 lowercase letters, digits, '.' and '-'",
+    r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$": "a key prefix such as streamflix or team/streamflix",
+    r"^\d+\.\d+$": "a major.minor version such as 16.4",
+    r"^[a-z][a-z0-9_]{0,62}$": "lowercase letters, digits and '_', starting with a letter",
+    r"^[a-z][a-z0-9_]{0,15}$": "1-16 lowercase letters, digits and '_', starting with a letter",
+    r"^[^@\s]+@[^@\s]+\.[^@\s]+$": "an e-mail address",
+}
+
+# An environment file is a few hundred bytes; these bounds keep a hostile one from costing minutes.
+MAX_FILE_BYTES = 256 * 1024
+MAX_EXPANDED_VALUES = 10_000  # values after expanding YAML aliases (*name)
+
+
+def suffix_problem(value: str) -> str | None:
+    """Why `value` cannot be an environment suffix (it names RDS identifiers: no '--'), or None."""
+    if not _SUFFIX_RE.match(value) or "--" in value:
+        return f"must be {SUFFIX_WORDS}"
+    return None
 
 
 class ConfigError(Exception):
@@ -59,8 +92,13 @@ class ConfigError(Exception):
 
     def render(self) -> str:
         lines = [f"error: {self.header} ({len(self.problems)} problem(s)):"]
-        lines += [f"  - {p}" for p in self.problems]
+        lines += [f"  - {_printable(p)}" for p in self.problems]
         return "\n".join(lines)
+
+
+def _printable(text: str) -> str:
+    """A message may quote a hostile file: escape what a terminal would act on (escape codes, newlines)."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class Inconsistent(ValueError):
@@ -85,7 +123,7 @@ class AwsConfig(_Section):
     region: str = Field(
         description="AWS region every resource of the environment lives in (required: no default "
         "region is safe to assume).",
-        pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$",
+        pattern=REGION_PATTERN,
     )
     account_id: str | None = Field(
         None,
@@ -123,7 +161,7 @@ class StateConfig(_Section):
     region: str | None = Field(
         None,
         description="Region of the state bucket; defaults to aws.region.",
-        pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$",
+        pattern=REGION_PATTERN,
     )
     tls_only: bool = Field(
         True,
@@ -337,7 +375,7 @@ class EnvironmentConfig(_Section):
         description="Suffix of every resource name and stack id; defaults to the environment name.",
         pattern=SUFFIX_PATTERN,
     )
-    project: str = Field("streamflix", description="Prefix of every resource name.", pattern=r"^[a-z][a-z0-9-]{1,15}$")
+    project: str = Field("streamflix", description="Prefix of every resource name.", pattern=PROJECT_PATTERN)
     protected: bool = Field(
         False,
         description="Production-grade safety: deploy and destroy need confirmation, and the "
@@ -350,6 +388,13 @@ class EnvironmentConfig(_Section):
     compute: ComputeConfig = Field(default_factory=ComputeConfig, description="ECS Fargate workers.")
     logs: LogsConfig = Field(default_factory=LogsConfig, description="CloudWatch Logs.")
     monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig, description="Alarms.")
+
+    @field_validator("environment_suffix", "project")
+    @classmethod
+    def _no_double_hyphen(cls, value: str) -> str:
+        if "--" in value or value.endswith("-"):  # RDS identifiers refuse both
+            raise ValueError("may not hold '--' or end with '-' (AWS database identifiers refuse both)")
+        return value
 
     @model_validator(mode="after")
     def _protection(self) -> EnvironmentConfig:
@@ -492,10 +537,70 @@ def _index_lines(
     return lines
 
 
-def _read_yaml(path: Path, shown: str) -> tuple[dict[str, Any], _Located]:
-    text = path.read_text(encoding="utf-8")
+def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
+    """How many values the node stands for once aliases are expanded; each node is visited once."""
+    if id(node) in memo:
+        return memo[id(node)]
+    memo[id(node)] = 1  # a node that contains itself counts once (the safe loader rejects it anyway)
+    if isinstance(node, yaml.MappingNode):
+        size = 1 + sum(_expanded_size(k, memo) + _expanded_size(v, memo) for k, v in node.value)
+    elif isinstance(node, yaml.SequenceNode):
+        size = 1 + sum(_expanded_size(item, memo) for item in node.value)
+    else:
+        size = 1
+    memo[id(node)] = size
+    return size
+
+
+_STR_TAG = "tag:yaml.org,2002:str"
+
+
+def _non_string_keys(node: yaml.Node | None, data: Any, path: tuple[str, ...] = ()) -> list[tuple[str, int, str]]:
+    """Keys YAML read as something other than a string (`on:` is the boolean true in YAML 1.1), as
+    (dotted path as written, line, what it was read as); they are dropped from `data` (reported here,
+    in words; the validator would only say that keys should be strings)."""
+    found = []
+    if isinstance(node, yaml.MappingNode) and isinstance(data, dict):
+        for key_node, value_node in node.value:
+            text = str(key_node.value)
+            if isinstance(key_node, yaml.ScalarNode) and key_node.tag != _STR_TAG:
+                kind = key_node.tag.rsplit(":", 1)[-1]
+                found.append((".".join((*path, text)), key_node.start_mark.line + 1, kind))
+            elif text in data:
+                found += _non_string_keys(value_node, data[text], (*path, text))
+        for key in [k for k in data if not isinstance(k, str)]:
+            del data[key]
+    return found
+
+
+def _key_words(kind: str) -> str:
+    if kind == "bool":
+        return ("read as a boolean, not as a name: YAML reads on/off/yes/no/true/false as booleans; "
+                "quote the key if you meant it")  # fmt: skip
+    return f"read as a {kind}, not as a name: keys are names (quote it if you meant it)"
+
+
+def _read_yaml(path: Path, shown: str) -> tuple[dict[str, Any], _Located, list[str]]:
+    """The file's mapping, its key lines, and the problems found while reading (more follow from validation)."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError([f"{shown}: cannot be read: {exc.strerror}"]) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise ConfigError([f"{shown}: {len(raw):,} bytes; an environment file holds a few hundred, "
+                           f"and more than {MAX_FILE_BYTES:,} is refused"])  # fmt: skip
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            [f"{shown}:{line}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the file as UTF-8"]
+        ) from None
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+        if node is not None and _expanded_size(node, {}) > MAX_EXPANDED_VALUES:
+            raise ConfigError([f"{shown}: its aliases (*name) expand to more than {MAX_EXPANDED_VALUES:,} values; "
+                               "an environment file needs no aliases: write the values out"])  # fmt: skip
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -508,13 +613,11 @@ def _read_yaml(path: Path, shown: str) -> tuple[dict[str, Any], _Located]:
         raise ConfigError([f"{shown}:1: the file must be a mapping of keys, got {type(data).__name__}"])
     duplicates: list[tuple[tuple[str, ...], int]] = []
     located = _Located(_index_lines(node, (), duplicates) if node is not None else {})
-    if duplicates:
-        raise ConfigError(
-            [f"{shown}:{line}: {'.'.join(key)}: given twice (the first would be silently ignored)"
-             for key, line in duplicates],
-            header=f"invalid configuration in {shown}",
-        )  # fmt: skip
-    return data, located
+    problems = [f"{shown}:{line}: {'.'.join(key)}: given twice (the first would be silently ignored)"
+                for key, line in duplicates]  # fmt: skip
+    for dotted, line, kind in _non_string_keys(node, data):
+        problems.append(f"{shown}:{line}: {dotted}: {_key_words(kind)}")
+    return data, located, problems
 
 
 def _describe(error: dict[str, Any]) -> list[tuple[tuple[str, ...], str]]:
@@ -528,10 +631,66 @@ def _describe(error: dict[str, Any]) -> list[tuple[tuple[str, ...], str]]:
         return [(loc, "unknown key (check the spelling; see `make config` for the known keys)")]
     if kind == "missing":
         return [(loc, "required key is missing")]
+    given = error.get("input")
+    if isinstance(given, float) and not math.isfinite(given):
+        return [(loc, f"must be a number, not {'.nan' if math.isnan(given) else '.inf'}")]
+    if kind == "string_pattern_mismatch":
+        pattern = (error.get("ctx") or {}).get("pattern", "")
+        return [(loc, f"must be {PATTERN_WORDS.get(pattern, 'of the documented form')} (got {given!r})")]
     msg = error["msg"].removeprefix("Value error, ")
     if "input" in error and kind not in ("model_type",) and not isinstance(error["input"], dict):
         msg += f" (got {error['input']!r})"
     return [(loc, msg)]
+
+
+def _validation_problems(exc: ValidationError, data: dict[str, Any]) -> list[tuple[tuple[str, ...], str]]:
+    """Every problem pydantic finds, also those an unknown key hides: a section with a field error
+    skips its cross-field rules, so validate again without the unknown keys until nothing new appears."""
+    found: list[tuple[tuple[str, ...], str]] = []
+    pruned = copy.deepcopy(data)
+    for _ in range(5):  # unknown keys can only be nested so deep
+        errors = exc.errors(include_url=False)
+        found += [pair for err in errors for pair in _describe(err) if pair not in found]
+        unknown = [err["loc"] for err in errors if err["type"] == "extra_forbidden"]
+        if not unknown:
+            break
+        for loc in unknown:
+            parent = pruned
+            for part in loc[:-1]:
+                parent = parent.get(part) if isinstance(parent, dict) else None
+            if isinstance(parent, dict):
+                parent.pop(loc[-1], None)
+        try:
+            EnvironmentConfig.model_validate(pruned)
+            break
+        except ValidationError as again:
+            exc = again
+    return found
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _claimed_suffixes(directory: Path, besides: str) -> dict[str, str]:
+    """Suffix (and name) -> the file of every other environment that claims it."""
+    claimed: dict[str, str] = {}
+    for other in available_environments(directory):
+        if other == besides:
+            continue
+        path = directory / f"{other}.yaml"
+        claimed.setdefault(other, _shown(path))
+        try:
+            data, _, _ = _read_yaml(path, _shown(path))
+        except ConfigError:
+            continue  # that file's own problems are reported when it is loaded
+        suffix = data.get("environment_suffix", other)
+        if isinstance(suffix, str):
+            claimed.setdefault(suffix, _shown(path))
+    return claimed
 
 
 def load_environment(
@@ -542,30 +701,42 @@ def load_environment(
 ) -> EnvironmentConfig:
     """Load and validate `environments/<name>.yaml`. Raises ConfigError listing every problem."""
     directory = directory or environments_dir()
+    known = ", ".join(available_environments(directory)) or "none"
     path = directory / f"{name}.yaml"
-    try:
-        shown = str(path.relative_to(Path.cwd()))
-    except ValueError:
-        shown = str(path)
+    shown = _shown(path)
+    if not NAME_PATTERN.match(name):
+        if "/" not in name and path.is_file():
+            raise ConfigError([f"{shown}: an environment is named by its file, and {name!r} is not a name: "
+                               "use lowercase letters, digits and '-' (rename the file)"])  # fmt: skip
+        raise ConfigError([f"ENV={name!r}: an environment is a name from {_shown(directory)}/ ({known}), "
+                           "not a path or a pattern"])  # fmt: skip
     if not path.is_file():
-        known = ", ".join(available_environments(directory)) or "none"
-        raise ConfigError([f"unknown environment {name!r}: no {shown}; environments: {known}"])
-    data, located = _read_yaml(path, shown)
-    problems: list[str] = []
+        yml = path.with_suffix(".yml")
+        hint = f"; {_shown(yml)} exists: rename it to {name}.yaml" if yml.is_file() else ""
+        raise ConfigError([f"unknown environment {name!r}: no {shown}{hint}; environments: {known}"])
+    data, located, problems = _read_yaml(path, shown)
     if "name" in data:
         problems.append(f"{shown}:{located.line_of(('name',))}: name: is set by the file name; remove it")
         data.pop("name")
-    if suffix is not None and not _SUFFIX_RE.match(suffix):
-        problems.append(f"SUFFIX={suffix!r}: must be 1-20 lowercase letters, digits or '-', starting with a letter")
     data = {**data, "name": name}
+    claimed = _claimed_suffixes(directory, name)
     if suffix is not None:
-        data["environment_suffix"] = suffix
+        why = suffix_problem(suffix)
+        if why is None and suffix in claimed and suffix != name:
+            why = f"is the name or suffix of the environment in {claimed[suffix]}; a copy needs a suffix of its own"
+        if why:
+            problems.append(f"SUFFIX={suffix!r}: {why}")
+        data["environment_suffix"] = name if why else suffix  # the file's other problems are still found
     else:
-        data.setdefault("environment_suffix", name)
+        own = data.setdefault("environment_suffix", name)
+        if isinstance(own, str) and own in claimed:
+            first, second = sorted((shown, claimed[own]))  # the same words from either side: said once
+            problems.append(f"{first} and {second} both use the suffix {own!r} (environment_suffix, or the "
+                            "file's name); every environment needs its own")  # fmt: skip
     try:
         config = EnvironmentConfig.model_validate(data)
     except ValidationError as exc:
-        found = [pair for err in exc.errors(include_url=False) for pair in _describe(err)]
+        found = _validation_problems(exc, data)
         # Rules across sections only run on a fully valid model; run them on the raw values too,
         # so that one typo does not hide, say, an unprotected prod database.
         reported = {key for key, _ in found}
@@ -596,7 +767,7 @@ def load_environments(
         try:
             configs.append(load_environment(name, suffix=suffix, directory=directory))
         except ConfigError as exc:
-            problems.extend(exc.problems)
+            problems += [p for p in exc.problems if p not in problems]  # a clash is found from both sides
     if problems:
         raise ConfigError(problems)
     return configs

@@ -6,6 +6,7 @@ across syntheses, so its `.terraform/` (providers, backend) survives.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from shared.errors import UsageError
@@ -32,3 +33,10 @@ def check_outdir(outdir: Path) -> None:
             f"{', ...' if len(foreign) > 5 else ''}): "
             "name an empty folder, a new one, or an earlier synthesis output; nothing was written"
         )
+
+
+def require_node() -> None:
+    """Synthesis runs in the jsii runtime, on Node.js; say so before anything imports cdktf (which
+    would start it and fail in tracebacks)."""
+    if shutil.which("node") is None:
+        raise UsageError("Node.js (20 or newer) is not on PATH; the jsii runtime behind cdktf needs it to synthesize")

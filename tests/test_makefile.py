@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 
 import boto3
@@ -13,13 +14,18 @@ from botocore.exceptions import ClientError
 
 @pytest.fixture
 def make(repo_copy, engine, moto_server):
-    def run(*args: str) -> subprocess.CompletedProcess:
+    def run(*args: str, **variables: str | None) -> subprocess.CompletedProcess:
         env = dict(
             os.environ, AWS_ENDPOINT_URL=moto_server, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
             AWS_DEFAULT_REGION="us-east-1",
         )  # fmt: skip
         env.pop("AWS_PROFILE", None)
         env.pop("AWS_SESSION_TOKEN", None)
+        for key, value in variables.items():  # the shell's own variables; None unsets one
+            if value is None:
+                env.pop(key, None)
+            else:
+                env[key] = value
         return subprocess.run(["make", *args], cwd=repo_copy, env=env, capture_output=True, text=True,
                               stdin=subprocess.DEVNULL, check=False)  # fmt: skip
 
@@ -79,3 +85,66 @@ def test_promote_with_a_bad_pair_through_make(make, engine):
     bad = make("promote", "FROM=dev", "TO=prod")
     assert bad.returncode == 2 and "one step forward" in bad.stderr
     assert engine.calls() == []
+
+
+# ---------------------------------------------------------------- hostile make variables
+
+
+@pytest.mark.parametrize("value", ["dev;touch pwned;true", "$(shell touch pwned)", "`touch pwned`", "*", "dev staging"])
+def test_a_variable_reaches_the_command_as_one_argument_and_never_runs(make, repo_copy, value):
+    proc = make("config", f"ENV={value}")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert f"ENV={value!r}: an environment is a name from environments/" in proc.stderr
+    assert not (repo_copy / "pwned").exists()
+
+
+def test_a_missing_env_says_env_and_lists_the_environments(make, engine):
+    proc = make("deploy")
+    assert proc.returncode == 2
+    assert "ENV= is required: make deploy ENV=<env> (--env), one of: dev, staging, prod, local" in proc.stderr
+    assert engine.calls() == []
+
+
+def test_an_env_from_the_shell_says_where_it_came_from(make):
+    proc = make("config", ENV="/home/someone/.shrc")  # what sh's ENV usually holds
+    assert proc.returncode == 2
+    assert "ENV='/home/someone/.shrc': an environment is a name" in proc.stderr
+    assert "came from your shell's environment, not from the make command line" in proc.stderr
+
+
+def test_variables_go_only_to_the_commands_that_take_them(make, repo_copy):
+    proc = make("synth", "ENV=dev", "STACK=compute")
+    assert proc.returncode == 0, proc.stderr
+    assert (repo_copy / "cdktf.out/stacks/compute-dev/cdk.tf.json").is_file()
+
+
+def test_a_confirm_naming_another_environment_is_refused_everywhere(make, engine):
+    proc = make("deploy", "ENV=dev", "CONFIRM=prod")
+    assert (
+        proc.returncode == 2 and "CONFIRM=prod does not name the environment this command works on (dev)" in proc.stderr
+    )
+    assert engine.calls() == []
+
+
+def test_a_targeted_destroy_names_what_it_would_destroy(make, engine):
+    proc = make("destroy", "ENV=dev", "STACK=monitoring")
+    assert proc.returncode == 2 and "refusing to destroy monitoring-dev without confirmation" in proc.stderr
+    assert engine.calls() == []
+
+
+def test_without_node_synthesis_stops_before_cdktf_loads(make, repo_copy, tmp_path):
+    bare = tmp_path / "bin"  # a PATH with make and nothing else: no node
+    bare.mkdir()
+    (bare / "make").symlink_to(shutil.which("make"))
+    proc = make("synth", "ENV=dev", PATH=str(bare))
+    assert proc.returncode == 2, proc.stderr
+    assert "Node.js (20 or newer) is not on PATH" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_releases_without_credentials_exit_2_saying_so_once(make):
+    nowhere = "/nonexistent"
+    proc = make("releases", AWS_ACCESS_KEY_ID=None, AWS_SECRET_ACCESS_KEY=None,
+                AWS_SHARED_CREDENTIALS_FILE=nowhere, AWS_CONFIG_FILE=nowhere)  # fmt: skip
+    assert proc.returncode == 2 and "Error 2" in proc.stderr
+    assert proc.stderr.count("no AWS credentials found") == 1
+    assert "(unknown: see below)" in proc.stdout

@@ -20,7 +20,7 @@ from shared.naming import STACK_NAMES, stack_id
 from shared.ops import locks
 from shared.ops.aws import check_credentials, engine_environment
 from shared.ops.engine import Engine, EngineInterrupted, Result, find_engine, provider_versions
-from shared.workdirs import check_outdir
+from shared.workdirs import check_outdir, require_node
 
 OUTPUTS_DIR = Path("outputs")
 CROSS_STACK_PREFIX = "cross-stack-output-"  # CDKTF's own wiring outputs, not for people
@@ -98,7 +98,7 @@ def ordered_stacks(outdir: Path, env: EnvironmentConfig) -> list[Stack]:
 def parse_selection(stacks: str | None) -> list[str] | None:
     if not stacks:
         return None
-    names = [s.strip() for s in stacks.split(",") if s.strip()]
+    names = list(dict.fromkeys(s.strip() for s in stacks.split(",") if s.strip()))  # each once, in order
     unknown = [n for n in names if n not in STACK_NAMES]
     if unknown or not names:
         raise UsageError(
@@ -110,25 +110,35 @@ def parse_selection(stacks: str | None) -> list[str] | None:
 # ------------------------------------------------------------------ confirmation
 
 
-def require_confirmation(env: EnvironmentConfig, action: str, confirm: str | None = None) -> None:
-    """Protected environments are never applied, and no environment destroyed, without a yes."""
-    if action == "deploy" and not env.protected:
-        return
-    if action not in ("deploy", "destroy"):
-        return
+def require_confirmation(
+    env: EnvironmentConfig, action: str, confirm: str | None = None, selection: list[str] | None = None
+) -> None:
+    """Protected environments are never applied, and no environment destroyed, without a yes. A CONFIRM
+    that names another environment is refused whatever the command: it says the user meant another."""
     confirm = os.environ.get("CONFIRM") if confirm is None else confirm
-    if confirm:
-        if confirm != env.suffix:
-            raise UsageError(f"CONFIRM={confirm} does not name the environment being changed ({env.suffix})")
+    if confirm and confirm != env.suffix:
+        raise UsageError(
+            f"CONFIRM={confirm} does not name the environment this command works on ({env.suffix}); nothing was changed"
+        )
+    if action not in ("deploy", "destroy") or (action == "deploy" and not env.protected):
         return
-    verb = "destroy every stack of" if action == "destroy" else "apply changes to"
+    if confirm:
+        return
+    if action == "destroy":
+        what = ", ".join(stack_id(s, env.suffix) for s in selection) if selection else f"every stack of {env.suffix}"
+        verb = f"destroy {what}"
+    else:
+        verb = f"apply changes to {env.suffix}"
     if sys.stdin.isatty():
-        answer = input(f"About to {verb} {env.suffix}. Type '{env.suffix}' to go on: ").strip()
+        try:
+            answer = input(f"About to {verb}. Type '{env.suffix}' to go on: ").strip()
+        except EOFError:  # Ctrl-D
+            answer = ""
         if answer == env.suffix:
             return
         raise UsageError(f"not confirmed; nothing was changed in {env.suffix}")
     raise UsageError(
-        f"refusing to {verb} {env.suffix} without confirmation: run again with CONFIRM={env.suffix} "
+        f"refusing to {verb} without confirmation: run again with CONFIRM={env.suffix} "
         "(or from a terminal, to be asked); nothing was changed"
     )
 
@@ -260,13 +270,19 @@ class Prepared:
 
 
 def prepare(
-    action: str, env: EnvironmentConfig, *, outdir: Path = DEFAULT_OUTDIR, confirm: str | None = None
+    action: str,
+    env: EnvironmentConfig,
+    *,
+    outdir: Path = DEFAULT_OUTDIR,
+    confirm: str | None = None,
+    selection: list[str] | None = None,
 ) -> Prepared:
     """Everything that must hold before the engine touches anything; raises UsageError (exit 2)."""
     engine = find_engine()
-    require_confirmation(env, action, confirm)
+    require_confirmation(env, action, confirm, selection)
     identity = check_credentials(env)
     check_outdir(Path(outdir).resolve())
+    require_node()
     locks.hold(outdir, [env.suffix])  # held until this command ends
     from shared.app import synthesize  # the provider bindings load only once there is work for them
 
@@ -287,7 +303,7 @@ def run(
 ) -> int:
     """One of plan, deploy, destroy, outputs, drift. Returns the exit code; raises UsageError for exit 2."""
     selection = parse_selection(stacks)
-    prepared = prepare(action, env, outdir=outdir, confirm=confirm)
+    prepared = prepare(action, env, outdir=outdir, confirm=confirm, selection=selection)
     return execute(action, prepared, selection=selection, outputs_dir=outputs_dir, record_release=record_release)
 
 
@@ -377,6 +393,21 @@ def execute(
 
             try:
                 record(env, deployed_by=identity.get("Arn", "unknown"))
-            except UsageError as exc:  # deployed all the same; say why there is no record
-                print(f"warning: deployed, but the release was not recorded: {exc}", file=sys.stderr)
+            except UsageError as exc:
+                # Promotion trusts the records: an unrecorded deploy is a failed operation.
+                print(
+                    f"failed: {env.suffix} is deployed, but its release was not recorded: {exc}\n"
+                    f"Once the state bucket accepts writes, run make deploy ENV={env.name} again: it changes "
+                    "nothing and records the release.",
+                    file=sys.stderr,
+                )
+                return 1
+    if action == "destroy" and selection is None and not report.failed:
+        from shared.ops.releases import record_destroyed
+
+        try:
+            record_destroyed(env, destroyed_by=identity.get("Arn", "unknown"))
+        except UsageError as exc:
+            print(f"failed: {env.suffix} is destroyed, but that was not recorded: {exc}", file=sys.stderr)
+            return 1
     return 0

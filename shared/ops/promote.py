@@ -66,7 +66,10 @@ def promote(
     head = releases.current_revision()
     running = releases.latest(src)
     if running is None:
-        raise OperationFailed(f"gate 2: no release is recorded in {source}; deploy it there first. {target} untouched")
+        raise OperationFailed(
+            f"gate 2: nothing is recorded as running in {source} (never deployed, or destroyed); "
+            f"deploy it there first. {target} untouched"
+        )
     if running.revision != head:
         raise OperationFailed(
             f"gate 2: {source} runs {running.revision[:12]} but this checkout is {head[:12]}; "

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import subprocess
-from dataclasses import asdict, dataclass
+import sys
+from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,6 +30,7 @@ class Release:
     deployed_at: str
     deployed_by: str
     clean: bool = True  # False: deployed from a working tree with uncommitted changes
+    destroyed: bool = False  # True: the environment was destroyed (nothing runs there)
 
 
 def git(*args: str) -> str:
@@ -84,40 +86,76 @@ def record(
     return release
 
 
+def record_destroyed(env: EnvironmentConfig, *, destroyed_by: str) -> Release:
+    """A destroy is a release too: afterwards nothing runs in the environment."""
+    now = datetime.now(UTC)
+    release = Release(env.suffix, "", "", now.isoformat(timespec="seconds"), destroyed_by, destroyed=True)
+    key = f"{_prefix(env)}{now.strftime('%Y%m%dT%H%M%S%fZ')}-destroyed.json"
+    try:
+        _s3(env).put_object(Bucket=env.state.bucket, Key=key, Body=json.dumps(asdict(release), indent=2).encode(),
+                            ContentType="application/json")  # fmt: skip
+    except ClientError as exc:
+        raise _bucket_problem(env, exc) from None
+    print(f"recorded that {env.suffix} was destroyed")
+    return release
+
+
+_FIELDS = {f.name for f in fields(Release)}
+
+
+def _parse(env: EnvironmentConfig, key: str, body: bytes) -> Release:
+    """One record; a record that is not one is named, not a traceback."""
+    try:
+        doc = json.loads(body)
+        return Release(**{k: v for k, v in doc.items() if k in _FIELDS})  # fields added later are ignored
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise UsageError(
+            f"s3://{env.state.bucket}/{key} is not a release record ({type(exc).__name__}); move it out of "
+            f"{_prefix(env)}"
+        ) from None
+
+
 def history(env: EnvironmentConfig) -> list[Release]:
     """Every release of the environment, oldest first."""
     s3, keys = _s3(env), []
     try:
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=env.state.bucket, Prefix=_prefix(env)):
             keys += [o["Key"] for o in page.get("Contents", [])]
-        return [
-            Release(**json.loads(s3.get_object(Bucket=env.state.bucket, Key=k)["Body"].read())) for k in sorted(keys)
-        ]
+        return [_parse(env, k, s3.get_object(Bucket=env.state.bucket, Key=k)["Body"].read()) for k in sorted(keys)]
     except ClientError as exc:
         raise _bucket_problem(env, exc) from None
 
 
 def latest(env: EnvironmentConfig) -> Release | None:
+    """What runs in the environment now; None when nothing does (never deployed, or destroyed)."""
     releases = history(env)
-    return releases[-1] if releases else None
+    return releases[-1] if releases and not releases[-1].destroyed else None
 
 
 def show(envs: list[EnvironmentConfig]) -> int:
-    """`make releases`: what runs where."""
+    """`make releases`: what runs where. Exit 2 when an environment's records cannot be read."""
     rows = [("ENVIRONMENT", "REVISION", "IMAGE", "DEPLOYED AT", "BY")]
+    problems: list[str] = []
     for env in envs:
         try:
             check_credentials(env)
-            rel = latest(env)
+            releases = history(env)
         except UsageError as exc:
-            rows.append((env.suffix, f"({exc})", "", "", ""))
+            if str(exc) not in problems:
+                problems.append(str(exc))
+            rows.append((env.suffix, "(unknown: see below)", "", "", ""))
             continue
+        rel = releases[-1] if releases else None
         if rel is None:
             rows.append((env.suffix, "(never deployed)", "", "", ""))
+        elif rel.destroyed:
+            rows.append((env.suffix, "(destroyed)", "", rel.deployed_at, rel.deployed_by))
         else:
             revision = rel.revision[:12] + ("" if rel.clean else " (dirty)")
             rows.append((env.suffix, revision, rel.image, rel.deployed_at, rel.deployed_by))
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
-    return 0
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    return 2 if problems else 0

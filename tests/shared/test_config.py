@@ -253,3 +253,115 @@ def test_a_protected_environment_cannot_live_in_an_emulator(tmp_path):
 def test_an_endpoint_is_a_base_url(tmp_path, endpoint):
     (found,) = problems(tmp_path, MINIMAL.replace("aws:\n", f"aws:\n  endpoint: {endpoint}\n"))
     assert "aws.endpoint" in found and ":2:" in found
+
+
+# ---------------------------------------------------------------- hostile input: one message, every problem
+
+
+def test_nested_aliases_are_refused_at_once_without_expanding_them(tmp_path):
+    lines = [MINIMAL.rstrip(), "x0: &x0 [a, b, c, d, e, f, g, h, i]"]
+    lines += [f"x{i}: &x{i} [" + ", ".join([f"*x{i - 1}"] * 9) + "]" for i in range(1, 9)]  # 9**9 values
+    (found,) = problems(tmp_path, "\n".join(lines) + "\n")
+    assert "its aliases (*name) expand to more than 10,000 values" in found
+
+
+def test_a_few_aliases_are_fine(tmp_path):
+    write(tmp_path, "dev", MINIMAL + "monitoring:\n  alarm_emails: &ops [ops@example.com]\n")
+    assert load_environment("dev", directory=tmp_path).monitoring.alarm_emails == ("ops@example.com",)
+
+
+def test_a_duplicate_key_hides_no_other_problem(tmp_path):
+    body = MINIMAL + "network:\n  cidr: 10.0.0.0/16\n  cidr: 10.1.0.0/16\ncompute:\n  cpu: 300\n  bogus: 1\n"
+    found = problems(tmp_path, body)
+    assert len(found) == 3
+    assert any(":7: network.cidr: given twice" in p for p in found)
+    assert any(":10: compute.bogus: unknown key" in p for p in found)
+    assert any(":9: compute.cpu: must be one of" in p and "got 300" in p for p in found)
+
+
+def test_a_file_that_is_not_utf8_is_named_with_its_line(tmp_path):
+    (tmp_path / "dev.yaml").write_bytes(MINIMAL.encode() + b"project: vid\xe9o\n")
+    with pytest.raises(ConfigError) as exc:
+        load_environment("dev", directory=tmp_path)
+    assert exc.value.problems == [f"{tmp_path / 'dev.yaml'}:5: not UTF-8 text (byte 0xe9); save the file as UTF-8"]
+
+
+def test_a_key_yaml_reads_as_a_boolean_is_explained(tmp_path):
+    (found,) = problems(tmp_path, MINIMAL + "on: 1\n")
+    assert found.endswith(":5: on: read as a boolean, not as a name: YAML reads on/off/yes/no/true/false "
+                          "as booleans; quote the key if you meant it")  # fmt: skip
+
+
+def test_not_a_number_is_said_in_words(tmp_path):
+    (found,) = problems(tmp_path, MINIMAL + "logs:\n  retention_days: .nan\n")
+    assert found.endswith(":6: logs.retention_days: must be a number, not .nan")
+
+
+def test_patterns_are_explained_not_shown(tmp_path):
+    (found,) = problems(tmp_path, MINIMAL.replace("eu-west-1", "Europe"))
+    assert found.endswith("aws.region: must be an AWS region name such as us-east-1 (got 'Europe')")
+
+
+def test_two_environments_with_one_suffix_name_both_files(tmp_path):
+    write(tmp_path, "dev", MINIMAL)
+    write(tmp_path, "qa", MINIMAL + "environment_suffix: dev\n")
+    with pytest.raises(ConfigError) as exc:
+        load_environments(directory=tmp_path)
+    (found,) = exc.value.problems  # found from both sides, said once
+    assert found.startswith(f"{tmp_path / 'dev.yaml'} and {tmp_path / 'qa.yaml'} both use the suffix 'dev'")
+
+
+@pytest.mark.parametrize(
+    ("suffix", "words"),
+    [
+        ("prod", "is the name or suffix of the environment in environments/prod.yaml"),
+        ("staging", "is the name or suffix of the environment in environments/staging.yaml"),
+        ("pr--1", "must be 1-20 lowercase letters, digits and single hyphens"),
+        ("PR-1", "must be 1-20 lowercase letters, digits and single hyphens"),
+        ("pr-1-", "must be 1-20 lowercase letters, digits and single hyphens"),
+    ],
+)
+def test_a_bad_suffix_is_one_problem_naming_suffix(suffix, words):
+    with pytest.raises(ConfigError) as exc:
+        load_environment("dev", suffix=suffix)
+    assert exc.value.problems == [f"SUFFIX={suffix!r}: {words}" + exc.value.problems[0].split(words, 1)[1]]
+
+
+def test_a_project_with_a_double_hyphen_is_refused(tmp_path):
+    (found,) = problems(tmp_path, MINIMAL + "project: stream--flix\n")
+    assert "project: may not hold '--' or end with '-'" in found
+
+
+@pytest.mark.parametrize("name", ["./dev", "/etc/passwd", "dev staging", "*", "dev;true", "../environments/dev"])
+def test_an_environment_is_a_name_not_a_path(name):
+    with pytest.raises(ConfigError) as exc:
+        load_environment(name)
+    (found,) = exc.value.problems
+    assert found.startswith(f"ENV={name!r}: an environment is a name from environments/ (dev, staging, prod")
+
+
+def test_a_file_whose_name_is_not_a_name_says_rename_it(tmp_path):
+    write(tmp_path, "QA", MINIMAL)
+    (found,) = problems(tmp_path, MINIMAL, name="QA")
+    assert "an environment is named by its file, and 'QA' is not a name" in found and "rename the file" in found
+
+
+def test_a_yml_file_is_pointed_at(tmp_path):
+    (tmp_path / "test.yml").write_text(MINIMAL)
+    with pytest.raises(ConfigError) as exc:
+        load_environment("test", directory=tmp_path)
+    assert f"{tmp_path / 'test.yml'} exists: rename it to test.yaml" in exc.value.problems[0]
+
+
+def test_a_huge_file_is_refused_before_parsing(tmp_path):
+    (tmp_path / "dev.yaml").write_text(MINIMAL + "# " + "x" * 300_000 + "\n")
+    with pytest.raises(ConfigError, match="more than 262,144 is refused"):
+        load_environment("dev", directory=tmp_path)
+
+
+def test_control_characters_in_a_key_are_escaped_in_the_message(tmp_path):
+    write(tmp_path, "dev", MINIMAL + '"\\e[2Jgotcha": 1\n')
+    with pytest.raises(ConfigError) as exc:
+        load_environment("dev", directory=tmp_path)
+    rendered = exc.value.render()
+    assert "\x1b" not in rendered and "\\x1b[2Jgotcha: unknown key" in rendered

@@ -251,3 +251,39 @@ def test_the_wrong_account_is_refused(engine, dev, run):
     with pytest.raises(UsageError, match="credentials are for account 123456789012, but dev lives in account 999"):
         run("plan", other)
     boto3.client("sts").get_caller_identity()  # moto's account, for the record
+
+
+def test_ctrl_d_at_the_prompt_is_not_confirmed(engine, state_buckets, run, monkeypatch):
+    def eof(prompt):
+        raise EOFError
+
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    monkeypatch.setattr("builtins.input", eof)
+    with pytest.raises(UsageError, match="not confirmed; nothing was changed in prod"):
+        run("deploy", load_environment("prod"))
+    assert engine.calls() == []
+
+
+def test_a_deploy_that_cannot_record_its_release_fails_and_says_how_to_record_it(engine, dev, run, monkeypatch, capsys):
+    from shared.ops import releases
+
+    def refuse(env, **kwargs):  # what a 403 from the bucket becomes (releases._bucket_problem)
+        raise UsageError(f"cannot use state bucket {env.state.bucket}: AccessDenied")
+
+    monkeypatch.setattr(releases, "record", refuse)
+    assert run("deploy", dev) == 1
+    err = capsys.readouterr().err
+    assert "dev is deployed, but its release was not recorded: cannot use state bucket" in err
+    assert "run make deploy ENV=dev again: it changes nothing and records the release" in err
+
+
+def test_a_destroy_is_recorded_and_nothing_runs_afterwards(engine, dev, run, monkeypatch, capsys):
+    from shared.ops import releases
+
+    assert run("deploy", dev) == 0
+    assert releases.latest(dev) is not None
+    monkeypatch.setenv("CONFIRM", "dev")
+    assert run("destroy", dev) == 0
+    assert releases.latest(dev) is None and releases.history(dev)[-1].destroyed
+    assert releases.show([dev]) == 0
+    assert "dev          (destroyed)" in capsys.readouterr().out

@@ -113,7 +113,9 @@ def test_gate_2_source_deployed_from_a_dirty_tree(world, engine, repo):
 
 
 def test_gate_2_nothing_recorded(repo, engine, state_buckets):
-    with pytest.raises(OperationFailed, match="gate 2: no release is recorded in dev"):
+    with pytest.raises(
+        OperationFailed, match=r"gate 2: nothing is recorded as running in dev \(never deployed, or destroyed\)"
+    ):
         promote("dev", "staging")
     assert_staging_untouched(engine)
 
