@@ -17,7 +17,7 @@ from shared.config import EnvironmentConfig
 from shared.contract import DEFAULT_OUTDIR
 from shared.errors import OperationFailed, UsageError
 from shared.naming import STACK_NAMES, stack_id
-from shared.ops import locks
+from shared.ops import locks, provider_lock
 from shared.ops.aws import check_credentials, engine_environment
 from shared.ops.engine import Engine, EngineInterrupted, Result, find_engine, provider_versions
 from shared.workdirs import check_outdir, require_node
@@ -32,6 +32,7 @@ class Stack:
     id: str  # network-dev
     workdir: Path
     dependencies: tuple[str, ...]  # stack ids
+    lock_file: Path | None = None  # the committed provider pins this stack's init uses
 
     @property
     def plan_file(self) -> str:
@@ -79,8 +80,9 @@ def ordered_stacks(outdir: Path, env: EnvironmentConfig) -> list[Stack]:
     """The environment's stacks from the manifest, dependencies first (stable: network, data, ...)."""
     manifest = json.loads((outdir / "manifest.json").read_text())["stacks"]
     ids = {stack_id(name, env.suffix): name for name in STACK_NAMES}
+    lock = provider_lock.committed(env)
     stacks = {
-        sid: Stack(ids[sid], sid, outdir / meta["workingDirectory"], tuple(meta["dependencies"]))
+        sid: Stack(ids[sid], sid, outdir / meta["workingDirectory"], tuple(meta["dependencies"]), lock)
         for sid, meta in manifest.items()
         if sid in ids
     }
@@ -150,9 +152,23 @@ def _init(engine: Engine, stack: Stack, *, quiet: bool = False) -> None:
     """Initialize the stack's working directory; quiet keeps the engine's chatter out of read-only
     work (its output is still shown when it fails)."""
     args = ["init", "-input=false", "-no-color"]
+    if stack.lock_file is not None:
+        provider_lock.install(stack.lock_file, stack.workdir)
+        if stack.lock_file.is_file():
+            args += provider_lock.init_args()  # CI never changes the committed pins
     result = engine.capture(args, stack.workdir) if quiet else _run(engine, "init", args, stack)
     if result.returncode != 0:
         raise _StackFailed("init", result.output)
+    if stack.lock_file is not None and provider_lock.collect(stack.lock_file, [stack.workdir]):
+        print(f"init pinned providers in {_shown(stack.lock_file)}: commit it, so every run uses these builds",
+              file=sys.stderr)  # fmt: skip
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def _announce(engine: Engine, stack: Stack) -> None:

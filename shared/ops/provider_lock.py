@@ -1,0 +1,70 @@
+"""The committed dependency lock file: which provider builds every stack uses, pinned by checksum.
+
+One file for the providers of all stacks (`.terraform.lock.hcl` at the top; an emulator environment
+that pins its own AWS provider version has `environments/<env>.terraform.lock.hcl`). It is copied
+into each stack's working directory before `init`; what `init` adds is merged back, and the user is
+told to commit it. Under CI=true, `init -lockfile=readonly`: CI never changes the pins.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from shared.config import EnvironmentConfig
+
+ROOT = Path(__file__).resolve().parents[2]
+LOCK_NAME = ".terraform.lock.hcl"
+_HEADER = (
+    '# This file is maintained automatically by "terraform init".\n# Manual edits may be lost in future updates.\n'
+)
+_BLOCK = re.compile(r'^provider "([^"]+)" \{\n.*?^\}\n', re.S | re.M)
+
+
+def committed(env: EnvironmentConfig, root: Path | None = None) -> Path:
+    root = root or ROOT
+    if env.aws.provider_version:
+        return root / "environments" / f"{env.name}{LOCK_NAME}"
+    return root / LOCK_NAME
+
+
+def blocks(text: str) -> dict[str, str]:
+    """Provider source -> its whole `provider "..." { ... }` block."""
+    return {m.group(1): m.group(0) for m in _BLOCK.finditer(text)}
+
+
+def read_only() -> bool:
+    return os.environ.get("CI", "").lower() in ("true", "1", "yes")
+
+
+def init_args() -> list[str]:
+    return ["-lockfile=readonly"] if read_only() else []
+
+
+def install(lock: Path, workdir: Path) -> None:
+    """Put the committed pins where `init` reads them (a stack that needs fewer providers ignores the rest)."""
+    if lock.is_file():
+        target = workdir / LOCK_NAME
+        tmp = target.with_name(LOCK_NAME + ".tmp")
+        tmp.write_text(lock.read_text())
+        tmp.replace(target)
+
+
+def collect(lock: Path, workdirs: list[Path]) -> bool:
+    """Merge what `init` wrote in the working directories into the committed file. True if it changed."""
+    before = lock.read_text() if lock.is_file() else ""
+    merged = blocks(before)
+    for workdir in workdirs:
+        path = workdir / LOCK_NAME
+        if path.is_file():
+            merged.update(blocks(path.read_text()))
+    if not merged:
+        return False
+    text = _HEADER + "".join(f"\n{merged[source]}" for source in sorted(merged))
+    if text == before:
+        return False
+    tmp = lock.with_name(lock.name + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(lock)
+    return True

@@ -1,0 +1,54 @@
+"""The committed provider lock: copied in before init, what init adds merged back, read-only in CI."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.config import load_environment
+from shared.ops import deploy, provider_lock
+
+AWS = (
+    'provider "registry.terraform.io/hashicorp/aws" {\n  version     = "6.25.0"\n  hashes = [\n    "h1:aaa=",\n  ]\n}\n'
+)
+RANDOM = (
+    'provider "registry.terraform.io/hashicorp/random" {\n  version = "3.7.2"\n  hashes = [\n    "h1:bbb=",\n  ]\n}\n'
+)
+
+
+def test_one_lock_for_the_real_environments_and_one_per_emulator_environment(tmp_path):
+    assert provider_lock.committed(load_environment("dev"), tmp_path) == tmp_path / ".terraform.lock.hcl"
+    assert provider_lock.committed(load_environment("prod"), tmp_path) == tmp_path / ".terraform.lock.hcl"
+    assert (
+        provider_lock.committed(load_environment("local"), tmp_path)
+        == tmp_path / "environments/local.terraform.lock.hcl"
+    )
+
+
+def test_what_init_adds_is_merged_back_once(tmp_path):
+    lock = tmp_path / ".terraform.lock.hcl"
+    network, data = tmp_path / "network", tmp_path / "data"
+    network.mkdir(), data.mkdir()
+    (network / ".terraform.lock.hcl").write_text(AWS)  # a stack with fewer providers drops the others
+    (data / ".terraform.lock.hcl").write_text(AWS + "\n" + RANDOM)
+    assert provider_lock.collect(lock, [network, data]) is True
+    assert set(provider_lock.blocks(lock.read_text())) == {"registry.terraform.io/hashicorp/aws",
+                                                            "registry.terraform.io/hashicorp/random"}  # fmt: skip
+    assert provider_lock.collect(lock, [network, data]) is False  # nothing new: the file is left alone
+    assert provider_lock.collect(lock, [network]) is False  # network's smaller file removes nothing
+
+
+@pytest.mark.parametrize(("ci", "committed", "readonly"), [("true", True, True), ("true", False, False),
+                                                            (None, True, False)])  # fmt: skip
+def test_ci_never_changes_the_committed_pins(engine, state_buckets, tmp_path, monkeypatch, ci, committed, readonly):
+    monkeypatch.setattr(provider_lock, "ROOT", tmp_path)
+    if committed:
+        (tmp_path / ".terraform.lock.hcl").write_text(AWS)
+    if ci:
+        monkeypatch.setenv("CI", ci)
+    else:
+        monkeypatch.delenv("CI", raising=False)
+    assert deploy.run("plan", load_environment("dev"), stacks="network", outdir=tmp_path / "out") == 0
+    (init,) = [args for cmd, _, args in engine.calls() if cmd == "init"]
+    assert ("-lockfile=readonly" in init) is readonly
+    if committed:  # copied where init reads it
+        assert (tmp_path / "out/stacks/network-dev/.terraform.lock.hcl").read_text() == AWS
