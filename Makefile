@@ -73,7 +73,7 @@ lint: $(STAMP) ## Lint and check formatting with ruff
 bench: $(STAMP) ## Time synthesis of all environments: fast provider import vs plain import
 	@$(CLI) bench
 
-plan: $(STAMP) ## Plan: ENV=<env> [STACK=a,b]
+plan: $(STAMP) ## Plan, stacks side by side (PARALLELISM=4): [ENV=<env>, else every environment] [STACK=a,b]
 	@$(CLI) plan $(ENGINE_ARGS)
 
 deploy: $(STAMP) ## Deploy in dependency order: ENV=<env> [STACK=a,b] [CONFIRM=<env>]
@@ -85,7 +85,7 @@ destroy: $(STAMP) ## Destroy in reverse order: ENV=<env> CONFIRM=<env> [STACK=a,
 outputs: $(STAMP) ## Write every stack's outputs to outputs/<env>.json: ENV=<env>
 	@$(CLI) outputs $(ENV_ARGS)
 
-drift: $(STAMP) ## List stacks whose real infrastructure differs from the code: ENV=<env>
+drift: $(STAMP) ## List stacks whose infrastructure differs from the code: [ENV=<env>, else every environment]
 	@$(CLI) drift $(ENV_ARGS)
 
 bootstrap: $(STAMP) ## Create the environment's state bucket, idempotently: ENV=<env>

@@ -137,9 +137,25 @@ def _deploy_command(action: str) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         from shared.ops import deploy
 
+        if action == "plan" and not args.env:
+            return _every_environment(args, action, lambda env: deploy.run(action, env, stacks=args.stack))
         return deploy.run(action, _one(args), stacks=args.stack, confirm=args.confirm)
 
     return run
+
+
+def _every_environment(args: argparse.Namespace, action: str, run: Callable[[EnvironmentConfig], int]) -> int:
+    """plan and drift without ENV: every real environment in turn (an emulator one only when named)."""
+    if args.suffix:
+        raise UsageError(f"SUFFIX= makes a copy of one environment: name it with ENV= (make {action} ENV=<env>)")
+    envs = [e for e in load_environments() if not e.emulated]
+    codes = {}
+    for env in envs:
+        print(f"\n##### {action} {env.name}", flush=True)
+        codes[env.name] = run(env)
+    print(f"\n{action} of every environment: " + ", ".join(f"{name} {'ok' if c == 0 else f'exit {c}'}"
+                                                          for name, c in codes.items()))  # fmt: skip
+    return max(codes.values(), default=0)
 
 
 def cmd_outputs(args: argparse.Namespace) -> int:
@@ -151,6 +167,8 @@ def cmd_outputs(args: argparse.Namespace) -> int:
 def cmd_drift(args: argparse.Namespace) -> int:
     from shared.ops import deploy
 
+    if not args.env:
+        return _every_environment(args, "drift", lambda env: deploy.run("drift", env))
     return deploy.run("drift", _one(args))
 
 

@@ -204,39 +204,51 @@ def test_the_local_pipeline_end_to_end_with_the_real_engine(pipeline, capsys):
     assert early.returncode == 2 and "network-local has never been deployed in local" in early.stderr, early.stderr
     assert "Apply complete" not in early.stdout
 
-    step("deploy, interrupted by Ctrl-C while the network stack is being applied")
-    # The engine's graceful stop cancels the provider operations in flight. A resource whose creation
-    # records its id at once (the network's) is saved; one that records it only after a long wait (a
-    # Kinesis stream, an Aurora instance) can be left in AWS and not in the state: the README says so.
+    step("plan the never-deployed environment: its later stacks speculatively")
+    planned = pipeline.make("plan", "ENV=local")
+    summary = planned.stdout.split("plan local: summary", 1)[1]
+    assert re.search(r"network-local +planned +\+\d+ ~0 -0 *\n", summary), summary
+    for stack in STACKS[1:]:
+        line = next(line for line in summary.splitlines() if stack in line)
+        assert "planned" in line and "speculative:" in line and "not deployed" in line, line
+    assert not list(pipeline.repo.glob("cdktf.out/stacks/*/.speculative/*.tfplan"))  # never saved
+
+    step("deploy, Ctrl-C while the network stack is being applied: that apply finishes, nothing more starts")
     code, output = pipeline.make_interrupted("deploy", "ENV=local", when="aws_vpc.vpc: Creating...")
     # make, signalled too, waits for the command, then ends by the same signal (or names code 130).
     assert code == -signal.SIGINT or (code == 2 and "Error 130" in output), output[-3000:]
-    assert "network-local            interrupted" in output and "data-local               not run" in output
-    assert "interrupted during apply of network-local" in output
+    assert "network-local            applied" in output and "data-local               not run" in output
+    assert "interrupted after network-local finished; no further stack was started" in output
     assert not (pipeline.repo / "outputs" / "local.json").exists()  # no partial outputs
     state_keys = [o["Key"] for o in pipeline.aws("s3").list_objects_v2(Bucket=LOCAL.state.bucket)["Contents"]]
     assert [k for k in state_keys if k.endswith(".tflock")] == [], "the interrupted engine left its lock behind"
-    _, network_state = pipeline.state("network-local")  # consistent: valid JSON the next run goes on from
-    assert any(r["type"] == "aws_vpc" for r in network_state["resources"])
     providers = pipeline.workdir("network-local") / ".terraform" / "providers"
     installed = providers.stat().st_ino
 
     step("deploy again: goes on from there")
     deployed = pipeline.make("deploy", "ENV=local")
-    assert re.search(r"network-local +applied +\+\d+ ~\d+ -0", deployed.stdout), "the vpc was saved: not replaced"
+    assert re.search(r"network-local +(no changes|applied +\+0 ~\d+ -0)", deployed.stdout), "network was complete"
     assert providers.stat().st_ino == installed, "the kept working directory's providers were installed again"
     after_summary = deployed.stdout.split("deploy local: summary", 1)[1]
     assert "Terraform has been successfully initialized" not in after_summary  # reading outputs stays quiet
     assert f"providers: hashicorp/aws {LOCAL.aws.provider_version}" in deployed.stdout
-    for stack in STACKS:
+    for stack in STACKS[1:]:
         assert f"{stack:<24} applied" in deployed.stdout
     if "E2E_REAL_TF_BIN" in pipeline.env:
         assert "replaced random_password.db_password with terraform_data" in deployed.stdout
         with capsys.disabled():
             print("\n  e2e: the random provider is missing here: random_password.db_password ran as terraform_data")
 
-    step("re-plan every stack: only the listed emulator quirks may differ")
-    pipeline.make("plan", "ENV=local")
+    step("re-plan every stack, serially and four at once: only the listed emulator quirks may differ")
+    summaries, seconds = {}, {}
+    for workers in ("1", "4"):
+        started_plan = time.monotonic()
+        plan = pipeline.make("plan", "ENV=local", f"PARALLELISM={workers}")
+        seconds[workers] = time.monotonic() - started_plan
+        summaries[workers] = plan.stdout.split("plan local: summary", 1)[1].split("\nreport:", 1)[0]
+    assert summaries["1"] == summaries["4"], summaries
+    with capsys.disabled():
+        print(f"\n  e2e: make plan ENV=local: PARALLELISM=1 {seconds['1']:.1f} s, PARALLELISM=4 {seconds['4']:.1f} s")
     changes = set().union(*(pipeline.planned_changes(s) for s in STACKS))
     assert changes - EMULATOR_QUIRKS.keys() == set(), "a second plan changes what the emulator does not explain"
     assert EMULATOR_QUIRKS.keys() - changes == set(), "listed quirks no longer happen: remove them from the list"

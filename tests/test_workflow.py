@@ -48,3 +48,36 @@ def test_tests_on_prs_dev_from_main_promotion_through_protected_environments():
     assert jobs["promote-prod"]["needs"] == "promote-staging" and jobs["promote-prod"]["environment"] == "prod"
     runs = [s.get("run", "") for s in jobs["promote-prod"]["steps"]]
     assert "make promote FROM=staging TO=prod CONFIRM=prod" in runs
+
+
+ACTION = ROOT / ".github/actions/setup/action.yml"
+
+
+def test_the_shared_setup_is_a_valid_composite_action():
+    result = subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-actions", str(ACTION)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_job_uses_the_one_setup_with_its_caches():
+    jobs = yaml.safe_load(WORKFLOW.read_text())["jobs"]
+    for name, job in jobs.items():
+        uses = [s.get("uses", "") for s in job["steps"]]
+        assert "./.github/actions/setup" in uses, name
+        assert not any(u.startswith(("actions/setup-python", "hashicorp/setup-terraform")) for u in uses), name
+    steps = yaml.safe_load(ACTION.read_text())["runs"]["steps"]
+    python = next(s for s in steps if s.get("uses", "").startswith("actions/setup-python"))
+    assert python["with"]["cache"] == "pip" and python["with"]["cache-dependency-path"] == "pyproject.toml"
+    plugins = next(s for s in steps if s.get("uses", "").startswith("actions/cache"))
+    assert "hashFiles('.terraform.lock.hcl')" in plugins["with"]["key"]
+    assert plugins["with"]["path"] == "~/.cache/streamflix/terraform-plugins"  # shared/ops/engine.py's default
+
+
+def test_a_scheduled_drift_job_per_environment_fails_on_drift():
+    doc = yaml.safe_load(WORKFLOW.read_text())
+    assert doc[True]["schedule"]
+    drift = doc["jobs"]["drift"]
+    assert "schedule" in drift["if"] and drift["strategy"]["matrix"]["env"] == ["dev", "staging", "prod"]
+    assert "make drift ENV=${{ matrix.env }}" in [s.get("run") for s in drift["steps"]]

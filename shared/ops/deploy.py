@@ -10,19 +10,32 @@ from __future__ import annotations
 import json
 import os
 import sys
-from dataclasses import dataclass, field
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from shared.config import EnvironmentConfig
 from shared.contract import DEFAULT_OUTDIR
 from shared.errors import OperationFailed, UsageError
 from shared.naming import STACK_NAMES, stack_id
-from shared.ops import locks, provider_lock
+from shared.ops import locks, provider_lock, speculative
 from shared.ops.aws import check_credentials, engine_environment
-from shared.ops.engine import Engine, EngineInterrupted, Result, find_engine, provider_versions
+from shared.ops.engine import (
+    INTERRUPTS,
+    OUTPUT,
+    Engine,
+    EngineInterrupted,
+    Result,
+    emit,
+    find_engine,
+    provider_versions,
+)
 from shared.workdirs import check_outdir, require_node
 
 OUTPUTS_DIR = Path("outputs")
+REPORTS_DIR = Path("reports")
 CROSS_STACK_PREFIX = "cross-stack-output-"  # CDKTF's own wiring outputs, not for people
 
 
@@ -48,6 +61,14 @@ class Outcome:
     change: int = 0
     destroy: int = 0
     error: str = ""
+    note: str = ""  # e.g. "speculative: network-dev not deployed"
+    addresses: list[str] = field(default_factory=list)  # what the plan changes
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict:
+        return {"stack": self.stack.id, "status": self.status, "add": self.add, "change": self.change,
+                "destroy": self.destroy, "addresses": self.addresses, "seconds": round(self.seconds, 1),
+                "note": self.note}  # fmt: skip
 
     def counts(self) -> str:
         return f"+{self.add} ~{self.change} -{self.destroy}"
@@ -67,10 +88,33 @@ class Report:
         print(f"\n{self.action} {self.env.suffix}: summary")
         for o in self.outcomes:
             counts = o.counts() if o.status in ("applied", "planned", "destroyed", "drifted") else ""
-            print(f"  {o.stack.id:<24} {o.status:<11} {counts}")
+            print(f"  {o.stack.id:<24} {o.status:<11} {counts:<14} {o.note}".rstrip())
         for o in self.outcomes:
             if o.error:
                 print(f"\n{o.stack.id} failed; the engine said:\n{o.error.rstrip()}", file=sys.stderr)
+
+    def markdown(self) -> str:
+        rows = [f"### {self.action} {self.env.suffix}", "", "| stack | status | + | ~ | - | seconds | note |",
+                "|---|---|---|---|---|---|---|"]  # fmt: skip
+        rows += [f"| {o.stack.id} | {o.status} | {o.add} | {o.change} | {o.destroy} | {o.seconds:.0f} | {o.note} |"
+                 for o in self.outcomes]  # fmt: skip
+        return "\n".join(rows) + "\n"
+
+    def write(self, directory: Path) -> Path:
+        """reports/<suffix>-<action>.json and .md (atomically); the Markdown also goes to the GitHub job summary."""
+        directory.mkdir(parents=True, exist_ok=True)
+        base = directory / f"{self.env.suffix}-{self.action}"
+        doc = {"action": self.action, "environment": self.env.suffix, "stacks": [o.as_dict() for o in self.outcomes]}
+        for path, text in ((base.with_suffix(".json"), json.dumps(doc, indent=2) + "\n"),
+                           (base.with_suffix(".md"), self.markdown())):  # fmt: skip
+            tmp = path.with_name(path.name + ".tmp")
+            tmp.write_text(text)
+            tmp.replace(path)
+        summary = os.environ.get("GITHUB_STEP_SUMMARY")
+        if summary:
+            with open(summary, "a") as f:
+                f.write(self.markdown() + "\n")
+        return base.with_suffix(".json")
 
 
 # ------------------------------------------------------------------ selection and order
@@ -174,12 +218,12 @@ def _shown(path: Path) -> str:
 def _announce(engine: Engine, stack: Stack) -> None:
     """Which engine and provider builds did the work: the first thing to know when two runs differ."""
     providers = ", ".join(f"{p} {v}" for p, v in sorted(provider_versions(stack.workdir).items()))
-    print(f"engine: {engine.name} {engine.version} ({engine.binary}); providers: {providers or 'none'}", flush=True)
+    emit(f"engine: {engine.name} {engine.version} ({engine.binary}); providers: {providers or 'none'}")
 
 
 def _run(engine: Engine, step: str, args: list[str], stack: Stack) -> Result:
     try:
-        return engine.run(args, stack.workdir)
+        return engine.run(args, stack.workdir, applying=step == "apply")
     except EngineInterrupted as exc:
         exc.step = step
         raise
@@ -191,9 +235,10 @@ class _StackFailed(Exception):
         self.step, self.output = step, output
 
 
-def _plan(engine: Engine, stack: Stack, outcome: Outcome, *, destroy: bool = False) -> bool:
+def _plan(engine: Engine, stack: Stack, outcome: Outcome, *, destroy: bool = False, lock: bool = True) -> bool:
     """Plan to the stack's plan file. Returns whether there is anything to apply."""
-    args = ["plan", "-input=false", "-no-color", "-lock-timeout=5m", "-detailed-exitcode", f"-out={stack.plan_file}"]
+    locking = "-lock-timeout=5m" if lock else "-lock=false"  # a speculative plan holds no state lock
+    args = ["plan", "-input=false", "-no-color", locking, "-detailed-exitcode", f"-out={stack.plan_file}"]
     if destroy:
         args.insert(1, "-destroy")
     result = _run(engine, "plan", args, stack)
@@ -210,6 +255,8 @@ def _count_changes(engine: Engine, stack: Stack, outcome: Outcome) -> None:
         raise _StackFailed("show", shown.output)
     for rc in json.loads(shown.output).get("resource_changes", []):
         actions = rc["change"]["actions"]
+        if actions not in (["no-op"], ["read"]):
+            outcome.addresses.append(rc["address"])
         outcome.add += "create" in actions
         outcome.change += "update" in actions
         outcome.destroy += "delete" in actions
@@ -239,6 +286,110 @@ def _is_deployed(engine: Engine, stack: Stack) -> bool:
 # ------------------------------------------------------------------ commands
 
 
+def _write_report(report: Report, outputs_dir: Path) -> None:
+    if report.action in ("plan", "drift", "deploy"):
+        print(f"report: {report.write(outputs_dir.parent / REPORTS_DIR.name)}")
+
+
+def parallelism() -> int:
+    """PARALLELISM=: how many stacks read-only work (plan, drift, outputs) runs at once; 1 is serial."""
+    value = os.environ.get("PARALLELISM", "4").strip() or "4"
+    if not value.isdigit() or not 1 <= int(value) <= 32:
+        raise UsageError(f"PARALLELISM={value!r}: give how many stacks to work on at once, 1 to 32")
+    return int(value)
+
+
+def _work(
+    action: str, engine: Engine, outcome: Outcome, env: EnvironmentConfig, produced: dict, *, announce: bool
+) -> None:
+    """One stack's part of `action`; the outcome records what happened (a failure included)."""
+    stack = outcome.stack
+    started = time.monotonic()
+    try:
+        _init(engine, stack)
+        if announce:
+            _announce(engine, stack)
+        if action == "plan" and (missing := speculative.missing_reads(stack.workdir, produced)):
+            _plan_speculatively(engine, outcome, env, missing)
+            return
+        if action == "drift":
+            outcome.status = "drifted" if _plan(engine, stack, outcome) else "in sync"
+            return
+        changes = _plan(engine, stack, outcome, destroy=action == "destroy")
+        if action == "plan":
+            outcome.status = "planned" if changes else "no changes"
+        elif not changes:
+            outcome.status = "no changes"
+        else:
+            _apply(engine, stack)
+            outcome.status = "destroyed" if action == "destroy" else "applied"
+    except _StackFailed as exc:
+        outcome.status = "failed"
+        outcome.error = f"({exc.step}) {exc.output}"
+    except EngineInterrupted as exc:
+        finished = exc.step == "apply" and exc.result.returncode == 0  # let finish: it completed
+        outcome.status = ("destroyed" if action == "destroy" else "applied") if finished else "interrupted"
+        raise
+    finally:
+        outcome.seconds = time.monotonic() - started
+
+
+def _producer_outputs(engine: Engine, ordered: list[Stack], chosen: list[Stack]) -> dict[str, dict | None]:
+    """Outputs (wiring included) of every stack a chosen one reads, read once before plans start, so
+    that no two engines ever share a working directory. None: the stack has no state yet."""
+    wanted = {p for s in chosen for p in speculative.producers(s.workdir)}
+    found: dict[str, dict | None] = {}
+    for stack in (s for s in ordered if s.id in wanted):
+        _init(engine, stack, quiet=True)
+        result = engine.capture(["output", "-json", "-no-color"], stack.workdir)
+        if result.returncode != 0:
+            raise _StackFailed("output", result.output)
+        raw = json.loads(result.output or "{}")
+        found[stack.id] = {k: v["value"] for k, v in raw.items()} or None
+    return found
+
+
+def _plan_speculatively(engine: Engine, outcome: Outcome, env: EnvironmentConfig, missing: dict) -> None:
+    """Plan against placeholders for what the producers lack; the plan file is removed at once."""
+    outcome.note = "speculative: " + "; ".join(m.describe() for m in missing.values())
+    emit(f"{outcome.stack.id} is planned speculatively ({outcome.note.removeprefix('speculative: ')}): "
+         "placeholder values stand in for what it reads; nothing of this plan can be applied")  # fmt: skip
+    stand_in = replace(outcome.stack, workdir=speculative.prepare(env, outcome.stack.workdir, missing), lock_file=None)
+    try:
+        _init(engine, stand_in)
+        changes = _plan(engine, stand_in, outcome, lock=False)
+    finally:
+        (stand_in.workdir / stand_in.plan_file).unlink(missing_ok=True)
+    outcome.status = "planned" if changes else "no changes"
+
+
+def _in_parallel(
+    action: str, engine: Engine, outcomes: list[Outcome], workers: int, env: EnvironmentConfig, produced: dict
+) -> None:
+    """Read-only work on several stacks at once; each stack's output is printed as one block."""
+    printing = threading.Lock()
+
+    def job(index: int, outcome: Outcome) -> None:
+        OUTPUT.buffer = [f"\n=== {action} {outcome.stack.id}\n"]
+        try:
+            _work(action, engine, outcome, env, produced, announce=index == 0)
+        finally:
+            with printing:
+                sys.stdout.write("".join(OUTPUT.buffer))
+                sys.stdout.flush()
+            OUTPUT.buffer = None
+
+    interrupted: EngineInterrupted | None = None
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for future in [pool.submit(job, i, o) for i, o in enumerate(outcomes)]:
+            try:
+                future.result()
+            except EngineInterrupted as exc:
+                interrupted = interrupted or exc
+    if interrupted is not None:
+        raise interrupted
+
+
 def _check_neighbours(engine: Engine, action: str, env: EnvironmentConfig, ordered: list[Stack], chosen: list[Stack]):
     chosen_ids = {s.id for s in chosen}
     by_id = {s.id: s for s in ordered}
@@ -263,10 +414,12 @@ def _check_neighbours(engine: Engine, action: str, env: EnvironmentConfig, order
 
 
 def write_outputs(engine: Engine, env: EnvironmentConfig, ordered: list[Stack], outputs_dir: Path) -> Path:
-    collected = {}
-    for stack in ordered:
+    def read(stack: Stack) -> dict:
         _init(engine, stack, quiet=True)
-        collected[stack.name] = stack_outputs(engine, stack)
+        return stack_outputs(engine, stack)
+
+    with ThreadPoolExecutor(max_workers=parallelism()) as pool:
+        collected = dict(zip([s.name for s in ordered], pool.map(read, ordered), strict=True))
     outputs_dir.mkdir(parents=True, exist_ok=True)
     path = outputs_dir / f"{env.suffix}.json"
     tmp = path.with_suffix(".json.tmp")
@@ -352,42 +505,39 @@ def execute(
     except _StackFailed as exc:
         raise OperationFailed(f"checking the other stacks ({exc.step}):\n{exc.output}") from None
 
-    announced = False
-    for outcome in report.outcomes:
-        stack = outcome.stack
-        print(f"\n=== {action} {stack.id}", flush=True)
-        try:
-            _init(engine, stack)
-            if not announced:
-                _announce(engine, stack)
-                announced = True
-            if action == "drift":
-                outcome.status = "drifted" if _plan(engine, stack, outcome) else "in sync"
-                continue
-            changes = _plan(engine, stack, outcome, destroy=action == "destroy")
-            if action == "plan":
-                outcome.status = "planned" if changes else "no changes"
-            elif not changes:
-                outcome.status = "no changes"
+    read_only = action in ("plan", "drift")
+    workers = parallelism() if read_only else 1
+    try:
+        produced = _producer_outputs(engine, ordered, chosen) if action == "plan" else {}
+    except _StackFailed as exc:
+        raise OperationFailed(f"reading the state of the stacks read by others ({exc.step}):\n{exc.output}") from None
+    try:
+        with INTERRUPTS.handling():
+            if workers > 1 and len(report.outcomes) > 1:
+                _in_parallel(action, engine, report.outcomes, workers, env, produced)
             else:
-                _apply(engine, stack)
-                outcome.status = "destroyed" if action == "destroy" else "applied"
-        except _StackFailed as exc:
-            outcome.status = "failed"
-            outcome.error = f"({exc.step}) {exc.output}"
-            if action != "drift":
-                break  # later stacks are not touched
-        except EngineInterrupted as exc:
-            outcome.status = "interrupted"
-            report.print()
-            print(
-                f"\n{action} of {env.suffix} was interrupted during {exc.step} of {stack.id}; the engine stopped "
-                f"after saving its state (exit {exc.result.returncode}). Nothing else was run or recorded; "
-                "run the same command again to go on from there.",
-                file=sys.stderr,
-            )
-            return exc.exit_code
+                for i, outcome in enumerate(report.outcomes):
+                    emit(f"\n=== {action} {outcome.stack.id}")
+                    _work(action, engine, outcome, env, produced, announce=i == 0)
+                    if outcome.status == "failed" and not read_only:
+                        break  # later stacks are not touched
+    except EngineInterrupted as exc:
+        report.print()
+        _write_report(report, outputs_dir)
+        stopped = [o.stack.id for o in report.outcomes if o.status == "interrupted"]
+        if stopped:
+            what = f"was interrupted during {exc.step or 'the start'} of {', '.join(stopped)}; the engine stopped"
+        else:
+            done = [o.stack.id for o in report.outcomes if o.status not in ("not run", "failed")]
+            what = f"was interrupted after {done[-1] if done else 'nothing'} finished; no further stack was started"
+        print(
+            f"\n{action} of {env.suffix} {what} with its state saved. No outputs or release were recorded; "
+            "run the same command again to go on from there.",
+            file=sys.stderr,
+        )
+        return exc.exit_code
     report.print()
+    _write_report(report, outputs_dir)
 
     if action == "drift":
         drifted = [o.stack.id for o in report.outcomes if o.status == "drifted"]
@@ -397,7 +547,10 @@ def execute(
             print(f"\nno drift in {env.suffix}")
         return 1 if drifted or report.failed else 0
     if report.failed:
-        print(f"\n{action} of {env.suffix} stopped at the failed stack; fix it and run the same command again.")
+        if read_only:
+            print(f"\n{action} of {env.suffix}: a stack could not be planned (see above).")
+        else:
+            print(f"\n{action} of {env.suffix} stopped at the failed stack; fix it and run the same command again.")
         return 1
     if action == "deploy":
         try:

@@ -80,47 +80,40 @@ class Engine:
                 env[key] = value
         return env
 
-    def run(self, args: list[str], cwd: Path) -> Result:
-        """Run the engine, streaming its output to ours; keep the tail for error summaries.
+    def run(self, args: list[str], cwd: Path, *, applying: bool = False) -> Result:
+        """Run the engine and stream its output to ours, or into this thread's OUTPUT.buffer when one is
+        set (several engines at once: each stack's output is printed as one block). The Result keeps the
+        tail, what an error summary needs.
 
-        The engine runs in its own process group, so a terminal's Ctrl-C reaches only us; we pass on
-        exactly one graceful stop (a second SIGINT makes Terraform stop at once, "data loss may have
-        occurred"), keep reading until it has saved its state and exited, then raise EngineInterrupted.
-        A second Ctrl-C only says so; a third forwards the forced stop.
+        The engine runs in its own process group, so a terminal's Ctrl-C reaches only us; INTERRUPTS
+        passes on exactly one graceful stop, and this keeps reading until the engine has saved its
+        state and exited, then raises EngineInterrupted.
         """
-        proc = subprocess.Popen([self.binary, *args], cwd=cwd, env=self._env(), stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
-        received: list[int] = []
-
-        def on_signal(signum: int, _frame) -> None:
-            received.append(signum)
-            if len(received) == 1:
-                say(f"interrupted: {self.name} is stopping gracefully and saving its state; please wait")
-                _stop(proc)
-            elif len(received) == 2:
-                say(f"{self.name} is still saving state; interrupt once more to stop it at once (data loss may occur)")
-            elif len(received) == 3:
-                say(f"forcing {self.name} to stop now")
-                _stop(proc)
-
-        handled = (signal.SIGINT, signal.SIGTERM)
-        main = threading.current_thread() is threading.main_thread()
-        previous = {s: signal.signal(s, on_signal) for s in handled} if main else {}
-        tail: deque[str] = deque(maxlen=40)
-        try:
-            assert proc.stdout is not None
-            for raw in proc.stdout:
-                # Output can hold any byte (a resource name, a provider's message): never fatal.
-                line = raw.decode("utf-8", errors="replace")
-                tail.append(line)
-                sys.stdout.write(line)
-                sys.stdout.flush()
-            code = proc.wait()
-        finally:
-            for s, handler in previous.items():
-                signal.signal(s, handler)
-        if received:
-            raise EngineInterrupted(received[0], Result(code, "".join(tail)))
+        block = getattr(OUTPUT, "buffer", None)  # this thread's output is collected as one block
+        with INTERRUPTS.handling():
+            if INTERRUPTS.first():  # interrupted before this engine started: do not start it
+                raise EngineInterrupted(INTERRUPTS.first(), Result(130, ""))
+            proc = subprocess.Popen([self.binary, *args], cwd=cwd, env=self._env(), stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+            INTERRUPTS.register(proc, applying=applying)
+            tail: deque[str] = deque(maxlen=40)
+            try:
+                assert proc.stdout is not None
+                for raw in proc.stdout:
+                    # Output can hold any byte (a resource name, a provider's message): never fatal.
+                    line = raw.decode("utf-8", errors="replace")
+                    tail.append(line)
+                    if block is not None:
+                        block.append(line)
+                    else:
+                        sys.stdout.write(line)
+                        sys.stdout.flush()
+                code = proc.wait()
+            finally:
+                INTERRUPTS.unregister(proc)
+            signum = INTERRUPTS.first()
+        if signum:
+            raise EngineInterrupted(signum, Result(code, "".join(tail)))
         return Result(code, "".join(tail))
 
     def capture(self, args: list[str], cwd: Path) -> Result:
@@ -129,6 +122,112 @@ class Engine:
                               start_new_session=True)  # fmt: skip
         out, err = (b.decode("utf-8", errors="replace") for b in (proc.stdout, proc.stderr))
         return Result(proc.returncode, out if proc.returncode == 0 else err + out)
+
+
+class _Interrupts:
+    """SIGINT and SIGTERM for every engine this process runs.
+
+    The engine's graceful stop cancels the provider's operations in flight, and the AWS provider
+    records some resources only when their creation has finished waiting (an IAM role, a Kinesis
+    stream, an Aurora instance): stopped then, they exist in AWS but not in the state. So a first
+    Ctrl-C during an apply lets that apply finish and starts nothing more; the second passes on the
+    one graceful stop; a third only says the engine is still saving; a fourth forces it (a second
+    SIGINT makes Terraform stop at once, "data loss may have occurred"). Other steps, and SIGTERM
+    (a CI cancel, which comes with a deadline), get the graceful stop at once.
+    """
+
+    def __init__(self) -> None:
+        self._received: list[int] = []
+        self._procs: dict[subprocess.Popen, bool] = {}  # running engine -> applying (let it finish)
+        self._lock = threading.Lock()
+        self._depth = 0
+        self._forwarded = 0
+        self._said = set()
+
+    def first(self) -> int | None:
+        return self._received[0] if self._received else None
+
+    def register(self, proc: subprocess.Popen, *, applying: bool = False) -> None:
+        with self._lock:
+            self._procs[proc] = applying
+
+    def unregister(self, proc: subprocess.Popen) -> None:
+        with self._lock:
+            self._procs.pop(proc, None)
+
+    def _stop_all(self) -> None:
+        with self._lock:
+            for proc in self._procs:
+                _stop(proc)
+        self._forwarded += 1
+
+    def _once(self, key: str, text: str) -> bool:
+        if key in self._said:
+            return False
+        self._said.add(key)
+        say(text)
+        return True
+
+    def _on_signal(self, signum: int, _frame) -> None:
+        self._received.append(signum)
+        with self._lock:
+            applying = any(self._procs.values())
+        if self._forwarded == 0:
+            if (
+                signum == signal.SIGINT
+                and applying
+                and self._once(
+                    "finish",
+                    "interrupted: letting the engine finish this apply, so that nothing it is creating is left "
+                    "outside the state; no further stack will start. Interrupt again to stop it now (what it "
+                    "is creating may then exist in AWS without being in the state).",
+                )
+            ):
+                return
+            say("interrupted: the engine is stopping gracefully and saving its state; please wait")
+            self._stop_all()
+        elif self._forwarded == 1 and not self._once(
+            "saving", "the engine is still saving state; interrupt once more to stop it at once (data loss may occur)"
+        ):
+            say("forcing the engine to stop now")
+            self._stop_all()
+
+    @contextlib.contextmanager
+    def handling(self):
+        """Catch the signals while engines run. Only the main thread can; the outermost use installs
+        the handlers and, when it ends, forgets what was received (the next command starts afresh)."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        self._depth += 1
+        previous = {}
+        if self._depth == 1:
+            previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            self._depth -= 1
+            if self._depth == 0:
+                for s, handler in previous.items():
+                    signal.signal(s, handler)
+                self._received.clear()
+                self._forwarded = 0
+                self._said.clear()
+
+
+INTERRUPTS = _Interrupts()
+
+
+OUTPUT = threading.local()  # .buffer: a list collecting this thread's output as one block, or None
+
+
+def emit(text: str) -> None:
+    """Print a line of ours, into this thread's block when one is being collected."""
+    block = getattr(OUTPUT, "buffer", None)
+    if block is None:
+        print(text, flush=True)
+    else:
+        block.append(text + "\n")
 
 
 def say(text: str) -> None:

@@ -7,9 +7,9 @@ Put on PATH as `terraform` by the `engine` fixture. It keeps "state" per stack i
   FAKE_TF_DRIFT    comma-separated stack ids whose deployed infrastructure differs from the code
   FAKE_TF_OUTPUTS  JSON file {stack id: {output name: value}} overriding the invented output values
   FAKE_TF_VERSION  what `version -json` reports (default 1.10.5)
-  FAKE_TF_SLOW     "<command>:<stack id>": that step takes seconds and traps signals as Terraform does:
-                   the first SIGINT/SIGTERM stops it gracefully (it still saves state, taking a second),
-                   a second one stops it at once without saving. It writes <stack>.trapping in
+  FAKE_TF_SLOW     "<command>:<stack id>": that step takes 3 s and traps signals as Terraform does: the
+                   first SIGINT/SIGTERM stops it gracefully (it still saves state, taking a second, and
+                   fails), a second one stops it at once without saving. It writes <stack>.trapping in
                    FAKE_TF_STATE once its handlers are in place, and one line per signal to
                    <stack>.signals.
 """
@@ -43,6 +43,7 @@ def main(argv: list[str]) -> int:
         print("Terraform has been successfully initialized!")
         return 0
     if command == "plan":
+        print(f"planning {stack}", flush=True)
         destroy = "-destroy" in argv
         resources = [f"{t}.{n}" for t, items in _doc(cwd).get("resource", {}).items() for n in items]
         if destroy:
@@ -85,7 +86,7 @@ def main(argv: list[str]) -> int:
 
 
 def _slow_until_interrupted(folder: Path, stack: str) -> None:
-    """Work for up to 30 s; on a first signal finish saving state (1 s) and fail; on a second, die unsaved."""
+    """Work for 3 s; on a first signal finish saving state (1 s) and fail; on a second, die unsaved."""
     received: list[int] = []
 
     def on_signal(signum, _frame):
@@ -105,7 +106,7 @@ def _slow_until_interrupted(folder: Path, stack: str) -> None:
     sys.stdout.flush()
     sys.stdout.buffer.write(b"bytes: caf\xe9\n")
     sys.stdout.buffer.flush()
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 3
     while time.monotonic() < deadline and not received:
         time.sleep(0.05)
     if received:

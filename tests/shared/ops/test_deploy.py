@@ -178,7 +178,7 @@ def test_drift_checks_every_stack_even_when_one_cannot_be_planned(engine, dev, r
     engine.set("DRIFT", "monitoring-dev")
     engine.set("FAIL", "plan:data-dev")
     assert run("drift", dev) == 1
-    assert engine.commands("plan") == ORDER  # nothing is applied by drift, so it need not stop
+    assert sorted(engine.commands("plan")) == sorted(ORDER)  # nothing is applied by drift, so it need not stop
     captured = capsys.readouterr()
     assert "data-dev                 failed" in captured.out and "drift in monitoring-dev" in captured.out
     assert "the fake engine was told to fail" in captured.err
@@ -287,3 +287,104 @@ def test_a_destroy_is_recorded_and_nothing_runs_afterwards(engine, dev, run, mon
     assert releases.latest(dev) is None and releases.history(dev)[-1].destroyed
     assert releases.show([dev]) == 0
     assert "dev          (destroyed)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("action", ["plan", "drift"])
+def test_read_only_work_in_parallel_matches_serial_and_never_interleaves(engine, dev, run, capsys, monkeypatch, action):
+    run("deploy", dev)
+    engine.set("DRIFT", "compute-dev")
+    capsys.readouterr()
+    summaries = {}
+    for workers in ("1", "4"):
+        monkeypatch.setenv("PARALLELISM", workers)
+        run(action, dev)
+        out = capsys.readouterr().out
+        summaries[workers] = out.split(f"{action} dev: summary", 1)[1]
+        blocks = out.split(f"{action} dev: summary", 1)[0].split("\n=== ")[1:]
+        assert sorted(b.split()[1] for b in blocks) == sorted(ORDER)
+        for block in blocks:  # each stack's engine output is one block under its own header
+            stack = block.split()[1]
+            assert [line.split()[1] for line in block.splitlines() if line.startswith("planning ")] == [stack]
+    assert summaries["1"] == summaries["4"]  # and the summary is in dependency order either way
+    assert summaries["4"].index("network-dev") < summaries["4"].index("monitoring-dev")
+
+
+def test_a_bad_parallelism_is_a_usage_error(engine, dev, run, monkeypatch):
+    monkeypatch.setenv("PARALLELISM", "many")
+    with pytest.raises(UsageError, match="PARALLELISM='many'"):
+        run("plan", dev)
+
+
+# ---------------------------------------------------------------- plans of what does not exist yet
+
+
+def test_a_never_deployed_environment_is_planned_end_to_end_speculatively(engine, dev, run, capsys, tmp_path):
+    assert run("plan", dev) == 0
+    out = capsys.readouterr().out
+    summary = out.split("plan dev: summary", 1)[1]
+    assert "network-dev              planned" in summary and "speculative" not in summary.splitlines()[1]
+    assert "data-dev                 planned" in summary and "speculative: network-dev not deployed" in summary
+    compute = next(line for line in summary.splitlines() if "compute-dev" in line)
+    assert "network-dev not deployed" in compute and "data-dev not deployed" in compute  # it reads both
+    log = [json.loads(line) for line in engine.log.read_text().splitlines()]
+    stand_ins = [e for e in log if e["args"][0] == "plan" and e["cwd"].endswith("/.speculative")]
+    assert len(stand_ins) == 3 and all("-lock=false" in e["args"] for e in stand_ins)
+    for stack in ORDER[1:]:  # no plan file is kept anywhere for them: nothing of it can be applied
+        workdir = tmp_path / "cdktf.out/stacks" / stack
+        assert not (workdir / f"{stack}.tfplan").exists() and not list((workdir / ".speculative").glob("*.tfplan"))
+    assert engine.commands("apply") == []
+
+
+def test_a_producer_that_lacks_an_output_a_consumer_now_reads_is_filled_in(engine, dev, run, capsys):
+    run("deploy", dev)
+    state = engine.state / "network-dev.json"
+    outputs = json.loads(state.read_text())
+    dropped = next(k for k in outputs if k.startswith("cross-stack-output-aws_subnetprivate_0"))
+    del outputs[dropped]  # as if data now read something network does not export yet
+    state.write_text(json.dumps(outputs))
+    capsys.readouterr()
+    assert run("plan", dev) == 0
+    summary = capsys.readouterr().out.split("plan dev: summary", 1)[1]
+    assert "speculative: network-dev lacks 1 output(s) read here" in summary
+
+
+def test_deploy_never_plans_speculatively(engine, dev, run):
+    with pytest.raises(UsageError, match="network-dev has never been deployed"):
+        run("deploy", dev, stacks="compute")
+    assert not any(".speculative" in line for line in engine.log.read_text().splitlines())
+
+
+def test_plan_drift_and_deploy_write_reports_and_the_github_summary(engine, dev, run, tmp_path, monkeypatch):
+    summary = tmp_path / "step-summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    run("deploy", dev)
+    engine.set("DRIFT", "compute-dev")
+    assert run("drift", dev) == 1
+    report = json.loads((tmp_path / "reports/dev-drift.json").read_text())
+    assert [s["stack"] for s in report["stacks"]] == ORDER  # dependency order
+    compute = next(s for s in report["stacks"] if s["stack"] == "compute-dev")
+    assert compute["status"] == "drifted" and compute["change"] == 1 and len(compute["addresses"]) == 1
+    resources = json.loads((tmp_path / "cdktf.out/stacks/compute-dev/cdk.tf.json").read_text())["resource"]
+    rtype, name = compute["addresses"][0].split(".")
+    assert name in resources[rtype]  # a real address of the stack
+    deployed = json.loads((tmp_path / "reports/dev-deploy.json").read_text())
+    assert {s["status"] for s in deployed["stacks"]} == {"applied"}
+    markdown = (tmp_path / "reports/dev-drift.md").read_text()
+    assert "| compute-dev | drifted | 0 | 1 | 0 |" in markdown
+    assert markdown in summary.read_text() and "### deploy dev" in summary.read_text()
+
+
+def test_plan_without_env_covers_every_real_environment(engine, state_buckets, tmp_path, monkeypatch, capsys):
+    from shared.cli import main
+
+    monkeypatch.chdir(tmp_path)  # the command writes cdktf.out/ and reports/ where it runs
+    assert main(["plan"]) == 0
+    out = capsys.readouterr().out
+    assert [line.split()[-1] for line in out.splitlines() if line.startswith("##### plan")] == [
+        "dev",
+        "staging",
+        "prod",
+    ]
+    assert "plan of every environment: dev ok, staging ok, prod ok" in out
+    assert {stack.rsplit("-", 1)[1] for stack in engine.commands("plan") if stack != ".speculative"} == {
+        "dev", "staging", "prod"}  # fmt: skip

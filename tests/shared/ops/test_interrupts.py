@@ -45,33 +45,51 @@ def signals_received(engine, stack: str) -> list[str]:
     return path.read_text().split() if path.exists() else []
 
 
-def test_ctrl_c_during_apply_lets_the_engine_save_state_then_summarizes(cli, engine, repo_copy):
+def ctrl_c(proc: subprocess.Popen) -> None:
+    os.killpg(proc.pid, signal.SIGINT)  # a terminal signals the whole foreground group
+    time.sleep(0.3)
+
+
+def test_ctrl_c_during_apply_lets_that_apply_finish_and_starts_nothing_more(cli, engine, repo_copy):
     engine.set("SLOW", "apply:compute-dev")
     proc = cli("deploy", "--env", "dev")
     wait_for(engine.state / "compute-dev.trapping", proc)
-    os.killpg(proc.pid, signal.SIGINT)  # a terminal signals the whole foreground group
+    ctrl_c(proc)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
-    assert signals_received(engine, "compute-dev") == ["SIGINT"]  # exactly one graceful stop
-    assert json.loads((engine.state / "compute-dev.json").read_text()) == {"partial": "saved"}  # it saved
-    assert "compute-dev              interrupted" in out and "monitoring-dev           not run" in out
-    assert "network-dev              applied" in out
-    assert "interrupted during apply of compute-dev" in err and "Traceback" not in err
+    assert signals_received(engine, "compute-dev") == []  # not stopped: nothing it creates is orphaned
+    assert "compute-dev              applied" in out and "monitoring-dev           not run" in out
+    assert "interrupted after compute-dev finished; no further stack was started" in err
+    assert "letting the engine finish this apply" in err and "Traceback" not in err
     assert "bytes: caf\ufffd" in out  # a byte that is not UTF-8 is shown, not fatal
     assert not (repo_copy / "outputs" / "dev.json").exists()  # no partial outputs, no release
     assert "monitoring-dev" not in {stack for _, stack, _ in engine.calls()}
 
 
-def test_a_second_ctrl_c_only_warns_and_a_third_forces_the_stop(cli, engine):
+def test_a_second_ctrl_c_passes_on_exactly_one_graceful_stop(cli, engine):
+    engine.set("SLOW", "apply:compute-dev")
+    proc = cli("deploy", "--env", "dev")
+    wait_for(engine.state / "compute-dev.trapping", proc)
+    ctrl_c(proc)
+    ctrl_c(proc)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert signals_received(engine, "compute-dev") == ["SIGINT"]
+    assert json.loads((engine.state / "compute-dev.json").read_text()) == {"partial": "saved"}  # it saved
+    assert "compute-dev              interrupted" in out
+    assert "interrupted during apply of compute-dev; the engine stopped with its state saved" in err
+
+
+def test_a_third_ctrl_c_only_warns_and_a_fourth_forces_the_stop(cli, engine):
     engine.set("SLOW", "apply:network-dev")
     proc = cli("deploy", "--env", "dev")
     wait_for(engine.state / "network-dev.trapping", proc)
-    os.killpg(proc.pid, signal.SIGINT)
+    ctrl_c(proc)
+    ctrl_c(proc)
     wait_for(engine.state / "network-dev.signals", proc)
-    os.killpg(proc.pid, signal.SIGINT)
-    time.sleep(0.2)
-    assert signals_received(engine, "network-dev") == ["SIGINT"]  # the second one was not passed on
-    os.killpg(proc.pid, signal.SIGINT)
+    ctrl_c(proc)
+    assert signals_received(engine, "network-dev") == ["SIGINT"]  # the third one was not passed on
+    ctrl_c(proc)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130
     assert "still saving state" in err and "forcing" in err
@@ -79,11 +97,11 @@ def test_a_second_ctrl_c_only_warns_and_a_third_forces_the_stop(cli, engine):
     assert not (engine.state / "network-dev.json").exists()  # the forced stop saved nothing, as warned
 
 
-def test_sigterm_to_the_tool_alone_stops_the_engine_gracefully(cli, engine):
+def test_sigterm_to_the_tool_alone_stops_the_engine_gracefully_at_once(cli, engine):
     engine.set("SLOW", "apply:data-dev")
     proc = cli("deploy", "--env", "dev")
     wait_for(engine.state / "data-dev.trapping", proc)
-    proc.send_signal(signal.SIGTERM)  # what CI sends on cancel: to the tool only
+    proc.send_signal(signal.SIGTERM)  # what CI sends on cancel (with a deadline): to the tool only
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 143, err
     assert signals_received(engine, "data-dev") == ["SIGINT"]
