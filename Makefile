@@ -32,7 +32,7 @@ ENGINE_ARGS = $(ENV_ARGS) $(call opt,STACK,stack) $(call opt,CONFIRM,confirm)
 CLI = STREAMFLIX_ENV_ORIGIN=$(call quote,$(origin ENV)) $(PY) -m shared.cli
 
 .PHONY: help install config synth check test lint bench plan deploy destroy outputs drift \
-        bootstrap smoke releases promote emulator emulator-stop e2e clean
+        bootstrap smoke releases promote emulator emulator-stop e2e providers-lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -99,6 +99,9 @@ releases: $(STAMP) ## Show which revision runs in which environment
 
 promote: $(STAMP) ## Promote one step forward behind gates: FROM=<env> TO=<env> [CONFIRM=prod]
 	@$(CLI) promote $(call opt,FROM,from) $(call opt,TO,to) $(call opt,CONFIRM,confirm)
+
+providers-lock: $(STAMP) ## Pin every provider for linux/darwin, amd64/arm64 in the lock file: [ENV=dev]
+	@$(CLI) providers-lock $(if $(strip $(value ENV)),$(call opt,ENV,env),--env dev)
 
 emulator: $(STAMP) ## Start moto_server for the local environment at its aws.endpoint: [ENV=local]
 	@$(CLI) emulator $(if $(strip $(value ENV)),$(call opt,ENV,env),--env local)

@@ -1,4 +1,5 @@
-"""`make bench`: wall time of a full synthesis of every environment, fast provider import vs plain import.
+"""`make bench`: wall time of a full synthesis of every environment, fast provider import vs plain import;
+and of `make plan ENV=local` serially and in parallel, where its emulator runs.
 
 Each run is a fresh process (the import cost is paid once per process, so that is what users feel).
 Prints numbers; never fails on them. The target is a ratio at or below 0.35.
@@ -37,4 +38,54 @@ def run(repeats: int = 3) -> int:
     print(f"  plain import {p:7.2f} s   (runs: {', '.join(f'{t:.2f}' for t in plain)})")
     verdict = "meets" if f / p <= TARGET_RATIO else "misses"
     print(f"  ratio        {f / p:7.2f}     ({verdict} the target of {TARGET_RATIO})")
+    _bench_plans()
+    _bench_suite()
     return 0
+
+
+def _bench_suite() -> None:
+    """The test suite without the real-engine test, against a plain import of the provider bindings
+    measured in the same run (the yardstick: at most 3x)."""
+    env = dict(os.environ, JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20")
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import cdktf_cdktf_provider_aws"], check=True, env=env)
+    plain = time.perf_counter() - start
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-m", "not e2e", "-p", "no:cacheprovider"],
+                          env=env, capture_output=True, text=True, check=False)  # fmt: skip
+    suite = time.perf_counter() - start
+    last = (proc.stdout.strip().splitlines() or ["(no output)"])[-1]
+    print("test suite without the real-engine test:")
+    print(f"  plain import of the AWS bindings {plain:7.2f} s")
+    print(f"  suite                            {suite:7.2f} s   ({suite / plain:.1f}x; {last})")
+
+
+def _bench_plans(env_name: str = "local") -> None:
+    """`make plan ENV=local` serially and four stacks at once, where the emulator answers."""
+    from shared.config import load_environment
+    from shared.errors import UsageError
+    from shared.ops.emulator import answers
+    from shared.ops.engine import find_engine
+
+    env = load_environment(env_name)
+    try:
+        find_engine()
+    except UsageError as exc:
+        print(f"plan of {env_name}: skipped ({exc})")
+        return
+    if not answers(env.aws.endpoint):
+        print(f"plan of {env_name}: skipped (no emulator answers at {env.aws.endpoint}: make emulator, and "
+              f"make bootstrap ENV={env_name} first)")  # fmt: skip
+        return
+    times = {}
+    for workers in ("1", "4"):
+        start = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-m", "shared.cli", "plan", "--env", env_name],
+                              env=dict(os.environ, PARALLELISM=workers), capture_output=True, check=False)  # fmt: skip
+        times[workers] = time.perf_counter() - start
+        if proc.returncode != 0:
+            print(f"plan of {env_name} failed (exit {proc.returncode}); see make plan ENV={env_name}")
+            return
+    print(f"plan of {env_name} (4 stacks), one run each:")
+    print(f"  PARALLELISM=1 {times['1']:7.2f} s")
+    print(f"  PARALLELISM=4 {times['4']:7.2f} s   (speed-up {times['1'] / times['4']:.2f}x)")

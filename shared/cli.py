@@ -57,6 +57,8 @@ def _parser() -> argparse.ArgumentParser:
     command("bootstrap", "create the environment's state bucket, idempotently", env="required")
     command("smoke", "check the deployed pipeline through the AWS APIs", env="required")
     command("releases", "show which revision runs in which environment")
+    command("providers-lock", "pin the providers of an environment's stacks for linux and darwin, amd64 and arm64",
+            env="required")  # fmt: skip
     p = command("emulator", "start (or --stop) moto_server for an emulator environment at its aws.endpoint",
                 env="required")  # fmt: skip
     p.add_argument("--stop", action="store_true", help="stop the emulator this command started")
@@ -190,6 +192,12 @@ def cmd_releases(args: argparse.Namespace) -> int:
     return show(_many(args))
 
 
+def cmd_providers_lock(args: argparse.Namespace) -> int:
+    from shared.ops.provider_lock import relock
+
+    return relock(_one(args))
+
+
 def cmd_emulator(args: argparse.Namespace) -> int:
     from shared.ops import emulator
 
@@ -221,6 +229,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "releases": cmd_releases,
     "promote": cmd_promote,
     "emulator": cmd_emulator,
+    "providers-lock": cmd_providers_lock,
 }
 
 

@@ -445,11 +445,12 @@ def prepare(
     outdir: Path = DEFAULT_OUTDIR,
     confirm: str | None = None,
     selection: list[str] | None = None,
+    credentials: bool = True,
 ) -> Prepared:
     """Everything that must hold before the engine touches anything; raises UsageError (exit 2)."""
     engine = find_engine()
     require_confirmation(env, action, confirm, selection)
-    identity = check_credentials(env)
+    identity = check_credentials(env) if credentials else {}
     check_outdir(Path(outdir).resolve())
     require_node()
     locks.hold(outdir, [env.suffix])  # held until this command ends

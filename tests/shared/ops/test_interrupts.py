@@ -126,3 +126,23 @@ def test_ctrl_c_during_synthesis_keeps_the_previous_tree(cli, repo_copy):
     assert err.strip().endswith("interrupted") and "Traceback" not in err, err
     assert {p: p.read_bytes() for p in out.rglob("cdk.tf.json")} == before
     assert not any(p.name.startswith(".synth-") for p in out.iterdir())
+
+
+def test_a_second_command_on_the_environment_is_refused_naming_the_first(cli, engine, repo_copy, moto_server):
+    import boto3
+
+    s3 = boto3.client("s3", endpoint_url=moto_server, region_name="us-east-1", aws_access_key_id="testing",
+                      aws_secret_access_key="testing")  # fmt: skip
+    s3.create_bucket(Bucket="streamflix-tfstate-dev")  # where the deploy records its release
+    engine.set("SLOW", "apply:network-dev")
+    first = cli("deploy", "--env", "dev")
+    wait_for(engine.state / "network-dev.trapping", first)
+    second = cli("synth", "--env", "dev")  # would rewrite the JSON the deploy is using
+    _, err = second.communicate(timeout=120)
+    assert second.returncode == 2
+    assert f"dev is in use by another command in this checkout (pid {first.pid}, `shared.cli deploy --env dev`" in err
+    other = cli("synth", "--env", "staging")  # another environment runs side by side
+    assert other.wait(timeout=120) == 0
+    out, err = first.communicate(timeout=60)
+    assert first.returncode == 0, err  # the deploy was not disturbed
+    assert (repo_copy / "cdktf.out/stacks/network-staging/cdk.tf.json").is_file()

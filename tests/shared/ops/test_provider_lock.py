@@ -52,3 +52,18 @@ def test_ci_never_changes_the_committed_pins(engine, state_buckets, tmp_path, mo
     assert ("-lockfile=readonly" in init) is readonly
     if committed:  # copied where init reads it
         assert (tmp_path / "out/stacks/network-dev/.terraform.lock.hcl").read_text() == AWS
+
+
+def test_providers_lock_says_what_it_needs_when_nothing_can_serve_every_platform(engine, tmp_path, monkeypatch):
+    from shared.errors import OperationFailed
+
+    monkeypatch.chdir(tmp_path)  # it synthesizes into ./cdktf.out
+    monkeypatch.setattr(provider_lock, "ROOT", tmp_path)
+    with pytest.raises(OperationFailed) as exc:
+        provider_lock.relock(load_environment("dev"))
+    assert "could not pin the providers of network-dev for linux_amd64, linux_arm64, darwin_amd64, darwin_arm64" in str(
+        exc.value)  # fmt: skip
+    assert "it needs the registry, or a mirror that holds every platform" in str(exc.value)
+    (args,) = [a for cmd, _, a in engine.calls() if cmd == "providers"]
+    assert args[:2] == ["providers", "lock"] and "-platform=darwin_arm64" in args
+    assert not (tmp_path / ".terraform.lock.hcl").exists()  # nothing half-written
