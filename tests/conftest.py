@@ -205,6 +205,15 @@ def moto_server():
 
 
 @pytest.fixture
+def fresh_aws(moto_server):
+    """The session's moto_server, emptied: a test starts from no AWS resources, whatever ran before."""
+    import urllib.request
+
+    urllib.request.urlopen(urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST"), timeout=10)
+    return moto_server
+
+
+@pytest.fixture
 def repo_copy(tmp_path):
     """A git checkout of the working tree in tmp (sharing .venv), so make targets write nothing here."""
     import shutil
@@ -213,7 +222,21 @@ def repo_copy(tmp_path):
     clone = tmp_path / "repo"
     shutil.copytree(ROOT, clone, ignore=shutil.ignore_patterns(".venv", "cdktf.out*", ".git", "outputs", ".emulator"))
     (clone / ".venv").symlink_to(ROOT / ".venv")
+    # The copy shares the real .venv: its make must never reinstall (the editable install would then
+    # point into this temporary copy), so its pyproject.toml is older than any install stamp.
+    os.utime(clone / "pyproject.toml", (0, 0))
     for args in (["init", "-q"], ["add", "."], ["-c", "user.email=ci@example.com", "-c", "user.name=CI", "commit",
                                                  "-qm", "copy"]):  # fmt: skip
         subprocess.run(["git", *args], cwd=clone, check=True, capture_output=True)
     return clone
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The end-to-end test's steps and wall time, at the end of the run (a test worker's own output is
+    not shown under pytest-xdist; what a test records is)."""
+    for key in ("passed", "failed"):
+        for report in terminalreporter.stats.get(key, []):
+            for name, value in getattr(report, "user_properties", []):
+                if name == "e2e" and report.when == "call":
+                    terminalreporter.write_sep("-", f"end-to-end test ({key})")
+                    terminalreporter.write_line(value)

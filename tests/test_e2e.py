@@ -189,12 +189,18 @@ def pipeline(repo_copy, tmp_path):
         p.make("emulator-stop", ok=False)
 
 
-def test_the_local_pipeline_end_to_end_with_the_real_engine(pipeline, capsys):
+def test_the_local_pipeline_end_to_end_with_the_real_engine(pipeline, capsys, record_property):
     started = time.monotonic()
+    log: list[str] = []  # shown at the end of the run (tests/conftest.py), also from a test worker
+
+    def note(text: str) -> None:
+        log.append(text)
+        record_property("e2e", "\n".join(log))
+        with capsys.disabled():
+            print(f"\n  {text}", end="", flush=True)
 
     def step(text: str) -> None:
-        with capsys.disabled():
-            print(f"\n  e2e {time.monotonic() - started:6.1f} s  {text}", end="", flush=True)
+        note(f"e2e {time.monotonic() - started:6.1f} s  {text}")
 
     step("bootstrap")
     pipeline.make("bootstrap", "ENV=local")
@@ -236,8 +242,7 @@ def test_the_local_pipeline_end_to_end_with_the_real_engine(pipeline, capsys):
         assert f"{stack:<24} applied" in deployed.stdout
     if "E2E_REAL_TF_BIN" in pipeline.env:
         assert "replaced random_password.db_password with terraform_data" in deployed.stdout
-        with capsys.disabled():
-            print("\n  e2e: the random provider is missing here: random_password.db_password ran as terraform_data")
+        note("e2e: the random provider is missing here: random_password.db_password ran as terraform_data")
 
     step("re-plan every stack, serially and four at once: only the listed emulator quirks may differ")
     summaries, seconds = {}, {}
@@ -247,14 +252,12 @@ def test_the_local_pipeline_end_to_end_with_the_real_engine(pipeline, capsys):
         seconds[workers] = time.monotonic() - started_plan
         summaries[workers] = plan.stdout.split("plan local: summary", 1)[1].split("\nreport:", 1)[0]
     assert summaries["1"] == summaries["4"], summaries
-    with capsys.disabled():
-        print(f"\n  e2e: make plan ENV=local: PARALLELISM=1 {seconds['1']:.1f} s, PARALLELISM=4 {seconds['4']:.1f} s")
+    note(f"e2e: make plan ENV=local: PARALLELISM=1 {seconds['1']:.1f} s, PARALLELISM=4 {seconds['4']:.1f} s")
     changes = set().union(*(pipeline.planned_changes(s) for s in STACKS))
     assert changes - EMULATOR_QUIRKS.keys() == set(), "a second plan changes what the emulator does not explain"
     unseen = sorted(EMULATOR_QUIRKS.keys() - changes)  # some depend on history (moto keeps a description on update)
     if unseen:
-        with capsys.disabled():
-            print(f"\n  e2e: listed quirks not seen this run: {unseen}")
+        note(f"e2e: listed quirks not seen this run: {unseen}")
 
     outputs = json.loads((pipeline.repo / "outputs" / "local.json").read_text())
     for stack, names in CONTRACT_OUTPUTS.items():
@@ -290,4 +293,4 @@ def test_the_local_pipeline_end_to_end_with_the_real_engine(pipeline, capsys):
         managed = [r for r in pipeline.state(stack)[1].get("resources", []) if r["mode"] == "managed"]
         assert managed == [], f"{stack} state still holds {[r['type'] + '.' + r['name'] for r in managed]}"
     assert pipeline.leftovers() == []
-    step(f"done: wall time {time.monotonic() - started:.0f} s\n")
+    step(f"done: wall time {time.monotonic() - started:.0f} s")

@@ -13,7 +13,9 @@ from botocore.exceptions import ClientError
 
 
 @pytest.fixture
-def make(repo_copy, engine, moto_server):
+def make(repo_copy, engine, fresh_aws):
+    moto_server = fresh_aws
+
     def run(*args: str, **variables: str | None) -> subprocess.CompletedProcess:
         env = dict(
             os.environ, AWS_ENDPOINT_URL=moto_server, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",

@@ -15,7 +15,8 @@ import pytest
 
 
 @pytest.fixture
-def cli(repo_copy, engine, moto_server):
+def cli(repo_copy, engine, fresh_aws):
+    moto_server = fresh_aws
     """Start `python -m shared.cli ...` in the repository copy as a terminal's foreground job would."""
 
     def start(*args: str) -> subprocess.Popen:
