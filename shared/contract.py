@@ -5,6 +5,13 @@ from pathlib import Path
 # Where synthesis writes: cdktf.out/stacks/<id>/cdk.tf.json and cdktf.out/manifest.json.
 DEFAULT_OUTDIR = Path("cdktf.out")
 
+# The key identifiers every stack exposes as top-level outputs, under exactly these names (DESIGN.md).
+CONTRACT_OUTPUTS = {
+    "network": ("vpc_id",),
+    "data": ("kinesis_stream_name", "rds_cluster_endpoint", "dlq_url", "db_secret_arn"),
+    "compute": ("ecs_cluster_name",),
+}
+
 # Keys of the connection JSON in the database secret: what the workers read.
 SECRET_KEYS = ("engine", "host", "port", "dbname", "username", "password")
 

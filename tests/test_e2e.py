@@ -22,6 +22,7 @@ import boto3
 import pytest
 
 from shared.config import load_environment
+from shared.contract import CONTRACT_OUTPUTS
 from tests.support import real_engine
 
 pytestmark = pytest.mark.e2e
@@ -50,12 +51,6 @@ EMULATOR_QUIRKS = {
     ("compute-local", "aws_ecs_service.service", "availability_zone_rebalancing"):
         "moto does not return availabilityZoneRebalancing",
 }  # fmt: skip
-
-CONTRACT_OUTPUTS = {
-    "network": ["vpc_id"],
-    "data": ["kinesis_stream_name", "rds_cluster_endpoint", "dlq_url", "db_secret_arn"],
-    "compute": ["ecs_cluster_name"],
-}
 
 
 def _free_port() -> int:

@@ -63,6 +63,16 @@ def _bucket_problem(env: EnvironmentConfig, exc: ClientError) -> UsageError:
     return UsageError(f"cannot use state bucket {env.state.bucket}: {code}: {exc}")
 
 
+def _put(env: EnvironmentConfig, now: datetime, label: str, release: Release) -> None:
+    """One object per record; keys sort by time, so the newest is the current state of the environment."""
+    key = f"{_prefix(env)}{now.strftime('%Y%m%dT%H%M%S%fZ')}-{label}.json"
+    try:
+        _s3(env).put_object(Bucket=env.state.bucket, Key=key, Body=json.dumps(asdict(release), indent=2).encode(),
+                            ContentType="application/json")  # fmt: skip
+    except ClientError as exc:
+        raise _bucket_problem(env, exc) from None
+
+
 def record(
     env: EnvironmentConfig, *, deployed_by: str, revision: str | None = None, image: str | None = None
 ) -> Release:
@@ -75,12 +85,7 @@ def record(
         deployed_by=deployed_by,
         clean=True if revision else tree_is_clean(),
     )
-    key = f"{_prefix(env)}{now.strftime('%Y%m%dT%H%M%S%fZ')}-{release.revision[:12]}.json"
-    try:
-        _s3(env).put_object(Bucket=env.state.bucket, Key=key, Body=json.dumps(asdict(release), indent=2).encode(),
-                            ContentType="application/json")  # fmt: skip
-    except ClientError as exc:
-        raise _bucket_problem(env, exc) from None
+    _put(env, now, release.revision[:12], release)
     note = "" if release.clean else ", from a tree with uncommitted changes"
     print(f"recorded release {release.revision[:12]} ({release.image}) in {env.suffix}{note}")
     return release
@@ -90,12 +95,7 @@ def record_destroyed(env: EnvironmentConfig, *, destroyed_by: str) -> Release:
     """A destroy is a release too: afterwards nothing runs in the environment."""
     now = datetime.now(UTC)
     release = Release(env.suffix, "", "", now.isoformat(timespec="seconds"), destroyed_by, destroyed=True)
-    key = f"{_prefix(env)}{now.strftime('%Y%m%dT%H%M%S%fZ')}-destroyed.json"
-    try:
-        _s3(env).put_object(Bucket=env.state.bucket, Key=key, Body=json.dumps(asdict(release), indent=2).encode(),
-                            ContentType="application/json")  # fmt: skip
-    except ClientError as exc:
-        raise _bucket_problem(env, exc) from None
+    _put(env, now, "destroyed", release)
     print(f"recorded that {env.suffix} was destroyed")
     return release
 

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from shared.config import load_environment
+from shared.contract import CONTRACT_OUTPUTS
 from shared.errors import UsageError
 from shared.naming import STACK_NAMES
 from shared.stack import EMULATED_SERVICES
@@ -112,11 +113,6 @@ def test_a_suffix_copy_has_its_own_names_ids_and_state(tmp_path):
     assert [r["config"]["key"] for r in remote.values()] == ["streamflix/pr-7/network.tfstate"]
 
 
-CONTRACT_OUTPUTS = {
-    "network": ["vpc_id"],
-    "data": ["kinesis_stream_name", "rds_cluster_endpoint", "dlq_url", "db_secret_arn"],
-    "compute": ["ecs_cluster_name"],
-}
 NAME_ATTRIBUTES = ("name", "identifier", "cluster_identifier", "family", "alarm_name", "dashboard_name")
 # Attributes called "name" or "family" that are not resource names: an inline policy's name is
 # scoped to its role; a parameter group family is the engine's.
