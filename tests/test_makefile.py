@@ -150,3 +150,31 @@ def test_releases_without_credentials_exit_2_saying_so_once(make):
     assert proc.returncode == 2 and "Error 2" in proc.stderr
     assert proc.stderr.count("no AWS credentials found") == 1
     assert "(unknown: see below)" in proc.stdout
+
+
+HOSTILE_FILES = {
+    "aliases": ("x0: &x0 [a, b, c, d, e, f, g, h, i]\n" + "".join(
+        f"x{i}: &x{i} [{', '.join([f'*x{i - 1}'] * 9)}]\n" for i in range(1, 9)), "expand to more than 10,000 values"),
+    "duplicate": ("network:\n  cidr: 10.0.0.0/16\n  cidr: 10.1.0.0/16\ncompute:\n  cpu: 300\n  bogus: 1\n",
+                  "compute.cpu: must be one of"),
+    "latin1": ("project: vid\xe9o\n", "not UTF-8 text (byte 0xe9)"),
+    "boolean-key": ("on: push\n", "on: read as a boolean"),
+    "nan": ("logs:\n  retention_days: .nan\n", "must be a number, not .nan"),
+    "suffix": ("environment_suffix: pr--1\n", "may not hold '--'"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE_FILES))
+def test_a_hostile_environment_file_through_make(make, repo_copy, case):
+    body, message = HOSTILE_FILES[case]
+    head = "aws:\n  region: us-east-1\nstate:\n  bucket: streamflix-tfstate-dev\n"
+    (repo_copy / "environments/dev.yaml").write_bytes((head + body).encode("latin-1"))
+    proc = make("synth", "ENV=dev")
+    assert proc.returncode == 2 and "Error 2" in proc.stderr
+    assert message in proc.stderr and "Traceback" not in proc.stderr
+    assert not (repo_copy / "cdktf.out").exists()  # nothing synthesized
+
+
+def test_a_stack_named_twice_is_worked_on_once(make, engine):
+    assert make("deploy", "ENV=dev", "STACK=network, network").returncode == 0
+    assert engine.commands("apply") == ["network-dev"]
