@@ -68,6 +68,7 @@ PATTERN_WORDS = {
     r"^[a-z][a-z0-9_]{0,62}$": "lowercase letters, digits and '_', starting with a letter",
     r"^[a-z][a-z0-9_]{0,15}$": "1-16 lowercase letters, digits and '_', starting with a letter",
     r"^[^@\s]+@[^@\s]+\.[^@\s]+$": "an e-mail address",
+    r"^https://[^\s/]+(/\S*)?$": "an https:// URL",
 }
 
 # An environment file is a few hundred bytes; these bounds keep a hostile one from costing minutes.
@@ -356,8 +357,16 @@ class LogsConfig(_Section):
 Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 
 
+HttpsUrl = Annotated[str, Field(pattern=r"^https://[^\s/]+(/\S*)?$")]
+
+
 class MonitoringConfig(_Section):
     alarm_emails: tuple[Email, ...] = Field((), description="Addresses subscribed to the alarm topic.", strict=False)
+    alarm_https_endpoints: tuple[HttpsUrl, ...] = Field(
+        (),
+        description="HTTPS endpoints (a pager, a chat webhook) subscribed to the alarm topic.",
+        strict=False,
+    )
     iterator_age_ms: int = Field(
         60_000, ge=1000, description="Consumer lag (Kinesis iterator age) that raises an alarm."
     )
@@ -443,7 +452,8 @@ def environment_rules(get: Callable[[str], Any]) -> list[tuple[str, str]]:
 
     problems = []
     protected = value("protected", bool)
-    if value("name", str) == "prod" and protected is False:
+    copy_of = value("environment_suffix", str) not in (value("name", str), _MISSING)  # SUFFIX=: never protected
+    if value("name", str) == "prod" and protected is False and not copy_of:
         problems.append(("protected", "prod must be protected: set protected: true"))
     if protected is True:
         for path in ("data.aurora.deletion_protection", "data.aurora.final_snapshot"):
@@ -451,6 +461,10 @@ def environment_rules(get: Callable[[str], Any]) -> list[tuple[str, str]]:
                 problems.append((path, "must be true in a protected environment"))
         if value("data.secret_recovery_window_days", int) == 0:
             problems.append(("data.secret_recovery_window_days", "must be 7-30 in a protected environment"))
+        emails, hooks = get("monitoring.alarm_emails"), get("monitoring.alarm_https_endpoints")
+        if not any(isinstance(v, list | tuple) and v for v in (emails, hooks)):
+            problems.append(("monitoring.alarm_emails", "a protected environment must alert someone: list an "
+                             "address here or an endpoint in monitoring.alarm_https_endpoints"))  # fmt: skip
         instances, azs = value("data.aurora.instances", int), value("network.az_count", int)
         if instances is not _MISSING and instances < 2:
             problems.append(("data.aurora.instances", "a protected environment needs 2 or more"))
@@ -643,6 +657,23 @@ def _describe(error: dict[str, Any]) -> list[tuple[tuple[str, ...], str]]:
     return [(loc, msg)]
 
 
+def _as_copy(data: dict[str, Any]) -> dict[str, Any]:
+    """A suffix copy (SUFFIX=pr-1 of any environment) has the same sizing but is never protected: one
+    `make destroy` removes it, its secret's name is free again at once, and it pays for one NAT gateway
+    at most."""
+    data = copy.deepcopy(data)
+    data["protected"] = False
+    sections = {k: data.get(k) if isinstance(data.get(k), dict) else {} for k in ("data", "network")}
+    aurora = sections["data"].get("aurora") if isinstance(sections["data"].get("aurora"), dict) else {}
+    aurora.update(deletion_protection=False, final_snapshot=False)
+    sections["data"].update(aurora=aurora, secret_recovery_window_days=0)
+    nat = sections["network"].get("nat_gateways")
+    if isinstance(nat, int) and not isinstance(nat, bool) and nat > 1:
+        sections["network"]["nat_gateways"] = 1
+    data.update(sections)
+    return data
+
+
 def _validation_problems(exc: ValidationError, data: dict[str, Any]) -> list[tuple[tuple[str, ...], str]]:
     """Every problem pydantic finds, also those an unknown key hides: a section with a field error
     skips its cross-field rules, so validate again without the unknown keys until nothing new appears."""
@@ -727,6 +758,8 @@ def load_environment(
         if why:
             problems.append(f"SUFFIX={suffix!r}: {why}")
         data["environment_suffix"] = name if why else suffix  # the file's other problems are still found
+        if not why and suffix != name:
+            data = _as_copy(data)
     else:
         own = data.setdefault("environment_suffix", name)
         if isinstance(own, str) and own in claimed:

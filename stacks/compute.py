@@ -69,6 +69,7 @@ class ComputeStack(PipelineStack):
             kms_key_arn=data.key.arn,
         )  # fmt: skip
 
+        self.role_policies: list[IamRolePolicy] = []
         self.execution_role = self._task_role(
             "execution", "task-execution",
             "ECS agent: pulls the image, writes the task logs, reads the database secret",
@@ -116,6 +117,8 @@ class ComputeStack(PipelineStack):
             enable_ecs_managed_tags=True,
             # Auto scaling owns the running count after the first deploy; a redeploy must not reset it.
             lifecycle=TerraformResourceLifecycle(ignore_changes=["desired_count"]) if cfg.autoscaling else None,
+            # IAM is eventually consistent: tasks must not start before their roles may do their work.
+            depends_on=list(self.role_policies),
         )
 
         if cfg.autoscaling:
@@ -168,7 +171,9 @@ class ComputeStack(PipelineStack):
             description=description,
             assume_role_policy=assume_role_policy("ecs-tasks.amazonaws.com", self.account_id),
         )
-        IamRolePolicy(self, f"{id}_policy", name=policy_name, role=role.id, policy=document(*statements))
+        self.role_policies.append(
+            IamRolePolicy(self, f"{id}_policy", name=policy_name, role=role.id, policy=document(*statements))
+        )
         return role
 
     def _container(self, data: DataStack) -> dict:

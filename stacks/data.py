@@ -244,7 +244,7 @@ class DataStack(PipelineStack):
                 engine=self.cluster.engine,
                 engine_version=self.cluster.engine_version,
                 db_subnet_group_name=subnets.name,
-                availability_zone=network.private_subnets[i % len(network.private_subnets)].availability_zone,
+                availability_zone=env.zones[i % len(env.zones)],  # known at synthesis: no cross-stack read
                 publicly_accessible=False,
                 auto_minor_version_upgrade=True,
                 apply_immediately=not env.protected,

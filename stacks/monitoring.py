@@ -60,6 +60,9 @@ class MonitoringStack(PipelineStack):
         for i, email in enumerate(env.monitoring.alarm_emails):
             SnsTopicSubscription(self, f"alarm_email_{i}", topic_arn=self.topic.arn,
                                  protocol="email", endpoint=email)  # fmt: skip
+        for i, url in enumerate(env.monitoring.alarm_https_endpoints):
+            SnsTopicSubscription(self, f"alarm_https_{i}", topic_arn=self.topic.arn, protocol="https", endpoint=url,
+                                 endpoint_auto_confirms=True)  # fmt: skip
 
         specs = self._specs(data, compute)
         if tuple(s.id for s in specs) != ALARM_IDS:  # smoke checks for exactly these

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from cdktf import Fn
+import json
+
+from cdktf import Postcondition, TerraformResourceLifecycle
 from constructs import Construct
 
 from shared import fast_import
@@ -53,13 +55,25 @@ class NetworkStack(PipelineStack):
         net = env.network
         public_cidrs, private_cidrs = net.subnet_cidrs()
 
-        # Filtered on zone names: the set is pinned (a new AZ never reshuffles subnets) and a
-        # zone that is not available fails the plan instead of the apply.
-        zones = DataAwsAvailabilityZones(
+        # The subnets use the configured zone names literally: with a lookup, an impaired zone drops
+        # out of the list, the index wraps around, and the next plan replaces subnets, NAT gateways
+        # and the database writer. The lookup stays, only as a check that fails the plan by name.
+        wanted = ", ".join(env.zones)
+        DataAwsAvailabilityZones(
             self,
             "zones",
             state="available",
             filter=[DataAwsAvailabilityZonesFilter(name="zone-name", values=env.zones)],
+            lifecycle=TerraformResourceLifecycle(
+                postcondition=[
+                    Postcondition(
+                        condition=f"${{length(self.names) == {len(env.zones)}}}",
+                        error_message=f"Not every configured availability zone ({wanted}) is available in "
+                        f'{env.aws.region}: unavailable are ${{join(", ", setsubtract({json.dumps(env.zones)}, '
+                        "self.names))}. Change network.availability_zones, or wait for AWS.",
+                    )
+                ]
+            ),
         )
         self.vpc = Vpc(
             self,
@@ -80,7 +94,7 @@ class NetworkStack(PipelineStack):
         self.public_subnets: list[Subnet] = []
         self.private_subnets: list[Subnet] = []
         for i in range(net.az_count):
-            az = Fn.element(zones.names, i)
+            az = env.zones[i]
             public = Subnet(
                 self,
                 f"public_{i}",

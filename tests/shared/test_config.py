@@ -183,7 +183,8 @@ def test_a_typo_elsewhere_does_not_hide_an_unprotected_prod_database(tmp_path):
     assert "compute.cpux: unknown key" in text
     assert "data.aurora.deletion_protection: must be true in a protected environment" in text
     assert "data.secret_recovery_window_days: must be 7-30" in text
-    assert len(found) == 4
+    assert "monitoring.alarm_emails: a protected environment must alert someone" in text
+    assert len(found) == 5
 
 
 def test_bad_suffix_override(tmp_path):
@@ -365,3 +366,30 @@ def test_control_characters_in_a_key_are_escaped_in_the_message(tmp_path):
         load_environment("dev", directory=tmp_path)
     rendered = exc.value.render()
     assert "\x1b" not in rendered and "\\x1b[2Jgotcha: unknown key" in rendered
+
+
+# ---------------------------------------------------------------- alarms reach someone; copies are destroyable
+
+
+PROTECTED = (MINIMAL + "protected: true\nnetwork:\n  az_count: 2\ndata:\n  secret_recovery_window_days: 7\n"
+             "  aurora:\n    instances: 2\n    deletion_protection: true\n    final_snapshot: true\n")  # fmt: skip
+
+
+def test_a_protected_environment_must_alert_someone(tmp_path):
+    (found,) = problems(tmp_path, PROTECTED, name="qa")
+    assert "monitoring.alarm_emails: a protected environment must alert someone" in found
+    write(tmp_path, "qa", PROTECTED + "monitoring:\n  alarm_https_endpoints: [https://pager.example/hook]\n")
+    assert load_environment("qa", directory=tmp_path).monitoring.alarm_https_endpoints
+
+
+def test_an_alarm_endpoint_is_https(tmp_path):
+    (found,) = problems(tmp_path, MINIMAL + "monitoring:\n  alarm_https_endpoints: [http://pager.example]\n")
+    assert "must be an https:// URL" in found
+
+
+def test_a_suffix_copy_of_prod_is_destroyable_and_cheaper():
+    prod, copy = load_environment("prod"), load_environment("prod", suffix="pr-7")
+    assert prod.protected and prod.data.aurora.deletion_protection and prod.network.nat_gateways == 3
+    assert not copy.protected and not copy.data.aurora.deletion_protection and not copy.data.aurora.final_snapshot
+    assert copy.data.secret_recovery_window_days == 0 and copy.network.nat_gateways == 1
+    assert copy.compute == prod.compute and copy.data.kinesis == prod.data.kinesis  # same sizing

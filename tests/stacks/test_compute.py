@@ -157,3 +157,9 @@ def test_fixed_count_without_autoscaling(synth, configs, env):
 def test_ecs_cluster_name_is_an_output(synth):
     out = synth.outputs(S, "dev")["ecs_cluster_name"]
     assert out["value"] == "${aws_ecs_cluster.cluster.name}" and out["description"]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_service_waits_for_its_roles_policies(synth, env):
+    service = synth.one(S, env, "aws_ecs_service")
+    assert sorted(service["depends_on"]) == ["aws_iam_role_policy.execution_policy", "aws_iam_role_policy.task_policy"]

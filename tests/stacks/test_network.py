@@ -101,3 +101,18 @@ def test_flow_logs_go_to_an_encrypted_log_group(synth, configs, env):
 def test_vpc_id_is_an_output(synth):
     out = synth.outputs(S, "dev")["vpc_id"]
     assert out["value"] == "${aws_vpc.vpc.id}" and out["description"]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_subnets_use_the_configured_zones_literally_and_the_lookup_only_checks(synth, configs, env):
+    zones = configs[env].zones
+    subnets = synth.resources("network", env, "aws_subnet")
+    for i, zone in enumerate(zones):
+        assert subnets[f"public_{i}"]["availability_zone"] == zone
+        assert subnets[f"private_{i}"]["availability_zone"] == zone
+    lookup = synth.stack("network", env)["data"]["aws_availability_zones"]["zones"]
+    (check,) = lookup["lifecycle"]["postcondition"]
+    assert check["condition"] == f"${{length(self.names) == {len(zones)}}}"
+    assert "Change network.availability_zones" in check["error_message"]
+    instance = synth.resources("data", env, "aws_rds_cluster_instance")["instance_0"]
+    assert instance["availability_zone"] == zones[0]  # no cross-stack read for a value known at synthesis
