@@ -191,8 +191,9 @@ def test_the_local_pipeline_end_to_end_with_the_real_engine(pipeline, capsys, re
     def note(text: str) -> None:
         log.append(text)
         record_property("e2e", "\n".join(log))
-        with capsys.disabled():
-            print(f"\n  {text}", end="", flush=True)
+        if not os.environ.get("PYTEST_XDIST_WORKER"):  # a worker's lines are shown at the end instead
+            with capsys.disabled():
+                print(f"\n  {text}", end="", flush=True)
 
     def step(text: str) -> None:
         note(f"e2e {time.monotonic() - started:6.1f} s  {text}")
