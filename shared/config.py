@@ -314,8 +314,15 @@ class ComputeConfig(_Section):
     architecture: Literal["X86_64", "ARM64"] = Field("X86_64", description="CPU architecture of the task.")
     desired_count: int = Field(1, ge=0, le=1000, description="Tasks running after a deploy.")
     min_count: int = Field(1, ge=0, le=1000, description="Auto scaling lower bound.")
-    max_count: int = Field(2, ge=1, le=1000, description="Auto scaling upper bound.")
+    max_count: int = Field(1, ge=1, le=1000, description="Auto scaling upper bound (at most the shard count).")
     cpu_target_percent: int = Field(60, ge=10, le=90, description="Average task CPU that auto scaling aims for.")
+    ephemeral_storage_gib: int = Field(
+        21,
+        ge=21,
+        le=200,
+        description="Fargate ephemeral storage (GiB) behind the worker's scratch volume at /tmp and its work "
+        "directory; the root filesystem stays read-only.",
+    )
     autoscaling: bool = Field(
         True,
         description="Scale the service between min_count and max_count. false runs exactly desired_count "
@@ -479,6 +486,12 @@ def environment_rules(get: Callable[[str], Any]) -> list[tuple[str, str]]:
             problems.append(("state.tls_only", "may be false only for an emulator environment (aws.endpoint set)"))
     elif protected is True:
         problems.append(("aws.endpoint", "a protected environment cannot live in an emulator"))
+    # Each shard is leased to one worker at a time: tasks beyond the shard count only idle.
+    shards, max_count = value("data.kinesis.shard_count", int), value("compute.max_count", int)
+    provisioned = value("data.kinesis.mode", str) in ("provisioned", _MISSING)
+    if provisioned and _MISSING not in (shards, max_count) and max_count > shards:
+        problems.append(("compute.max_count", f"{max_count} tasks for {shards} shard(s): each shard is read by one "
+                         "worker at a time, so the others would idle; at most data.kinesis.shard_count"))  # fmt: skip
     region, zones = value("aws.region", str), get("network.availability_zones")
     if region is not _MISSING and isinstance(zones, list | tuple):
         stray = [z for z in zones if not (isinstance(z, str) and z.startswith(region))]

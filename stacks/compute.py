@@ -33,12 +33,16 @@ from cdktf_cdktf_provider_aws.ecs_service import (  # noqa: E402
 )
 from cdktf_cdktf_provider_aws.ecs_task_definition import (  # noqa: E402
     EcsTaskDefinition,
+    EcsTaskDefinitionEphemeralStorage,
     EcsTaskDefinitionRuntimePlatform,
+    EcsTaskDefinitionVolume,
 )
 from cdktf_cdktf_provider_aws.iam_role import IamRole  # noqa: E402
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy  # noqa: E402
 
 CONTAINER_NAME = "worker"
+SCRATCH_VOLUME = "scratch"
+WORK_DIR = "/work"  # the worker's working directory, on the scratch volume like /tmp
 # <account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>[:tag|@digest]
 _ECR_IMAGE = re.compile(r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?/"
                         r"(?P<repo>[a-z0-9._/-]+?)([:@].*)?$")  # fmt: skip
@@ -94,6 +98,9 @@ class ComputeStack(PipelineStack):
                 operating_system_family="LINUX", cpu_architecture=cfg.architecture
             ),
             container_definitions=json.dumps([self._container(data)], sort_keys=True),
+            # A video worker needs scratch space; the root filesystem stays read-only.
+            volume=[EcsTaskDefinitionVolume(name=SCRATCH_VOLUME)],
+            ephemeral_storage=EcsTaskDefinitionEphemeralStorage(size_in_gib=cfg.ephemeral_storage_gib),
         )
 
         self.service = EcsService(
@@ -183,12 +190,18 @@ class ComputeStack(PipelineStack):
             "image": env.compute.image,
             "essential": True,
             "readonlyRootFilesystem": True,
+            "mountPoints": [
+                {"sourceVolume": SCRATCH_VOLUME, "containerPath": path, "readOnly": False}
+                for path in ("/tmp", WORK_DIR)
+            ],
+            "workingDirectory": WORK_DIR,
             "linuxParameters": {"initProcessEnabled": True},
             "environment": [
                 {"name": "KINESIS_STREAM_NAME", "value": data.stream.name},
                 {"name": "DLQ_URL", "value": data.dlq.url},
                 {"name": "METRICS_NAMESPACE", "value": metrics_namespace(env)},
                 {"name": "AWS_REGION", "value": env.aws.region},
+                {"name": "TMPDIR", "value": "/tmp"},
             ],
             # The agent injects each key of the connection JSON; the password never sits in the task definition.
             "secrets": [

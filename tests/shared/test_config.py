@@ -150,7 +150,8 @@ def test_every_problem_is_reported_at_once(tmp_path):
     assert "compute.memory: 4096 MiB does not fit cpu 256" in text
     assert "compute.desired_count: 9 is outside min_count..max_count (1..3)" in text
     assert "logs.retention_days" in text
-    assert len(found) == 6
+    assert "compute.max_count: 3 tasks for 1 shard(s)" in text
+    assert len(found) == 7
     # each names the file and the line of its key
     assert all(p.startswith(f"{tmp_path / 'dev.yaml'}:") for p in found)
     assert any(":10: data.aurora.min_acu" in p for p in found)
@@ -393,3 +394,17 @@ def test_a_suffix_copy_of_prod_is_destroyable_and_cheaper():
     assert not copy.protected and not copy.data.aurora.deletion_protection and not copy.data.aurora.final_snapshot
     assert copy.data.secret_recovery_window_days == 0 and copy.network.nat_gateways == 1
     assert copy.compute == prod.compute and copy.data.kinesis == prod.data.kinesis  # same sizing
+
+
+def test_no_more_tasks_than_shards_on_a_provisioned_stream(tmp_path):
+    (found,) = problems(tmp_path, MINIMAL + "data:\n  kinesis:\n    shard_count: 2\ncompute:\n  max_count: 3\n")
+    assert found.endswith(":9: compute.max_count: 3 tasks for 2 shard(s): each shard is read by one worker at a "
+                          "time, so the others would idle; at most data.kinesis.shard_count")  # fmt: skip
+    write(tmp_path, "dev", MINIMAL + "data:\n  kinesis:\n    mode: on_demand\ncompute:\n  max_count: 3\n")
+    assert load_environment("dev", directory=tmp_path).compute.max_count == 3  # on demand: shards are AWS's
+
+
+@pytest.mark.parametrize("size", [20, 201])
+def test_ephemeral_storage_is_what_fargate_offers(tmp_path, size):
+    (found,) = problems(tmp_path, MINIMAL + f"compute:\n  ephemeral_storage_gib: {size}\n")
+    assert "compute.ephemeral_storage_gib" in found

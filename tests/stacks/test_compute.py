@@ -163,3 +163,14 @@ def test_ecs_cluster_name_is_an_output(synth):
 def test_the_service_waits_for_its_roles_policies(synth, env):
     service = synth.one(S, env, "aws_ecs_service")
     assert sorted(service["depends_on"]) == ["aws_iam_role_policy.execution_policy", "aws_iam_role_policy.task_policy"]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_worker_has_scratch_space_and_a_read_only_root(synth, configs, env):
+    task = synth.one(S, env, "aws_ecs_task_definition")
+    assert task["ephemeral_storage"] == {"size_in_gib": configs[env].compute.ephemeral_storage_gib}
+    assert task["volume"] == [{"name": "scratch"}]
+    (container,) = json.loads(task["container_definitions"])
+    assert container["readonlyRootFilesystem"] is True
+    assert {m["containerPath"] for m in container["mountPoints"] if m["sourceVolume"] == "scratch"} == {"/tmp", "/work"}
+    assert container["workingDirectory"] == "/work"
