@@ -82,9 +82,7 @@ def placeholder(output: str, region: str) -> str:
 def prepare(env: EnvironmentConfig, workdir: Path, missing: dict[str, Missing]) -> Path:
     """The stack's JSON in `<workdir>/.speculative/`, reading placeholders where the producers lack outputs."""
     folder = workdir / FOLDER
-    if folder.exists():
-        shutil.rmtree(folder)
-    folder.mkdir()
+    folder.mkdir(exist_ok=True)  # kept, like the stack's own working directory: its .terraform/ survives
     doc = json.loads((workdir / "cdk.tf.json").read_text())
     sources = doc["data"]["terraform_remote_state"]
     for name, lack in missing.items():
