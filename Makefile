@@ -35,7 +35,7 @@ CLI = STREAMFLIX_ENV_ORIGIN=$(call quote,$(origin ENV)) $(PY) -m shared.cli
         bootstrap smoke releases promote emulator emulator-stop e2e providers-lock clean
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -70,7 +70,7 @@ lint: $(STAMP) ## Lint and check formatting with ruff
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-bench: $(STAMP) ## Time synthesis of all environments: fast provider import vs plain import
+bench: $(STAMP) ## Print timings: synthesis (fast vs plain import), plan of local (serial vs parallel), the suite
 	@$(CLI) bench
 
 plan: $(STAMP) ## Plan, stacks side by side (PARALLELISM=4): [ENV=<env>, else every environment] [STACK=a,b]
@@ -109,5 +109,5 @@ emulator: $(STAMP) ## Start moto_server for the local environment at its aws.end
 emulator-stop: $(STAMP) ## Stop the emulator that make emulator started: [ENV=local]
 	@$(CLI) emulator $(if $(strip $(value ENV)),$(call opt,ENV,env),--env local) --stop
 
-clean: ## Remove generated output (cdktf.out, outputs); keeps .venv
-	rm -rf cdktf.out cdktf.out.* outputs .pytest_cache
+clean: ## Remove generated output (cdktf.out, outputs, reports); keeps .venv
+	rm -rf cdktf.out cdktf.out.* outputs reports .pytest_cache
