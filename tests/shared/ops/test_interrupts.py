@@ -41,6 +41,14 @@ def wait_for(path: Path, proc: subprocess.Popen, timeout: float = 60) -> None:
         time.sleep(0.05)
 
 
+def slow_deploy(cli, engine, stack: str) -> subprocess.Popen:
+    """`deploy --env dev`, returned once the stand-in engine is inside the slow apply of `stack`."""
+    engine.set("SLOW", f"apply:{stack}")
+    proc = cli("deploy", "--env", "dev")
+    wait_for(engine.state / f"{stack}.trapping", proc)
+    return proc
+
+
 def signals_received(engine, stack: str) -> list[str]:
     path = engine.state / f"{stack}.signals"
     return path.read_text().split() if path.exists() else []
@@ -52,9 +60,7 @@ def ctrl_c(proc: subprocess.Popen) -> None:
 
 
 def test_ctrl_c_during_apply_lets_that_apply_finish_and_starts_nothing_more(cli, engine, repo_copy):
-    engine.set("SLOW", "apply:compute-dev")
-    proc = cli("deploy", "--env", "dev")
-    wait_for(engine.state / "compute-dev.trapping", proc)
+    proc = slow_deploy(cli, engine, "compute-dev")
     ctrl_c(proc)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
@@ -68,9 +74,7 @@ def test_ctrl_c_during_apply_lets_that_apply_finish_and_starts_nothing_more(cli,
 
 
 def test_a_second_ctrl_c_passes_on_exactly_one_graceful_stop(cli, engine):
-    engine.set("SLOW", "apply:compute-dev")
-    proc = cli("deploy", "--env", "dev")
-    wait_for(engine.state / "compute-dev.trapping", proc)
+    proc = slow_deploy(cli, engine, "compute-dev")
     ctrl_c(proc)
     ctrl_c(proc)
     out, err = proc.communicate(timeout=60)
@@ -82,9 +86,7 @@ def test_a_second_ctrl_c_passes_on_exactly_one_graceful_stop(cli, engine):
 
 
 def test_a_third_ctrl_c_only_warns_and_a_fourth_forces_the_stop(cli, engine):
-    engine.set("SLOW", "apply:network-dev")
-    proc = cli("deploy", "--env", "dev")
-    wait_for(engine.state / "network-dev.trapping", proc)
+    proc = slow_deploy(cli, engine, "network-dev")
     ctrl_c(proc)
     ctrl_c(proc)
     wait_for(engine.state / "network-dev.signals", proc)
@@ -99,9 +101,7 @@ def test_a_third_ctrl_c_only_warns_and_a_fourth_forces_the_stop(cli, engine):
 
 
 def test_sigterm_to_the_tool_alone_stops_the_engine_gracefully_at_once(cli, engine):
-    engine.set("SLOW", "apply:data-dev")
-    proc = cli("deploy", "--env", "dev")
-    wait_for(engine.state / "data-dev.trapping", proc)
+    proc = slow_deploy(cli, engine, "data-dev")
     proc.send_signal(signal.SIGTERM)  # what CI sends on cancel (with a deadline): to the tool only
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 143, err
@@ -135,9 +135,7 @@ def test_a_second_command_on_the_environment_is_refused_naming_the_first(cli, en
     s3 = boto3.client("s3", endpoint_url=moto_server, region_name="us-east-1", aws_access_key_id="testing",
                       aws_secret_access_key="testing")  # fmt: skip
     s3.create_bucket(Bucket="streamflix-tfstate-dev")  # where the deploy records its release
-    engine.set("SLOW", "apply:network-dev")
-    first = cli("deploy", "--env", "dev")
-    wait_for(engine.state / "network-dev.trapping", first)
+    first = slow_deploy(cli, engine, "network-dev")
     second = cli("synth", "--env", "dev")  # would rewrite the JSON the deploy is using
     _, err = second.communicate(timeout=120)
     assert second.returncode == 2
