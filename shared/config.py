@@ -73,6 +73,8 @@ PATTERN_WORDS = {
 
 # An environment file is a few hundred bytes; these bounds keep a hostile one from costing minutes.
 MAX_FILE_BYTES = 256 * 1024
+# The first minor of each Aurora PostgreSQL major whose Serverless v2 instances may pause at 0 ACU.
+AUTO_PAUSE_MINORS = {13: 15, 14: 12, 15: 7, 16: 3}
 MAX_EXPANDED_VALUES = 10_000  # values after expanding YAML aliases (*name)
 
 
@@ -189,6 +191,11 @@ class NetworkConfig(_Section):
         description="AZ names to use, az_count of them; empty takes <region>a, <region>b, ... "
         "Pinned so that a new AZ in the region never reshuffles the subnets.",
     )
+    flow_logs_traffic: Literal["ALL", "REJECT", "ACCEPT"] = Field(
+        "REJECT",
+        description="Which VPC traffic the flow logs record. REJECT (the default, dev) keeps what explains a "
+        "blocked connection at a fraction of the volume; ALL where traffic is audited (staging, prod).",
+    )
 
     @field_validator("cidr")
     @classmethod
@@ -243,16 +250,41 @@ class KinesisConfig(_Section):
     mode: Literal["provisioned", "on_demand"] = Field("provisioned", description="Capacity mode of the ingest stream.")
     shard_count: int = Field(1, ge=1, le=500, description="Shards when mode is provisioned.")
     retention_hours: int = Field(24, ge=24, le=8760, description="How long records stay on the stream.")
+    consumer: Literal["polling", "enhanced_fan_out"] = Field(
+        "polling",
+        description="How the workers read: polling (GetRecords, sharing 2 MB/s per shard with every other reader) "
+        "or enhanced_fan_out (a registered stream consumer with its own 2 MB/s per shard, pushed over HTTP/2; "
+        "billed per consumer-shard hour).",
+    )
 
 
 class AuroraConfig(_Section):
-    engine_version: str = Field("16.4", description="Aurora PostgreSQL engine version.", pattern=r"^\d+\.\d+$")
+    engine_version: str = Field(
+        "16.4",
+        description="Lowest Aurora PostgreSQL version (major.minor) to run. AWS may raise the minor version "
+        "(auto minor upgrades); a deploy never plans a downgrade. Raising it upgrades; a new major "
+        "replaces the parameter group and upgrades the cluster in place.",
+        pattern=r"^\d+\.\d+$",
+    )
     database_name: str = Field(
         "streamflix", description="Name of the metadata database.", pattern=r"^[a-z][a-z0-9_]{0,62}$"
     )
     master_username: str = Field("streamflix_admin", description="Master user name.", pattern=r"^[a-z][a-z0-9_]{0,15}$")
-    min_acu: float = Field(0.5, ge=0.5, le=256, description="Serverless v2 minimum capacity (ACU).")
+    min_acu: float = Field(
+        0.5,
+        ge=0,
+        le=256,
+        description="Serverless v2 minimum capacity (ACU). 0 lets the cluster pause when idle (no compute "
+        "cost; the first connection after a pause waits about 15 s); needs engine 13.15, 14.12, 15.7, 16.3 or later.",
+    )
     max_acu: float = Field(1.0, ge=1, le=256, description="Serverless v2 maximum capacity (ACU).")
+    seconds_until_auto_pause: int | None = Field(
+        None,
+        ge=300,
+        le=86_400,
+        description="Idle seconds before a cluster with min_acu 0 pauses (300-86400); unset takes AWS's 300. "
+        "Only with min_acu 0.",
+    )
     instances: int = Field(
         1, ge=1, le=15, description="Cluster instances of class db.serverless (2+ spreads over AZs)."
     )
@@ -278,6 +310,16 @@ class AuroraConfig(_Section):
         for key in ("min_acu", "max_acu"):
             if (getattr(self, key) * 2) % 1:
                 problems.append((key, f"must be a multiple of 0.5, got {getattr(self, key)}"))
+        if self.seconds_until_auto_pause is not None and self.min_acu != 0:
+            problems.append(("seconds_until_auto_pause", f"only a cluster that may pause has it: set min_acu to 0 "
+                             f"(it is {self.min_acu}) or remove this key"))  # fmt: skip
+        if self.min_acu == 0:
+            major, minor = (int(part) for part in self.engine_version.split("."))
+            floor = AUTO_PAUSE_MINORS.get(major)
+            if floor is None and major < min(AUTO_PAUSE_MINORS) or floor is not None and minor < floor:
+                versions = ", ".join(f"{m}.{n}" for m, n in sorted(AUTO_PAUSE_MINORS.items()))
+                problems.append(("min_acu", f"0 ACU (auto-pause) needs Aurora PostgreSQL {versions} or later; "
+                                 f"engine_version is {self.engine_version}"))  # fmt: skip
         _raise_if(problems)
         return self
 
@@ -316,6 +358,13 @@ class ComputeConfig(_Section):
     min_count: int = Field(1, ge=0, le=1000, description="Auto scaling lower bound.")
     max_count: int = Field(1, ge=1, le=1000, description="Auto scaling upper bound (at most the shard count).")
     cpu_target_percent: int = Field(60, ge=10, le=90, description="Average task CPU that auto scaling aims for.")
+    lag_target_ms: int = Field(
+        10_000,
+        ge=1_000,
+        le=86_400_000,
+        description="Consumer lag that auto scaling aims for (ms): the iterator age when polling, "
+        "MillisBehindLatest with enhanced fan-out. Lag is the first scaling signal, CPU the second.",
+    )
     ephemeral_storage_gib: int = Field(
         21,
         ge=21,

@@ -10,6 +10,12 @@ from constructs import Construct
 
 from shared import fast_import
 from shared.components.iam import assume_role_policy, document, statement
+from shared.components.lease_tables import (
+    COORDINATION_TABLE_ACTIONS,
+    LEASE_INDEX_ACTIONS,
+    LEASE_OWNER_INDEX,
+    LEASE_TABLE_ACTIONS,
+)
 from shared.components.log_group import EncryptedLogGroup
 from shared.config import EnvironmentConfig
 from shared.contract import SECRET_KEYS
@@ -22,6 +28,8 @@ fast_import.register_without_init()
 from cdktf_cdktf_provider_aws.appautoscaling_policy import (  # noqa: E402
     AppautoscalingPolicy,
     AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration,
+    AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecification,
+    AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationDimensions,
     AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification,
 )
 from cdktf_cdktf_provider_aws.appautoscaling_target import AppautoscalingTarget  # noqa: E402
@@ -51,6 +59,23 @@ _ECR_IMAGE = re.compile(r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)
 def metrics_namespace(env: EnvironmentConfig) -> str:
     """The CloudWatch namespace the workers publish to; the task role may publish nowhere else."""
     return f"StreamFlix/{env.suffix}"
+
+
+def consumer_lag_metric(env: EnvironmentConfig, stream_name: str, app_name: str) -> tuple[str, str, dict[str, str]]:
+    """(namespace, metric, dimensions) of the workers' lag in the environment's consumer mode.
+
+    Polling readers show up in the stream's GetRecords.IteratorAgeMilliseconds; an enhanced fan-out
+    consumer never calls GetRecords, its lag is SubscribeToShardEvent.MillisBehindLatest.
+    """
+    if env.data.kinesis.consumer == "enhanced_fan_out":
+        return ("AWS/Kinesis", "SubscribeToShardEvent.MillisBehindLatest",
+                {"StreamName": stream_name, "ConsumerName": app_name})  # fmt: skip
+    return "AWS/Kinesis", "GetRecords.IteratorAgeMilliseconds", {"StreamName": stream_name}
+
+
+def via(service: str, region: str) -> str:
+    """The kms:ViaService value of an AWS service in `region`."""
+    return f"{service}.{region}.amazonaws.com"
 
 
 class ComputeStack(PipelineStack):
@@ -129,7 +154,7 @@ class ComputeStack(PipelineStack):
         )
 
         if cfg.autoscaling:
-            self._autoscaling()
+            self._autoscaling(data)
 
         self.output("ecs_cluster_name", self.cluster.name, "Name of the ECS cluster that runs the video workers.")
         self.output("ecs_cluster_arn", self.cluster.arn, "ARN of the ECS cluster.")
@@ -139,8 +164,13 @@ class ComputeStack(PipelineStack):
         self.output("task_role_arn", self.task_role.arn, "ARN of the worker task role.")
         self.output("execution_role_arn", self.execution_role.arn, "ARN of the task execution role.")
 
-    def _autoscaling(self) -> None:
-        """Target tracking between compute.min_count and compute.max_count."""
+    def _autoscaling(self, data: DataStack) -> None:
+        """Target tracking between compute.min_count and compute.max_count: on consumer lag first, CPU second.
+
+        Each shard is read by one worker at a time, so lag is what more workers cure; CPU catches
+        jobs that get heavier without the stream falling behind. Application Auto Scaling scales out
+        when either policy asks and in only when both allow.
+        """
         cfg = self.env.compute
         target = AppautoscalingTarget(
             self,
@@ -150,6 +180,32 @@ class ComputeStack(PipelineStack):
             resource_id=f"service/{self.cluster.name}/{self.service.name}",
             min_capacity=cfg.min_count,
             max_capacity=cfg.max_count,
+        )
+        namespace, metric, dimensions = consumer_lag_metric(self.env, data.stream.name, data.consumer_app_name)
+        AppautoscalingPolicy(
+            self,
+            "scaling_lag",
+            name=self.name("worker-lag"),
+            policy_type="TargetTrackingScaling",
+            service_namespace=target.service_namespace,
+            scalable_dimension=target.scalable_dimension,
+            resource_id=target.resource_id,
+            target_tracking_scaling_policy_configuration=AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration(
+                target_value=cfg.lag_target_ms,
+                customized_metric_specification=AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecification(
+                    namespace=namespace,
+                    metric_name=metric,
+                    statistic="Maximum",  # the slowest shard decides: an average hides one stuck shard
+                    dimensions=[
+                        AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationDimensions(
+                            name=name, value=value
+                        )
+                        for name, value in dimensions.items()
+                    ],
+                ),
+                scale_in_cooldown=300,
+                scale_out_cooldown=60,
+            ),
         )
         AppautoscalingPolicy(
             self,
@@ -198,6 +254,15 @@ class ComputeStack(PipelineStack):
             "linuxParameters": {"initProcessEnabled": True},
             "environment": [
                 {"name": "KINESIS_STREAM_NAME", "value": data.stream.name},
+                # The KCL application: its name is the lease table's and the consumer library's metrics namespace.
+                {"name": "CONSUMER_APP_NAME", "value": data.consumer_app_name},
+                {"name": "CONSUMER_MODE", "value": env.data.kinesis.consumer},
+                {"name": "LEASE_TABLE_NAME", "value": data.lease_tables.lease_table.name},
+                *(
+                    [{"name": "STREAM_CONSUMER_ARN", "value": data.stream_consumer.arn}]
+                    if data.stream_consumer is not None
+                    else []
+                ),
                 {"name": "DLQ_URL", "value": data.dlq.url},
                 {"name": "METRICS_NAMESPACE", "value": metrics_namespace(env)},
                 {"name": "AWS_REGION", "value": env.aws.region},
@@ -223,7 +288,13 @@ class ComputeStack(PipelineStack):
                 "WriteTaskLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{self.log_group.arn}:*"]
             ),  # fmt: skip
             statement("ReadDatabaseSecret", ["secretsmanager:GetSecretValue"], [data.secret.arn]),
-            statement("DecryptDatabaseSecret", ["kms:Decrypt"], [data.key.arn]),
+            # Only Secrets Manager decrypts for this role (the agent reads the secret through it).
+            statement(
+                "DecryptDatabaseSecret",
+                ["kms:Decrypt"],
+                [data.key.arn],
+                Condition={"StringEquals": {"kms:ViaService": via("secretsmanager", self.region)}},
+            ),  # fmt: skip
         ]
         ecr = _ECR_IMAGE.match(self.env.compute.image)
         if ecr:
@@ -240,29 +311,52 @@ class ComputeStack(PipelineStack):
         return statements
 
     def _task_statements(self, data: DataStack) -> list[dict]:
-        return [
+        polling = data.stream_consumer is None
+        stream_actions = ["kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:ListShards"]
+        if polling:
+            stream_actions += ["kinesis:GetRecords", "kinesis:GetShardIterator"]
+        tables = data.lease_tables
+        statements = [
+            statement("ReadIngestStream", stream_actions, [data.stream.arn]),
+            statement("KeepLeasesAndCheckpoints", list(LEASE_TABLE_ACTIONS), [tables.lease_table.arn]),
             statement(
-                "ReadIngestStream",
-                [
-                    "kinesis:DescribeStream",
-                    "kinesis:DescribeStreamSummary",
-                    "kinesis:GetRecords",
-                    "kinesis:GetShardIterator",
-                    "kinesis:ListShards",
-                    "kinesis:SubscribeToShard",
-                ],
-                [data.stream.arn],
-            ),  # fmt: skip
+                "FindOwnLeases", list(LEASE_INDEX_ACTIONS), [f"{tables.lease_table.arn}/index/{LEASE_OWNER_INDEX}"]
+            ),
+            statement(
+                "CoordinateWorkers", list(COORDINATION_TABLE_ACTIONS), [t.arn for t in tables.coordination_tables]
+            ),
             statement(
                 "SendFailedJobs", ["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"], [data.dlq.arn]
             ),  # fmt: skip
-            # The stream and queue are encrypted with the pipeline key.
-            statement("UsePipelineKey", ["kms:Decrypt", "kms:GenerateDataKey"], [data.key.arn]),
-            # PutMetricData has no resource-level permissions; the namespace condition narrows it.
+            # The stream, queue and tables are encrypted with the pipeline key; only those services
+            # may use it on this role's behalf.
+            statement(
+                "UsePipelineKey",
+                ["kms:Decrypt", "kms:GenerateDataKey"],
+                [data.key.arn],
+                Condition={
+                    "StringEquals": {"kms:ViaService": [via(s, self.region) for s in ("dynamodb", "kinesis", "sqs")]}
+                },
+            ),
+            # PutMetricData has no resource-level permissions; the namespace condition narrows it to
+            # the workers' own namespace and the consumer library's (its application name).
             statement(
                 "PublishMetrics",
                 ["cloudwatch:PutMetricData"],
                 ["*"],
-                Condition={"StringEquals": {"cloudwatch:namespace": metrics_namespace(self.env)}},
+                Condition={
+                    "StringEquals": {"cloudwatch:namespace": [metrics_namespace(self.env), data.consumer_app_name]}
+                },
             ),
         ]
+        if not polling:
+            # A stream ARN authorizes nothing here: SubscribeToShard is checked against the consumer.
+            statements.insert(
+                1,
+                statement(
+                    "SubscribeAsFanOutConsumer",
+                    ["kinesis:DescribeStreamConsumer", "kinesis:SubscribeToShard"],
+                    [data.stream_consumer.arn],
+                ),
+            )
+        return statements

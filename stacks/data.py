@@ -1,22 +1,30 @@
-"""The data stack: KMS key, Kinesis ingest stream, SQS dead-letter queue, Aurora Serverless v2, its secret."""
+"""The data stack: KMS key, Kinesis ingest stream and its consumer's lease tables, SQS dead-letter queue,
+Aurora Serverless v2 and its secret."""
 
 from __future__ import annotations
 
 import json
 
-from cdktf import Fn
+from cdktf import Fn, TerraformLocal, TerraformResourceLifecycle, Token
 from constructs import Construct
 
 from shared import fast_import
 from shared.components.encryption_key import EncryptionKey, ServiceGrant
 from shared.components.iam import assume_role_policy
+from shared.components.lease_tables import LeaseTables
 from shared.components.log_group import EncryptedLogGroup, logs_service_grant
 from shared.config import EnvironmentConfig
+from shared.naming import resource_name
 from shared.stack import PipelineStack
 from stacks.network import POSTGRES_PORT, NetworkStack
 
 fast_import.register_without_init()
 
+from cdktf_cdktf_provider_aws.data_aws_rds_cluster import DataAwsRdsCluster  # noqa: E402
+from cdktf_cdktf_provider_aws.data_aws_rds_clusters import (  # noqa: E402
+    DataAwsRdsClusters,
+    DataAwsRdsClustersFilter,
+)
 from cdktf_cdktf_provider_aws.db_subnet_group import DbSubnetGroup  # noqa: E402
 from cdktf_cdktf_provider_aws.iam_role import IamRole  # noqa: E402
 from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment  # noqa: E402
@@ -24,6 +32,7 @@ from cdktf_cdktf_provider_aws.kinesis_stream import (  # noqa: E402
     KinesisStream,
     KinesisStreamStreamModeDetails,
 )
+from cdktf_cdktf_provider_aws.kinesis_stream_consumer import KinesisStreamConsumer  # noqa: E402
 from cdktf_cdktf_provider_aws.rds_cluster import (  # noqa: E402
     RdsCluster,
     RdsClusterServerlessv2ScalingConfiguration,
@@ -47,8 +56,14 @@ RDS_SAFE_SPECIALS = "!#$%&*()-_=+[]{}<>:?"
 ENHANCED_MONITORING_POLICY = "service-role/AmazonRDSEnhancedMonitoringRole"
 
 
+def consumer_app_name(env: EnvironmentConfig) -> str:
+    """The workers' KCL application name: their lease table's name, stream consumer name and metrics namespace."""
+    return resource_name(env, "video-worker")
+
+
 class DataStack(PipelineStack):
-    """Exposes `key`, `stream`, `dlq`, `secret` and `cluster` to the stacks that build on it."""
+    """Exposes `key`, `stream`, `stream_consumer` (enhanced fan-out only, else None), `lease_tables`, `dlq`,
+    `secret` and `cluster` to the stacks that build on it."""
 
     stack_name = "data"
 
@@ -90,12 +105,19 @@ class DataStack(PipelineStack):
             stream_mode_details=KinesisStreamStreamModeDetails(stream_mode=env.data.kinesis.mode.upper()),
             encryption_type="KMS",
             kms_key_id=self.key.arn,
-            shard_level_metrics=[
-                "IncomingBytes",
-                "IteratorAgeMilliseconds",
-                "ReadProvisionedThroughputExceeded",
-                "WriteProvisionedThroughputExceeded",
-            ],  # fmt: skip
+            # No shard-level metrics: they are billed per shard and metric, and every alarm and the
+            # dashboard read the stream-level ones, which are free.
+        )
+        self.consumer_app_name = consumer_app_name(env)
+        # With enhanced fan-out the consumer is registered here, not by the workers: its ARN is what
+        # SubscribeToShard authorizes against, so the task role can name it exactly.
+        self.stream_consumer = (
+            KinesisStreamConsumer(self, "stream_consumer", name=self.consumer_app_name, stream_arn=self.stream.arn)
+            if env.data.kinesis.consumer == "enhanced_fan_out"
+            else None
+        )
+        self.lease_tables = LeaseTables(
+            self, "lease_tables", app_name=self.consumer_app_name, kms_key_arn=self.key.arn, protected=env.protected
         )
 
         self.dlq = SqsQueue(
@@ -133,6 +155,25 @@ class DataStack(PipelineStack):
 
         self.output("kinesis_stream_name", self.stream.name, "Name of the Kinesis stream that ingests video jobs.")
         self.output("kinesis_stream_arn", self.stream.arn, "ARN of the ingest stream.")
+        self.output(
+            "consumer_app_name",
+            self.consumer_app_name,
+            "KCL application name of the workers: their lease table's name and their metrics namespace.",
+        )
+        if self.stream_consumer is not None:
+            self.output(
+                "stream_consumer_arn",
+                self.stream_consumer.arn,
+                "ARN of the workers' enhanced fan-out consumer of the ingest stream.",
+            )
+        self.output(
+            "lease_table_name",
+            self.lease_tables.lease_table.name,
+            "DynamoDB table of the workers' shard leases and checkpoints.",
+        )
+        self.output("lease_table_arn", self.lease_tables.lease_table.arn, "ARN of the lease table.")
+        self.output("coordination_table_arns", [t.arn for t in self.lease_tables.coordination_tables],
+                    "ARNs of the KCL worker metrics and coordinator state tables.")  # fmt: skip
         self.output("dlq_url", self.dlq.url, "URL of the SQS dead-letter queue for failed jobs.")
         self.output("dlq_arn", self.dlq.arn, "ARN of the dead-letter queue.")
         self.output("dlq_name", self.dlq.name, "Name of the dead-letter queue.")
@@ -178,6 +219,9 @@ class DataStack(PipelineStack):
                 RdsClusterParameterGroupParameter(name="log_min_duration_statement", value="1000"),
                 RdsClusterParameterGroupParameter(name="log_statement", value="ddl"),
             ],
+            # Its name and family carry the major version: a major upgrade needs the new group in
+            # place before the cluster moves to it, and the old one can only go after.
+            lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
         )
         # Created before the cluster so that the exported logs are encrypted and expire.
         db_logs = EncryptedLogGroup(self, "db_logs", name=rds_log_group,
@@ -188,7 +232,9 @@ class DataStack(PipelineStack):
             cluster_identifier=self.cluster_identifier,
             engine="aurora-postgresql",
             engine_mode="provisioned",  # Serverless v2 runs on the provisioned engine mode
-            engine_version=aurora.engine_version,
+            engine_version=self._engine_version(),
+            # Only a change of the configured major version can ask for one (see _engine_version).
+            allow_major_version_upgrade=True,
             database_name=aurora.database_name,
             master_username=aurora.master_username,
             master_password=password.result,
@@ -200,18 +246,29 @@ class DataStack(PipelineStack):
             kms_key_id=self.key.arn,
             iam_database_authentication_enabled=True,
             serverlessv2_scaling_configuration=RdsClusterServerlessv2ScalingConfiguration(
-                min_capacity=aurora.min_acu, max_capacity=aurora.max_acu
+                min_capacity=aurora.min_acu,
+                max_capacity=aurora.max_acu,
+                seconds_until_auto_pause=aurora.seconds_until_auto_pause if aurora.min_acu == 0 else None,
             ),
             backup_retention_period=aurora.backup_retention_days,
             preferred_backup_window="03:00-04:00",
             copy_tags_to_snapshot=True,
             skip_final_snapshot=not aurora.final_snapshot,
-            final_snapshot_identifier=self.name("metadata-final") if aurora.final_snapshot else None,
+            # A fixed name collides with the snapshot of the previous destroy; the creation time makes
+            # it one per cluster, and ignore_changes keeps it from changing on every plan.
+            final_snapshot_identifier=(
+                f'{self.name("metadata-final")}-${{formatdate("YYYYMMDDhhmmss", timestamp())}}'
+                if aurora.final_snapshot
+                else None
+            ),
             deletion_protection=aurora.deletion_protection,
             enabled_cloudwatch_logs_exports=["postgresql"],
             # Outside protected environments changes land at once instead of in the next window.
             apply_immediately=not env.protected,
             depends_on=[db_logs.log_group],
+            lifecycle=TerraformResourceLifecycle(ignore_changes=["final_snapshot_identifier"])
+            if aurora.final_snapshot
+            else None,
         )
         monitoring = {}
         if aurora.enhanced_monitoring:
@@ -242,7 +299,7 @@ class DataStack(PipelineStack):
                 cluster_identifier=self.cluster.id,
                 instance_class="db.serverless",
                 engine=self.cluster.engine,
-                engine_version=self.cluster.engine_version,
+                # No engine_version: instances run the cluster's, so an upgrade is planned once, on the cluster.
                 db_subnet_group_name=subnets.name,
                 availability_zone=env.zones[i % len(env.zones)],  # known at synthesis: no cross-stack read
                 publicly_accessible=False,
@@ -277,3 +334,34 @@ class DataStack(PipelineStack):
                 }
             ),
         )
+
+    def _engine_version(self) -> str:
+        """The configured version as a floor: whatever runs, if it is newer (AWS raised the minor), else the floor.
+
+        Pinning the configured version would plan a downgrade after every automatic minor upgrade,
+        which ModifyDBCluster refuses (hashicorp/terraform-provider-aws#45026): each later deploy
+        would fail and drift would never clear. Before the first deploy nothing runs: the floor.
+        """
+        floor = self.env.data.aurora.engine_version
+        major, minor = (int(part) for part in floor.split("."))
+        existing = DataAwsRdsClusters(
+            self,
+            "existing_cluster",
+            filter=[DataAwsRdsClustersFilter(name="db-cluster-id", values=[self.cluster_identifier])],
+        )
+        running_cluster = DataAwsRdsCluster(
+            self,
+            "running_cluster",
+            cluster_identifier=self.cluster_identifier,
+            count=Token.as_number(Fn.length_of(existing.cluster_identifiers)),
+        )
+        running = TerraformLocal(self, "aurora_running_version", f"${{one({running_cluster.fqn}[*].engine_version)}}")
+        # major * 1000 + minor of what runs, 0 when that cannot be read (then the floor is planned).
+        parts = rf'regex("^(\\d+)\\.(\\d+)", {running.fqn})'  # HCL string: \\d is \d
+        rank = f"try(tonumber({parts}[0]) * 1000 + tonumber({parts}[1]), 0)"
+        version = TerraformLocal(
+            self,
+            "aurora_engine_version",
+            f'${{{running.fqn} != null && {rank} >= {major * 1000 + minor} ? {running.fqn} : "{floor}"}}',
+        )
+        return version.as_string

@@ -11,7 +11,7 @@ from shared import fast_import
 from shared.config import EnvironmentConfig
 from shared.contract import ALARM_IDS
 from shared.stack import PipelineStack
-from stacks.compute import ComputeStack
+from stacks.compute import ComputeStack, consumer_lag_metric
 from stacks.data import DataStack
 
 fast_import.register_without_init()
@@ -94,9 +94,10 @@ class MonitoringStack(PipelineStack):
             AlarmSpec("kinesis-read-throttled", "Workers are throttled reading the ingest stream",
                       Metric("AWS/Kinesis", "ReadProvisionedThroughputExceeded", stream),
                       "GreaterThanThreshold", 0, "notBreaching"),
-            # Idle workers still poll (age 0); silence means nobody is consuming.
+            # The lag metric of the consumer mode in use; idle workers still report it (0), so silence
+            # means nobody is consuming.
             AlarmSpec("kinesis-iterator-age", "Workers lag behind the ingest stream",
-                      Metric("AWS/Kinesis", "GetRecords.IteratorAgeMilliseconds", stream, "Maximum", 60),
+                      Metric(*self._lag(data), "Maximum", 60),
                       "GreaterThanThreshold", mon.iterator_age_ms, "breaching", 5, 3),
             AlarmSpec("dlq-messages", "Failed jobs are waiting in the dead-letter queue",
                       Metric("AWS/SQS", "ApproximateNumberOfMessagesVisible", {"QueueName": data.dlq.name},
@@ -123,6 +124,9 @@ class MonitoringStack(PipelineStack):
                       Metric("AWS/RDS", "CPUUtilization", cluster, "Average", 300),
                       "GreaterThanThreshold", mon.aurora_cpu_percent, "notBreaching", 3, 3),
         ]  # fmt: skip
+
+    def _lag(self, data: DataStack) -> tuple[str, str, dict[str, str]]:
+        return consumer_lag_metric(self.env, data.stream.name, data.consumer_app_name)
 
     def _alarm(self, spec: AlarmSpec) -> CloudwatchMetricAlarm:
         common = dict(
@@ -165,6 +169,7 @@ class MonitoringStack(PipelineStack):
         stream, dlq = data.stream.name, data.dlq.name
         cluster, service = compute.cluster.name, compute.service.name
         db = data.cluster.cluster_identifier
+        lag_namespace, lag_metric, lag_dimensions = self._lag(data)
 
         def graph(title: str, metrics: list[list], x: int, y: int) -> dict:
             return {"type": "metric", "x": x, "y": y, "width": 12, "height": 6,
@@ -175,7 +180,7 @@ class MonitoringStack(PipelineStack):
             "widgets": [
                 graph("Ingest stream: records in", [["AWS/Kinesis", "IncomingRecords", "StreamName", stream]], 0, 0),
                 graph("Ingest stream: consumer lag (ms)",
-                      [["AWS/Kinesis", "GetRecords.IteratorAgeMilliseconds", "StreamName", stream,
+                      [[lag_namespace, lag_metric, *[x for kv in lag_dimensions.items() for x in kv],
                         {"stat": "Maximum"}]], 12, 0),
                 graph("Dead-letter queue depth",
                       [["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", dlq, {"stat": "Maximum"}]],

@@ -198,7 +198,7 @@ class NetworkStack(PipelineStack):
             self,
             "flow_log",
             vpc_id=self.vpc.id,
-            traffic_type="ALL",
+            traffic_type=self.env.network.flow_logs_traffic,
             log_destination_type="cloud-watch-logs",
             log_destination=group.arn,
             iam_role_arn=role.arn,

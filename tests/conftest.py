@@ -7,6 +7,7 @@ import os
 import sys
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -63,6 +64,41 @@ def synth(configs, tmp_path_factory) -> Synthesized:
 
     out = synthesize(list(configs.values()), tmp_path_factory.mktemp("synth") / "cdktf.out")
     return Synthesized(out)
+
+
+def variant(base: EnvironmentConfig, suffix: str, **changes: Any) -> EnvironmentConfig:
+    """`base` as the environment `suffix`, with dotted-key changes, validated like a file would be."""
+    data = base.model_dump(mode="json")
+    data["environment_suffix"] = suffix
+    for dotted, value in changes.items():
+        *parents, key = dotted.split("__")
+        node = data
+        for part in parents:
+            node = node[part]
+        node[key] = value
+    return EnvironmentConfig.model_validate(data)
+
+
+# Shapes no environment file has today, synthesized once per session like the environments.
+VARIANTS = {
+    "fanout": {"data__kinesis__consumer": "enhanced_fan_out"},
+    "paused": {"data__aurora__min_acu": 0, "data__aurora__seconds_until_auto_pause": 900},
+    "ondemand": {"data__kinesis__mode": "on_demand"},
+    "alerted": {
+        "monitoring__alarm_emails": ["oncall@example.com"],
+        "monitoring__alarm_https_endpoints": ["https://hooks.example.com/alarms"],
+    },
+    "ecr": {"compute__image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/video/worker:2.3.1"},
+}
+
+
+@pytest.fixture(scope="session")
+def variants(configs, tmp_path_factory) -> Synthesized:
+    """dev in the VARIANTS shapes, each under its own suffix (the key)."""
+    from shared.app import synthesize
+
+    envs = [variant(configs["dev"], suffix, **changes) for suffix, changes in VARIANTS.items()]
+    return Synthesized(synthesize(envs, tmp_path_factory.mktemp("variants") / "cdktf.out"))
 
 
 # The S3 backend settings an emulator environment adds; no real environment may carry any of them.

@@ -191,9 +191,9 @@ def test_only_an_emulator_environment_carries_emulator_settings(synth, configs, 
 def test_every_aws_service_the_stacks_use_goes_to_the_emulator(synth):
     # A resource of a service missing from EMULATED_SERVICES would be created in real AWS.
     service_of = {"appautoscaling": "appautoscaling", "cloudwatch_log": "logs", "cloudwatch": "cloudwatch",
-                  "db": "rds", "rds": "rds", "default": "ec2", "eip": "ec2", "flow": "ec2", "internet": "ec2",
-                  "nat": "ec2", "route": "ec2", "security": "ec2", "subnet": "ec2", "vpc": "ec2", "ecs": "ecs",
-                  "iam": "iam", "kinesis": "kinesis", "kms": "kms", "secretsmanager": "secretsmanager",
+                  "db": "rds", "rds": "rds", "dynamodb": "dynamodb", "default": "ec2", "eip": "ec2", "flow": "ec2",
+                  "internet": "ec2", "nat": "ec2", "route": "ec2", "security": "ec2", "subnet": "ec2", "vpc": "ec2",
+                  "ecs": "ecs", "iam": "iam", "kinesis": "kinesis", "kms": "kms", "secretsmanager": "secretsmanager",
                   "sns": "sns", "sqs": "sqs", "caller": "sts"}  # fmt: skip
     types = {t for s, e in ALL if e == "local" for t in synth.stack(s, e).get("resource", {})}
     types |= {"aws_caller_identity"}

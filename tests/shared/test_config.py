@@ -408,3 +408,56 @@ def test_no_more_tasks_than_shards_on_a_provisioned_stream(tmp_path):
 def test_ephemeral_storage_is_what_fargate_offers(tmp_path, size):
     (found,) = problems(tmp_path, MINIMAL + f"compute:\n  ephemeral_storage_gib: {size}\n")
     assert "compute.ephemeral_storage_gib" in found
+
+
+def test_dev_defaults_are_cheap_where_nobody_reads(tmp_path):
+    write(tmp_path, "dev", MINIMAL)
+    env = load_environment("dev", directory=tmp_path)
+    assert env.network.flow_logs_traffic == "REJECT"
+    assert not env.data.aurora.performance_insights and not env.data.aurora.enhanced_monitoring
+    assert env.data.kinesis.consumer == "polling"
+    assert env.data.aurora.seconds_until_auto_pause is None
+
+
+def test_a_cluster_may_pause_at_0_acu_with_an_idle_time(tmp_path):
+    write(tmp_path, "dev", MINIMAL + "data:\n  aurora:\n    min_acu: 0\n    seconds_until_auto_pause: 3600\n")
+    aurora = load_environment("dev", directory=tmp_path).data.aurora
+    assert (aurora.min_acu, aurora.seconds_until_auto_pause) == (0, 3600)
+
+
+def test_an_idle_time_needs_a_cluster_that_may_pause(tmp_path):
+    (found,) = problems(tmp_path, MINIMAL + "data:\n  aurora:\n    seconds_until_auto_pause: 600\n")
+    assert found.endswith(":7: data.aurora.seconds_until_auto_pause: only a cluster that may pause has it: set "
+                          "min_acu to 0 (it is 0.5) or remove this key")  # fmt: skip
+
+
+@pytest.mark.parametrize("seconds", [299, 86_401])
+def test_the_idle_time_is_what_aurora_accepts(tmp_path, seconds):
+    body = MINIMAL + f"data:\n  aurora:\n    min_acu: 0\n    seconds_until_auto_pause: {seconds}\n"
+    (found,) = problems(tmp_path, body)
+    assert "data.aurora.seconds_until_auto_pause" in found
+
+
+@pytest.mark.parametrize(("version", "ok"), [("16.2", False), ("16.3", True), ("15.6", False), ("15.7", True),
+                                             ("13.14", False), ("12.20", False), ("17.4", True)])  # fmt: skip
+def test_pausing_at_0_acu_needs_an_engine_that_can(tmp_path, version, ok):
+    body = MINIMAL + f"data:\n  aurora:\n    min_acu: 0\n    engine_version: '{version}'\n"
+    write(tmp_path, "dev", body)
+    if ok:
+        assert load_environment("dev", directory=tmp_path).data.aurora.min_acu == 0
+        return
+    (found,) = problems(tmp_path, body)
+    assert (
+        f"data.aurora.min_acu: 0 ACU (auto-pause) needs Aurora PostgreSQL 13.15, 14.12, 15.7, 16.3 or later; "
+        f"engine_version is {version}" in found
+    )
+
+
+@pytest.mark.parametrize(("key", "value"), [("data.kinesis.consumer", "fanout"),
+                                            ("network.flow_logs_traffic", "all")])  # fmt: skip
+def test_modes_are_spelled_as_documented(tmp_path, key, value):
+    section, *rest = key.split(".")
+    body = MINIMAL + f"{section}:\n" + "".join(f"{'  ' * (i + 1)}{k}:\n" for i, k in enumerate(rest[:-1]))
+    body += f"{'  ' * len(rest)}{rest[-1]}: {value}\n"
+    (found,) = problems(tmp_path, body)
+    assert key in found

@@ -41,25 +41,85 @@ def test_dev_keeps_task_logs_seven_days(synth):
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_execution_role_reads_only_this_secret_with_only_this_key(synth, env):
+def test_execution_role_reads_only_this_secret_with_only_this_key(synth, configs, env):
     stmts = statements(synth, env, "execution_policy")
     assert set(stmts) == {"WriteTaskLogs", "ReadDatabaseSecret", "DecryptDatabaseSecret"}  # public image: no ECR
     assert stmts["ReadDatabaseSecret"]["Action"] == ["secretsmanager:GetSecretValue"]
     assert stmts["ReadDatabaseSecret"]["Resource"] == [remote(env, "data", "aws_secretsmanager_secretdb_secretarn")]
     assert stmts["DecryptDatabaseSecret"]["Resource"] == [remote(env, "data", "aws_kms_keykey_F64E54E4arn")]
+    # The key decrypts for this role only through Secrets Manager.
+    region = configs[env].aws.region
+    assert stmts["DecryptDatabaseSecret"]["Condition"] == {
+        "StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}
+    }
     assert stmts["WriteTaskLogs"]["Resource"] == ["${aws_cloudwatch_log_group.task_logs_group_C5B4B06E.arn}:*"]
 
 
-@pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_task_role_reads_only_this_stream_and_sends_only_to_this_dlq(synth, env):
-    stmts = statements(synth, env, "task_policy")
+LEASES = "aws_dynamodb_tablelease_tables_leases_EDB2B455arn"
+COORDINATION = ("aws_dynamodb_tablelease_tables_worker_metrics_7C106EC2arn",
+                "aws_dynamodb_tablelease_tables_coordinator_state_8AAC4F29arn")  # fmt: skip
+ITEM_ACTIONS = ["dynamodb:DeleteItem", "dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem",
+                "dynamodb:Scan", "dynamodb:UpdateItem"]  # fmt: skip
+
+
+def task_role_is_least_privilege(stmts: dict[str, dict], env: str, region: str) -> None:
+    """What a KCL worker in either consumer mode may do, and nothing more."""
     assert stmts["ReadIngestStream"]["Resource"] == [remote(env, "data", "aws_kinesis_streamstreamarn")]
-    assert "kinesis:PutRecord" not in stmts["ReadIngestStream"]["Action"]
+    assert not {"kinesis:PutRecord", "kinesis:RegisterStreamConsumer"} & set(stmts["ReadIngestStream"]["Action"])
+    # Leases and checkpoints: exactly KCL's item operations on its three tables; the tables and the
+    # index exist already, so no CreateTable/UpdateTable/DeleteTable.
+    assert (stmts["KeepLeasesAndCheckpoints"]["Action"], stmts["KeepLeasesAndCheckpoints"]["Resource"]) == (
+        ITEM_ACTIONS, [remote(env, "data", LEASES)])  # fmt: skip
+    assert (stmts["FindOwnLeases"]["Action"], stmts["FindOwnLeases"]["Resource"]) == (
+        ["dynamodb:Query"], [remote(env, "data", LEASES) + "/index/LeaseOwnerToLeaseKeyIndex"])  # fmt: skip
+    assert stmts["CoordinateWorkers"]["Action"] == ITEM_ACTIONS
+    assert stmts["CoordinateWorkers"]["Resource"] == [remote(env, "data", c) for c in COORDINATION]
     assert stmts["SendFailedJobs"]["Resource"] == [remote(env, "data", "aws_sqs_queuedlqarn")]
     assert "sqs:DeleteMessage" not in stmts["SendFailedJobs"]["Action"]
+    key = stmts["UsePipelineKey"]
+    assert key["Resource"] == [remote(env, "data", "aws_kms_keykey_F64E54E4arn")]
+    assert key["Condition"] == {"StringEquals": {"kms:ViaService": [
+        f"{service}.{region}.amazonaws.com" for service in ("dynamodb", "kinesis", "sqs")]}}  # fmt: skip
     metrics = stmts["PublishMetrics"]
     assert metrics["Action"] == ["cloudwatch:PutMetricData"] and metrics["Resource"] == ["*"]
-    assert metrics["Condition"] == {"StringEquals": {"cloudwatch:namespace": f"StreamFlix/{env}"}}
+    # The workers' own namespace and the consumer library's (its application name), nothing else.
+    assert metrics["Condition"] == {
+        "StringEquals": {"cloudwatch:namespace": [f"StreamFlix/{env}", f"streamflix-video-worker-{env}"]}
+    }
+
+
+POLLING = [e for e in ENVIRONMENTS if load_environment(e).data.kinesis.consumer == "polling"]
+# (fixture, env) of every synthesized environment with an enhanced fan-out consumer.
+FAN_OUT = [("variants", "fanout")] + [("synth", e) for e in ENVIRONMENTS if e not in POLLING]
+
+
+@pytest.mark.parametrize("env", POLLING)
+def test_a_polling_worker_reads_records_and_keeps_its_leases_nothing_more(synth, configs, env):
+    stmts = statements(synth, env, "task_policy")
+    task_role_is_least_privilege(stmts, env, configs[env].aws.region)
+    assert stmts["ReadIngestStream"]["Action"] == [
+        "kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords", "kinesis:GetShardIterator",
+        "kinesis:ListShards",
+    ]  # fmt: skip
+    assert "SubscribeAsFanOutConsumer" not in stmts  # SubscribeToShard on a stream ARN would authorize nothing
+
+
+@pytest.mark.parametrize(("source", "env"), FAN_OUT)
+def test_a_fan_out_worker_subscribes_through_its_registered_consumer(request, source, env):
+    variants = request.getfixturevalue(source)
+    doc = policy(variants.resources(S, env, "aws_iam_role_policy")["task_policy"])
+    stmts = {s["Sid"]: s for s in doc["Statement"]}
+    task_role_is_least_privilege(stmts, env, "us-east-1")
+    # No polling: GetRecords and GetShardIterator go; the consumer ARN is what SubscribeToShard checks.
+    assert stmts["ReadIngestStream"]["Action"] == [
+        "kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:ListShards"]  # fmt: skip
+    fan_out = stmts["SubscribeAsFanOutConsumer"]
+    assert fan_out["Action"] == ["kinesis:DescribeStreamConsumer", "kinesis:SubscribeToShard"]
+    assert fan_out["Resource"] == [remote(env, "data", "aws_kinesis_stream_consumerstream_consumerarn")]
+    (container,) = json.loads(variants.one(S, env, "aws_ecs_task_definition")["container_definitions"])
+    envvars = {e["name"]: e["value"] for e in container["environment"]}
+    assert envvars["CONSUMER_MODE"] == "enhanced_fan_out"
+    assert envvars["STREAM_CONSUMER_ARN"] == remote(env, "data", "aws_kinesis_stream_consumerstream_consumerarn")
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -72,20 +132,14 @@ def test_no_wildcard_actions_and_star_resources_only_where_aws_has_nothing_narro
                 assert set(stmt["Action"]) <= allowed_star, stmt
 
 
-def test_an_ecr_image_gets_pull_rights_on_its_repository_only(tmp_path):
-    from shared.app import synthesize
-
-    env = load_environment("dev")
-    image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/video/worker:2.3.1"
-    env = env.model_copy(update={"compute": env.compute.model_copy(update={"image": image})})
-    out = synthesize([env], tmp_path / "out")
-    doc = json.loads((out / "stacks/compute-dev/cdk.tf.json").read_text())
+def test_an_ecr_image_gets_pull_rights_on_its_repository_only(variants):
+    doc = variants.stack(S, "ecr")
     stmts = {s["Sid"]: s for s in policy(doc["resource"]["aws_iam_role_policy"]["execution_policy"])["Statement"]}
     assert stmts["PullWorkerImage"]["Resource"] == ["arn:aws:ecr:us-east-1:123456789012:repository/video/worker"]
     login = stmts["RegistryLogin"]
     assert (login["Action"], login["Resource"]) == (["ecr:GetAuthorizationToken"], ["*"])
     (container,) = json.loads(doc["resource"]["aws_ecs_task_definition"]["task"]["container_definitions"])
-    assert container["image"] == image
+    assert container["image"] == "123456789012.dkr.ecr.us-east-1.amazonaws.com/video/worker:2.3.1"
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -108,6 +162,11 @@ def test_task_definition_sizing_and_container_wiring(synth, configs, env):
     envvars = {e["name"]: e["value"] for e in container["environment"]}
     assert envvars["KINESIS_STREAM_NAME"] == remote(env, "data", "aws_kinesis_streamstreamname")
     assert envvars["DLQ_URL"] == remote(env, "data", "aws_sqs_queuedlqurl")
+    # The KCL application: its lease table, its name (also its metrics namespace), how it reads.
+    assert envvars["LEASE_TABLE_NAME"] == remote(env, "data", "aws_dynamodb_tablelease_tables_leases_EDB2B455name")
+    assert envvars["CONSUMER_APP_NAME"] == f"streamflix-video-worker-{env}"
+    assert envvars["CONSUMER_MODE"] == configs[env].data.kinesis.consumer
+    assert ("STREAM_CONSUMER_ARN" in envvars) is (configs[env].data.kinesis.consumer == "enhanced_fan_out")
     secret = remote(env, "data", "aws_secretsmanager_secretdb_secretarn")
     assert {s["name"]: s["valueFrom"] for s in container["secrets"]} == {
         f"DB_{k.upper()}": f"{secret}:{k}::" for k in ("engine", "host", "port", "dbname", "username", "password")
@@ -130,16 +189,41 @@ def test_service_runs_in_the_subnets_the_environment_calls_for(synth, env, publi
     assert service["launch_type"] == "FARGATE"
 
 
-@pytest.mark.parametrize("env", [e for e in ENVIRONMENTS if load_environment(e).compute.autoscaling])
-def test_auto_scaling_between_min_and_max_on_cpu(synth, configs, env):
+SCALING = [e for e in ENVIRONMENTS if load_environment(e).compute.autoscaling]
+
+
+def scaling_policies(synthesized, env: str) -> dict[str, dict]:
+    return {name: p["target_tracking_scaling_policy_configuration"]
+            for name, p in synthesized.resources(S, env, "aws_appautoscaling_policy").items()}  # fmt: skip
+
+
+@pytest.mark.parametrize("env", SCALING)
+def test_auto_scaling_between_min_and_max_on_lag_first_and_cpu_second(synth, configs, env):
     cfg = configs[env].compute
     target = synth.one(S, env, "aws_appautoscaling_target")
     assert (target["min_capacity"], target["max_capacity"]) == (cfg.min_count, cfg.max_count)
     assert target["resource_id"] == "service/${aws_ecs_cluster.cluster.name}/${aws_ecs_service.service.name}"
-    scaling = synth.one(S, env, "aws_appautoscaling_policy")["target_tracking_scaling_policy_configuration"]
-    assert scaling["target_value"] == cfg.cpu_target_percent
-    assert scaling["predefined_metric_specification"]["predefined_metric_type"] == "ECSServiceAverageCPUUtilization"
+    policies = scaling_policies(synth, env)
+    assert sorted(policies) == ["scaling_cpu", "scaling_lag"]
+    cpu, lag = policies["scaling_cpu"], policies["scaling_lag"]
+    assert cpu["target_value"] == cfg.cpu_target_percent
+    assert cpu["predefined_metric_specification"]["predefined_metric_type"] == "ECSServiceAverageCPUUtilization"
+    # Polling workers' lag is the stream's iterator age, worst shard first.
+    assert lag["target_value"] == cfg.lag_target_ms
+    assert lag["customized_metric_specification"] == {
+        "namespace": "AWS/Kinesis", "metric_name": "GetRecords.IteratorAgeMilliseconds", "statistic": "Maximum",
+        "dimensions": [{"name": "StreamName", "value": remote(env, "data", "aws_kinesis_streamstreamname")}],
+    }  # fmt: skip
     assert synth.one(S, env, "aws_ecs_service")["desired_count"] == cfg.desired_count
+
+
+def test_fan_out_workers_scale_on_millis_behind_latest(variants):
+    lag = scaling_policies(variants, "fanout")["scaling_lag"]["customized_metric_specification"]
+    assert lag["metric_name"] == "SubscribeToShardEvent.MillisBehindLatest" and lag["statistic"] == "Maximum"
+    assert lag["dimensions"] == [
+        {"name": "StreamName", "value": remote("fanout", "data", "aws_kinesis_streamstreamname")},
+        {"name": "ConsumerName", "value": "streamflix-video-worker-fanout"},
+    ]
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)

@@ -66,16 +66,41 @@ def test_dashboard_shows_the_pipeline(synth, env):
     assert len(alarm_widget["properties"]["alarms"]) == len(ALARM_IDS)
 
 
-def test_email_subscriptions_come_from_config(tmp_path):
-    from shared.app import synthesize
-    from shared.config import load_environment
+def test_subscriptions_come_from_config(variants):
+    subs = variants.resources(S, "alerted", "aws_sns_topic_subscription")
+    assert sorted((s["protocol"], s["endpoint"]) for s in subs.values()) == [
+        ("email", "oncall@example.com"), ("https", "https://hooks.example.com/alarms")]  # fmt: skip
+    assert all(s["topic_arn"] == "${aws_sns_topic.alarms.arn}" for s in subs.values())
 
-    env = load_environment("dev")
-    mon = env.monitoring.model_copy(update={"alarm_emails": ("oncall@example.com",)})
-    out = synthesize([env.model_copy(update={"monitoring": mon})], tmp_path / "out")
-    doc = json.loads((out / "stacks/monitoring-dev/cdk.tf.json").read_text())
-    (sub,) = doc["resource"]["aws_sns_topic_subscription"].values()
-    assert (sub["protocol"], sub["endpoint"]) == ("email", "oncall@example.com")
+
+@pytest.mark.parametrize(("source", "env", "metric", "dimensions"), [
+    ("synth", "dev", "GetRecords.IteratorAgeMilliseconds", ["StreamName"]),
+    ("synth", "prod", "GetRecords.IteratorAgeMilliseconds", ["StreamName"]),
+    ("synth", "local", "SubscribeToShardEvent.MillisBehindLatest", ["ConsumerName", "StreamName"]),
+    ("variants", "fanout", "SubscribeToShardEvent.MillisBehindLatest", ["ConsumerName", "StreamName"]),
+])  # fmt: skip
+def test_the_lag_alarm_and_graph_read_the_metric_the_consumer_mode_emits(request, source, env, metric, dimensions):
+    # A fan-out consumer never calls GetRecords: an iterator-age alarm would sit in ALARM for want of
+    # data ("breaching" on silence). Each mode's alarm reads the lag metric it does emit.
+    synthesized = request.getfixturevalue(source)
+    alarm = synthesized.resources(S, env, "aws_cloudwatch_metric_alarm")["kinesis-iterator-age"]
+    assert (alarm["namespace"], alarm["metric_name"], alarm["statistic"]) == ("AWS/Kinesis", metric, "Maximum")
+    assert sorted(alarm["dimensions"]) == dimensions
+    if "ConsumerName" in dimensions:
+        assert alarm["dimensions"]["ConsumerName"] == f"streamflix-video-worker-{env}"
+    body = json.loads(synthesized.one(S, env, "aws_cloudwatch_dashboard")["dashboard_body"])
+    (lag,) = [w for w in body["widgets"] if w["properties"].get("title") == "Ingest stream: consumer lag (ms)"]
+    assert lag["properties"]["metrics"][0][:2] == ["AWS/Kinesis", metric]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_nothing_reads_shard_level_metrics(synth, env):
+    # The stream enables none (they cost per shard): no alarm or graph may depend on one.
+    for alarm in synth.resources(S, env, "aws_cloudwatch_metric_alarm").values():
+        queries = [q["metric"] for q in alarm.get("metric_query", []) if "metric" in q]
+        for dims in [alarm.get("dimensions", {})] + [q.get("dimensions", {}) for q in queries]:
+            assert "ShardId" not in dims
+    assert "ShardId" not in synth.one(S, env, "aws_cloudwatch_dashboard")["dashboard_body"]
 
 
 def test_alarm_names_are_an_output(synth):

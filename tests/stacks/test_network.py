@@ -87,7 +87,7 @@ def test_flow_logs_go_to_an_encrypted_log_group(synth, configs, env):
     flow = synth.one(S, env, "aws_flow_log")
     group = synth.one(S, env, "aws_cloudwatch_log_group")
     key = synth.one(S, env, "aws_kms_key")
-    assert flow["traffic_type"] == "ALL" and flow["vpc_id"] == "${aws_vpc.vpc.id}"
+    assert flow["traffic_type"] == configs[env].network.flow_logs_traffic and flow["vpc_id"] == "${aws_vpc.vpc.id}"
     assert group["name"] == f"/streamflix/{env}/vpc-flow-logs"
     assert group["retention_in_days"] == configs[env].logs.retention_days
     assert group["kms_key_id"].startswith("${aws_kms_key.") and key["enable_key_rotation"] is True
@@ -116,3 +116,8 @@ def test_subnets_use_the_configured_zones_literally_and_the_lookup_only_checks(s
     assert "Change network.availability_zones" in check["error_message"]
     instance = synth.resources("data", env, "aws_rds_cluster_instance")["instance_0"]
     assert instance["availability_zone"] == zones[0]  # no cross-stack read for a value known at synthesis
+
+
+@pytest.mark.parametrize(("env", "traffic"), [("dev", "REJECT"), ("staging", "ALL"), ("prod", "ALL")])
+def test_dev_logs_only_rejected_flows_the_audited_environments_all(synth, env, traffic):
+    assert synth.one(S, env, "aws_flow_log")["traffic_type"] == traffic
