@@ -138,6 +138,7 @@ class Pipeline:
         vpcs = self.aws("ec2").describe_vpcs(Filters=[{"Name": "tag:environment", "Values": ["local"]}])["Vpcs"]
         found += [f"vpc {v['VpcId']}" for v in vpcs]
         found += [f"stream {s}" for s in self.aws("kinesis").list_streams()["StreamNames"] if s.endswith(name)]
+        found += [f"table {t}" for t in self.aws("dynamodb").list_tables()["TableNames"] if name in t]
         found += [f"queue {q}" for q in self.aws("sqs").list_queues().get("QueueUrls", []) if q.endswith(name)]
         found += [
             f"db cluster {c['DBClusterIdentifier']}" for c in self.aws("rds").describe_db_clusters()["DBClusters"]
@@ -160,11 +161,60 @@ class Pipeline:
         ]
         kms = self.aws("kms")
         found += [f"key alias {a['AliasName']}" for a in kms.list_aliases()["Aliases"] if a["AliasName"].endswith(name)]
+        # alias/aws/<service> keys are AWS-managed in AWS; moto makes them on first lookup (the provider
+        # looks up alias/aws/dynamodb to tell the default table key from ours, several at once when
+        # tables are read in parallel) and calls them CUSTOMER.
+        aws_managed = {a.get("TargetKeyId") for a in kms.list_aliases()["Aliases"]
+                       if a["AliasName"].startswith("alias/aws/")}  # fmt: skip
         for key in kms.list_keys()["Keys"]:
             meta = kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]
+            if key["KeyId"] in aws_managed or meta.get("Description") == "Default key":  # moto's name for them
+                continue
             if meta.get("KeyManager") == "CUSTOMER" and meta["KeyState"] != "PendingDeletion":
                 found.append(f"kms key {key['KeyId']} ({meta.get('Description', '')})")
         return found
+
+
+def the_workers_can_do_their_job(pipeline: Pipeline, outputs: dict) -> None:
+    """What issue-10's workers need, read back from the emulator after a real apply."""
+    data = outputs["data"]
+    app = data["consumer_app_name"]
+    dynamodb = pipeline.aws("dynamodb")
+    key_arn = data["kms_key_arn"]
+    keys = {app: ["leaseKey"], f"{app}-WorkerMetricStats": ["wid"], f"{app}-CoordinatorState": ["key"]}
+    for table_name, hash_key in keys.items():
+        table = dynamodb.describe_table(TableName=table_name)["Table"]
+        assert [k["AttributeName"] for k in table["KeySchema"]] == hash_key, table_name
+        assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+        assert table["SSEDescription"]["KMSMasterKeyArn"] == key_arn
+        backups = dynamodb.describe_continuous_backups(TableName=table_name)["ContinuousBackupsDescription"]
+        assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
+    (index,) = dynamodb.describe_table(TableName=app)["Table"]["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == "LeaseOwnerToLeaseKeyIndex"
+    consumer = pipeline.aws("kinesis").describe_stream_consumer(ConsumerARN=data["stream_consumer_arn"])
+    assert consumer["ConsumerDescription"]["ConsumerName"] == app
+
+    compute = outputs["compute"]
+    iam = pipeline.aws("iam")
+    role = compute["task_role_arn"].rsplit("/", 1)[1]
+    doc = iam.get_role_policy(RoleName=role, PolicyName="video-worker")["PolicyDocument"]
+    doc = json.loads(doc) if isinstance(doc, str) else doc
+    stmts = {s["Sid"]: s for s in doc["Statement"]}
+    assert stmts["KeepLeasesAndCheckpoints"]["Resource"] == [data["lease_table_arn"]]
+    assert stmts["FindOwnLeases"]["Resource"] == [f"{data['lease_table_arn']}/index/LeaseOwnerToLeaseKeyIndex"]
+    assert stmts["CoordinateWorkers"]["Resource"] == data["coordination_table_arns"]
+    assert stmts["SubscribeAsFanOutConsumer"]["Resource"] == [data["stream_consumer_arn"]]
+    assert "kinesis:GetRecords" not in stmts["ReadIngestStream"]["Action"]
+
+    family = compute["task_definition_family"]
+    task = pipeline.aws("ecs").describe_task_definition(taskDefinition=family)["taskDefinition"]
+    assert task["ephemeralStorage"] == {"sizeInGiB": LOCAL.compute.ephemeral_storage_gib}
+    (container,) = task["containerDefinitions"]
+    assert container["readonlyRootFilesystem"] is True
+    assert {m["containerPath"] for m in container["mountPoints"]} == {"/tmp", "/work"}
+    variables = {e["name"]: e["value"] for e in container["environment"]}
+    assert (variables["LEASE_TABLE_NAME"], variables["CONSUMER_APP_NAME"]) == (app, app)
+    assert variables["STREAM_CONSUMER_ARN"] == data["stream_consumer_arn"]
 
 
 @pytest.fixture
@@ -260,6 +310,9 @@ def test_the_local_pipeline_end_to_end_with_the_real_engine(pipeline, capsys, re
         for name in names:
             assert isinstance(outputs[stack][name], str) and outputs[stack][name], f"{stack}.{name}"
 
+    step("the workers' lease tables, fan-out consumer, grants and scratch volume, as AWS holds them")
+    the_workers_can_do_their_job(pipeline, outputs)
+
     step("smoke")
     smoke = pipeline.make("smoke", "ENV=local")
     assert "8 passed, 0 failed" in smoke.stdout
@@ -271,9 +324,22 @@ def test_the_local_pipeline_end_to_end_with_the_real_engine(pipeline, capsys, re
     assert [s for s in STACKS if f"=== deploy {s}" in one.stdout] == ["compute-local"]
     assert {s: pipeline.state(s)[0] for s in others} == others, "STACK=compute wrote another stack's state"
 
+    step("AWS upgrades the database's minor version: no downgrade planned, no drift")
+    rds = pipeline.aws("rds")
+    cluster_id = outputs["data"]["rds_cluster_identifier"]
+    floor = LOCAL.data.aurora.engine_version
+    newer = f"{floor.split('.')[0]}.{int(floor.split('.')[1]) + 2}"
+    rds.modify_db_cluster(DBClusterIdentifier=cluster_id, EngineVersion=newer, ApplyImmediately=True)
+    assert rds.describe_db_clusters(DBClusterIdentifier=cluster_id)["DBClusters"][0]["EngineVersion"] == newer
+
     step("drift: an out-of-band change is named")
     before = pipeline.make("drift", "ENV=local", ok=False)
     assert "monitoring-local         in sync" in before.stdout, before.stdout[-3000:]
+    # With the version pinned, drift's plan was newer -> floor, which ModifyDBCluster refuses.
+    cluster_changes = {c for c in pipeline.planned_changes("data-local") if c[1] == "aws_rds_cluster.cluster"}
+    assert cluster_changes <= EMULATOR_QUIRKS.keys(), (
+        f"the engine plans a change to the upgraded cluster: {cluster_changes}"
+    )
     topic = outputs["monitoring"]["alarm_topic_arn"]
     pipeline.aws("sns").set_topic_attributes(TopicArn=topic, AttributeName="DisplayName", AttributeValue="changed")
     after = pipeline.make("drift", "ENV=local", ok=False)
