@@ -15,6 +15,7 @@ from pathlib import Path
 
 from cdktf import App
 
+from shared import synth_cache
 from shared.config import EnvironmentConfig
 from shared.contract import DEFAULT_OUTDIR
 from shared.errors import UsageError
@@ -74,6 +75,8 @@ def synthesize(envs: list[EnvironmentConfig], outdir: Path | str = DEFAULT_OUTDI
             # its own ways; it is an interrupt all the same, and nothing is published.
             raise KeyboardInterrupt
         _publish(scratch, outdir)
+        for env in envs:
+            synth_cache.record(env, outdir)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return outdir

@@ -120,12 +120,12 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     envs = _many(args)
-    require_node()
     _lock_for_synthesis(envs, DEFAULT_OUTDIR)
-    from shared.app import synthesize
+    from shared.ops.deploy import synthesize_if_changed
     from shared.policy.scan import scan
 
-    out = synthesize(envs)
+    for env in envs:
+        out = synthesize_if_changed(env, DEFAULT_OUTDIR)
     return scan(envs, out)
 
 

@@ -66,6 +66,20 @@ def synth(configs, tmp_path_factory) -> Synthesized:
     return Synthesized(out)
 
 
+@pytest.fixture
+def presynthesized(synth):
+    """`seed(outdir)`: outdir holds the session's synthesis of every environment, stamps included, so a
+    command there finds its stacks up to date and skips synthesis (shared/synth_cache.py), as a
+    second command in a checkout does. Tests of synthesis itself start from an empty folder instead."""
+    import shutil
+
+    def seed(outdir: Path) -> Path:
+        shutil.copytree(synth.outdir, outdir, ignore=shutil.ignore_patterns(".locks", ".manifest.lock"))
+        return outdir
+
+    return seed
+
+
 def variant(base: EnvironmentConfig, suffix: str, **changes: Any) -> EnvironmentConfig:
     """`base` as the environment `suffix`, with dotted-key changes, validated like a file would be."""
     data = base.model_dump(mode="json")
@@ -250,8 +264,9 @@ def fresh_aws(moto_server):
 
 
 @pytest.fixture
-def repo_copy(tmp_path):
-    """A git checkout of the working tree in tmp (sharing .venv), so make targets write nothing here."""
+def repo_copy(tmp_path, presynthesized):
+    """A git checkout of the working tree in tmp (sharing .venv), so make targets write nothing here;
+    its cdktf.out holds an up-to-date synthesis of every environment (an edited file resynthesizes)."""
     import shutil
     import subprocess
 
@@ -264,6 +279,7 @@ def repo_copy(tmp_path):
     for args in (["init", "-q"], ["add", "."], ["-c", "user.email=ci@example.com", "-c", "user.name=CI", "commit",
                                                  "-qm", "copy"]):  # fmt: skip
         subprocess.run(["git", *args], cwd=clone, check=True, capture_output=True)
+    presynthesized(clone / "cdktf.out")
     return clone
 
 

@@ -169,10 +169,12 @@ def test_a_hostile_environment_file_through_make(make, repo_copy, case):
     body, message = HOSTILE_FILES[case]
     head = "aws:\n  region: us-east-1\nstate:\n  bucket: streamflix-tfstate-dev\n"
     (repo_copy / "environments/dev.yaml").write_bytes((head + body).encode("latin-1"))
+    before = {p: p.read_bytes() for p in (repo_copy / "cdktf.out").rglob("*") if p.is_file()}
     proc = make("synth", "ENV=dev")
     assert proc.returncode == 2 and "Error 2" in proc.stderr
     assert message in proc.stderr and "Traceback" not in proc.stderr
-    assert not (repo_copy / "cdktf.out").exists()  # nothing synthesized
+    after = {p: p.read_bytes() for p in (repo_copy / "cdktf.out").rglob("*") if p.is_file()}
+    assert after == before  # nothing synthesized, nothing removed
 
 
 def test_a_stack_named_twice_is_worked_on_once(make, engine):

@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from shared import synth_cache
 from shared.config import EnvironmentConfig
 from shared.contract import DEFAULT_OUTDIR
 from shared.errors import OperationFailed, UsageError
@@ -428,6 +429,18 @@ def write_outputs(engine: Engine, env: EnvironmentConfig, ordered: list[Stack], 
     return path
 
 
+def synthesize_if_changed(env: EnvironmentConfig, outdir: Path) -> Path:
+    """The stacks of `env` in `outdir`, synthesized unless what is there is what a synthesis would write."""
+    outdir = outdir.resolve()
+    if synth_cache.is_fresh(env, outdir):
+        print(f"{env.suffix}: the synthesized stacks in {outdir}/stacks/ are up to date (synthesis skipped)")
+        return outdir
+    require_node()
+    from shared.app import synthesize  # the provider bindings load only once there is work for them
+
+    return synthesize([env], outdir)
+
+
 @dataclass(frozen=True)
 class Prepared:
     """An environment ready for the engine: engine found, credentials checked, stacks synthesized."""
@@ -452,11 +465,8 @@ def prepare(
     require_confirmation(env, action, confirm, selection)
     identity = check_credentials(env) if credentials else {}
     check_outdir(Path(outdir).resolve())
-    require_node()
     locks.hold(outdir, [env.suffix])  # held until this command ends
-    from shared.app import synthesize  # the provider bindings load only once there is work for them
-
-    outdir = synthesize([env], outdir)
+    outdir = synthesize_if_changed(env, Path(outdir))
     engine = engine.configured(engine_environment(env), outdir)
     return Prepared(env, engine, identity, ordered_stacks(outdir, env))
 

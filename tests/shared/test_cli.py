@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 
 from shared.cli import main
@@ -43,6 +44,7 @@ def test_usage_errors_exit_2(capsys):
 def test_make_synth_writes_the_contract_paths(repo_copy):
     # The Makefile wiring, end to end, in a copy so the working tree's cdktf.out is untouched.
     clone = repo_copy
+    shutil.rmtree(clone / "cdktf.out")  # from nothing, as on a fresh checkout
     proc = subprocess.run(["make", "synth", "ENV=dev"], cwd=clone, capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert (clone / "cdktf.out/stacks/network-dev/cdk.tf.json").is_file()

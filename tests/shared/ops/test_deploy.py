@@ -21,7 +21,9 @@ def dev(state_buckets):
 
 
 @pytest.fixture
-def run(tmp_path):
+def run(tmp_path, presynthesized):
+    presynthesized(tmp_path / "cdktf.out")  # what is tested here starts after synthesis
+
     def go(action, env, **kw):
         return deploy.run(action, env, outdir=tmp_path / "cdktf.out", outputs_dir=tmp_path / "outputs", **kw)
 
