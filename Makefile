@@ -61,7 +61,7 @@ check: $(STAMP) $(CHECKOV_STAMP) ## Synthesize and scan with checkov: [ENV=<env>
 	@$(CLI) check $(ENV_ARGS)
 
 test: install ## Run the whole test suite (no cloud needed; the real-engine test runs where terraform is)
-	$(PY) -m pytest -n auto $(PYTEST_ARGS)
+	$(PY) -m pytest -n auto --dist loadgroup $(PYTEST_ARGS)
 
 e2e: install ## The real engine against the emulator, end to end (the `e2e` part of make test)
 	$(PY) -m pytest -m e2e $(PYTEST_ARGS)

@@ -54,7 +54,8 @@ def _bench_suite() -> None:
     subprocess.run([sys.executable, "-c", "import cdktf_cdktf_provider_aws"], check=True, env=env)
     plain = time.perf_counter() - start
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-m", "not e2e", "-p", "no:cacheprovider"],
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-n", "auto", "--dist", "loadgroup", "-m", "not e2e",
+                           "-p", "no:cacheprovider"],
                           env=env, capture_output=True, text=True, check=False)  # fmt: skip
     suite = time.perf_counter() - start
     last = (proc.stdout.strip().splitlines() or ["(no output)"])[-1]

@@ -7,6 +7,7 @@ the run; the summary says what happened to each stack, and a rerun picks up from
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sys
@@ -193,20 +194,55 @@ def require_confirmation(
 # ------------------------------------------------------------------ engine steps
 
 
+INIT_STAMP = "streamflix-init.json"  # inside .terraform/: removing that folder forgets it too
+
+
+def _init_key(engine: Engine, stack: Stack, args: list[str]) -> str:
+    """What an init depends on: the backend and required providers, the pinned builds, the engine and
+    its provider settings, the init arguments. Equal keys: the directory is initialized as it must be."""
+    doc = json.loads((stack.workdir / "cdk.tf.json").read_text())
+    lock = stack.workdir / ".terraform.lock.hcl"
+    cli_config = engine.cli_config.read_text() if engine.cli_config and engine.cli_config.is_file() else ""
+    parts = [json.dumps(doc.get("terraform", {}), sort_keys=True), lock.read_text() if lock.is_file() else "",
+             engine.binary, engine.version, cli_config, " ".join(args)]  # fmt: skip
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+def _initialized(stack: Stack, key: str) -> bool:
+    dot = stack.workdir / ".terraform"
+    try:
+        stamp = json.loads((dot / INIT_STAMP).read_text())
+    except (OSError, ValueError):
+        return False
+    # The installed providers may be links into a plugin cache that has been emptied since.
+    providers = dot / "providers"
+    intact = not providers.exists() or all(p.exists() for p in providers.rglob("*"))
+    return stamp == {"key": key} and intact
+
+
 def _init(engine: Engine, stack: Stack, *, quiet: bool = False) -> None:
-    """Initialize the stack's working directory; quiet keeps the engine's chatter out of read-only
-    work (its output is still shown when it fails)."""
+    """Initialize the stack's working directory, unless it already is for exactly this backend,
+    these providers and this engine (an init takes seconds, and every command needs one per stack,
+    some more than once); quiet keeps the engine's chatter out of read-only work (its output is
+    still shown when it fails)."""
     args = ["init", "-input=false", "-no-color"]
     if stack.lock_file is not None:
         provider_lock.install(stack.lock_file, stack.workdir)
         if stack.lock_file.is_file():
             args += provider_lock.init_args()  # CI never changes the committed pins
+    if _initialized(stack, _init_key(engine, stack, args)):
+        return
     result = engine.capture(args, stack.workdir) if quiet else _run(engine, "init", args, stack)
     if result.returncode != 0:
         raise _StackFailed("init", result.output)
     if stack.lock_file is not None and provider_lock.collect(stack.lock_file, [stack.workdir]):
         print(f"init pinned providers in {_shown(stack.lock_file)}: commit it, so every run uses these builds",
               file=sys.stderr)  # fmt: skip
+    dot = stack.workdir / ".terraform"
+    if dot.is_dir():  # an engine that made none has nothing to remember it by
+        tmp = dot / f"{INIT_STAMP}.{os.getpid()}.tmp"
+        tmp.write_text(json.dumps({"key": _init_key(engine, stack, args)}))
+        os.replace(tmp, dot / INIT_STAMP)
 
 
 def _shown(path: Path) -> str:

@@ -76,27 +76,42 @@ class Finding:
 
 def scan_environment(env: EnvironmentConfig, outdir: Path, skips: list[Skip]) -> tuple[list[Finding], int, list[str]]:
     """Run checkov over the four stacks of `env`. Returns (failed findings, passed count, skipped checks)."""
-    skipped = sorted({s.check for s in skips if s.applies_to(env)})
+    return scan_environments([env], outdir, skips)[env.suffix]
+
+
+def scan_environments(
+    envs: list[EnvironmentConfig], outdir: Path, skips: list[Skip]
+) -> dict[str, tuple[list[Finding], int, list[str]]]:
+    """One checkov run over the stacks of every environment in `envs` (its start-up costs seconds);
+    each environment's skips are applied to its own results. Keyed by suffix."""
+    owner = {stack_id(name, env.suffix): env for env in envs for name in STACK_NAMES}
+    skipped = {env.suffix: sorted({s.check for s in skips if s.applies_to(env)}) for env in envs}
     # --file per stack gives one report; --skip-download keeps checkov offline.
     cmd = [checkov_binary(), "--framework", "terraform_json", "--skip-download", "--output", "json"]
-    for name in STACK_NAMES:
-        cmd += ["--file", str(outdir / "stacks" / stack_id(name, env.suffix) / "cdk.tf.json")]
-    if skipped:
-        cmd += ["--skip-check", ",".join(skipped)]
+    for sid in owner:
+        cmd += ["--file", str(outdir / "stacks" / sid / "cdk.tf.json")]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     try:
         reports = json.loads(proc.stdout)
     except json.JSONDecodeError:
         raise UsageError(f"checkov did not produce a report (exit {proc.returncode}):\n{proc.stderr[-3000:]}") from None
-    findings, passed = [], 0
+    found: dict[str, list[Finding]] = {env.suffix: [] for env in envs}
+    passed = dict.fromkeys(found, 0)
     for report in reports if isinstance(reports, list) else [reports]:
         if "results" not in report:  # checkov's "nothing to scan" summary
             continue
-        passed += report["summary"]["passed"]
-        for f in report["results"]["failed_checks"]:
-            path = Path(f["file_abs_path"])
-            findings.append(Finding(f["check_id"], path.parent.name, _address(path, f["resource"]), f["check_name"]))
-    return findings, passed, skipped
+        for outcome in ("passed_checks", "failed_checks"):
+            for f in report["results"][outcome]:
+                path = Path(f["file_abs_path"])
+                env = owner[path.parent.name]
+                if f["check_id"] in skipped[env.suffix]:
+                    continue
+                if outcome == "passed_checks":
+                    passed[env.suffix] += 1
+                else:
+                    finding = Finding(f["check_id"], path.parent.name, _address(path, f["resource"]), f["check_name"])
+                    found[env.suffix].append(finding)
+    return {suffix: (found[suffix], passed[suffix], skipped[suffix]) for suffix in found}
 
 
 def _address(path: Path, resource: str) -> str:
@@ -119,8 +134,9 @@ def _read_json(path: Path) -> dict:
 def scan(envs: list[EnvironmentConfig], outdir: Path) -> int:
     skips = load_skips()
     failed_any = False
+    results = scan_environments(envs, outdir, skips)
     for env in envs:
-        findings, passed, skipped = scan_environment(env, outdir, skips)
+        findings, passed, skipped = results[env.suffix]
         status = "FAILED" if findings else "ok"
         print(f"checkov {env.name} (suffix {env.suffix}): {passed} passed, {len(findings)} failed, "
               f"skipped by shared/policy/checkov_skips.yaml: {', '.join(skipped) or 'none'} -- {status}")  # fmt: skip

@@ -40,6 +40,7 @@ def main(argv: list[str]) -> int:
     state_file = Path(os.environ["FAKE_TF_STATE"]) / f"{stack}.json"
     deployed = state_file.exists()
     if command == "init":
+        (cwd / ".terraform").mkdir(exist_ok=True)  # as Terraform does: where it keeps the backend and providers
         print("Terraform has been successfully initialized!")
         return 0
     if command == "plan":

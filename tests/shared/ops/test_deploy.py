@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import boto3
 import pytest
@@ -11,6 +12,7 @@ from shared.cli import main
 from shared.config import load_environment
 from shared.errors import UsageError
 from shared.ops import deploy
+from tests.conftest import variant
 
 ORDER = ["network-dev", "data-dev", "compute-dev", "monitoring-dev"]
 
@@ -55,6 +57,33 @@ def test_plan_summary_counts_what_would_change_and_applies_nothing(engine, dev, 
     resources = json.loads((tmp_path / "cdktf.out/stacks/network-dev/cdk.tf.json").read_text())["resource"]
     count = sum(len(v) for v in resources.values())
     assert f"network-dev              planned     +{count} ~0 -0" in out
+
+
+def test_each_working_directory_is_initialized_once_until_what_init_depends_on_changes(engine, dev, run, tmp_path):
+    run("deploy", dev)
+    assert engine.commands("init") == ORDER  # once per stack, though outputs are read after the applies
+    engine.clear()
+    run("plan", dev)
+    run("drift", dev)
+    assert engine.commands("init") == []  # kept directories, nothing changed: no init
+    stacks = tmp_path / "cdktf.out/stacks"
+    # The directory is lost, a pinned build changes, the plugin cache is emptied under it: each one
+    # initializes that stack again, and only that one.
+    shutil.rmtree(stacks / "compute-dev/.terraform")
+    (stacks / "monitoring-dev/.terraform.lock.hcl").write_text('provider "registry.terraform.io/hashicorp/aws" {}\n')
+    cache = tmp_path / "plugin-cache"
+    cache.mkdir()
+    (cache / "provider").write_text("binary")
+    (stacks / "network-dev/.terraform/providers").mkdir()
+    (stacks / "network-dev/.terraform/providers/aws").symlink_to(cache / "provider")
+    (cache / "provider").unlink()
+    engine.clear()
+    run("drift", dev)
+    assert sorted(engine.commands("init")) == ["compute-dev", "monitoring-dev", "network-dev"]
+    # The backend changes (another state bucket): every stack is initialized for it.
+    engine.clear()
+    run("drift", variant(dev, "dev", state__bucket="streamflix-tfstate-moved"))
+    assert sorted(engine.commands("init")) == sorted(ORDER)
 
 
 def test_a_rerun_with_nothing_to_do_applies_nothing(engine, dev, run, capsys):

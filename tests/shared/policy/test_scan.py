@@ -9,8 +9,11 @@ import textwrap
 import pytest
 
 from shared.errors import UsageError
-from shared.policy.scan import load_skips, scan, scan_environment
+from shared.policy.scan import load_skips, scan, scan_environment, scan_environments
 from tests.conftest import ENVIRONMENTS
+
+# One worker runs them all: the module's single checkov run over every environment is then shared.
+pytestmark = pytest.mark.xdist_group("checkov")
 
 
 @pytest.fixture(scope="module")
@@ -18,11 +21,31 @@ def skips():
     return load_skips()
 
 
+@pytest.fixture(scope="module")
+def scanned(synth, configs, skips):
+    """Every environment, scanned by one checkov run (as `make check` without ENV does)."""
+    return scan_environments(list(configs.values()), synth.outdir, skips)
+
+
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_every_environment_passes_checkov(synth, configs, skips, env):
-    findings, passed, _ = scan_environment(configs[env], synth.outdir, skips)
+def test_every_environment_passes_checkov(scanned, env):
+    findings, passed, _ = scanned[env]
     assert findings == []
     assert passed > 100  # the scan really ran over the four stacks
+
+
+def test_one_environments_skip_never_hides_anothers_finding(synth, configs, skips, tmp_path):
+    # CKV_AWS_333 (public IPs for tasks) is skipped where there is no NAT gateway (dev) only: prod's
+    # tasks given public IPs in the same checkov run are still a finding.
+    out = tmp_path / "cdktf.out"
+    shutil.copytree(synth.outdir, out)
+    path = out / "stacks/compute-prod/cdk.tf.json"
+    doc = json.loads(path.read_text())
+    doc["resource"]["aws_ecs_service"]["service"]["network_configuration"]["assign_public_ip"] = True
+    path.write_text(json.dumps(doc))
+    results = scan_environments([configs["dev"], configs["prod"]], out, skips)
+    assert [(f.check, f.stack) for f in results["prod"][0]] == [("CKV_AWS_333", "compute-prod")]
+    assert results["dev"][0] == [] and "CKV_AWS_333" in results["dev"][2]
 
 
 def test_a_violation_fails_the_scan(synth, configs, skips, tmp_path, capsys):
