@@ -74,11 +74,6 @@ class Finding:
     title: str
 
 
-def scan_environment(env: EnvironmentConfig, outdir: Path, skips: list[Skip]) -> tuple[list[Finding], int, list[str]]:
-    """Run checkov over the four stacks of `env`. Returns (failed findings, passed count, skipped checks)."""
-    return scan_environments([env], outdir, skips)[env.suffix]
-
-
 def scan_environments(
     envs: list[EnvironmentConfig], outdir: Path, skips: list[Skip]
 ) -> dict[str, tuple[list[Finding], int, list[str]]]:

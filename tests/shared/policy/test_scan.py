@@ -9,7 +9,7 @@ import textwrap
 import pytest
 
 from shared.errors import UsageError
-from shared.policy.scan import load_skips, scan, scan_environment, scan_environments
+from shared.policy.scan import load_skips, scan, scan_environments
 from tests.conftest import ENVIRONMENTS
 
 # One worker runs them all: the module's single checkov run over every environment is then shared.
@@ -34,36 +34,34 @@ def test_every_environment_passes_checkov(scanned, env):
     assert passed > 100  # the scan really ran over the four stacks
 
 
-def test_one_environments_skip_never_hides_anothers_finding(synth, configs, skips, tmp_path):
-    # CKV_AWS_333 (public IPs for tasks) is skipped where there is no NAT gateway (dev) only: prod's
-    # tasks given public IPs in the same checkov run are still a finding.
+def test_violations_fail_the_scan_and_one_environments_skip_never_hides_anothers(synth, configs, tmp_path, capsys):
+    # Non-compliant twins, scanned in one checkov run: dev's stream loses its encryption; prod's
+    # tasks get public IPs (CKV_AWS_333, skipped where there is no NAT gateway: dev only).
     out = tmp_path / "cdktf.out"
     shutil.copytree(synth.outdir, out)
-    path = out / "stacks/compute-prod/cdk.tf.json"
-    doc = json.loads(path.read_text())
-    doc["resource"]["aws_ecs_service"]["service"]["network_configuration"]["assign_public_ip"] = True
-    path.write_text(json.dumps(doc))
-    results = scan_environments([configs["dev"], configs["prod"]], out, skips)
-    assert [(f.check, f.stack) for f in results["prod"][0]] == [("CKV_AWS_333", "compute-prod")]
-    assert results["dev"][0] == [] and "CKV_AWS_333" in results["dev"][2]
 
+    def edit(stack: str, change) -> None:
+        path = out / "stacks" / stack / "cdk.tf.json"
+        doc = json.loads(path.read_text())
+        change(doc["resource"])
+        path.write_text(json.dumps(doc))
 
-def test_a_violation_fails_the_scan(synth, configs, skips, tmp_path, capsys):
-    # Non-compliant twin of dev: the stream loses its encryption.
-    out = tmp_path / "cdktf.out"
-    shutil.copytree(synth.outdir, out)
-    path = out / "stacks/data-dev/cdk.tf.json"
-    doc = json.loads(path.read_text())
-    stream = doc["resource"]["aws_kinesis_stream"]["stream"]
-    del stream["encryption_type"], stream["kms_key_id"]
-    path.write_text(json.dumps(doc))
-    findings, _, _ = scan_environment(configs["dev"], out, skips)
-    assert sorted((f.check, f.stack, f.resource) for f in findings) == [
-        ("CKV_AWS_185", "data-dev", "aws_kinesis_stream.stream"),  # not encrypted with a CMK
-        ("CKV_AWS_43", "data-dev", "aws_kinesis_stream.stream"),  # not encrypted at all
+    def unencrypted(resources: dict) -> None:
+        del resources["aws_kinesis_stream"]["stream"]["encryption_type"]
+        del resources["aws_kinesis_stream"]["stream"]["kms_key_id"]
+
+    edit("data-dev", unencrypted)
+    edit("compute-prod", lambda r: r["aws_ecs_service"]["service"]["network_configuration"].update(
+        assign_public_ip=True))  # fmt: skip
+    assert scan([configs["dev"], configs["prod"]], out) == 1
+    printed = capsys.readouterr().out.splitlines()
+    findings = sorted(tuple(line.split()[:3]) for line in printed if line.startswith("  "))
+    assert findings == [
+        ("CKV_AWS_185", "data-dev", "aws_kinesis_stream.stream:"),  # not encrypted with a CMK
+        ("CKV_AWS_333", "compute-prod", "aws_ecs_service.service:"),  # prod's skip-free public IPs
+        ("CKV_AWS_43", "data-dev", "aws_kinesis_stream.stream:"),  # not encrypted at all
     ]
-    assert scan([configs["dev"]], out) == 1
-    assert "CKV_AWS_43  data-dev  aws_kinesis_stream.stream" in capsys.readouterr().out
+    assert any(line.startswith("checkov dev ") and "CKV_AWS_333" in line and "FAILED" in line for line in printed)
 
 
 def test_every_skip_has_a_reason(skips):
