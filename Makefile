@@ -6,9 +6,21 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 PYTHON ?= python3
-VENV := .venv
+# The CDK toolchain: cdktf (CDK for Terraform, the default) or cdktn (CDK Terrain, its maintained
+# fork), each in a virtual environment of its own so that the two never mix. Taken unexpanded.
+TOOLCHAINS := cdktf cdktn
+TOOLCHAIN_NAME := $(or $(strip $(value TOOLCHAIN)),cdktf)
+ifneq ($(words $(TOOLCHAIN_NAME))$(filter $(TOOLCHAIN_NAME),$(TOOLCHAINS)),1$(TOOLCHAIN_NAME))
+$(error TOOLCHAIN='$(subst ','\'',$(value TOOLCHAIN))': one of $(TOOLCHAINS))
+endif
+OTHER_TOOLCHAIN := $(filter-out $(TOOLCHAIN_NAME),$(TOOLCHAINS))
+venv_of = $(if $(filter cdktn,$(1)),.venv-cdktn,.venv)
+VENV := $(call venv_of,$(TOOLCHAIN_NAME))
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# The other toolchain, installed for synthesis only: the equivalence test of `make test` uses it.
+OTHER_VENV := $(call venv_of,$(OTHER_TOOLCHAIN))
+OTHER_STAMP := $(OTHER_VENV)/.installed-for-synthesis
 # Checkov pins packaging<24 and an old boto3, which clash with pytest 9 and moto, so it
 # lives in its own virtual environment inside .venv (one folder to delete, one to ignore).
 CHECKOV_VERSION := 3.3.30
@@ -23,7 +35,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 # Each variable reaches the command line as exactly one argument, whatever it holds: taken unexpanded
 # ($(value)), single-quoted for the shell, and only for the commands that take it. They are not
 # exported: make would expand a value such as $(shell ...) to put it into the recipe's environment.
-unexport ENV SUFFIX STACK FROM TO CONFIRM
+unexport ENV SUFFIX STACK FROM TO CONFIRM TOOLCHAIN
 quote = '$(subst ','\'',$(1))'
 opt = $(if $(strip $(value $(1))),--$(2) $(call quote,$(value $(1))))
 ENV_ARGS = $(call opt,ENV,env) $(call opt,SUFFIX,suffix)
@@ -32,7 +44,7 @@ ENGINE_ARGS = $(ENV_ARGS) $(call opt,STACK,stack) $(call opt,CONFIRM,confirm)
 CLI = STREAMFLIX_ENV_ORIGIN=$(call quote,$(origin ENV)) $(PY) -m shared.cli
 
 .PHONY: help install config synth check test lint bench plan deploy destroy outputs drift \
-        bootstrap smoke releases promote emulator emulator-stop e2e providers-lock clean
+        bootstrap smoke releases promote emulator emulator-stop e2e providers-lock equivalence clean
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -40,7 +52,13 @@ help: ## List the targets
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[$(TOOLCHAIN_NAME),dev]'
+	@touch $@
+
+$(OTHER_STAMP): pyproject.toml
+	@test -x $(OTHER_VENV)/bin/python || $(PYTHON) -m venv $(OTHER_VENV)
+	$(OTHER_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(OTHER_VENV)/bin/python -m pip install --quiet -e '.[$(OTHER_TOOLCHAIN)]'
 	@touch $@
 
 $(CHECKOV_STAMP):
@@ -60,17 +78,20 @@ synth: $(STAMP) ## Synthesize to cdktf.out/: ENV=<env> (all environments without
 check: $(STAMP) $(CHECKOV_STAMP) ## Synthesize and scan with checkov: [ENV=<env>]
 	@$(CLI) check $(ENV_ARGS)
 
-test: install ## Run the whole test suite (no cloud needed; the real-engine test runs where terraform is)
+test: install $(OTHER_STAMP) ## Run the whole test suite (no cloud needed; the real-engine test runs where terraform is)
 	$(PY) -m pytest -n auto --dist loadgroup $(PYTEST_ARGS)
 
-e2e: install ## The real engine against the emulator, end to end (the `e2e` part of make test)
+e2e: install ## The real engine against the emulator, end to end (the `e2e` part of make test): [TOOLCHAIN=cdktn]
 	$(PY) -m pytest -m e2e $(PYTEST_ARGS)
+
+equivalence: install $(OTHER_STAMP) ## Show that cdktf and cdktn synthesize the same stacks (only the listed differences)
+	$(PY) -m pytest -p no:cacheprovider tests/shared/cdk/test_equivalence.py $(PYTEST_ARGS)
 
 lint: $(STAMP) ## Lint and check formatting with ruff
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-bench: $(STAMP) ## Print timings: synthesis (fast vs plain import), plan of local (serial vs parallel), the suite
+bench: $(STAMP) $(OTHER_STAMP) ## Print timings: synthesis on both toolchains, fast vs plain import, plan of local, the suite
 	@$(CLI) bench
 
 plan: $(STAMP) ## Plan, stacks side by side (PARALLELISM=4): [ENV=<env>, else every environment] [STACK=a,b]

@@ -13,9 +13,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from cdktf import App
-
 from shared import synth_cache
+from shared.cdk.core import App
 from shared.config import EnvironmentConfig
 from shared.contract import DEFAULT_OUTDIR
 from shared.errors import UsageError

@@ -1,5 +1,6 @@
 """`make bench`: wall time of a full synthesis of every environment, fast provider import vs plain import;
-and of `make plan ENV=local` serially and in parallel, where its emulator runs.
+the same synthesis and the plain import of the AWS bindings on each installed CDK toolchain; and of
+`make plan ENV=local` serially and in parallel, where its emulator runs.
 
 Each run is a fresh process (the import cost is paid once per process, so that is what users feel).
 Prints numbers; never fails on them. The target is a ratio at or below 0.35.
@@ -13,7 +14,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
+from shared import cdk
+
+ROOT = Path(__file__).resolve().parent.parent
 TARGET_RATIO = 0.35
 
 
@@ -38,9 +43,45 @@ def run(repeats: int = 3) -> int:
     print(f"  plain import {p:7.2f} s   (runs: {', '.join(f'{t:.2f}' for t in plain)})")
     verdict = "meets" if f / p <= TARGET_RATIO else "misses"
     print(f"  ratio        {f / p:7.2f}     ({verdict} the target of {TARGET_RATIO})")
+    _bench_toolchains(repeats)
     _bench_plans()
     _bench_suite()
     return 0
+
+
+def _toolchain_python(name: str) -> Path | None:
+    python = ROOT / cdk.TOOLCHAINS[name].venv / "bin" / "python"
+    return python if python.exists() else None
+
+
+def _timed(cmd: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def _bench_toolchains(repeats: int) -> None:
+    """Full synthesis and a plain import of the AWS bindings, on every toolchain with a virtual environment."""
+    print(f"toolchains, median of {repeats} fresh processes:")
+    print(f"  {'':30} {'full synthesis':>11} {'plain import of the AWS bindings':>34}")
+    for name, toolchain in cdk.TOOLCHAINS.items():
+        python = _toolchain_python(name)
+        if python is None:
+            print(f"  {name:30} not installed (make install TOOLCHAIN={name})")
+            continue
+        env = dict(os.environ, STREAMFLIX_TOOLCHAIN=name, JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20")
+        with tempfile.TemporaryDirectory() as tmp:
+            synth = [_timed([str(python), "-m", "shared.cli", "synth", "--outdir", f"{tmp}/out"], env)
+                     for _ in range(repeats)]  # fmt: skip
+        plain = [_timed([str(python), "-c", f"import {toolchain.modules['aws']}"], env) for _ in range(repeats)]
+        label = f"{name} {_version(python, toolchain.distributions[0])}"
+        label += " (lazy bindings)" if toolchain.lazy_provider else ""
+        print(f"  {label:30} {statistics.median(synth):9.2f} s {statistics.median(plain):32.2f} s")
+
+
+def _version(python: Path, distribution: str) -> str:
+    code = f"from importlib.metadata import version; print(version({distribution!r}))"
+    return subprocess.run([str(python), "-c", code], capture_output=True, text=True, check=False).stdout.strip()
 
 
 def _bench_suite() -> None:
@@ -51,7 +92,7 @@ def _bench_suite() -> None:
         return
     env = dict(os.environ, JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20")
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", "import cdktf_cdktf_provider_aws"], check=True, env=env)
+    subprocess.run([sys.executable, "-c", f"import {cdk.ACTIVE.modules['aws']}"], check=True, env=env)
     plain = time.perf_counter() - start
     start = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-n", "auto", "--dist", "loadgroup", "-m", "not e2e",

@@ -4,21 +4,17 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from cdktf import S3Backend, S3BackendEndpointConfig, TerraformOutput, TerraformStack
 from constructs import Construct
 
-from shared import fast_import
-from shared.config import EnvironmentConfig
-from shared.naming import default_tags, resource_name, stack_id, state_key
-
-fast_import.register_without_init()
-
-from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity  # noqa: E402
-from cdktf_cdktf_provider_aws.provider import (  # noqa: E402
+from shared.cdk.aws.data_aws_caller_identity import DataAwsCallerIdentity
+from shared.cdk.aws.provider import (
     AwsProvider,
     AwsProviderDefaultTags,
     AwsProviderEndpoints,
 )
+from shared.cdk.core import S3Backend, S3BackendEndpointConfig, TerraformOutput, TerraformStack
+from shared.config import EnvironmentConfig
+from shared.naming import default_tags, resource_name, stack_id, state_key
 
 # Every AWS API the stacks call (appautoscaling and logs included). An emulator environment sends
 # each of them to aws.endpoint; a service missing here would silently go to real AWS.

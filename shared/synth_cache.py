@@ -2,7 +2,7 @@
 
 An environment's stacks are up to date when what decides them hashes to what their last synthesis
 recorded beside them (`stacks/<id>/.synthesized`): the resolved config, every Python file of
-`stacks/` and `shared/`, and the versions of the CDK and provider packages. Their JSON must also
+`stacks/` and `shared/`, and the CDK toolchain with its package versions. Their JSON must also
 still be what that synthesis wrote. Then `plan`, `deploy`, `drift`, `outputs`, `destroy` and
 `check` use it as it is, and the provider bindings (seconds of import) are never loaded. Any
 doubt means a synthesis: a missing or unreadable stamp, a changed byte anywhere, a stack missing
@@ -15,16 +15,15 @@ import hashlib
 import json
 import os
 from functools import cache
-from importlib import metadata
 from pathlib import Path
 
+from shared import cdk
 from shared.config import EnvironmentConfig
 from shared.naming import STACK_NAMES, stack_id
 
 STAMP = ".synthesized"
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE_DIRS = ("stacks", "shared")  # shared/ops too: a needless synthesis costs seconds, a stale one a wrong plan
-PACKAGES = ("cdktf", "cdktf-cdktf-provider-aws", "cdktf-cdktf-provider-random", "constructs", "jsii")
 
 
 @cache
@@ -34,11 +33,8 @@ def _code_digest() -> str:
     for directory in SOURCE_DIRS:
         for path in sorted((ROOT / directory).rglob("*.py")):
             digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes() + b"\0")
-    for package in PACKAGES:
-        try:
-            version = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            version = "absent"
+    digest.update(f"toolchain={cdk.ACTIVE.name}\0".encode())
+    for package, version in cdk.versions().items():
         digest.update(f"{package}=={version}\0".encode())
     return digest.hexdigest()
 

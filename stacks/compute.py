@@ -5,10 +5,31 @@ from __future__ import annotations
 import json
 import re
 
-from cdktf import TerraformResourceLifecycle
 from constructs import Construct
+from shared.cdk.aws.appautoscaling_policy import (
+    AppautoscalingPolicy,
+    AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration,
+    AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecification,
+    AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationDimensions,
+    AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification,
+)
+from shared.cdk.aws.appautoscaling_target import AppautoscalingTarget
+from shared.cdk.aws.ecs_cluster import EcsCluster, EcsClusterSetting
+from shared.cdk.aws.ecs_service import (
+    EcsService,
+    EcsServiceDeploymentCircuitBreaker,
+    EcsServiceNetworkConfiguration,
+)
+from shared.cdk.aws.ecs_task_definition import (
+    EcsTaskDefinition,
+    EcsTaskDefinitionEphemeralStorage,
+    EcsTaskDefinitionRuntimePlatform,
+    EcsTaskDefinitionVolume,
+)
+from shared.cdk.aws.iam_role import IamRole
+from shared.cdk.aws.iam_role_policy import IamRolePolicy
+from shared.cdk.core import TerraformResourceLifecycle
 
-from shared import fast_import
 from shared.components.iam import assume_role_policy, document, statement
 from shared.components.lease_tables import (
     COORDINATION_TABLE_ACTIONS,
@@ -22,31 +43,6 @@ from shared.contract import SECRET_KEYS
 from shared.stack import PipelineStack
 from stacks.data import DataStack
 from stacks.network import NetworkStack
-
-fast_import.register_without_init()
-
-from cdktf_cdktf_provider_aws.appautoscaling_policy import (  # noqa: E402
-    AppautoscalingPolicy,
-    AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration,
-    AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecification,
-    AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationDimensions,
-    AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification,
-)
-from cdktf_cdktf_provider_aws.appautoscaling_target import AppautoscalingTarget  # noqa: E402
-from cdktf_cdktf_provider_aws.ecs_cluster import EcsCluster, EcsClusterSetting  # noqa: E402
-from cdktf_cdktf_provider_aws.ecs_service import (  # noqa: E402
-    EcsService,
-    EcsServiceDeploymentCircuitBreaker,
-    EcsServiceNetworkConfiguration,
-)
-from cdktf_cdktf_provider_aws.ecs_task_definition import (  # noqa: E402
-    EcsTaskDefinition,
-    EcsTaskDefinitionEphemeralStorage,
-    EcsTaskDefinitionRuntimePlatform,
-    EcsTaskDefinitionVolume,
-)
-from cdktf_cdktf_provider_aws.iam_role import IamRole  # noqa: E402
-from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy  # noqa: E402
 
 CONTAINER_NAME = "worker"
 SCRATCH_VOLUME = "scratch"

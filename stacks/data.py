@@ -5,10 +5,39 @@ from __future__ import annotations
 
 import json
 
-from cdktf import Fn, TerraformLocal, TerraformResourceLifecycle, Token
 from constructs import Construct
+from shared.cdk.aws.data_aws_rds_cluster import DataAwsRdsCluster
+from shared.cdk.aws.data_aws_rds_clusters import (
+    DataAwsRdsClusters,
+    DataAwsRdsClustersFilter,
+)
+from shared.cdk.aws.db_subnet_group import DbSubnetGroup
+from shared.cdk.aws.iam_role import IamRole
+from shared.cdk.aws.iam_role_policy_attachment import IamRolePolicyAttachment
+from shared.cdk.aws.kinesis_stream import (
+    KinesisStream,
+    KinesisStreamStreamModeDetails,
+)
+from shared.cdk.aws.kinesis_stream_consumer import KinesisStreamConsumer
+from shared.cdk.aws.rds_cluster import (
+    RdsCluster,
+    RdsClusterServerlessv2ScalingConfiguration,
+)
+from shared.cdk.aws.rds_cluster_instance import RdsClusterInstance
+from shared.cdk.aws.rds_cluster_parameter_group import (
+    RdsClusterParameterGroup,
+    RdsClusterParameterGroupParameter,
+)
+from shared.cdk.aws.secretsmanager_secret import SecretsmanagerSecret
+from shared.cdk.aws.secretsmanager_secret_version import (
+    SecretsmanagerSecretVersion,
+)
+from shared.cdk.aws.sqs_queue import SqsQueue
+from shared.cdk.aws.sqs_queue_policy import SqsQueuePolicy
+from shared.cdk.core import Fn, TerraformLocal, TerraformResourceLifecycle, Token
+from shared.cdk.random.password import Password
+from shared.cdk.random.provider import RandomProvider
 
-from shared import fast_import
 from shared.components.encryption_key import EncryptionKey, ServiceGrant
 from shared.components.iam import assume_role_policy
 from shared.components.lease_tables import LeaseTables
@@ -17,39 +46,6 @@ from shared.config import EnvironmentConfig
 from shared.naming import resource_name
 from shared.stack import PipelineStack
 from stacks.network import POSTGRES_PORT, NetworkStack
-
-fast_import.register_without_init()
-
-from cdktf_cdktf_provider_aws.data_aws_rds_cluster import DataAwsRdsCluster  # noqa: E402
-from cdktf_cdktf_provider_aws.data_aws_rds_clusters import (  # noqa: E402
-    DataAwsRdsClusters,
-    DataAwsRdsClustersFilter,
-)
-from cdktf_cdktf_provider_aws.db_subnet_group import DbSubnetGroup  # noqa: E402
-from cdktf_cdktf_provider_aws.iam_role import IamRole  # noqa: E402
-from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment  # noqa: E402
-from cdktf_cdktf_provider_aws.kinesis_stream import (  # noqa: E402
-    KinesisStream,
-    KinesisStreamStreamModeDetails,
-)
-from cdktf_cdktf_provider_aws.kinesis_stream_consumer import KinesisStreamConsumer  # noqa: E402
-from cdktf_cdktf_provider_aws.rds_cluster import (  # noqa: E402
-    RdsCluster,
-    RdsClusterServerlessv2ScalingConfiguration,
-)
-from cdktf_cdktf_provider_aws.rds_cluster_instance import RdsClusterInstance  # noqa: E402
-from cdktf_cdktf_provider_aws.rds_cluster_parameter_group import (  # noqa: E402
-    RdsClusterParameterGroup,
-    RdsClusterParameterGroupParameter,
-)
-from cdktf_cdktf_provider_aws.secretsmanager_secret import SecretsmanagerSecret  # noqa: E402
-from cdktf_cdktf_provider_aws.secretsmanager_secret_version import (  # noqa: E402
-    SecretsmanagerSecretVersion,
-)
-from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue  # noqa: E402
-from cdktf_cdktf_provider_aws.sqs_queue_policy import SqsQueuePolicy  # noqa: E402
-from cdktf_cdktf_provider_random.password import Password  # noqa: E402
-from cdktf_cdktf_provider_random.provider import RandomProvider  # noqa: E402
 
 # RDS rejects '/', '@', '"' and spaces in master passwords; everything else printable is fine.
 RDS_SAFE_SPECIALS = "!#$%&*()-_=+[]{}<>:?"

@@ -6,24 +6,20 @@ import json
 from dataclasses import dataclass, field
 
 from constructs import Construct
+from shared.cdk.aws.cloudwatch_dashboard import CloudwatchDashboard
+from shared.cdk.aws.cloudwatch_metric_alarm import (
+    CloudwatchMetricAlarm,
+    CloudwatchMetricAlarmMetricQuery,
+    CloudwatchMetricAlarmMetricQueryMetric,
+)
+from shared.cdk.aws.sns_topic import SnsTopic
+from shared.cdk.aws.sns_topic_subscription import SnsTopicSubscription
 
-from shared import fast_import
 from shared.config import EnvironmentConfig
 from shared.contract import ALARM_IDS
 from shared.stack import PipelineStack
 from stacks.compute import ComputeStack, consumer_lag_metric
 from stacks.data import DataStack
-
-fast_import.register_without_init()
-
-from cdktf_cdktf_provider_aws.cloudwatch_dashboard import CloudwatchDashboard  # noqa: E402
-from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import (  # noqa: E402
-    CloudwatchMetricAlarm,
-    CloudwatchMetricAlarmMetricQuery,
-    CloudwatchMetricAlarmMetricQueryMetric,
-)
-from cdktf_cdktf_provider_aws.sns_topic import SnsTopic  # noqa: E402
-from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription  # noqa: E402
 
 
 @dataclass(frozen=True)

@@ -4,41 +4,37 @@ from __future__ import annotations
 
 import json
 
-from cdktf import Postcondition, TerraformResourceLifecycle
 from constructs import Construct
+from shared.cdk.aws.data_aws_availability_zones import (
+    DataAwsAvailabilityZones,
+    DataAwsAvailabilityZonesFilter,
+)
+from shared.cdk.aws.default_security_group import DefaultSecurityGroup
+from shared.cdk.aws.eip import Eip
+from shared.cdk.aws.flow_log import FlowLog
+from shared.cdk.aws.iam_role import IamRole
+from shared.cdk.aws.iam_role_policy import IamRolePolicy
+from shared.cdk.aws.internet_gateway import InternetGateway
+from shared.cdk.aws.nat_gateway import NatGateway
+from shared.cdk.aws.route import Route
+from shared.cdk.aws.route_table import RouteTable
+from shared.cdk.aws.route_table_association import RouteTableAssociation
+from shared.cdk.aws.security_group import SecurityGroup
+from shared.cdk.aws.subnet import Subnet
+from shared.cdk.aws.vpc import Vpc
+from shared.cdk.aws.vpc_security_group_egress_rule import (
+    VpcSecurityGroupEgressRule,
+)
+from shared.cdk.aws.vpc_security_group_ingress_rule import (
+    VpcSecurityGroupIngressRule,
+)
+from shared.cdk.core import Postcondition, TerraformResourceLifecycle
 
-from shared import fast_import
 from shared.components.encryption_key import EncryptionKey
 from shared.components.iam import assume_role_policy, document, statement
 from shared.components.log_group import EncryptedLogGroup, logs_service_grant
 from shared.config import EnvironmentConfig
 from shared.stack import PipelineStack
-
-fast_import.register_without_init()
-
-from cdktf_cdktf_provider_aws.data_aws_availability_zones import (  # noqa: E402
-    DataAwsAvailabilityZones,
-    DataAwsAvailabilityZonesFilter,
-)
-from cdktf_cdktf_provider_aws.default_security_group import DefaultSecurityGroup  # noqa: E402
-from cdktf_cdktf_provider_aws.eip import Eip  # noqa: E402
-from cdktf_cdktf_provider_aws.flow_log import FlowLog  # noqa: E402
-from cdktf_cdktf_provider_aws.iam_role import IamRole  # noqa: E402
-from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy  # noqa: E402
-from cdktf_cdktf_provider_aws.internet_gateway import InternetGateway  # noqa: E402
-from cdktf_cdktf_provider_aws.nat_gateway import NatGateway  # noqa: E402
-from cdktf_cdktf_provider_aws.route import Route  # noqa: E402
-from cdktf_cdktf_provider_aws.route_table import RouteTable  # noqa: E402
-from cdktf_cdktf_provider_aws.route_table_association import RouteTableAssociation  # noqa: E402
-from cdktf_cdktf_provider_aws.security_group import SecurityGroup  # noqa: E402
-from cdktf_cdktf_provider_aws.subnet import Subnet  # noqa: E402
-from cdktf_cdktf_provider_aws.vpc import Vpc  # noqa: E402
-from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import (  # noqa: E402
-    VpcSecurityGroupEgressRule,
-)
-from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import (  # noqa: E402
-    VpcSecurityGroupIngressRule,
-)
 
 POSTGRES_PORT = 5432
 HTTPS_PORT = 443

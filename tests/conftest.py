@@ -13,6 +13,7 @@ import pytest
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
+from shared import cdk  # noqa: E402
 from shared.config import EnvironmentConfig, available_environments, load_environment  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -271,8 +272,10 @@ def repo_copy(tmp_path, presynthesized):
     import subprocess
 
     clone = tmp_path / "repo"
-    shutil.copytree(ROOT, clone, ignore=shutil.ignore_patterns(".venv", "cdktf.out*", ".git", "outputs", ".emulator"))
-    (clone / ".venv").symlink_to(ROOT / ".venv")
+    shutil.copytree(ROOT, clone, ignore=shutil.ignore_patterns(".venv*", "cdktf.out*", ".git", "outputs", ".emulator"))
+    for toolchain in cdk.TOOLCHAINS.values():  # each installed toolchain's virtual environment
+        if (ROOT / toolchain.venv).is_dir():
+            (clone / toolchain.venv).symlink_to(ROOT / toolchain.venv)
     # The copy shares the real .venv: its make must never reinstall (the editable install would then
     # point into this temporary copy), so its pyproject.toml is older than any install stamp.
     os.utime(clone / "pyproject.toml", (0, 0))

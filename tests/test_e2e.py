@@ -21,6 +21,7 @@ from pathlib import Path
 import boto3
 import pytest
 
+from shared import cdk
 from shared.config import load_environment
 from shared.contract import CONTRACT_OUTPUTS
 from tests.support import real_engine
@@ -30,6 +31,8 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL = load_environment("local")
 STACKS = [f"{s}-local" for s in ("network", "data", "compute", "monitoring")]
+# `make e2e TOOLCHAIN=cdktn` runs this test on CDK Terrain: every make call here uses the same toolchain.
+TOOLCHAIN = f"TOOLCHAIN={cdk.ACTIVE.name}"
 
 # What a plan right after a deploy still wants to change, only because the emulator does not give
 # back what it was given. Each entry is one resource attribute and why; anything else is a defect.
@@ -79,6 +82,7 @@ class Pipeline:
             self.env.update(TF_BIN=str(wrapper), E2E_REAL_TF_BIN=engine)
 
     def make(self, *args: str, ok: bool = True) -> subprocess.CompletedProcess:
+        args = (*args, TOOLCHAIN)
         proc = subprocess.run(["make", *args], cwd=self.repo, env=self.env, capture_output=True, text=True,
                               stdin=subprocess.DEVNULL, check=False)  # fmt: skip
         if ok:
@@ -88,7 +92,7 @@ class Pipeline:
     def make_interrupted(self, *args: str, when: str) -> tuple[int, str]:
         """Run make as a terminal would, and press Ctrl-C (SIGINT to the foreground process group) as
         soon as a line of its output contains `when`. Returns make's exit code and all its output."""
-        proc = subprocess.Popen(["make", *args], cwd=self.repo, env=self.env, stdout=subprocess.PIPE,
+        proc = subprocess.Popen(["make", *args, TOOLCHAIN], cwd=self.repo, env=self.env, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
                                 start_new_session=True)  # fmt: skip
         lines, sent = [], False

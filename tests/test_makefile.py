@@ -180,3 +180,10 @@ def test_a_hostile_environment_file_through_make(make, repo_copy, case):
 def test_a_stack_named_twice_is_worked_on_once(make, engine):
     assert make("deploy", "ENV=dev", "STACK=network, network").returncode == 0
     assert engine.commands("apply") == ["network-dev"]
+
+
+@pytest.mark.parametrize("value", ["nope", "$(shell touch pwned)", "cdktf cdktn"])
+def test_an_unknown_toolchain_is_refused_before_anything_runs(make, repo_copy, engine, value):
+    proc = make("deploy", "ENV=dev", f"TOOLCHAIN={value}")
+    assert proc.returncode == 2 and f"TOOLCHAIN='{value}': one of cdktf cdktn" in proc.stderr
+    assert not (repo_copy / "pwned").exists() and engine.calls() == []

@@ -8,12 +8,8 @@ from typing import Any
 
 from constructs import Construct
 
-from shared import fast_import
-
-fast_import.register_without_init()
-
-from cdktf_cdktf_provider_aws.kms_alias import KmsAlias  # noqa: E402
-from cdktf_cdktf_provider_aws.kms_key import KmsKey  # noqa: E402
+from shared.cdk.aws.kms_alias import KmsAlias
+from shared.cdk.aws.kms_key import KmsKey
 
 # The key administrators' actions, as in AWS's default key policy for administrators; the
 # account root holds them so the key can never become unmanageable.

@@ -13,11 +13,7 @@ from dataclasses import dataclass
 
 from constructs import Construct
 
-from shared import fast_import
-
-fast_import.register_without_init()
-
-from cdktf_cdktf_provider_aws.dynamodb_table import (  # noqa: E402
+from shared.cdk.aws.dynamodb_table import (
     DynamodbTable,
     DynamodbTableAttribute,
     DynamodbTableGlobalSecondaryIndex,

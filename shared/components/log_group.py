@@ -4,12 +4,8 @@ from __future__ import annotations
 
 from constructs import Construct
 
-from shared import fast_import
+from shared.cdk.aws.cloudwatch_log_group import CloudwatchLogGroup
 from shared.components.encryption_key import ServiceGrant
-
-fast_import.register_without_init()
-
-from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup  # noqa: E402
 
 
 class EncryptedLogGroup(Construct):

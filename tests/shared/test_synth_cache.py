@@ -69,9 +69,9 @@ def test_a_code_change_means_a_synthesis(seeded, configs, monkeypatch, tmp_path)
 
 
 def test_other_bindings_mean_a_synthesis(seeded, configs, monkeypatch):
-    real = synth_cache.metadata.version
-    monkeypatch.setattr(synth_cache.metadata, "version",
-                        lambda name: "99.0.0" if name == "cdktf-cdktf-provider-aws" else real(name))  # fmt: skip
+    real = synth_cache.cdk.versions()
+    aws = synth_cache.cdk.ACTIVE.distributions[1]
+    monkeypatch.setattr(synth_cache.cdk, "versions", lambda: {**real, aws: "99.0.0"})
     synth_cache._code_digest.cache_clear()
     try:
         assert not synth_cache.is_fresh(configs["dev"], seeded)

@@ -6,9 +6,11 @@ import sys
 
 import pytest
 
-from shared.fast_import import AWS_PACKAGE, loaded_submodules, register_without_init
+from shared import cdk
+from shared.cdk.fast_import import AWS_PACKAGE, loaded_submodules, register_without_init
 
 
+@pytest.mark.skipif(cdk.ACTIVE.lazy_provider, reason="this toolchain's provider package is lazy by itself")
 def test_synthesis_loads_only_the_submodules_the_stacks_use(synth):
     assert synth.manifest()["stacks"]  # the stacks are built: the provider is in use
     loaded = loaded_submodules()
@@ -79,8 +81,23 @@ def test_bench_reports_the_ratio_without_failing(monkeypatch, capsys):
     times = iter([9.0, 2.0, 2.2, 2.1, 10.0, 9.0, 11.0])
     monkeypatch.setattr(bench, "_time_synth", lambda plain, outdir: next(times))
     monkeypatch.setattr(bench, "_bench_plans", lambda: print("plan of local: skipped"))
+    monkeypatch.setattr(bench, "_bench_toolchains", lambda repeats: print("toolchains: skipped"))
     monkeypatch.setattr(bench, "_bench_suite", lambda: print("test suite: skipped"))
     assert bench.run(repeats=3) == 0
     out = capsys.readouterr().out
     assert "fast import     2.10 s" in out and "plain import   10.00 s" in out
     assert "ratio           0.21     (meets the target of 0.35)" in out
+
+
+def test_bench_puts_the_toolchains_side_by_side(monkeypatch, capsys, tmp_path):
+    from shared import bench
+
+    python = tmp_path / "python"
+    monkeypatch.setattr(bench, "_toolchain_python", lambda name: python if name == "cdktf" else None)
+    times = iter([4.0, 4.4, 4.2, 13.0, 12.0, 14.0])
+    monkeypatch.setattr(bench, "_timed", lambda cmd, env: next(times))
+    monkeypatch.setattr(bench, "_version", lambda python, dist: "0.21.0")
+    bench._bench_toolchains(3)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-2].split() == ["cdktf", "0.21.0", "4.20", "s", "13.00", "s"]  # medians
+    assert lines[-1].split()[:3] == ["cdktn", "not", "installed"] and "TOOLCHAIN=cdktn" in lines[-1]
