@@ -177,47 +177,45 @@ class ComputeStack(PipelineStack):
             min_capacity=cfg.min_count,
             max_capacity=cfg.max_count,
         )
-        namespace, metric, dimensions = consumer_lag_metric(self.env, data.stream.name, data.consumer_app_name)
-        AppautoscalingPolicy(
-            self,
-            "scaling_lag",
-            name=self.name("worker-lag"),
-            policy_type="TargetTrackingScaling",
-            service_namespace=target.service_namespace,
-            scalable_dimension=target.scalable_dimension,
-            resource_id=target.resource_id,
-            target_tracking_scaling_policy_configuration=AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration(
-                target_value=cfg.lag_target_ms,
-                customized_metric_specification=AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecification(
-                    namespace=namespace,
-                    metric_name=metric,
-                    statistic="Maximum",  # the slowest shard decides: an average hides one stuck shard
-                    dimensions=[
-                        AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationDimensions(
-                            name=name, value=value
-                        )
-                        for name, value in dimensions.items()
-                    ],
+
+        def track(id: str, name: str, target_value: float, **metric) -> None:
+            """One target-tracking policy on the service; scale out within a minute, in after five."""
+            AppautoscalingPolicy(
+                self,
+                id,
+                name=self.name(name),
+                policy_type="TargetTrackingScaling",
+                service_namespace=target.service_namespace,
+                scalable_dimension=target.scalable_dimension,
+                resource_id=target.resource_id,
+                target_tracking_scaling_policy_configuration=AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration(
+                    target_value=target_value, scale_in_cooldown=300, scale_out_cooldown=60, **metric
                 ),
-                scale_in_cooldown=300,
-                scale_out_cooldown=60,
+            )
+
+        namespace, metric, dimensions = consumer_lag_metric(self.env, data.stream.name, data.consumer_app_name)
+        track(
+            "scaling_lag",
+            "worker-lag",
+            cfg.lag_target_ms,
+            customized_metric_specification=AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecification(
+                namespace=namespace,
+                metric_name=metric,
+                statistic="Maximum",  # the slowest shard decides: an average hides one stuck shard
+                dimensions=[
+                    AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationDimensions(
+                        name=name, value=value
+                    )
+                    for name, value in dimensions.items()
+                ],
             ),
         )
-        AppautoscalingPolicy(
-            self,
+        track(
             "scaling_cpu",
-            name=self.name("worker-cpu"),
-            policy_type="TargetTrackingScaling",
-            service_namespace=target.service_namespace,
-            scalable_dimension=target.scalable_dimension,
-            resource_id=target.resource_id,
-            target_tracking_scaling_policy_configuration=AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration(
-                target_value=cfg.cpu_target_percent,
-                predefined_metric_specification=AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification(
-                    predefined_metric_type="ECSServiceAverageCPUUtilization"
-                ),
-                scale_in_cooldown=300,
-                scale_out_cooldown=60,
+            "worker-cpu",
+            cfg.cpu_target_percent,
+            predefined_metric_specification=AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification(
+                predefined_metric_type="ECSServiceAverageCPUUtilization"
             ),
         )
 
