@@ -18,6 +18,7 @@ from shared.cdk.core import App
 from shared.config import EnvironmentConfig
 from shared.contract import DEFAULT_OUTDIR
 from shared.errors import UsageError
+from shared.files import write_atomically
 from shared.workdirs import SCRATCH_PREFIX, check_outdir, require_node
 from stacks.compute import ComputeStack
 from stacks.data import DataStack
@@ -112,6 +113,4 @@ def _publish(scratch: Path, outdir: Path) -> None:
             sid: meta for sid, meta in old.get("stacks", {}).items() if (outdir / meta["workingDirectory"]).is_dir()
         }
         merged = {**old, **new, "stacks": {**stacks, **new["stacks"]}}
-        tmp = path.with_name(f".manifest.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(merged, indent=2, sort_keys=True) + "\n")
-        os.replace(tmp, path)
+        write_atomically(path, json.dumps(merged, indent=2, sort_keys=True) + "\n")

@@ -19,7 +19,9 @@ from pathlib import Path
 
 from shared import cdk
 from shared.config import EnvironmentConfig
+from shared.files import write_atomically
 from shared.naming import STACK_NAMES, stack_id
+from shared.workdirs import require_node
 
 STAMP = ".synthesized"
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,9 +60,7 @@ def record(env: EnvironmentConfig, outdir: Path) -> None:
     inputs = inputs_digest(env)
     for directory in _stack_dirs(env, outdir):
         stamp = {"inputs": inputs, "output": _file_digest(directory / "cdk.tf.json")}
-        tmp = directory / f"{STAMP}.{os.getpid()}.tmp"
-        tmp.write_text(json.dumps(stamp, sort_keys=True) + "\n")
-        os.replace(tmp, directory / STAMP)
+        write_atomically(directory / STAMP, json.dumps(stamp, sort_keys=True) + "\n")
 
 
 def is_fresh(env: EnvironmentConfig, outdir: Path) -> bool:
@@ -80,3 +80,15 @@ def is_fresh(env: EnvironmentConfig, outdir: Path) -> bool:
     except (OSError, ValueError, KeyError, TypeError):
         return False
     return True
+
+
+def synthesize_if_changed(env: EnvironmentConfig, outdir: Path) -> Path:
+    """The stacks of `env` in `outdir`, synthesized unless what is there is what a synthesis would write."""
+    outdir = outdir.resolve()
+    if is_fresh(env, outdir):
+        print(f"{env.suffix}: the synthesized stacks in {outdir}/stacks/ are up to date (synthesis skipped)")
+        return outdir
+    require_node()
+    from shared.app import synthesize  # the provider bindings load only once there is work for them
+
+    return synthesize([env], outdir)

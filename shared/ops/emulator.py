@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from shared.config import EnvironmentConfig
 from shared.errors import OperationFailed, UsageError
+from shared.files import write_atomically
 
 STATE_DIR = Path(".emulator")
 START_TIMEOUT = 30.0
@@ -87,9 +88,7 @@ def start(env: EnvironmentConfig, state_dir: Path = STATE_DIR) -> int:
             [moto_server_binary(), "-H", host, "-p", str(port)], stdout=log, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, env=variables, start_new_session=True,  # outlives this command
         )  # fmt: skip
-    tmp = pid_file.with_name(pid_file.name + ".tmp")
-    tmp.write_text(f"{proc.pid}\n")
-    tmp.replace(pid_file)
+    write_atomically(pid_file, f"{proc.pid}\n")
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if proc.poll() is not None:

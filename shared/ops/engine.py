@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from shared.errors import UsageError
+from shared.files import write_atomically
 
 MINIMUM = (1, 10)  # S3-native state locking (use_lockfile) arrived in 1.10 for both engines
 INSTALL_HINT = (
@@ -281,15 +282,14 @@ def write_cli_config(mirror: Path, path: Path) -> Path:
     sources = sorted(mirrored_providers(mirror))
     listed = ", ".join(json.dumps(s) for s in sources)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(
+    write_atomically(
+        path,
         "# Written by shared/ops/engine.py for TF_PROVIDER_MIRROR; regenerated on every run.\n"
         "provider_installation {\n"
         f"  filesystem_mirror {{\n    path    = {json.dumps(str(mirror))}\n    include = [{listed}]\n  }}\n"
         f"  direct {{\n    exclude = [{listed}]\n  }}\n"
-        "}\n"
+        "}\n",
     )
-    tmp.replace(path)
     return path
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from shared.config import EnvironmentConfig
 from shared.errors import OperationFailed
+from shared.files import write_atomically
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCK_NAME = ".terraform.lock.hcl"
@@ -46,10 +47,7 @@ def init_args() -> list[str]:
 def install(lock: Path, workdir: Path) -> None:
     """Put the committed pins where `init` reads them (a stack that needs fewer providers ignores the rest)."""
     if lock.is_file():
-        target = workdir / LOCK_NAME
-        tmp = target.with_name(LOCK_NAME + ".tmp")
-        tmp.write_text(lock.read_text())
-        tmp.replace(target)
+        write_atomically(workdir / LOCK_NAME, lock.read_text())
 
 
 def collect(lock: Path, workdirs: list[Path]) -> bool:
@@ -65,9 +63,7 @@ def collect(lock: Path, workdirs: list[Path]) -> bool:
     text = _HEADER + "".join(f"\n{merged[source]}" for source in sorted(merged))
     if text == before:
         return False
-    tmp = lock.with_name(lock.name + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(lock)
+    write_atomically(lock, text)
     return True
 
 
