@@ -121,8 +121,8 @@ def cmd_synth(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     envs = _many(args)
     _lock_for_synthesis(envs, DEFAULT_OUTDIR)
-    from shared.ops.deploy import synthesize_if_changed
     from shared.policy.scan import scan
+    from shared.synth_cache import synthesize_if_changed
 
     for env in envs:
         out = synthesize_if_changed(env, DEFAULT_OUTDIR)

@@ -36,15 +36,13 @@ TOOLCHAIN = f"TOOLCHAIN={cdk.ACTIVE.name}"
 
 # What a plan right after a deploy still wants to change, only because the emulator does not give
 # back what it was given. Each entry is one resource attribute and why; anything else is a defect.
+GROUP_RULES = ("aws_vpc_security_group_ingress_rule.db_from_tasks", "aws_vpc_security_group_egress_rule.tasks_to_db")
 EMULATOR_QUIRKS = {
-    ("network-local", "aws_vpc_security_group_ingress_rule.db_from_tasks", "referenced_security_group_id"):
-        "moto returns a same-account group reference as <account>/<group id>",
-    ("network-local", "aws_vpc_security_group_egress_rule.tasks_to_db", "referenced_security_group_id"):
-        "moto returns a same-account group reference as <account>/<group id>",
-    ("network-local", "aws_vpc_security_group_ingress_rule.db_from_tasks", "description"):
-        "moto drops the description of a rule that references a security group when it creates it",
-    ("network-local", "aws_vpc_security_group_egress_rule.tasks_to_db", "description"):
-        "moto drops the description of a rule that references a security group when it creates it",
+    **{("network-local", rule, "referenced_security_group_id"):
+       "moto returns a same-account group reference as <account>/<group id>" for rule in GROUP_RULES},
+    **{("network-local", rule, "description"):
+       "moto drops the description of a rule that references a security group when it creates it"
+       for rule in GROUP_RULES},
     ("data-local", "aws_kinesis_stream.stream", "tags_all"):
         "moto drops the tags passed to CreateStream",
     ("data-local", "aws_rds_cluster.cluster", "scaling_configuration"):

@@ -38,10 +38,9 @@ class _TableSpec:
     id: str
     suffix: str
     hash_key: str
-    range_key: str | None = None
 
 
-# (construct id, table name suffix, hash key): KCL 3.x's schemas.
+# KCL 3.x's schemas: the key each table is read by.
 _LEASES = _TableSpec("leases", "", "leaseKey")
 _WORKER_METRICS = _TableSpec("worker_metrics", "-WorkerMetricStats", "wid")
 _COORDINATOR_STATE = _TableSpec("coordinator_state", "-CoordinatorState", "key")

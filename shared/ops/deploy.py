@@ -21,6 +21,7 @@ from shared import synth_cache
 from shared.config import EnvironmentConfig
 from shared.contract import DEFAULT_OUTDIR
 from shared.errors import OperationFailed, UsageError
+from shared.files import write_atomically
 from shared.naming import STACK_NAMES, stack_id
 from shared.ops import locks, provider_lock, speculative
 from shared.ops.aws import check_credentials, engine_environment
@@ -34,7 +35,7 @@ from shared.ops.engine import (
     find_engine,
     provider_versions,
 )
-from shared.workdirs import check_outdir, require_node
+from shared.workdirs import check_outdir
 
 OUTPUTS_DIR = Path("outputs")
 REPORTS_DIR = Path("reports")
@@ -107,11 +108,8 @@ class Report:
         directory.mkdir(parents=True, exist_ok=True)
         base = directory / f"{self.env.suffix}-{self.action}"
         doc = {"action": self.action, "environment": self.env.suffix, "stacks": [o.as_dict() for o in self.outcomes]}
-        for path, text in ((base.with_suffix(".json"), json.dumps(doc, indent=2) + "\n"),
-                           (base.with_suffix(".md"), self.markdown())):  # fmt: skip
-            tmp = path.with_name(path.name + ".tmp")
-            tmp.write_text(text)
-            tmp.replace(path)
+        write_atomically(base.with_suffix(".json"), json.dumps(doc, indent=2) + "\n")
+        write_atomically(base.with_suffix(".md"), self.markdown())
         summary = os.environ.get("GITHUB_STEP_SUMMARY")
         if summary:
             with open(summary, "a") as f:
@@ -240,9 +238,7 @@ def _init(engine: Engine, stack: Stack, *, quiet: bool = False) -> None:
               file=sys.stderr)  # fmt: skip
     dot = stack.workdir / ".terraform"
     if dot.is_dir():  # an engine that made none has nothing to remember it by
-        tmp = dot / f"{INIT_STAMP}.{os.getpid()}.tmp"
-        tmp.write_text(json.dumps({"key": _init_key(engine, stack, args)}))
-        os.replace(tmp, dot / INIT_STAMP)
+        write_atomically(dot / INIT_STAMP, json.dumps({"key": _init_key(engine, stack, args)}))
 
 
 def _shown(path: Path) -> str:
@@ -305,19 +301,25 @@ def _apply(engine: Engine, stack: Stack) -> None:
         raise _StackFailed("apply", result.output)
 
 
-def stack_outputs(engine: Engine, stack: Stack) -> dict:
-    """The stack's outputs from its state ({} when it was never deployed), without CDKTF's wiring outputs."""
+def _all_outputs(engine: Engine, stack: Stack) -> dict:
+    """Every output value in the stack's state, CDKTF's wiring included ({} when it was never deployed)."""
     result = engine.capture(["output", "-json", "-no-color"], stack.workdir)
     if result.returncode != 0:
         raise _StackFailed("output", result.output)
-    raw = json.loads(result.output or "{}")
-    return {k: v["value"] for k, v in raw.items() if not k.startswith(CROSS_STACK_PREFIX)}
+    return {k: v["value"] for k, v in json.loads(result.output or "{}").items()}
+
+
+def stack_outputs(engine: Engine, stack: Stack) -> dict:
+    """The stack's outputs from its state ({} when it was never deployed), without CDKTF's wiring outputs."""
+    return {k: v for k, v in _all_outputs(engine, stack).items() if not k.startswith(CROSS_STACK_PREFIX)}
 
 
 def _is_deployed(engine: Engine, stack: Stack) -> bool:
     _init(engine, stack, quiet=True)
-    result = engine.capture(["output", "-json", "-no-color"], stack.workdir)
-    return result.returncode == 0 and bool(json.loads(result.output or "{}"))
+    try:
+        return bool(_all_outputs(engine, stack))
+    except _StackFailed:
+        return False
 
 
 # ------------------------------------------------------------------ commands
@@ -378,11 +380,7 @@ def _producer_outputs(engine: Engine, ordered: list[Stack], chosen: list[Stack])
     found: dict[str, dict | None] = {}
     for stack in (s for s in ordered if s.id in wanted):
         _init(engine, stack, quiet=True)
-        result = engine.capture(["output", "-json", "-no-color"], stack.workdir)
-        if result.returncode != 0:
-            raise _StackFailed("output", result.output)
-        raw = json.loads(result.output or "{}")
-        found[stack.id] = {k: v["value"] for k, v in raw.items()} or None
+        found[stack.id] = _all_outputs(engine, stack) or None
     return found
 
 
@@ -458,23 +456,7 @@ def write_outputs(engine: Engine, env: EnvironmentConfig, ordered: list[Stack], 
     with ThreadPoolExecutor(max_workers=parallelism()) as pool:
         collected = dict(zip([s.name for s in ordered], pool.map(read, ordered), strict=True))
     outputs_dir.mkdir(parents=True, exist_ok=True)
-    path = outputs_dir / f"{env.suffix}.json"
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(collected, indent=2, sort_keys=True) + "\n")
-    tmp.replace(path)
-    return path
-
-
-def synthesize_if_changed(env: EnvironmentConfig, outdir: Path) -> Path:
-    """The stacks of `env` in `outdir`, synthesized unless what is there is what a synthesis would write."""
-    outdir = outdir.resolve()
-    if synth_cache.is_fresh(env, outdir):
-        print(f"{env.suffix}: the synthesized stacks in {outdir}/stacks/ are up to date (synthesis skipped)")
-        return outdir
-    require_node()
-    from shared.app import synthesize  # the provider bindings load only once there is work for them
-
-    return synthesize([env], outdir)
+    return write_atomically(outputs_dir / f"{env.suffix}.json", json.dumps(collected, indent=2, sort_keys=True) + "\n")
 
 
 @dataclass(frozen=True)
@@ -502,7 +484,7 @@ def prepare(
     identity = check_credentials(env) if credentials else {}
     check_outdir(Path(outdir).resolve())
     locks.hold(outdir, [env.suffix])  # held until this command ends
-    outdir = synthesize_if_changed(env, Path(outdir))
+    outdir = synth_cache.synthesize_if_changed(env, Path(outdir))
     engine = engine.configured(engine_environment(env), outdir)
     return Prepared(env, engine, identity, ordered_stacks(outdir, env))
 

@@ -87,19 +87,15 @@ def test_resynth_forces_a_synthesis(seeded, configs, monkeypatch):
 def test_a_command_on_up_to_date_stacks_never_loads_the_bindings(seeded, configs, monkeypatch, capsys):
     import sys
 
-    from shared.ops.deploy import synthesize_if_changed
-
     monkeypatch.delitem(sys.modules, "shared.app", raising=False)  # an import would bring it back
-    assert synthesize_if_changed(configs["dev"], seeded) == seeded.resolve()
+    assert synth_cache.synthesize_if_changed(configs["dev"], seeded) == seeded.resolve()
     assert "shared.app" not in sys.modules
     out = capsys.readouterr().out
     assert out.startswith("dev: the synthesized stacks in") and "up to date (synthesis skipped)" in out
 
 
 def test_a_stale_environment_is_synthesized_and_stamped_again(seeded, configs, capsys):
-    from shared.ops.deploy import synthesize_if_changed
-
     (seeded / "stacks/monitoring-staging" / synth_cache.STAMP).unlink()
-    synthesize_if_changed(configs["staging"], seeded)
+    synth_cache.synthesize_if_changed(configs["staging"], seeded)
     assert "synthesis skipped" not in capsys.readouterr().out
     assert synth_cache.is_fresh(configs["staging"], seeded)
