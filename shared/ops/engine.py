@@ -140,7 +140,10 @@ class _Interrupts:
     def __init__(self) -> None:
         self._received: list[int] = []
         self._procs: dict[subprocess.Popen, bool] = {}  # running engine -> applying (let it finish)
-        self._lock = threading.Lock()
+        # Re-entrant: a signal's handler runs in the main thread between any two bytecodes, also while
+        # that thread holds this lock (registering an engine, or handling the signal before), and a
+        # plain Lock would then wait for itself forever.
+        self._lock = threading.RLock()
         self._depth = 0
         self._forwarded = 0
         self._said = set()
@@ -157,10 +160,12 @@ class _Interrupts:
             self._procs.pop(proc, None)
 
     def _stop_all(self) -> None:
-        with self._lock:
-            for proc in self._procs:
-                _stop(proc)
+        # Counted before it is sent: a Ctrl-C that lands while this runs must see it as sent already
+        # (and only warn), not send a second stop that would make the engine quit unsaved.
         self._forwarded += 1
+        with self._lock:
+            for proc in list(self._procs):
+                _stop(proc)
 
     def _once(self, key: str, text: str) -> bool:
         if key in self._said:

@@ -74,3 +74,32 @@ def test_an_emulator_environment_never_gets_real_credentials(monkeypatch, tmp_pa
     assert env["AWS_ACCESS_KEY_ID"] == "test" and "AWS_PROFILE" not in env and "AWS_SESSION_TOKEN" not in env
     real = Engine("terraform", "1.11.0").configured(engine_environment(load_environment("dev")), tmp_path)._env()
     assert real["AWS_PROFILE"] == "production-admin"
+
+
+def test_a_ctrl_c_that_lands_while_the_last_one_is_being_passed_on_only_warns(monkeypatch, capsys):
+    # A signal's handler runs between any two bytecodes of the main thread, also inside the handler
+    # of the signal before: here the third Ctrl-C lands while the second is being passed on. With a
+    # plain lock the tool waited for itself forever; counting the stop after sending it made the
+    # third Ctrl-C send another one (the engine then quits without saving).
+    import signal
+    import threading
+
+    from shared.ops import engine
+
+    interrupts = engine._Interrupts()
+    sent = []
+
+    def stop(proc) -> None:
+        sent.append(proc)
+        if len(sent) == 1:
+            interrupts._on_signal(signal.SIGINT, None)  # the third Ctrl-C, inside the second's handler
+
+    monkeypatch.setattr(engine, "_stop", stop)
+    interrupts.register("apply", applying=True)
+    interrupts._on_signal(signal.SIGINT, None)  # first: let the apply finish
+    done = threading.Event()
+    worker = threading.Thread(target=lambda: (interrupts._on_signal(signal.SIGINT, None), done.set()), daemon=True)
+    worker.start()  # the second, where a deadlock cannot hang the suite
+    assert done.wait(timeout=10), "the handler waited for itself"
+    assert sent == ["apply"]  # exactly one graceful stop
+    assert "the engine is still saving state" in capsys.readouterr().err
