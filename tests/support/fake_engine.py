@@ -7,87 +7,96 @@ Put on PATH as `terraform` by the `engine` fixture. It keeps "state" per stack i
   FAKE_TF_DRIFT    comma-separated stack ids whose deployed infrastructure differs from the code
   FAKE_TF_OUTPUTS  JSON file {stack id: {output name: value}} overriding the invented output values
   FAKE_TF_VERSION  what `version -json` reports (default 1.10.5)
-  FAKE_TF_SLOW     "<command>:<stack id>": that step takes 3 s and traps signals as Terraform does: the
-                   first SIGINT/SIGTERM stops it gracefully (it still saves state, taking a second, and
-                   fails), a second one stops it at once without saving. It writes <stack>.trapping in
-                   FAKE_TF_STATE once its handlers are in place, and one line per signal to
-                   <stack>.signals.
+  FAKE_TF_SLOW     "apply:<stack id>": that apply traps signals as Terraform does and works until
+                   <stack>.finish appears in FAKE_TF_STATE: the first SIGINT/SIGTERM stops it gracefully
+                   (it still saves state, for as long as <stack>.hold exists, and fails), a second one
+                   stops it at once without saving. It writes <stack>.trapping in FAKE_TF_STATE once
+                   its handlers are in place, and one line per signal to <stack>.signals.
+
+Each call is either its own Python process (this file run as a script: what the signal tests need) or
+served inside the test process through fake_engine_client.c (fake_engine_server.py): `run` is the same
+in both and takes the call's working directory and environment rather than reading its own.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import signal
 import sys
-import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
+Write = Callable[[str], None]
 
-def main(argv: list[str]) -> int:
-    cwd = Path.cwd()
+
+def run(argv: list[str], cwd: Path, env: Mapping[str, str], out: Write, err: Write) -> int:
+    """One engine call: what it prints goes to `out` and `err`, its exit code is returned."""
     stack = cwd.name
-    with open(os.environ["FAKE_TF_LOG"], "a") as log:
+    with open(env["FAKE_TF_LOG"], "a") as log:
         log.write(json.dumps({"args": argv, "cwd": str(cwd)}) + "\n")
     command = argv[0] if argv else ""
     if command == "version":
-        print(json.dumps({"terraform_version": os.environ.get("FAKE_TF_VERSION", "1.10.5")}))
+        out(json.dumps({"terraform_version": env.get("FAKE_TF_VERSION", "1.10.5")}) + "\n")
         return 0
-    if os.environ.get("FAKE_TF_FAIL") == f"{command}:{stack}":
-        print(f"Error: {command} failed in {stack}: InvalidParameterException: the fake engine was told to fail",
-              file=sys.stderr)  # fmt: skip
+    if env.get("FAKE_TF_FAIL") == f"{command}:{stack}":
+        err(f"Error: {command} failed in {stack}: InvalidParameterException: the fake engine was told to fail\n")
         return 1
-    state_file = Path(os.environ["FAKE_TF_STATE"]) / f"{stack}.json"
+    state_file = Path(env["FAKE_TF_STATE"]) / f"{stack}.json"
     deployed = state_file.exists()
     if command == "init":
         (cwd / ".terraform").mkdir(exist_ok=True)  # as Terraform does: where it keeps the backend and providers
-        print("Terraform has been successfully initialized!")
+        out("Terraform has been successfully initialized!\n")
         return 0
     if command == "plan":
-        print(f"planning {stack}", flush=True)
+        out(f"planning {stack}\n")
         destroy = "-destroy" in argv
         resources = [f"{t}.{n}" for t, items in _doc(cwd).get("resource", {}).items() for n in items]
         if destroy:
             changes = [(r, ["delete"]) for r in resources] if deployed else []
         elif not deployed:
             changes = [(r, ["create"]) for r in resources]
-        elif stack in os.environ.get("FAKE_TF_DRIFT", "").split(","):
+        elif stack in env.get("FAKE_TF_DRIFT", "").split(","):
             changes = [(resources[0], ["update"])]
         else:
             changes = []
-        out = next((a.split("=", 1)[1] for a in argv if a.startswith("-out=")), None)
-        if out:
-            (cwd / out).write_text(json.dumps({"destroy": destroy, "changes": changes}))
-        print(f"Plan: {len(changes)} to change." if changes else "No changes.")
+        plan_file = next((a.split("=", 1)[1] for a in argv if a.startswith("-out=")), None)
+        if plan_file:
+            (cwd / plan_file).write_text(json.dumps({"destroy": destroy, "changes": changes}))
+        out(f"Plan: {len(changes)} to change.\n" if changes else "No changes.\n")
         return 2 if changes and "-detailed-exitcode" in argv else 0
     if command == "show":
         plan = json.loads((cwd / argv[-1]).read_text())
-        print(json.dumps({"resource_changes": [{"address": a, "change": {"actions": c}} for a, c in plan["changes"]]}))
+        changes = [{"address": address, "change": {"actions": actions}} for address, actions in plan["changes"]]
+        out(json.dumps({"resource_changes": changes}) + "\n")
         return 0
     if command == "apply":
         plan = json.loads((cwd / argv[-1]).read_text())
-        if os.environ.get("FAKE_TF_SLOW") == f"apply:{stack}":
-            _slow_until_interrupted(Path(os.environ["FAKE_TF_STATE"]), stack)
+        if env.get("FAKE_TF_SLOW") == f"apply:{stack}":  # only ever in a process of its own (signals)
+            _slow_until_interrupted(Path(env["FAKE_TF_STATE"]), stack)
         if plan["destroy"]:
             state_file.unlink(missing_ok=True)
         else:
-            overrides = json.loads(Path(os.environ["FAKE_TF_OUTPUTS"]).read_text()) if os.environ.get(
-                "FAKE_TF_OUTPUTS") else {}  # fmt: skip
+            overrides = json.loads(Path(env["FAKE_TF_OUTPUTS"]).read_text()) if env.get("FAKE_TF_OUTPUTS") else {}
             mine = overrides.get(stack, {})
             outputs = {name: mine.get(name, f"{stack}:{name}") for name in _doc(cwd).get("output", {})}
             state_file.write_text(json.dumps(outputs))
-        print("Apply complete!")
+        out("Apply complete!\n")
         return 0
     if command == "output":
         outputs = json.loads(state_file.read_text()) if deployed else {}
-        print(json.dumps({k: {"value": v, "sensitive": False} for k, v in outputs.items()}))
+        out(json.dumps({k: {"value": v, "sensitive": False} for k, v in outputs.items()}) + "\n")
         return 0
-    print(f"fake engine: unsupported command {argv}", file=sys.stderr)
+    err(f"fake engine: unsupported command {argv}\n")
     return 1
 
 
 def _slow_until_interrupted(folder: Path, stack: str) -> None:
-    """Work for 3 s; on a first signal finish saving state (1 s) and fail; on a second, die unsaved."""
+    """Work until the test says the work is done (<stack>.finish appears) or a signal arrives; on a first
+    signal save state (as long as <stack>.hold exists, else at once) and fail; on a second, die unsaved.
+    The test moves each phase on when it has seen what it waits for, not after a guessed sleep."""
+    import signal
+    import time
+
     received: list[int] = []
 
     def on_signal(signum, _frame):
@@ -100,6 +109,11 @@ def _slow_until_interrupted(folder: Path, stack: str) -> None:
             print("Two interrupts received. Exiting immediately. Note that data loss may have occurred.", flush=True)
             os._exit(1)
 
+    def wait(until, limit: float = 30) -> None:  # the limit only ends a test that forgot to move on
+        deadline = time.monotonic() + limit
+        while not until() and time.monotonic() < deadline:
+            time.sleep(0.01)
+
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     (folder / f"{stack}.trapping").touch()
@@ -107,11 +121,9 @@ def _slow_until_interrupted(folder: Path, stack: str) -> None:
     sys.stdout.flush()
     sys.stdout.buffer.write(b"bytes: caf\xe9\n")
     sys.stdout.buffer.flush()
-    deadline = time.monotonic() + 3
-    while time.monotonic() < deadline and not received:
-        time.sleep(0.05)
+    wait(lambda: received or (folder / f"{stack}.finish").exists())
     if received:
-        time.sleep(1.0)  # writing state
+        wait(lambda: not (folder / f"{stack}.hold").exists())  # writing state
         (folder / f"{stack}.json").write_text(json.dumps({"partial": "saved"}))
         print("Error: execution halted", flush=True)
         sys.exit(1)
@@ -121,5 +133,13 @@ def _doc(cwd: Path) -> dict:
     return json.loads((cwd / "cdk.tf.json").read_text())
 
 
+def _write(stream) -> Write:
+    def write(text: str) -> None:
+        stream.write(text)
+        stream.flush()
+
+    return write
+
+
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(run(sys.argv[1:], Path.cwd(), os.environ, _write(sys.stdout), _write(sys.stderr)))
