@@ -14,39 +14,74 @@ from pathlib import Path
 import pytest
 
 
-@pytest.fixture
-def cli(repo_copy, engine, fresh_aws):
-    moto_server = fresh_aws
-    """Start `python -m shared.cli ...` in the repository copy as a terminal's foreground job would."""
+class Command:
+    """`python -m shared.cli ...` started in the repository copy as a terminal's foreground job would
+    be: a process group of its own. Its output goes to files, so the test can wait for what it says
+    (each step moves on when the tool has shown it handled the last, not after a guessed sleep)."""
 
-    def start(*args: str) -> subprocess.Popen:
-        env = dict(os.environ, AWS_ENDPOINT_URL=moto_server, AWS_ACCESS_KEY_ID="testing",
+    def __init__(self, args: tuple[str, ...], cwd: Path, env: dict[str, str], logs: Path):
+        logs.mkdir(parents=True, exist_ok=True)
+        self.out_file, self.err_file = logs / "stdout", logs / "stderr"
+        with open(self.out_file, "wb") as out, open(self.err_file, "wb") as err:
+            self.proc = subprocess.Popen([sys.executable, "-m", "shared.cli", *args], cwd=cwd, env=env, stdout=out,
+                                         stderr=err, stdin=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+        self.pid = self.proc.pid
+
+    def err(self) -> str:
+        return self.err_file.read_text(errors="replace")
+
+    def said(self, text: str, timeout: float = 60) -> None:
+        """Wait until the tool has printed `text` to stderr."""
+        deadline = time.monotonic() + timeout
+        while text not in self.err():
+            if self.proc.poll() is not None and text not in self.err():
+                raise AssertionError(f"ended ({self.proc.returncode}) without saying {text!r}:\n{self.err()}")
+            assert time.monotonic() < deadline, f"never said {text!r}:\n{self.err()}"
+            time.sleep(0.01)
+
+    def ctrl_c(self, then_says: str) -> None:
+        os.killpg(self.pid, signal.SIGINT)  # a terminal signals the whole foreground group
+        self.said(then_says)
+
+    def finish(self, timeout: float = 60) -> tuple[int, str, str]:
+        code = self.proc.wait(timeout=timeout)
+        return code, self.out_file.read_text(errors="replace"), self.err()
+
+
+@pytest.fixture
+def cli(repo_copy, engine, fresh_aws, tmp_path):
+    started = []
+
+    def start(*args: str) -> Command:
+        env = dict(os.environ, AWS_ENDPOINT_URL=fresh_aws, AWS_ACCESS_KEY_ID="testing",
                    AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1")  # fmt: skip
         env.pop("AWS_PROFILE", None)
-        return subprocess.Popen([sys.executable, "-m", "shared.cli", *args], cwd=repo_copy, env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                                text=True, start_new_session=True)  # fmt: skip
+        started.append(Command(args, repo_copy, env, tmp_path / "commands" / str(len(started))))
+        return started[-1]
 
-    return start
+    yield start
+    for command in started:  # a failed test leaves nothing running
+        if command.proc.poll() is None:
+            os.killpg(command.pid, signal.SIGKILL)
+            command.proc.wait()
 
 
-def wait_for(path: Path, proc: subprocess.Popen, timeout: float = 60) -> None:
+def wait_for(path: Path, command: Command, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while not path.exists():
-        if proc.poll() is not None:
-            raise AssertionError(
-                f"the command ended ({proc.returncode}) first:\n{proc.stdout.read()}\n{proc.stderr.read()}"
-            )
+        if command.proc.poll() is not None:
+            raise AssertionError(f"the command ended ({command.proc.returncode}) first:\n{command.err()}")
         assert time.monotonic() < deadline, f"{path} never appeared"
-        time.sleep(0.05)
+        time.sleep(0.01)
 
 
-def slow_deploy(cli, engine, stack: str) -> subprocess.Popen:
-    """`deploy --env dev`, returned once the stand-in engine is inside the slow apply of `stack`."""
+def slow_deploy(cli, engine, stack: str) -> Command:
+    """`deploy --env dev`, returned once the stand-in engine is inside the slow apply of `stack` (which
+    works until the test touches <stack>.finish)."""
     engine.set("SLOW", f"apply:{stack}")
-    proc = cli("deploy", "--env", "dev")
-    wait_for(engine.state / f"{stack}.trapping", proc)
-    return proc
+    command = cli("deploy", "--env", "dev")
+    wait_for(engine.state / f"{stack}.trapping", command)
+    return command
 
 
 def signals_received(engine, stack: str) -> list[str]:
@@ -54,31 +89,31 @@ def signals_received(engine, stack: str) -> list[str]:
     return path.read_text().split() if path.exists() else []
 
 
-def ctrl_c(proc: subprocess.Popen) -> None:
-    os.killpg(proc.pid, signal.SIGINT)  # a terminal signals the whole foreground group
-    time.sleep(0.3)
+LETTING_IT_FINISH = "interrupted: letting the engine finish this apply"
+STOPPING = "interrupted: the engine is stopping gracefully"
 
 
 def test_ctrl_c_during_apply_lets_that_apply_finish_and_starts_nothing_more(cli, engine, repo_copy):
-    proc = slow_deploy(cli, engine, "compute-dev")
-    ctrl_c(proc)
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
+    deploy = slow_deploy(cli, engine, "compute-dev")
+    deploy.ctrl_c(then_says=LETTING_IT_FINISH)
+    (engine.state / "compute-dev.finish").touch()  # the apply ends as it would have
+    code, out, err = deploy.finish()
+    assert code == 130, err
     assert signals_received(engine, "compute-dev") == []  # not stopped: nothing it creates is orphaned
     assert "compute-dev              applied" in out and "monitoring-dev           not run" in out
     assert "interrupted after compute-dev finished; no further stack was started" in err
-    assert "letting the engine finish this apply" in err and "Traceback" not in err
+    assert "Traceback" not in err
     assert "bytes: caf\ufffd" in out  # a byte that is not UTF-8 is shown, not fatal
     assert not (repo_copy / "outputs" / "dev.json").exists()  # no partial outputs, no release
     assert "monitoring-dev" not in {stack for _, stack, _ in engine.calls()}
 
 
 def test_a_second_ctrl_c_passes_on_exactly_one_graceful_stop(cli, engine):
-    proc = slow_deploy(cli, engine, "compute-dev")
-    ctrl_c(proc)
-    ctrl_c(proc)
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
+    deploy = slow_deploy(cli, engine, "compute-dev")
+    deploy.ctrl_c(then_says=LETTING_IT_FINISH)
+    deploy.ctrl_c(then_says=STOPPING)
+    code, out, err = deploy.finish()
+    assert code == 130, err
     assert signals_received(engine, "compute-dev") == ["SIGINT"]
     assert json.loads((engine.state / "compute-dev.json").read_text()) == {"partial": "saved"}  # it saved
     assert "compute-dev              interrupted" in out
@@ -86,25 +121,25 @@ def test_a_second_ctrl_c_passes_on_exactly_one_graceful_stop(cli, engine):
 
 
 def test_a_third_ctrl_c_only_warns_and_a_fourth_forces_the_stop(cli, engine):
-    proc = slow_deploy(cli, engine, "network-dev")
-    ctrl_c(proc)
-    ctrl_c(proc)
-    wait_for(engine.state / "network-dev.signals", proc)
-    ctrl_c(proc)
+    (engine.state / "network-dev.hold").touch()  # the engine keeps saving state until told otherwise
+    deploy = slow_deploy(cli, engine, "network-dev")
+    deploy.ctrl_c(then_says=LETTING_IT_FINISH)
+    deploy.ctrl_c(then_says=STOPPING)
+    wait_for(engine.state / "network-dev.signals", deploy)
+    deploy.ctrl_c(then_says="the engine is still saving state")
     assert signals_received(engine, "network-dev") == ["SIGINT"]  # the third one was not passed on
-    ctrl_c(proc)
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130
-    assert "still saving state" in err and "forcing" in err
+    deploy.ctrl_c(then_says="forcing the engine to stop now")
+    code, out, err = deploy.finish()
+    assert code == 130, err
     assert signals_received(engine, "network-dev") == ["SIGINT", "SIGINT"]
     assert not (engine.state / "network-dev.json").exists()  # the forced stop saved nothing, as warned
 
 
 def test_sigterm_to_the_tool_alone_stops_the_engine_gracefully_at_once(cli, engine):
-    proc = slow_deploy(cli, engine, "data-dev")
-    proc.send_signal(signal.SIGTERM)  # what CI sends on cancel (with a deadline): to the tool only
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 143, err
+    deploy = slow_deploy(cli, engine, "data-dev")
+    deploy.proc.send_signal(signal.SIGTERM)  # what CI sends on cancel (with a deadline): to the tool only
+    code, out, err = deploy.finish()
+    assert code == 143, err
     assert signals_received(engine, "data-dev") == ["SIGINT"]
     assert (engine.state / "data-dev.json").exists()
     assert "data-dev                 interrupted" in out and "Traceback" not in err
@@ -113,15 +148,15 @@ def test_sigterm_to_the_tool_alone_stops_the_engine_gracefully_at_once(cli, engi
 def test_ctrl_c_during_synthesis_keeps_the_previous_tree(cli, repo_copy):
     out = repo_copy / "cdktf.out"  # holds an earlier synthesis (conftest's repo_copy)
     before = {p: p.read_bytes() for p in out.rglob("cdk.tf.json")}
-    proc = cli("synth", "--env", "dev")
+    synth = cli("synth", "--env", "dev")
     deadline = time.monotonic() + 60
     while not any(p.name.startswith(".synth-") for p in out.iterdir()):
-        assert time.monotonic() < deadline and proc.poll() is None, "synthesis never started"
-        time.sleep(0.02)
+        assert time.monotonic() < deadline and synth.proc.poll() is None, "synthesis never started"
+        time.sleep(0.01)
     # now inside the synthesis (the jsii runtime is loaded before the scratch folder is made)
-    os.killpg(proc.pid, signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130
+    os.killpg(synth.pid, signal.SIGINT)
+    code, _, err = synth.finish()
+    assert code == 130
     assert err.strip().endswith("interrupted") and "Traceback" not in err, err
     assert {p: p.read_bytes() for p in out.rglob("cdk.tf.json")} == before
     assert not any(p.name.startswith(".synth-") for p in out.iterdir())
@@ -133,13 +168,13 @@ def test_a_second_command_on_the_environment_is_refused_naming_the_first(cli, en
     s3 = boto3.client("s3", endpoint_url=moto_server, region_name="us-east-1", aws_access_key_id="testing",
                       aws_secret_access_key="testing")  # fmt: skip
     s3.create_bucket(Bucket="streamflix-tfstate-dev")  # where the deploy records its release
-    first = slow_deploy(cli, engine, "network-dev")
-    second = cli("synth", "--env", "dev")  # would rewrite the JSON the deploy is using
-    _, err = second.communicate(timeout=120)
-    assert second.returncode == 2
-    assert f"dev is in use by another command in this checkout (pid {first.pid}, `shared.cli deploy --env dev`" in err
-    other = cli("synth", "--env", "staging")  # another environment runs side by side
-    assert other.wait(timeout=120) == 0
-    out, err = first.communicate(timeout=60)
-    assert first.returncode == 0, err  # the deploy was not disturbed
-    assert (repo_copy / "cdktf.out/stacks/network-staging/cdk.tf.json").is_file()
+    deploy = slow_deploy(cli, engine, "network-dev")
+    code, _, err = cli("synth", "--env", "dev").finish()  # it would rewrite the JSON the deploy is using
+    assert code == 2
+    assert f"dev is in use by another command in this checkout (pid {deploy.pid}, `shared.cli deploy --env dev`" in err
+    code, out, err = cli("plan", "--env", "staging").finish()  # another environment runs side by side
+    assert code == 0, err
+    assert "plan staging: summary" in out and deploy.proc.poll() is None  # done while dev's deploy still runs
+    (engine.state / "network-dev.finish").touch()
+    code, _, err = deploy.finish()
+    assert code == 0, err  # the deploy was not disturbed
