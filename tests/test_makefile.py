@@ -6,6 +6,8 @@ import json
 import os
 import shutil
 import subprocess
+import sys
+from pathlib import Path
 
 import boto3
 import pytest
@@ -77,6 +79,31 @@ def test_a_day_with_dev(make, engine, repo_copy, moto_server):
     assert engine.commands("apply") == ["monitoring-dev", "compute-dev", "data-dev", "network-dev"]
 
 
+def test_check_scans_the_environments_stacks_and_fails_on_a_finding(make, tmp_path):
+    # A checkov that fails one check on the data stack (the real one scans every environment in
+    # tests/shared/policy/test_scan.py): make check hands it the environment's four stacks, prints the
+    # finding and fails.
+    fake = tmp_path / "checkov"
+    fake.write_text(f"""#!{sys.executable}
+import json, sys
+files = [sys.argv[i + 1] for i, arg in enumerate(sys.argv) if arg == "--file"]
+open({str(tmp_path / "scanned")!r}, "w").write("\\n".join(files))
+def report(path):
+    check = {{"check_id": "CKV_AWS_43", "check_name": "Ensure Kinesis Stream is securely encrypted",
+              "file_abs_path": path, "resource": "aws_kinesis_stream.stream"}}
+    failed = "/data-dev/" in path
+    return {{"results": {{"passed_checks": [] if failed else [check], "failed_checks": [check] if failed else []}}}}
+print(json.dumps([report(f) for f in files]))
+""")
+    fake.chmod(0o755)
+    proc = make("check", "ENV=dev", STREAMFLIX_CHECKOV=str(fake))
+    assert proc.returncode == 2 and "Error 1" in proc.stderr, proc.stdout + proc.stderr
+    assert "checkov dev (suffix dev): 3 passed, 1 failed" in proc.stdout
+    assert "CKV_AWS_43  data-dev  aws_kinesis_stream.stream: Ensure Kinesis Stream is securely encrypted" in proc.stdout
+    scanned = (tmp_path / "scanned").read_text().splitlines()
+    assert [Path(f).parent.name for f in scanned] == ["network-dev", "data-dev", "compute-dev", "monitoring-dev"]
+
+
 def test_prod_deploy_through_make_needs_confirm(make, engine):
     refused = make("deploy", "ENV=prod")
     assert refused.returncode == 2 and "CONFIRM=prod" in refused.stderr
@@ -114,10 +141,12 @@ def test_an_env_from_the_shell_says_where_it_came_from(make):
     assert "came from your shell's environment, not from the make command line" in proc.stderr
 
 
-def test_variables_go_only_to_the_commands_that_take_them(make, repo_copy):
-    proc = make("synth", "ENV=dev", "STACK=compute")
+def test_variables_go_only_to_the_commands_that_take_them(make):
+    # config takes ENV and SUFFIX only: given STACK and CONFIRM too, it must not see them (its parser
+    # would refuse an argument it does not know).
+    proc = make("config", "ENV=dev", "SUFFIX=dev", "STACK=compute", "CONFIRM=dev")
     assert proc.returncode == 0, proc.stderr
-    assert (repo_copy / "cdktf.out/stacks/compute-dev/cdk.tf.json").is_file()
+    assert json.loads(proc.stdout)["environment_suffix"] == "dev"
 
 
 def test_a_confirm_naming_another_environment_is_refused_everywhere(make, engine):

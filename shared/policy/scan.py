@@ -127,9 +127,13 @@ def _read_json(path: Path) -> dict:
 
 
 def scan(envs: list[EnvironmentConfig], outdir: Path) -> int:
-    skips = load_skips()
+    """`make check`: one checkov run over `envs`, reported; 1 when any check failed."""
+    return report(envs, scan_environments(envs, outdir, load_skips()))
+
+
+def report(envs: list[EnvironmentConfig], results: dict[str, tuple[list[Finding], int, list[str]]]) -> int:
+    """A line per environment and one per finding; 1 when any environment has a finding."""
     failed_any = False
-    results = scan_environments(envs, outdir, skips)
     for env in envs:
         findings, passed, skipped = results[env.suffix]
         status = "FAILED" if findings else "ok"

@@ -30,8 +30,9 @@ def repo(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def world(repo, engine, state_buckets, tmp_path, monkeypatch):
-    """dev deployed (engine state, moto resources, release recorded); staging's resources exist for smoke."""
+def world(repo, engine, state_buckets, tmp_path, monkeypatch, presynthesized):
+    """dev deployed (engine state, moto resources, release recorded); staging's resources exist for smoke.
+    dev's stacks come from the session's synthesis; staging's are stale, so a promotion synthesizes them."""
     monkeypatch.setenv("MOTO_ECS_SERVICE_RUNNING", "4")
     overrides = {}
     for name in ("dev", "staging"):
@@ -40,7 +41,9 @@ def world(repo, engine, state_buckets, tmp_path, monkeypatch):
             overrides[f"{stack}-{name}"] = values
     (tmp_path / "outputs.json").write_text(json.dumps(overrides))
     engine.set("OUTPUTS", str(tmp_path / "outputs.json"))
-    paths = {"outdir": tmp_path / "cdktf.out", "outputs_dir": tmp_path / "outputs"}
+    paths = {"outdir": presynthesized(tmp_path / "cdktf.out"), "outputs_dir": tmp_path / "outputs"}
+    for stamp in paths["outdir"].glob("stacks/*-staging/.synthesized"):
+        stamp.unlink()
     assert deploy.run("deploy", load_environment("dev"), **paths) == 0
     engine.clear()
     return paths

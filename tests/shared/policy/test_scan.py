@@ -9,8 +9,9 @@ import textwrap
 import pytest
 
 from shared.errors import UsageError
-from shared.policy.scan import load_skips, scan, scan_environments
-from tests.conftest import ENVIRONMENTS
+from shared.naming import STACK_NAMES
+from shared.policy.scan import load_skips, report, scan_environments
+from tests.conftest import ENVIRONMENTS, variant
 
 # One worker runs them all: the module's single checkov run over every environment is then shared.
 pytestmark = pytest.mark.xdist_group("checkov")
@@ -21,10 +22,40 @@ def skips():
     return load_skips()
 
 
+# Non-compliant twins of dev and prod, under suffixes of their own: dev's stream loses its encryption;
+# prod's tasks get public IPs (CKV_AWS_333, skipped where there is no NAT gateway: dev only).
+TWINS = {"dev": "brokendev", "prod": "brokenprod"}
+
+
+def unencrypted(resources: dict) -> None:
+    del resources["aws_kinesis_stream"]["stream"]["encryption_type"]
+    del resources["aws_kinesis_stream"]["stream"]["kms_key_id"]
+
+
+def public_ips(resources: dict) -> None:
+    resources["aws_ecs_service"]["service"]["network_configuration"]["assign_public_ip"] = True
+
+
 @pytest.fixture(scope="module")
-def scanned(synth, configs, skips):
-    """Every environment, scanned by one checkov run (as `make check` without ENV does)."""
-    return scan_environments(list(configs.values()), synth.outdir, skips)
+def twins(configs):
+    return {name: variant(configs[name], suffix) for name, suffix in TWINS.items()}
+
+
+@pytest.fixture(scope="module")
+def scanned(synth, configs, skips, twins, tmp_path_factory):
+    """Every environment and the twins, scanned by one checkov run (as `make check` without ENV does;
+    its start-up alone costs seconds)."""
+    out = tmp_path_factory.mktemp("scan") / "cdktf.out"
+    shutil.copytree(synth.outdir, out, ignore=shutil.ignore_patterns(".locks", ".manifest.lock"))
+    for name, twin in twins.items():
+        for stack in STACK_NAMES:
+            shutil.copytree(out / "stacks" / f"{stack}-{name}", out / "stacks" / f"{stack}-{twin.suffix}")
+    for stack, change in (("data-brokendev", unencrypted), ("compute-brokenprod", public_ips)):
+        path = out / "stacks" / stack / "cdk.tf.json"
+        doc = json.loads(path.read_text())
+        change(doc["resource"])
+        path.write_text(json.dumps(doc))
+    return scan_environments([*configs.values(), *twins.values()], out, skips)
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -34,32 +65,14 @@ def test_every_environment_passes_checkov(scanned, env):
     assert passed > 100  # the scan really ran over the four stacks
 
 
-def test_violations_fail_the_scan_and_one_environments_skip_never_hides_anothers(synth, configs, tmp_path, capsys):
-    # Non-compliant twins, scanned in one checkov run: dev's stream loses its encryption; prod's
-    # tasks get public IPs (CKV_AWS_333, skipped where there is no NAT gateway: dev only).
-    out = tmp_path / "cdktf.out"
-    shutil.copytree(synth.outdir, out)
-
-    def edit(stack: str, change) -> None:
-        path = out / "stacks" / stack / "cdk.tf.json"
-        doc = json.loads(path.read_text())
-        change(doc["resource"])
-        path.write_text(json.dumps(doc))
-
-    def unencrypted(resources: dict) -> None:
-        del resources["aws_kinesis_stream"]["stream"]["encryption_type"]
-        del resources["aws_kinesis_stream"]["stream"]["kms_key_id"]
-
-    edit("data-dev", unencrypted)
-    edit("compute-prod", lambda r: r["aws_ecs_service"]["service"]["network_configuration"].update(
-        assign_public_ip=True))  # fmt: skip
-    assert scan([configs["dev"], configs["prod"]], out) == 1
+def test_violations_fail_the_scan_and_one_environments_skip_never_hides_anothers(scanned, twins, capsys):
+    assert report(list(twins.values()), scanned) == 1
     printed = capsys.readouterr().out.splitlines()
     findings = sorted(tuple(line.split()[:3]) for line in printed if line.startswith("  "))
     assert findings == [
-        ("CKV_AWS_185", "data-dev", "aws_kinesis_stream.stream:"),  # not encrypted with a CMK
-        ("CKV_AWS_333", "compute-prod", "aws_ecs_service.service:"),  # prod's skip-free public IPs
-        ("CKV_AWS_43", "data-dev", "aws_kinesis_stream.stream:"),  # not encrypted at all
+        ("CKV_AWS_185", "data-brokendev", "aws_kinesis_stream.stream:"),  # not encrypted with a CMK
+        ("CKV_AWS_333", "compute-brokenprod", "aws_ecs_service.service:"),  # prod's skip-free public IPs
+        ("CKV_AWS_43", "data-brokendev", "aws_kinesis_stream.stream:"),  # not encrypted at all
     ]
     assert any(line.startswith("checkov dev ") and "CKV_AWS_333" in line and "FAILED" in line for line in printed)
 
