@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import copy
 import functools
+import threading
 
 import boto3
+import botocore.handlers
 import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, PartialCredentialsError
+from botocore.hooks import HierarchicalEmitter
 from botocore.loaders import Loader, create_loader
 
 from shared.config import EnvironmentConfig
@@ -33,10 +37,28 @@ def _loader() -> Loader:
     return create_loader()
 
 
+_HANDLERS: dict[tuple, HierarchicalEmitter] = {}
+_HANDLERS_LOCK = threading.Lock()
+
+
+def _builtin_handlers() -> HierarchicalEmitter:
+    """botocore's built-in event handlers, registered once and copied into each new session (as botocore
+    copies a session's into each client): registering them is most of what a session costs (~16 ms).
+    Keyed by the list itself, as a library may add to it when it is imported (moto does)."""
+    key = tuple(botocore.handlers.BUILTIN_HANDLERS)
+    with _HANDLERS_LOCK:
+        if key not in _HANDLERS:
+            emitter = HierarchicalEmitter()
+            botocore.session.Session(event_hooks=emitter)  # registers the built-in handlers into emitter
+            _HANDLERS[key] = emitter
+        return copy.copy(_HANDLERS[key])
+
+
 def new_session(env: EnvironmentConfig | None = None) -> boto3.session.Session:
-    """A fresh session (credentials resolved anew) sharing one cache of AWS's service models, which
-    are the slow part of making a session. An emulator environment gets the emulator's credentials."""
-    core = botocore.session.get_session()
+    """A fresh session (credentials resolved anew) sharing one cache of AWS's service models and one
+    registration of botocore's handlers, the slow parts of making a session. An emulator environment
+    gets the emulator's credentials."""
+    core = botocore.session.Session(event_hooks=_builtin_handlers(), include_builtin_handlers=False)
     core.register_component("data_loader", _loader())
     if env is not None and env.emulated:
         return boto3.session.Session(
