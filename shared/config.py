@@ -7,6 +7,7 @@ differs from them. Nothing past `load_environment` sees a raw dict.
 from __future__ import annotations
 
 import copy
+import functools
 import ipaddress
 import math
 import os
@@ -672,6 +673,14 @@ def _read_yaml(path: Path, shown: str) -> tuple[dict[str, Any], _Located, list[s
         raise ConfigError(
             [f"{shown}:{line}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the file as UTF-8"]
         ) from None
+    data, located, problems = _parse_yaml(text, shown)
+    return copy.deepcopy(data), located, list(problems)  # the caller's to change; the parse stays as it was
+
+
+@functools.lru_cache(maxsize=64)
+def _parse_yaml(text: str, shown: str) -> tuple[dict[str, Any], _Located, tuple[str, ...]]:
+    """Parsing is pure, and the slow part of loading (every load also reads the other environments'
+    files for their suffixes): the same text is parsed once per process."""
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         if node is not None and _expanded_size(node, {}) > MAX_EXPANDED_VALUES:
@@ -693,7 +702,7 @@ def _read_yaml(path: Path, shown: str) -> tuple[dict[str, Any], _Located, list[s
                 for key, line in duplicates]  # fmt: skip
     for dotted, line, kind in _non_string_keys(node, data):
         problems.append(f"{shown}:{line}: {dotted}: {_key_words(kind)}")
-    return data, located, problems
+    return data, located, tuple(problems)
 
 
 def _describe(error: dict[str, Any]) -> list[tuple[tuple[str, ...], str]]:
