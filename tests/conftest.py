@@ -247,10 +247,10 @@ def aws(monkeypatch):
 
 @pytest.fixture
 def state_buckets(aws, configs):
-    import boto3
+    from tests.support.moto_pipeline import mocked_client
 
     for env in configs.values():
-        boto3.client("s3", region_name=env.state_region).create_bucket(Bucket=env.state.bucket)
+        mocked_client("s3", env.state_region).create_bucket(Bucket=env.state.bucket)
     return configs
 
 

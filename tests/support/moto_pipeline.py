@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -12,6 +13,14 @@ from shared.contract import ALARM_IDS, SECRET_KEYS
 from shared.naming import resource_name
 
 
+@functools.cache
+def mocked_client(service: str, region: str = "us-east-1"):
+    """A boto3 client for moto's in-process mock, built once per session: building one costs ~30 ms, and
+    moto answers a client's calls whenever a mock is active, whichever test built it. Only for tests
+    under the `aws` fixture (dummy credentials)."""
+    return boto3.client(service, region_name=region)
+
+
 def create_pipeline(env: EnvironmentConfig, *, skip: frozenset[str] = frozenset()) -> dict:
     """Create the environment's resources (minus those named in `skip`); return its outputs by stack.
 
@@ -19,13 +28,13 @@ def create_pipeline(env: EnvironmentConfig, *, skip: frozenset[str] = frozenset(
     """
     region = env.aws.region
     name = lambda part: resource_name(env, part)  # noqa: E731
-    kinesis = boto3.client("kinesis", region_name=region)
+    kinesis = mocked_client("kinesis", region)
     stream = name("ingest")
     if "stream" not in skip:
         kinesis.create_stream(StreamName=stream, ShardCount=env.data.kinesis.shard_count)
-    dlq_url = boto3.client("sqs", region_name=region).create_queue(QueueName=name("jobs-dlq"))["QueueUrl"]
+    dlq_url = mocked_client("sqs", region).create_queue(QueueName=name("jobs-dlq"))["QueueUrl"]
 
-    ecs = boto3.client("ecs", region_name=region)
+    ecs = mocked_client("ecs", region)
     cluster = ecs.create_cluster(clusterName=name("workers"))["cluster"]["clusterName"]
     task = ecs.register_task_definition(
         family=name("worker"), containerDefinitions=[{"name": "worker", "image": env.compute.image, "memory": 512}]
@@ -34,7 +43,7 @@ def create_pipeline(env: EnvironmentConfig, *, skip: frozenset[str] = frozenset(
         cluster=cluster, serviceName=name("worker"), taskDefinition=task, desiredCount=env.compute.desired_count
     )["service"]["serviceName"]
 
-    rds = boto3.client("rds", region_name=region)
+    rds = mocked_client("rds", region)
     ident = name("metadata")
     endpoint = rds.create_db_cluster(
         DBClusterIdentifier=ident, Engine="aurora-postgresql", EngineVersion=env.data.aurora.engine_version,
@@ -50,12 +59,12 @@ def create_pipeline(env: EnvironmentConfig, *, skip: frozenset[str] = frozenset(
                   "username": env.data.aurora.master_username, "password": "generated"}  # fmt: skip
     if "secret_keys" in skip:
         connection.pop("host")
-    secret = boto3.client("secretsmanager", region_name=region).create_secret(
+    secret = mocked_client("secretsmanager", region).create_secret(
         Name=name("metadata-db"), SecretString=json.dumps(connection)
     )["ARN"]
     assert set(connection) <= set(SECRET_KEYS)
 
-    cloudwatch = boto3.client("cloudwatch", region_name=region)
+    cloudwatch = mocked_client("cloudwatch", region)
     for alarm in ALARM_IDS:
         if f"alarm:{alarm}" not in skip:
             cloudwatch.put_metric_alarm(AlarmName=name(alarm), MetricName="m", Namespace="n", Statistic="Sum",
