@@ -48,8 +48,18 @@ class Synthesized:
 UNGROUPED = pytest.StashKey[str]()
 
 
-@pytest.hookimpl(trylast=True)  # after pytest-xdist's own hook, which tags the grouped tests
-def pytest_collection_modifyitems(config, items):
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
+def pytest_collection_modifyitems(items):
+    """The tests that read the variant shapes run on one worker, which alone synthesizes them (some name
+    the fixture in a parameter and get it with request.getfixturevalue)."""
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if "variants" in getattr(item, "fixturenames", ()) or "variants" in params.values():
+            item.add_marker(pytest.mark.xdist_group("variants"))
+
+
+@pytest.hookimpl(trylast=True, specname="pytest_collection_modifyitems")  # after pytest-xdist tags groups
+def _check_groups(config, items):
     """Under `--dist loadgroup` an xdist_group runs on one worker, so what its module sets up (one
     checkov run, one synthesis on the other toolchain) happens once. Some pytest/xdist pairs ignore
     the groups without a word (pytest-dev/pytest-xdist#1386): those tests then fail, saying so."""
