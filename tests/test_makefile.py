@@ -25,6 +25,8 @@ def make(repo_copy, engine, fresh_aws):
         )  # fmt: skip
         env.pop("AWS_PROFILE", None)
         env.pop("AWS_SESSION_TOKEN", None)
+        for name in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS"):  # as typed, not a sub-make of `make test`
+            env.pop(name, None)
         for key, value in variables.items():  # the shell's own variables; None unsets one
             if value is None:
                 env.pop(key, None)
