@@ -313,6 +313,26 @@ def moto_server():
         proc.wait(timeout=10)
 
 
+MOTO_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+
+
+def served_aws_env(url: str) -> dict[str, str]:
+    """The environment of a command started as a user starts it, with moto_server at `url` as AWS:
+    dummy keys only (no profile or session token of the machine's), and not a sub-make of `make test`."""
+    env = dict(os.environ, AWS_ENDPOINT_URL=url, AWS_DEFAULT_REGION="us-east-1", **MOTO_CREDENTIALS)
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "MAKELEVEL", "MAKEFLAGS", "MFLAGS"):
+        env.pop(name, None)
+    return env
+
+
+def served_aws_client(url: str, service: str):
+    """A boto3 client of moto_server at `url`, with the dummy keys."""
+    import boto3
+
+    return boto3.client(service, endpoint_url=url, region_name="us-east-1", aws_access_key_id="testing",
+                        aws_secret_access_key="testing")  # fmt: skip
+
+
 @pytest.fixture
 def fresh_aws(moto_server):
     """The session's moto_server, emptied: a test starts from no AWS resources, whatever ran before."""

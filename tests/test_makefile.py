@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
+
+from tests.conftest import served_aws_client, served_aws_env
 
 
 @pytest.fixture
@@ -19,14 +19,7 @@ def make(repo_copy, engine, fresh_aws):
     moto_server = fresh_aws
 
     def run(*args: str, **variables: str | None) -> subprocess.CompletedProcess:
-        env = dict(
-            os.environ, AWS_ENDPOINT_URL=moto_server, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
-            AWS_DEFAULT_REGION="us-east-1",
-        )  # fmt: skip
-        env.pop("AWS_PROFILE", None)
-        env.pop("AWS_SESSION_TOKEN", None)
-        for name in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS"):  # as typed, not a sub-make of `make test`
-            env.pop(name, None)
+        env = served_aws_env(moto_server)  # make as typed, not a sub-make of `make test`
         for key, value in variables.items():  # the shell's own variables; None unsets one
             if value is None:
                 env.pop(key, None)
@@ -43,8 +36,7 @@ def test_a_day_with_dev(make, engine, repo_copy, moto_server):
     assert boot.returncode == 0, boot.stderr
     assert "bucket                       created" in boot.stdout
     # moto_server speaks plain HTTP, so the bucket's TLS-only policy refuses writes, as it should.
-    s3 = boto3.client("s3", endpoint_url=moto_server, region_name="us-east-1", aws_access_key_id="testing",
-                      aws_secret_access_key="testing")  # fmt: skip
+    s3 = served_aws_client(moto_server, "s3")
     with pytest.raises(ClientError, match="Forbidden|AccessDenied"):
         s3.put_object(Bucket="streamflix-tfstate-dev", Key="probe", Body=b"x")
     s3.delete_bucket_policy(Bucket="streamflix-tfstate-dev")  # let the rest of the day run over HTTP

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import served_aws_client, served_aws_env
+
 
 class Command:
     """`python -m shared.cli ...` started in the repository copy as a terminal's foreground job would
@@ -53,10 +55,8 @@ def cli(repo_copy, engine, fresh_aws, tmp_path):
     started = []
 
     def start(*args: str) -> Command:
-        env = dict(os.environ, AWS_ENDPOINT_URL=fresh_aws, AWS_ACCESS_KEY_ID="testing",
-                   AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1")  # fmt: skip
-        env.pop("AWS_PROFILE", None)
-        started.append(Command(args, repo_copy, env, tmp_path / "commands" / str(len(started))))
+        logs = tmp_path / "commands" / str(len(started))
+        started.append(Command(args, repo_copy, served_aws_env(fresh_aws), logs))
         return started[-1]
 
     yield start
@@ -163,11 +163,7 @@ def test_ctrl_c_during_synthesis_keeps_the_previous_tree(cli, repo_copy):
 
 
 def test_a_second_command_on_the_environment_is_refused_naming_the_first(cli, engine, repo_copy, moto_server):
-    import boto3
-
-    s3 = boto3.client("s3", endpoint_url=moto_server, region_name="us-east-1", aws_access_key_id="testing",
-                      aws_secret_access_key="testing")  # fmt: skip
-    s3.create_bucket(Bucket="streamflix-tfstate-dev")  # where the deploy records its release
+    served_aws_client(moto_server, "s3").create_bucket(Bucket="streamflix-tfstate-dev")  # the release goes there
     deploy = slow_deploy(cli, engine, "network-dev")
     code, _, err = cli("synth", "--env", "dev").finish()  # it would rewrite the JSON the deploy is using
     assert code == 2
