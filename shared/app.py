@@ -19,7 +19,7 @@ from shared.config import EnvironmentConfig
 from shared.contract import DEFAULT_OUTDIR
 from shared.errors import UsageError
 from shared.files import write_atomically
-from shared.workdirs import SCRATCH_PREFIX, check_outdir, require_node
+from shared.workdirs import check_outdir, remove_abandoned_scratch, require_node, scratch_prefix
 from stacks.compute import ComputeStack
 from stacks.data import DataStack
 from stacks.monitoring import MonitoringStack
@@ -58,27 +58,33 @@ def synthesize(envs: list[EnvironmentConfig], outdir: Path | str = DEFAULT_OUTDI
     require_node()
     outdir = Path(outdir).resolve()
     check_outdir(outdir)
-    try:
-        outdir.mkdir(parents=True, exist_ok=True)
-        scratch = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX, dir=outdir))
-    except OSError as exc:
-        raise UsageError(f"cannot write the synthesized stacks to {outdir}: {exc.strerror}") from None
-    try:
-        with _interrupts_recorded() as interrupted:
+    # Ctrl-C is recorded, not raised, from before the scratch folder exists until it is gone again:
+    # raised in between (say, just after mkdtemp made it), it would leave the folder behind.
+    with _interrupts_recorded() as interrupted:
+        try:
+            outdir.mkdir(parents=True, exist_ok=True)
+            remove_abandoned_scratch(outdir)
+            scratch = Path(tempfile.mkdtemp(prefix=scratch_prefix(), dir=outdir))
+        except OSError as exc:
+            raise UsageError(f"cannot write the synthesized stacks to {outdir}: {exc.strerror}") from None
+        try:
             try:
                 build_app(envs, scratch).synth()
             except Exception:
                 if not interrupted:
                     raise
-        if interrupted:
-            # A terminal's Ctrl-C also ends the jsii runtime's Node process, which then fails in
-            # its own ways; it is an interrupt all the same, and nothing is published.
-            raise KeyboardInterrupt
-        _publish(scratch, outdir)
-        for env in envs:
-            synth_cache.record(env, outdir)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+            if not interrupted:
+                # An interrupt from here on lets the publishing finish: a tree half old, half new
+                # would be worse than a complete new one.
+                _publish(scratch, outdir)
+                for env in envs:
+                    synth_cache.record(env, outdir)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+    if interrupted:
+        # A terminal's Ctrl-C also ends the jsii runtime's Node process, which then fails in
+        # its own ways; it is an interrupt all the same.
+        raise KeyboardInterrupt
     return outdir
 
 

@@ -6,6 +6,7 @@ across syntheses, so its `.terraform/` (providers, backend) survives.
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -15,6 +16,31 @@ from shared.errors import UsageError
 # the engine's CLI configuration, and a synthesis in progress.
 OWN_ENTRIES = ("manifest.json", ".manifest.lock", "stacks", ".locks", "terraform.rc")
 SCRATCH_PREFIX = ".synth-"
+
+
+def scratch_prefix() -> str:
+    """A synthesis in progress works in `.synth-<pid>-<random>`: the pid tells a later run whether
+    its owner still lives."""
+    return f"{SCRATCH_PREFIX}{os.getpid()}-"
+
+
+def remove_abandoned_scratch(outdir: Path) -> None:
+    """Remove the scratch folders of syntheses whose process is gone (killed with SIGKILL, or the
+    machine stopped); those of running syntheses, other environments' included, stay."""
+    for entry in outdir.glob(f"{SCRATCH_PREFIX}*-*"):
+        pid = entry.name[len(SCRATCH_PREFIX) :].split("-", 1)[0]
+        if entry.is_dir() and pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # somebody else's process: alive
+        return True
+    return True
 
 
 def check_outdir(outdir: Path) -> None:

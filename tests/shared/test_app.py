@@ -79,6 +79,33 @@ def test_synthesis_is_deterministic_and_keeps_each_stacks_working_directory(synt
     assert [p.name for p in out.iterdir() if p.name.startswith(".synth-")] == []  # no scratch left behind
 
 
+def test_ctrl_c_just_after_the_scratch_folder_is_made_leaves_nothing_behind(configs, tmp_path, monkeypatch):
+    # The moment the CLI-level interrupt test can hit under load: the signal arrives between the
+    # scratch folder's creation and anything else. Here it arrives there every time.
+    import signal
+    import tempfile
+
+    from shared import app
+
+    mkdtemp = tempfile.mkdtemp
+
+    def mkdtemp_then_ctrl_c(**kwargs):
+        made = mkdtemp(**kwargs)
+        signal.raise_signal(signal.SIGINT)
+        return made
+
+    class NodeEndedByTheSameCtrlC:
+        def synth(self):
+            raise RuntimeError("the jsii runtime's Node process is gone")
+
+    out = tmp_path / "out"
+    monkeypatch.setattr(app.tempfile, "mkdtemp", mkdtemp_then_ctrl_c)
+    monkeypatch.setattr(app, "build_app", lambda envs, outdir: NodeEndedByTheSameCtrlC())
+    with pytest.raises(KeyboardInterrupt):
+        app.synthesize([configs["dev"]], out)
+    assert list(out.iterdir()) == []  # no scratch folder, nothing published
+
+
 def test_synthesizing_one_environment_leaves_the_others(configs, tmp_path):
     from shared.app import synthesize
 
