@@ -40,5 +40,12 @@ def test_nothing_but_a_scratch_folder_is_touched(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([".synth-abc", f".synth-{pid}-x", "stacks"])
 
 
-def test_the_prefix_names_this_process():
-    assert scratch_prefix() == f".synth-{os.getpid()}-"
+def test_a_scratch_folder_named_as_a_synthesis_names_it_is_removed_once_its_process_is_gone(tmp_path, monkeypatch):
+    # The two ends agree: the name a synthesis gives its scratch folder is one the sweep can judge.
+    dead = _dead_pid()
+    monkeypatch.setattr(os, "getpid", lambda: dead)
+    left = tmp_path / f"{scratch_prefix()}q1w2e3"
+    left.mkdir()
+    monkeypatch.undo()
+    remove_abandoned_scratch(tmp_path)
+    assert not left.exists()
