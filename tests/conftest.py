@@ -329,8 +329,9 @@ def served_aws_client(url: str, service: str):
     """A boto3 client of moto_server at `url`, with the dummy keys."""
     import boto3
 
-    return boto3.client(service, endpoint_url=url, region_name="us-east-1", aws_access_key_id="testing",
-                        aws_secret_access_key="testing")  # fmt: skip
+    return boto3.client(service, endpoint_url=url, region_name="us-east-1",
+                        aws_access_key_id=MOTO_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                        aws_secret_access_key=MOTO_CREDENTIALS["AWS_SECRET_ACCESS_KEY"])  # fmt: skip
 
 
 @pytest.fixture
