@@ -41,7 +41,10 @@ def build_environment(app: App, env: EnvironmentConfig) -> EnvironmentStacks:
     data = DataStack(app, env=env, network=network)
     compute = ComputeStack(app, env=env, network=network, data=data)
     monitoring = MonitoringStack(app, env=env, data=data, compute=compute)
-    return EnvironmentStacks(network, data, compute, monitoring)
+    stacks = EnvironmentStacks(network, data, compute, monitoring)
+    for stack in (network, data, compute, monitoring):
+        stack.protect_precious()
+    return stacks
 
 
 def build_app(envs: list[EnvironmentConfig], outdir: Path | str = DEFAULT_OUTDIR) -> App:

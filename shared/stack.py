@@ -12,9 +12,10 @@ from shared.cdk.aws.provider import (
     AwsProviderDefaultTags,
     AwsProviderEndpoints,
 )
-from shared.cdk.core import S3Backend, S3BackendEndpointConfig, TerraformOutput, TerraformStack
+from shared.cdk.core import S3Backend, S3BackendEndpointConfig, TerraformOutput, TerraformResource, TerraformStack
 from shared.config import EnvironmentConfig
 from shared.naming import default_tags, resource_name, stack_id, state_key
+from shared.precious import is_precious
 
 # Every AWS API the stacks call (appautoscaling and logs included). An emulator environment sends
 # each of them to aws.endpoint; a service missing here would silently go to real AWS.
@@ -107,6 +108,16 @@ class PipelineStack(TerraformStack):
 
     def name(self, component: str) -> str:
         return resource_name(self.env, component)
+
+    def protect_precious(self) -> None:
+        """In a protected environment the engine itself refuses to destroy what is precious
+        (shared/precious.py), whatever the tool is told: `prevent_destroy` on each such resource.
+        Called once the stack is built (shared/app.py), so that no resource is missed."""
+        if not self.env.protected:
+            return
+        for node in self.node.find_all():
+            if isinstance(node, TerraformResource) and is_precious(node.terraform_resource_type):
+                node.add_override("lifecycle.prevent_destroy", True)
 
     def output(self, name: str, value: Any, description: str, *, sensitive: bool = False) -> None:
         """A top-level output, named exactly `name` (the contract's output names)."""

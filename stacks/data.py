@@ -257,6 +257,9 @@ class DataStack(PipelineStack):
                 if aurora.final_snapshot
                 else None
             ),
+            # Where a final snapshot is taken, the automated backups outlive the cluster too (the
+            # default deletes them with it): the point-in-time history up to the deletion.
+            delete_automated_backups=False if aurora.final_snapshot else None,
             deletion_protection=aurora.deletion_protection,
             enabled_cloudwatch_logs_exports=["postgresql"],
             # Outside protected environments changes land at once instead of in the next window.

@@ -184,7 +184,7 @@ def test_each_prod_cluster_takes_its_final_snapshot_under_a_name_of_its_own(synt
     cluster = synth.one(S, "prod", "aws_rds_cluster")
     assert cluster["final_snapshot_identifier"] == (
         'streamflix-metadata-final-prod-${formatdate("YYYYMMDDhhmmss", timestamp())}')  # fmt: skip
-    assert cluster["lifecycle"] == {"ignore_changes": ["final_snapshot_identifier"]}
+    assert cluster["lifecycle"]["ignore_changes"] == ["final_snapshot_identifier"]
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
