@@ -35,7 +35,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 # Each variable reaches the command line as exactly one argument, whatever it holds: taken unexpanded
 # ($(value)), single-quoted for the shell, and only for the commands that take it. They are not
 # exported: make would expand a value such as $(shell ...) to put it into the recipe's environment.
-unexport ENV SUFFIX STACK FROM TO CONFIRM TOOLCHAIN
+unexport ENV SUFFIX STACK FROM TO CONFIRM ALLOW_REPLACE TOOLCHAIN
 quote = '$(subst ','\'',$(1))'
 opt = $(if $(strip $(value $(1))),--$(2) $(call quote,$(value $(1))))
 ENV_ARGS = $(call opt,ENV,env) $(call opt,SUFFIX,suffix)
@@ -97,8 +97,8 @@ bench: $(STAMP) $(OTHER_STAMP) ## Print timings: synthesis on both toolchains, f
 plan: $(STAMP) ## Plan, stacks side by side (PARALLELISM=4): [ENV=<env>, else every environment] [STACK=a,b]
 	@$(CLI) plan $(ENGINE_ARGS)
 
-deploy: $(STAMP) ## Deploy in dependency order: ENV=<env> [STACK=a,b] [CONFIRM=<env>]
-	@$(CLI) deploy $(ENGINE_ARGS)
+deploy: $(STAMP) ## Deploy in dependency order: ENV=<env> [STACK=a,b] [CONFIRM=<env>] [ALLOW_REPLACE=<stack>:<address>,...]
+	@$(CLI) deploy $(ENGINE_ARGS) $(call opt,ALLOW_REPLACE,allow-replace)
 
 destroy: $(STAMP) ## Destroy in reverse order: ENV=<env> CONFIRM=<env> [STACK=a,b]
 	@$(CLI) destroy $(ENGINE_ARGS)
@@ -118,8 +118,8 @@ smoke: $(STAMP) ## Check the deployed pipeline through the AWS APIs: ENV=<env>
 releases: $(STAMP) ## Show which revision runs in which environment
 	@$(CLI) releases $(ENV_ARGS)
 
-promote: $(STAMP) ## Promote one step forward behind gates: FROM=<env> TO=<env> [CONFIRM=prod]
-	@$(CLI) promote $(call opt,FROM,from) $(call opt,TO,to) $(call opt,CONFIRM,confirm)
+promote: $(STAMP) ## Promote one step forward behind gates: FROM=<env> TO=<env> [CONFIRM=prod] [ALLOW_REPLACE=...]
+	@$(CLI) promote $(call opt,FROM,from) $(call opt,TO,to) $(call opt,CONFIRM,confirm) $(call opt,ALLOW_REPLACE,allow-replace)
 
 providers-lock: $(STAMP) ## Pin every provider for linux/darwin, amd64/arm64 in the lock file: [ENV=dev]
 	@$(CLI) providers-lock $(if $(strip $(value ENV)),$(call opt,ENV,env),--env dev)

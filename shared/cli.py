@@ -51,7 +51,9 @@ def _parser() -> argparse.ArgumentParser:
     for name, text in (("plan", "plan the stacks of an environment"),
                        ("deploy", "plan and apply the stacks of an environment, in dependency order"),
                        ("destroy", "destroy the stacks of an environment, in reverse order")):  # fmt: skip
-        command(name, text, env="required", stack=True)
+        p = command(name, text, env="required", stack=True)
+    p = sub.choices["deploy"]
+    p.add_argument("--allow-replace", help="<stack>:<address>[,...]: precious resources this deploy may destroy")
     command("outputs", "write every stack's outputs to outputs/<env>.json", env="required")
     command("drift", "list stacks whose real infrastructure differs from the code", env="required")
     command("bootstrap", "create the environment's state bucket, idempotently", env="required")
@@ -66,6 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--from", dest="source")
     p.add_argument("--to", dest="target")
     p.add_argument("--confirm", help="TO's suffix, when TO is protected")
+    p.add_argument("--allow-replace", help="<stack>:<address>[,...]: precious resources of TO the deploy may destroy")
     return parser
 
 
@@ -141,7 +144,8 @@ def _deploy_command(action: str) -> Callable[[argparse.Namespace], int]:
 
         if action == "plan" and not args.env:
             return _every_environment(args, action, lambda env: deploy.run(action, env, stacks=args.stack))
-        return deploy.run(action, _one(args), stacks=args.stack, confirm=args.confirm)
+        allow = {"allow_replace": args.allow_replace} if action == "deploy" else {}
+        return deploy.run(action, _one(args), stacks=args.stack, confirm=args.confirm, **allow)
 
     return run
 
@@ -211,7 +215,7 @@ def cmd_promote(args: argparse.Namespace) -> int:
         raise UsageError(
             f"FROM= and TO= are required: make promote FROM=<env> TO=<env>, along {' -> '.join(PROMOTION_ORDER)}"
         )
-    return promote(args.source, args.target, confirm=args.confirm)
+    return promote(args.source, args.target, confirm=args.confirm, allow_replace=args.allow_replace)
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {

@@ -211,7 +211,14 @@ class FakeEngine:
         monkeypatch.setenv("PATH", f"{self.bin}{os.pathsep}{os.environ['PATH']}")
         monkeypatch.delenv("TF_BIN", raising=False)
         monkeypatch.delenv("CONFIRM", raising=False)
-        for name in ("FAKE_TF_FAIL", "FAKE_TF_DRIFT", "FAKE_TF_OUTPUTS", "FAKE_TF_VERSION", "FAKE_TF_SLOW"):
+        for name in (
+            "FAKE_TF_FAIL",
+            "FAKE_TF_DRIFT",
+            "FAKE_TF_CHANGES",
+            "FAKE_TF_OUTPUTS",
+            "FAKE_TF_VERSION",
+            "FAKE_TF_SLOW",
+        ):
             monkeypatch.delenv(name, raising=False)
         monkeypatch.setenv("FAKE_TF_LOG", str(self.log))
         monkeypatch.setenv("FAKE_TF_STATE", str(self.state))

@@ -96,6 +96,23 @@ def test_prod_deploy_through_make_needs_confirm(make, engine):
     assert engine.calls() == []
 
 
+def test_allow_replace_reaches_deploy_and_promote_as_one_argument(make, engine):
+    for target in (("deploy", "ENV=dev"), ("promote", "FROM=dev", "TO=staging")):
+        proc = make(*target, "ALLOW_REPLACE=data:aws_sqs_queue.dlq;touch pwned")
+        assert proc.returncode == 2 and "Error 2" in proc.stderr, proc.stderr
+        assert (
+            "ALLOW_REPLACE=data:aws_sqs_queue.dlq;touch pwned: 'data:aws_sqs_queue.dlq;touch pwned' is not"
+            in proc.stderr
+        )
+    assert engine.calls() == []
+
+
+def test_prod_is_never_destroyed_through_make(make, engine):
+    proc = make("destroy", "ENV=prod", "CONFIRM=prod")
+    assert proc.returncode == 2 and "prod is protected: the tool never destroys it" in proc.stderr
+    assert engine.calls() == []
+
+
 def test_promote_with_a_bad_pair_through_make(make, engine):
     bad = make("promote", "FROM=dev", "TO=prod")
     assert bad.returncode == 2 and "one step forward" in bad.stderr
@@ -130,7 +147,7 @@ def test_an_env_from_the_shell_says_where_it_came_from(make):
 def test_variables_go_only_to_the_commands_that_take_them(make):
     # config takes ENV and SUFFIX only: given STACK and CONFIRM too, it must not see them (its parser
     # would refuse an argument it does not know).
-    proc = make("config", "ENV=dev", "SUFFIX=dev", "STACK=compute", "CONFIRM=dev")
+    proc = make("config", "ENV=dev", "SUFFIX=dev", "STACK=compute", "CONFIRM=dev", "ALLOW_REPLACE=data:x")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["environment_suffix"] == "dev"
 

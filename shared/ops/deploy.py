@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import sys
 import threading
 import time
@@ -23,7 +24,7 @@ from shared.contract import DEFAULT_OUTDIR
 from shared.errors import OperationFailed, UsageError
 from shared.files import write_atomically
 from shared.naming import STACK_NAMES, stack_id
-from shared.ops import locks, provider_lock, speculative
+from shared.ops import guard, locks, provider_lock, speculative
 from shared.ops.aws import check_credentials, engine_environment
 from shared.ops.engine import (
     INTERRUPTS,
@@ -59,7 +60,9 @@ class Stack:
 @dataclass
 class Outcome:
     stack: Stack
-    status: str = "not run"  # applied, no changes, planned, destroyed, failed, not run, drifted, in sync, interrupted
+    status: str = (
+        "not run"  # applied, no changes, planned, destroyed, failed, refused, not run, drifted, in sync, interrupted
+    )
     add: int = 0
     change: int = 0
     destroy: int = 0
@@ -67,11 +70,21 @@ class Outcome:
     note: str = ""  # e.g. "speculative: network-dev not deployed"
     addresses: list[str] = field(default_factory=list)  # what the plan changes
     seconds: float = 0.0
+    precious: list[guard.Finding] = field(default_factory=list)  # what the plan destroys that is precious
+    refusal: str = ""  # why the guard did not let the plan be applied
 
     def as_dict(self) -> dict:
-        return {"stack": self.stack.id, "status": self.status, "add": self.add, "change": self.change,
-                "destroy": self.destroy, "addresses": self.addresses, "seconds": round(self.seconds, 1),
-                "note": self.note}  # fmt: skip
+        return {
+            "stack": self.stack.id,
+            "status": self.status,
+            "add": self.add,
+            "change": self.change,
+            "destroy": self.destroy,
+            "addresses": self.addresses,
+            "seconds": round(self.seconds, 1),
+            "note": self.note,
+            "precious": [f.as_dict() for f in self.precious],
+        }
 
     def counts(self) -> str:
         return f"+{self.add} ~{self.change} -{self.destroy}"
@@ -87,20 +100,45 @@ class Report:
     def failed(self) -> bool:
         return any(o.status == "failed" for o in self.outcomes)
 
+    @property
+    def refused(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status == "refused"]
+
+    def precious(self) -> list[guard.Finding]:
+        return [f for o in self.outcomes for f in o.precious]
+
     def print(self) -> None:
         print(f"\n{self.action} {self.env.suffix}: summary")
         for o in self.outcomes:
-            counts = o.counts() if o.status in ("applied", "planned", "destroyed", "drifted") else ""
-            print(f"  {o.stack.id:<24} {o.status:<11} {counts:<14} {o.note}".rstrip())
+            counts = o.counts() if o.status in ("applied", "planned", "destroyed", "drifted", "refused") else ""
+            marker = f"PRECIOUS: destroys {len(o.precious)}" if o.precious else ""
+            print(f"  {o.stack.id:<24} {o.status:<11} {counts:<14} {' '.join(filter(None, (o.note, marker)))}".rstrip())
+        if self.precious():
+            print("\nprecious resources these plans destroy (shared/precious.py):")
+            print("\n".join(f"  - {f.describe()}" for f in self.precious()))
         for o in self.outcomes:
             if o.error:
                 print(f"\n{o.stack.id} failed; the engine said:\n{o.error.rstrip()}", file=sys.stderr)
 
     def markdown(self) -> str:
-        rows = [f"### {self.action} {self.env.suffix}", "", "| stack | status | + | ~ | - | seconds | note |",
-                "|---|---|---|---|---|---|---|"]  # fmt: skip
-        rows += [f"| {o.stack.id} | {o.status} | {o.add} | {o.change} | {o.destroy} | {o.seconds:.0f} | {o.note} |"
-                 for o in self.outcomes]  # fmt: skip
+        rows = [
+            f"### {self.action} {self.env.suffix}",
+            "",
+            "| stack | status | + | ~ | - | precious destroyed | seconds | note |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for o in self.outcomes:
+            precious = len(o.precious) or ""
+            rows.append(
+                f"| {o.stack.id} | {o.status} | {o.add} | {o.change} | {o.destroy} | {precious} | {o.seconds:.0f} | "
+                f"{o.note} |"
+            )
+        if self.precious():
+            intro = (
+                "**Precious resources these plans destroy** (a deploy refuses them unless `ALLOW_REPLACE` names each):"
+            )
+            rows += ["", intro]
+            rows += ["", *(f.markdown() for f in self.precious())]
         return "\n".join(rows) + "\n"
 
     def write(self, directory: Path) -> Path:
@@ -286,13 +324,43 @@ def _count_changes(engine: Engine, stack: Stack, outcome: Outcome) -> None:
     shown = engine.capture(["show", "-json", "-no-color", stack.plan_file], stack.workdir)
     if shown.returncode != 0:
         raise _StackFailed("show", shown.output)
-    for rc in json.loads(shown.output).get("resource_changes", []):
+    plan = json.loads(shown.output)
+    outcome.precious = guard.findings(stack.name, plan)
+    for rc in plan.get("resource_changes", []):
         actions = rc["change"]["actions"]
         if actions not in (["no-op"], ["read"]):
             outcome.addresses.append(rc["address"])
         outcome.add += "create" in actions
         outcome.change += "update" in actions
         outcome.destroy += "delete" in actions
+
+
+_KEY_REFERENCE = re.compile(r"^\$\{(aws_kms_key\.[A-Za-z0-9_-]+)\.arn\}$")
+
+
+def _keep_snapshot_key(engine: Engine, stack: Stack, env: EnvironmentConfig, outcome: Outcome) -> None:
+    """A final snapshot, and the automated backups kept with it, are encrypted with the cluster's key: if
+    the destroy took the key too, they could not be restored once its deletion window ends. So before a
+    destroy of the stack that holds such a cluster, its key leaves the state (`state rm`): the engine
+    leaves it in AWS, enabled, and the summary names it. (Re-encrypting the snapshot instead cannot be
+    ordered: it exists only once the engine is deleting the cluster, in the run that also deletes the key.)"""
+    if not env.data.aurora.final_snapshot:
+        return
+    clusters = json.loads((stack.workdir / "cdk.tf.json").read_text()).get("resource", {}).get("aws_rds_cluster", {})
+    keys = {m[1] for c in clusters.values() if (m := _KEY_REFERENCE.match(str(c.get("kms_key_id", ""))))}
+    if not keys:
+        return
+    listed = engine.capture(["state", "list", "-no-color"], stack.workdir)
+    if listed.returncode != 0:
+        raise _StackFailed("state list", listed.output)
+    for address in sorted(keys & set(listed.output.split())):
+        shown = engine.capture(["state", "show", "-no-color", address], stack.workdir)
+        arn = re.search(r'^\s*arn\s*=\s*"([^"]+)"', shown.output, re.MULTILINE) if shown.returncode == 0 else None
+        result = _run(engine, "state rm", ["state", "rm", "-lock-timeout=5m", "-no-color", address], stack)
+        if result.returncode != 0:
+            raise _StackFailed("state rm", result.output)
+        outcome.note = f"kept {arn[1] if arn else address}: it encrypts the final snapshot; delete it when that goes"
+        emit(f"{stack.id}: {address} left the state, so that the destroy keeps it: {outcome.note}")
 
 
 def _apply(engine: Engine, stack: Stack) -> None:
@@ -315,11 +383,16 @@ def stack_outputs(engine: Engine, stack: Stack) -> dict:
 
 
 def _is_deployed(engine: Engine, stack: Stack) -> bool:
-    _init(engine, stack, quiet=True)
+    """Whether the stack has state. An error reading it is not "no": it raises, naming the stack
+    (a check that something depends on a stack must never pass because its state could not be read)."""
     try:
+        _init(engine, stack, quiet=True)
         return bool(_all_outputs(engine, stack))
-    except _StackFailed:
-        return False
+    except _StackFailed as exc:
+        raise OperationFailed(
+            f"could not read the state of {stack.id} ({exc.step}), so it is unknown whether it is deployed; "
+            f"nothing was changed. The engine said:\n{exc.output.rstrip()}"
+        ) from None
 
 
 # ------------------------------------------------------------------ commands
@@ -339,9 +412,17 @@ def parallelism() -> int:
 
 
 def _work(
-    action: str, engine: Engine, outcome: Outcome, env: EnvironmentConfig, produced: dict, *, announce: bool
+    action: str,
+    engine: Engine,
+    outcome: Outcome,
+    env: EnvironmentConfig,
+    produced: dict,
+    *,
+    announce: bool,
+    allowances: guard.Allowances | None = None,
 ) -> None:
-    """One stack's part of `action`; the outcome records what happened (a failure included)."""
+    """One stack's part of `action`; the outcome records what happened (a failure included). With
+    `allowances`, the plan is judged by the data guard before it is applied."""
     stack = outcome.stack
     started = time.monotonic()
     try:
@@ -354,8 +435,14 @@ def _work(
         if action == "drift":
             outcome.status = "drifted" if _plan(engine, stack, outcome) else "in sync"
             return
+        if action == "destroy":
+            _keep_snapshot_key(engine, stack, env, outcome)
         changes = _plan(engine, stack, outcome, destroy=action == "destroy")
-        if action == "plan":
+        if allowances is not None and not (verdict := guard.judge(stack.name, outcome.precious, allowances)).ok:
+            outcome.status = "refused"
+            outcome.refusal = guard.refusal(env, stack.id, verdict, allowances)
+            (stack.workdir / stack.plan_file).unlink(missing_ok=True)  # never to be applied
+        elif action == "plan":
             outcome.status = "planned" if changes else "no changes"
         elif not changes:
             outcome.status = "no changes"
@@ -479,6 +566,12 @@ def prepare(
     credentials: bool = True,
 ) -> Prepared:
     """Everything that must hold before the engine touches anything; raises UsageError (exit 2)."""
+    if action == "destroy" and env.protected:
+        raise UsageError(
+            f"{env.suffix} is protected: the tool never destroys it, and its precious resources carry "
+            "prevent_destroy, so the engine would refuse too. To take it down on purpose, set protected: false "
+            f"in its environment file and deploy that first (make deploy ENV={env.name}); nothing was changed"
+        )
     engine = find_engine()
     require_confirmation(env, action, confirm, selection)
     identity = check_credentials(env) if credentials else {}
@@ -498,11 +591,23 @@ def run(
     outputs_dir: Path = OUTPUTS_DIR,
     confirm: str | None = None,
     record_release: bool = True,
+    allow_replace: str | None = None,
 ) -> int:
-    """One of plan, deploy, destroy, outputs, drift. Returns the exit code; raises UsageError for exit 2."""
+    """One of plan, deploy, destroy, outputs, drift. Returns the exit code; raises UsageError for exit 2.
+    `allow_replace` (ALLOW_REPLACE=, deploy only) names the precious resources a deploy may destroy."""
     selection = parse_selection(stacks)
+    allowances = guard.Allowances.parse(allow_replace)
+    if allowances.named and action != "deploy":
+        raise UsageError(f"ALLOW_REPLACE= is for make deploy and make promote, not make {action}; nothing was changed")
     prepared = prepare(action, env, outdir=outdir, confirm=confirm, selection=selection)
-    return execute(action, prepared, selection=selection, outputs_dir=outputs_dir, record_release=record_release)
+    return execute(
+        action,
+        prepared,
+        selection=selection,
+        outputs_dir=outputs_dir,
+        record_release=record_release,
+        allowances=allowances,
+    )
 
 
 def execute(
@@ -512,8 +617,10 @@ def execute(
     selection: list[str] | None = None,
     outputs_dir: Path = OUTPUTS_DIR,
     record_release: bool = True,
+    allowances: guard.Allowances | None = None,
 ) -> int:
-    """Run `action` over prepared stacks (several actions may share one preparation)."""
+    """Run `action` over prepared stacks (several actions may share one preparation). A deploy of any
+    environment but a suffix copy is guarded: see shared/ops/guard.py."""
     env, engine, identity, ordered = prepared.env, prepared.engine, prepared.identity, prepared.ordered
     if action == "outputs":
         try:
@@ -528,6 +635,10 @@ def execute(
     if action == "destroy":
         chosen.reverse()
     report = Report(action, env, [Outcome(s) for s in chosen])
+    guarding = action == "deploy" and guard.guarded(env)
+    allowances = (allowances or guard.Allowances()) if guarding else None
+    if allowances is not None:
+        guard.check_selection(allowances, [s.name for s in chosen], env)
     try:
         if selection is not None:
             _check_neighbours(engine, action, env, ordered, chosen)
@@ -547,8 +658,8 @@ def execute(
             else:
                 for i, outcome in enumerate(report.outcomes):
                     emit(f"\n=== {action} {outcome.stack.id}")
-                    _work(action, engine, outcome, env, produced, announce=i == 0)
-                    if outcome.status == "failed" and not read_only:
+                    _work(action, engine, outcome, env, produced, announce=i == 0, allowances=allowances)
+                    if outcome.status in ("failed", "refused") and not read_only:
                         break  # later stacks are not touched
     except EngineInterrupted as exc:
         report.print()
@@ -567,6 +678,8 @@ def execute(
         return exc.exit_code
     report.print()
     _write_report(report, outputs_dir)
+    if report.refused:
+        raise UsageError("\n\n".join(o.refusal for o in report.refused))
 
     if action == "drift":
         drifted = [o.stack.id for o in report.outcomes if o.status == "drifted"]

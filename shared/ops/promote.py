@@ -16,7 +16,7 @@ from pathlib import Path
 from shared.config import PROMOTION_ORDER, EnvironmentConfig, load_environment
 from shared.contract import DEFAULT_OUTDIR
 from shared.errors import OperationFailed, UsageError
-from shared.ops import deploy, locks, releases, smoke
+from shared.ops import deploy, guard, locks, releases, smoke
 from shared.ops.aws import check_credentials
 from shared.ops.engine import find_engine
 from shared.workdirs import check_outdir
@@ -45,8 +45,10 @@ def promote(
     outdir: Path = DEFAULT_OUTDIR,
     outputs_dir: Path = smoke.OUTPUTS_DIR,
     confirm: str | None = None,
+    allow_replace: str | None = None,
 ) -> int:
     _step(source, target)
+    guard.Allowances.parse(allow_replace)  # a malformed value fails now, not after the gates
     src, dst = load_environment(source), load_environment(target)
     find_engine()
     check_outdir(Path(outdir).resolve())
@@ -95,7 +97,7 @@ def promote(
     print(f"\npromoting {head[:12]} ({running.image}) from {source} to {target}", flush=True)
     target_env = _with_image(dst, running.image)
     code = deploy.run("deploy", target_env, outdir=outdir, outputs_dir=outputs_dir, confirm=dst.suffix,
-                      record_release=False)  # fmt: skip
+                      record_release=False, allow_replace=allow_replace)  # fmt: skip
     if code != 0:
         raise OperationFailed(f"deploying {target} failed (see the summary above); rerun the promotion to resume")
     if smoke.run(target_env, outputs_dir) != 0:

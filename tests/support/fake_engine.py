@@ -5,6 +5,8 @@ Put on PATH as `terraform` by the `engine` fixture. It keeps "state" per stack i
   FAKE_TF_LOG      JSON lines file: one {"args": [...], "cwd": "..."} per invocation
   FAKE_TF_FAIL     "<command>:<stack id>" (e.g. "apply:compute-dev"): that step fails
   FAKE_TF_DRIFT    comma-separated stack ids whose deployed infrastructure differs from the code
+  FAKE_TF_CHANGES  JSON {stack id: [[address, actions, replace_paths], ...]}: what a plan of that deployed
+                   stack changes (e.g. [["aws_sqs_queue.dlq", ["delete", "create"], [["name"]]]])
   FAKE_TF_OUTPUTS  JSON file {stack id: {output name: value}} overriding the invented output values
   FAKE_TF_VERSION  what `version -json` reports (default 1.10.5)
   FAKE_TF_SLOW     "apply:<stack id>": that apply traps signals as Terraform does and works until
@@ -58,7 +60,7 @@ def run(argv: list[str], cwd: Path, env: Mapping[str, str], out: Write, err: Wri
         elif stack in env.get("FAKE_TF_DRIFT", "").split(","):
             changes = [(resources[0], ["update"])]
         else:
-            changes = []
+            changes = [tuple(c) for c in json.loads(env.get("FAKE_TF_CHANGES") or "{}").get(stack, [])]
         plan_file = next((a.split("=", 1)[1] for a in argv if a.startswith("-out=")), None)
         if plan_file:
             (cwd / plan_file).write_text(json.dumps({"destroy": destroy, "changes": changes}))
@@ -66,7 +68,11 @@ def run(argv: list[str], cwd: Path, env: Mapping[str, str], out: Write, err: Wri
         return 2 if changes and "-detailed-exitcode" in argv else 0
     if command == "show":
         plan = json.loads((cwd / argv[-1]).read_text())
-        changes = [{"address": address, "change": {"actions": actions}} for address, actions in plan["changes"]]
+        changes = [
+            {"address": change[0], "mode": "managed", "type": change[0].split(".")[0],
+             "change": {"actions": change[1], **({"replace_paths": change[2]} if len(change) > 2 else {})}}
+            for change in plan["changes"]
+        ]  # fmt: skip
         out(json.dumps({"resource_changes": changes}) + "\n")
         return 0
     if command == "apply":
@@ -81,6 +87,20 @@ def run(argv: list[str], cwd: Path, env: Mapping[str, str], out: Write, err: Wri
             outputs = {name: mine.get(name, f"{stack}:{name}") for name in _doc(cwd).get("output", {})}
             state_file.write_text(json.dumps(outputs))
         out("Apply complete!\n")
+        return 0
+    removed = Path(env["FAKE_TF_STATE"]) / f"{stack}.removed"
+    if command == "state" and argv[1:2] == ["list"]:
+        gone = removed.read_text().split() if removed.exists() else []
+        held = [f"{t}.{n}" for t, items in _doc(cwd).get("resource", {}).items() for n in items] if deployed else []
+        out("".join(f"{a}\n" for a in held if a not in gone))
+        return 0
+    if command == "state" and argv[1:2] == ["show"]:
+        out(f'resource "{argv[-1]}" {{\n    arn = "arn:fake:{stack}:{argv[-1]}"\n}}\n')
+        return 0
+    if command == "state" and argv[1:2] == ["rm"]:
+        with open(removed, "a") as f:
+            f.write(argv[-1] + "\n")
+        out(f"Removed {argv[-1]}\nSuccessfully removed 1 resource instance(s).\n")
         return 0
     if command == "output":
         outputs = json.loads(state_file.read_text()) if deployed else {}

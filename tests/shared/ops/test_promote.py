@@ -146,3 +146,22 @@ def test_prod_needs_its_confirmation_before_any_gate(repo, engine, state_buckets
     with pytest.raises(UsageError, match="CONFIRM=prod"):
         promote("staging", "prod")
     assert engine.calls() == []
+
+
+def test_the_deploy_step_is_guarded_and_takes_allow_replace(world, engine):
+    assert promote("dev", "staging", **world) == 0
+    engine.set("CHANGES", json.dumps({"data-staging": [["aws_sqs_queue.dlq", ["delete", "create"], [["name"]]]]}))
+    engine.clear()
+    with pytest.raises(UsageError, match="refusing to apply data-staging") as refused:
+        promote("dev", "staging", **world)
+    assert "ALLOW_REPLACE=data:aws_sqs_queue.dlq" in str(refused.value)
+    assert [s for s in engine.commands("apply") if s.endswith("-staging")] == []
+    engine.clear()
+    assert promote("dev", "staging", allow_replace="data:aws_sqs_queue.dlq", **world) == 0
+    assert "data-staging" in engine.commands("apply")
+
+
+def test_a_malformed_allowance_stops_a_promotion_before_any_gate(world, engine):
+    with pytest.raises(UsageError, match="ALLOW_REPLACE=data:dlq: 'data:dlq' is not <stack>:<address>"):
+        promote("dev", "staging", allow_replace="data:dlq", **world)
+    assert engine.calls() == []

@@ -1,0 +1,165 @@
+"""The data guard: no plan that replaces or deletes a precious resource is applied unless the user named it.
+
+A saved plan is read (`show -json`) before it is applied; every change that deletes a resource of a
+type listed in shared/precious.py (a delete, or a replacement in either order: create-before-destroy
+still destroys the old one) is a finding. Findings stop the command before that stack is applied
+(exit 2), unless ALLOW_REPLACE names each of them as `<stack>:<address>`. An allowance that matches
+no planned deletion is refused as well: a misspelt name must not pass silently, nor one left over
+from an earlier run. Suffix copies (SUFFIX=) are not guarded: they hold nothing of value.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from shared.config import EnvironmentConfig
+from shared.errors import UsageError
+from shared.naming import STACK_NAMES
+from shared.precious import PRECIOUS, is_precious, lost_with
+
+# `<type>.<name>`, optionally with an index (`aws_rds_cluster_instance.instance_0`, `...x[0]`, `...x["a"]`).
+_ADDRESS = re.compile(r"^(?P<type>[a-z][a-z0-9_]*)\.[A-Za-z_][A-Za-z0-9_-]*(\[[^\]]+\])?$")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One planned change that destroys a precious resource."""
+
+    stack: str  # the stack's name: data
+    address: str  # aws_rds_cluster.cluster
+    action: str  # "replace (delete, then create)", "replace (create, then delete)" or "delete"
+    forced_by: tuple[str, ...]  # the attributes that force the replacement (the plan's replace_paths)
+    lost: str
+
+    @property
+    def allowance(self) -> str:
+        return f"{self.stack}:{self.address}"
+
+    def as_dict(self) -> dict:
+        return {
+            "address": self.address,
+            "action": self.action,
+            "forced_by": list(self.forced_by),
+            "lost": self.lost,
+            "allow": self.allowance,
+        }
+
+    def markdown(self) -> str:
+        forced = f", forced by `{'`, `'.join(self.forced_by)}`" if self.forced_by else ""
+        return f"- `{self.allowance}`: {self.action}{forced}; lost: {self.lost}"
+
+    def describe(self) -> str:
+        forced = f", forced by {', '.join(self.forced_by)}" if self.forced_by else ""
+        return f"{self.stack}: {self.address} would be {self.action}{forced}: lost: {self.lost}"
+
+
+def findings(stack: str, plan: dict) -> list[Finding]:
+    """The precious resources a saved plan (`show -json`) destroys, in the plan's order."""
+    found = []
+    for rc in plan.get("resource_changes", []):
+        actions = rc["change"]["actions"]
+        rtype = rc.get("type") or rc["address"].split(".", 1)[0]
+        if rc.get("mode", "managed") != "managed" or "delete" not in actions or not is_precious(rtype):
+            continue
+        if actions == ["delete"]:
+            action = "delete"
+        elif actions == ["delete", "create"]:
+            action = "replace (delete, then create)"
+        else:
+            action = "replace (create, then delete)"
+        paths = rc["change"].get("replace_paths") or []
+        forced = tuple(".".join(str(step) for step in path) for path in paths)
+        found.append(Finding(stack, rc["address"], action, forced, lost_with(rtype)))
+    return found
+
+
+@dataclass(frozen=True)
+class Allowances:
+    """What ALLOW_REPLACE names, checked for form; empty when it is not set."""
+
+    named: tuple[tuple[str, str], ...] = ()  # (stack, address)
+
+    @classmethod
+    def parse(cls, value: str | None) -> Allowances:
+        if not value or not value.strip():
+            return cls()
+        named, problems = [], []
+        for item in (part.strip() for part in value.split(",")):
+            stack, colon, address = item.partition(":")
+            match = _ADDRESS.match(address)
+            if not item or not colon or stack not in STACK_NAMES or not match:
+                problems.append(f"{item!r} is not <stack>:<address> (stack one of {', '.join(STACK_NAMES)})")
+            elif not is_precious(match["type"]):
+                problems.append(
+                    f"{item!r}: {match['type']} is not precious (the guard only stops {', '.join(PRECIOUS)})"
+                )
+            else:
+                named.append((stack, address))
+        if problems:
+            raise UsageError(f"ALLOW_REPLACE={value}: " + "; ".join(problems) + "; nothing was changed")
+        return cls(tuple(dict.fromkeys(named)))
+
+    def for_stack(self, stack: str) -> set[str]:
+        return {address for s, address in self.named if s == stack}
+
+    def stacks(self) -> set[str]:
+        return {s for s, _ in self.named}
+
+
+def guarded(env: EnvironmentConfig) -> bool:
+    """Every environment is guarded but a suffix copy (SUFFIX=pr-1): a throwaway holds nothing of value."""
+    return env.suffix == env.name
+
+
+def check_selection(allowances: Allowances, chosen: list[str], env: EnvironmentConfig) -> None:
+    """An allowance for a stack this command does not deploy can never match: refused before anything runs."""
+    outside = sorted(allowances.stacks() - set(chosen))
+    if outside:
+        raise UsageError(
+            f"ALLOW_REPLACE names {', '.join(outside)}, which this deploy of {env.suffix} does not touch "
+            f"(it deploys {', '.join(chosen)}); nothing was changed"
+        )
+
+
+@dataclass(frozen=True)
+class Verdict:
+    refused: tuple[Finding, ...]  # precious deletions nobody allowed
+    unmatched: tuple[str, ...]  # allowances (stack:address) that match no planned deletion
+    allowed: tuple[Finding, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.refused and not self.unmatched
+
+
+def judge(stack: str, found: list[Finding], allowances: Allowances) -> Verdict:
+    allowed_here = allowances.for_stack(stack)
+    planned = {f.address for f in found}
+    return Verdict(
+        refused=tuple(f for f in found if f.address not in allowed_here),
+        unmatched=tuple(f"{stack}:{a}" for a in sorted(allowed_here - planned)),
+        allowed=tuple(f for f in found if f.address in allowed_here),
+    )
+
+
+def refusal(env: EnvironmentConfig, stack_id: str, verdict: Verdict, allowances: Allowances) -> str:
+    """The message of a refused stack: every finding, what it loses, and the exact value to go on with."""
+    lines = [f"refusing to apply {stack_id}: nothing was applied to it or to any later stack"]
+    if verdict.refused:
+        lines.append("its plan destroys what is precious (shared/precious.py):")
+        lines += [f"  - {f.describe()}" for f in verdict.refused]
+        kept = [f"{s}:{a}" for s, a in allowances.named if f"{s}:{a}" not in verdict.unmatched]
+        every = ",".join(dict.fromkeys([*kept, *(f.allowance for f in verdict.refused)]))
+        lines.append(
+            f"If that is intended (the data is expendable, or saved elsewhere first), run the same command again "
+            f"with ALLOW_REPLACE={every}. If it is not, change the code or config so that the address stays (a "
+            "refactor moves state with a `moved` block, never a replacement) and the attributes that force the "
+            "replacement do not change."
+        )
+    if verdict.unmatched:
+        lines.append(
+            f"ALLOW_REPLACE names {', '.join(verdict.unmatched)}, which the plan of {stack_id} neither replaces "
+            f"nor deletes: check the spelling against `make plan ENV={env.name}`"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,260 @@
+"""The data guard against the engine stand-in: a plan that destroys something precious is not applied
+unless ALLOW_REPLACE names exactly that; plan and its report show the same findings."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from shared import precious
+from shared.cli import main
+from shared.config import load_environment
+from shared.errors import OperationFailed, UsageError
+from shared.ops import deploy, guard
+from tests.conftest import variant
+
+ORDER = ["network-dev", "data-dev", "compute-dev", "monitoring-dev"]
+# One address of each precious type, in the stack that holds it in dev (the consumer only exists with
+# enhanced fan-out; the stand-in plans whatever address it is told).
+DEV = precious.committed_addresses()["dev"]
+EXAMPLES = {rtype: next(((s, a) for s, addrs in DEV.items() for a in addrs if a.startswith(rtype + ".")),
+                        ("data", f"{rtype}.stream_consumer")) for rtype in precious.PRECIOUS}  # fmt: skip
+
+
+@pytest.fixture
+def dev(state_buckets):
+    return load_environment("dev")
+
+
+@pytest.fixture
+def deployed(engine, dev, tmp_path, presynthesized):
+    """dev deployed through the stand-in; `go(action, env, **kw)` runs a command on it."""
+    paths = {"outdir": presynthesized(tmp_path / "cdktf.out"), "outputs_dir": tmp_path / "outputs"}
+
+    def go(action, env=dev, **kw):
+        return deploy.run(action, env, **paths, **kw)
+
+    assert go("deploy") == 0
+    engine.clear()
+    return go
+
+
+def plan_destroys(engine, stack: str, *changes: tuple[str, list[str], list[list[str]]]) -> None:
+    engine.set("CHANGES", json.dumps({stack: [list(c) for c in changes]}))
+
+
+REPLACE = ["delete", "create"]
+
+
+@pytest.mark.parametrize("rtype", sorted(precious.PRECIOUS))
+def test_a_plan_that_replaces_a_precious_resource_is_refused_before_anything_is_applied(
+    engine, deployed, rtype, capsys
+):
+    stack, address = EXAMPLES[rtype]
+    plan_destroys(engine, f"{stack}-dev", (address, REPLACE, [["name"]]))
+    with pytest.raises(UsageError) as refused:
+        deployed("deploy")
+    message = str(refused.value)
+    assert engine.commands("apply") == []  # earlier stacks had nothing to change; this one and later: nothing
+    planned = engine.commands("plan")
+    assert planned == ORDER[: ORDER.index(f"{stack}-dev") + 1], "a later stack was planned after the refusal"
+    assert f"refusing to apply {stack}-dev" in message
+    assert f"{stack}: {address} would be replace (delete, then create), forced by name" in message
+    assert precious.lost_with(rtype) in message
+    assert f"ALLOW_REPLACE={stack}:{address}" in message
+    out = capsys.readouterr().out
+    assert f"{stack}-dev".ljust(24) + " refused" in out and "PRECIOUS: destroys 1" in out
+
+
+def test_the_refused_plan_file_is_removed_and_later_stacks_are_not_run(engine, deployed, tmp_path, capsys):
+    plan_destroys(engine, "data-dev", ("aws_rds_cluster.cluster", ["create", "delete"], [["database_name"]]))
+    with pytest.raises(UsageError, match=r"replace \(create, then delete\), forced by database_name"):
+        deployed("deploy")
+    assert not (tmp_path / "cdktf.out/stacks/data-dev/data-dev.tfplan").exists()
+    out = capsys.readouterr().out
+    assert "compute-dev              not run" in out and "monitoring-dev           not run" in out
+
+
+def test_a_delete_is_refused_like_a_replacement(engine, deployed):
+    plan_destroys(engine, "data-dev", ("aws_sqs_queue.dlq", ["delete"], []))
+    with pytest.raises(UsageError, match=r"data: aws_sqs_queue.dlq would be delete: lost: every failed job"):
+        deployed("deploy")
+    assert engine.commands("apply") == []
+
+
+def test_what_is_not_precious_is_applied_without_asking(engine, deployed):
+    plan_destroys(engine, "network-dev", ("aws_subnet.public_0", REPLACE, [["cidr_block"]]))
+    assert deployed("deploy") == 0
+    assert engine.commands("apply") == ["network-dev"]
+
+
+def test_an_allowance_that_names_every_finding_lets_exactly_that_plan_through(engine, deployed):
+    plan_destroys(engine, "data-dev", ("aws_rds_cluster.cluster", REPLACE, [["database_name"]]),
+                  ("aws_rds_cluster_instance.instance_0", REPLACE, [["cluster_identifier"]]))  # fmt: skip
+    with pytest.raises(UsageError) as partly:
+        deployed("deploy", allow_replace="data:aws_rds_cluster.cluster")
+    # The value to go on with names both, the one already given included.
+    assert "ALLOW_REPLACE=data:aws_rds_cluster.cluster,data:aws_rds_cluster_instance.instance_0" in str(partly.value)
+    assert "aws_rds_cluster.cluster would be" not in str(partly.value)  # only what is still unallowed is listed
+    assert engine.commands("apply") == []
+    engine.clear()
+    assert (
+        deployed("deploy", allow_replace="data:aws_rds_cluster.cluster,data:aws_rds_cluster_instance.instance_0") == 0
+    )
+    assert engine.commands("apply") == ["data-dev"]
+
+
+def test_a_misspelt_allowance_is_refused_even_beside_a_matching_one(engine, deployed):
+    plan_destroys(engine, "data-dev", ("aws_rds_cluster.cluster", REPLACE, []))
+    with pytest.raises(UsageError) as refused:
+        deployed("deploy", allow_replace="data:aws_rds_cluster.cluster,data:aws_sqs_queue.dql")
+    assert "ALLOW_REPLACE names data:aws_sqs_queue.dql, which the plan of data-dev neither replaces nor deletes" in str(
+        refused.value
+    )
+    assert engine.commands("apply") == []
+
+
+def test_an_allowance_for_a_stack_with_nothing_to_destroy_is_refused(engine, deployed):
+    with pytest.raises(UsageError, match="ALLOW_REPLACE names data:aws_sqs_queue.dlq, which the plan of data-dev"):
+        deployed("deploy", allow_replace="data:aws_sqs_queue.dlq")
+    assert engine.commands("apply") == []
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        ("aws_rds_cluster.cluster", "is not <stack>:<address>"),
+        ("database:aws_rds_cluster.cluster", "is not <stack>:<address>"),
+        ("data:cluster", "is not <stack>:<address>"),
+        ("network:aws_vpc.vpc", "aws_vpc is not precious"),
+    ],
+)
+def test_a_malformed_allowance_is_refused_before_the_engine_runs(engine, dev, value, why):
+    with pytest.raises(UsageError, match=why):
+        deploy.run("deploy", dev, allow_replace=value)
+    assert engine.calls() == []
+
+
+def test_an_allowance_for_a_stack_the_deploy_does_not_touch_is_refused_before_the_engine_runs(engine, deployed):
+    with pytest.raises(UsageError, match="ALLOW_REPLACE names data, which this deploy of dev does not touch"):
+        deployed("deploy", stacks="compute", allow_replace="data:aws_sqs_queue.dlq")
+    assert engine.commands("plan") == []
+
+
+def test_allow_replace_is_only_for_deploys(engine, deployed):
+    with pytest.raises(UsageError, match="ALLOW_REPLACE= is for make deploy and make promote, not make destroy"):
+        deployed("destroy", confirm="dev", allow_replace="data:aws_sqs_queue.dlq")
+    assert engine.calls() == []
+
+
+def test_a_targeted_deploy_is_guarded_too(engine, deployed):
+    plan_destroys(engine, "data-dev", ("aws_kinesis_stream.stream", REPLACE, [["name"]]))
+    with pytest.raises(UsageError, match="ALLOW_REPLACE=data:aws_kinesis_stream.stream"):
+        deployed("deploy", stacks="data")
+    assert engine.commands("apply") == []
+
+
+def test_a_suffix_copy_is_not_guarded(engine, dev, tmp_path):
+    copy = variant(dev, "pr-7")
+    paths = {"outdir": tmp_path / "cdktf.out", "outputs_dir": tmp_path / "outputs"}
+    assert deploy.run("deploy", copy, **paths) == 0
+    plan_destroys(engine, "data-pr-7", ("aws_rds_cluster.cluster", REPLACE, [["database_name"]]))
+    engine.clear()
+    assert deploy.run("deploy", copy, **paths) == 0
+    assert engine.commands("apply") == ["data-pr-7"]
+
+
+def test_plan_shows_the_findings_in_its_summary_and_report(engine, deployed, tmp_path, capsys):
+    plan_destroys(engine, "data-dev", ("aws_rds_cluster.cluster", REPLACE, [["database_name"]]),
+                  ("aws_sqs_queue.dlq", ["delete"], []))  # fmt: skip
+    assert deployed("plan") == 0  # plan only reports: it is the review tool
+    out = capsys.readouterr().out
+    assert "data-dev                 planned     +1 ~0 -2       PRECIOUS: destroys 2" in out
+    assert "  - data: aws_rds_cluster.cluster would be replace (delete, then create), forced by database_name" in out
+    report = json.loads((tmp_path / "reports/dev-plan.json").read_text())
+    data = next(s for s in report["stacks"] if s["stack"] == "data-dev")
+    assert [f["allow"] for f in data["precious"]] == ["data:aws_rds_cluster.cluster", "data:aws_sqs_queue.dlq"]
+    markdown = (tmp_path / "reports/dev-plan.md").read_text()
+    assert "| data-dev | planned | 1 | 0 | 2 | 2 |" in markdown
+    assert "- `data:aws_rds_cluster.cluster`: replace (delete, then create), forced by `database_name`" in markdown
+    assert "- `data:aws_sqs_queue.dlq`: delete; lost: every failed job" in markdown
+
+
+def test_through_the_command_line_a_refusal_is_exit_2_with_one_message(engine, deployed, monkeypatch, capsys, tmp_path):
+    monkeypatch.chdir(tmp_path)  # main() works in ./cdktf.out, which the fixture seeded
+    plan_destroys(engine, "data-dev", ("aws_sqs_queue.dlq", REPLACE, [["name"]]))
+    assert main(["deploy", "--env", "dev"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("error: refusing to apply data-dev") == 1 and "Traceback" not in err
+    engine.clear()
+    assert main(["deploy", "--env", "dev", "--allow-replace", "data:aws_sqs_queue.dlq"]) == 0
+    assert engine.commands("apply") == ["data-dev"]
+
+
+def test_a_protected_environment_is_never_destroyed_by_the_tool(engine, state_buckets):
+    prod = load_environment("prod")
+    with pytest.raises(UsageError) as refused:
+        deploy.run("destroy", prod, confirm="prod")
+    assert "prod is protected: the tool never destroys it" in str(refused.value)
+    assert "set protected: false" in str(refused.value)
+    assert engine.calls() == []  # not even the engine's version was asked
+
+
+def test_an_unreadable_dependant_state_stops_a_partial_destroy(engine, deployed):
+    engine.set("FAIL", "output:compute-dev")
+    with pytest.raises(
+        OperationFailed, match="could not read the state of compute-dev .*unknown whether it is deployed"
+    ):
+        deployed("destroy", stacks="data", confirm="dev")
+    assert engine.commands("apply") == []
+
+
+def test_an_unreadable_producer_state_stops_a_targeted_deploy(engine, deployed):
+    engine.set("FAIL", "output:network-dev")
+    with pytest.raises(OperationFailed, match="could not read the state of network-dev"):
+        deployed("deploy", stacks="data")
+    assert engine.commands("plan") == []
+
+
+def test_a_destroy_keeps_the_key_that_encrypts_a_final_snapshot(engine, dev, tmp_path, capsys):
+    kept = variant(dev, "dev", data__aurora__final_snapshot=True)
+    paths = {"outdir": tmp_path / "cdktf.out", "outputs_dir": tmp_path / "outputs"}
+    assert deploy.run("deploy", kept, **paths) == 0
+    doc = json.loads((tmp_path / "cdktf.out/stacks/data-dev/cdk.tf.json").read_text())
+    (key,) = doc["resource"]["aws_kms_key"]
+    assert doc["resource"]["aws_rds_cluster"]["cluster"]["kms_key_id"] == f"${{aws_kms_key.{key}.arn}}"
+    engine.clear()
+    assert deploy.run("destroy", kept, confirm="dev", **paths) == 0
+    removals = [args for cmd, stack, args in engine.calls() if cmd == "state" and "rm" in args]
+    assert removals == [["state", "rm", "-lock-timeout=5m", "-no-color", f"aws_kms_key.{key}"]]
+    data = [c for c, s, _ in engine.calls() if s == "data-dev"]
+    assert data.index("state") < data.index("plan"), "the key must leave the state before the destroy is planned"
+    assert f"kept arn:fake:data-dev:aws_kms_key.{key}: it encrypts the final snapshot" in capsys.readouterr().out
+
+
+def test_without_a_final_snapshot_a_destroy_takes_the_key_too(engine, deployed):
+    assert deployed("destroy", confirm="dev") == 0
+    assert [c for c, _, _ in engine.calls() if c == "state"] == []
+
+
+def test_findings_read_a_real_plans_shape():
+    plan = {"resource_changes": [
+        {"address": "aws_rds_cluster.cluster", "mode": "managed", "type": "aws_rds_cluster",
+         "change": {"actions": ["delete", "create"], "replace_paths": [["database_name"], ["tags", "a"]]}},
+        {"address": "data.aws_rds_cluster.running_cluster[0]", "mode": "data", "type": "aws_rds_cluster",
+         "change": {"actions": ["delete"]}},
+        {"address": "aws_rds_cluster_instance.instance_0", "mode": "managed", "type": "aws_rds_cluster_instance",
+         "change": {"actions": ["update"]}},
+        {"address": 'aws_sqs_queue.extra["a"]', "mode": "managed", "type": "aws_sqs_queue",
+         "change": {"actions": ["create", "delete"]}},
+    ]}  # fmt: skip
+    found = guard.findings("data", plan)
+    assert [(f.address, f.action, f.forced_by) for f in found] == [
+        ("aws_rds_cluster.cluster", "replace (delete, then create)", ("database_name", "tags.a")),
+        ('aws_sqs_queue.extra["a"]', "replace (create, then delete)", ()),
+    ]
+    assert guard.Allowances.parse('data:aws_sqs_queue.extra["a"], data:aws_rds_cluster.cluster').named == (
+        ("data", 'aws_sqs_queue.extra["a"]'),
+        ("data", "aws_rds_cluster.cluster"),
+    )
