@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -21,7 +22,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from shared import cdk
+from shared import cdk, precious
 from shared.config import load_environment
 from shared.contract import CONTRACT_OUTPUTS
 from tests.support import real_engine
@@ -52,6 +53,65 @@ EMULATOR_QUIRKS = {
     ("compute-local", "aws_ecs_service.service", "availability_zone_rebalancing"):
         "moto does not return availabilityZoneRebalancing",
 }  # fmt: skip
+
+
+def data_is_safe_from_routine_changes(pipeline: Pipeline, outputs: dict, step) -> None:
+    """A config change that replaces the database is refused until it is named; prevent_destroy, as a
+    protected environment synthesizes it, stops the engine itself."""
+    rds = pipeline.aws("rds")
+    cluster_id = outputs["data"]["rds_cluster_identifier"]
+
+    def database() -> tuple[str, str]:
+        cluster = rds.describe_db_clusters(DBClusterIdentifier=cluster_id)["DBClusters"][0]
+        return cluster["DatabaseName"], cluster["ClusterCreateTime"].isoformat()
+
+    step("a config change that replaces the database: refused, state and emulator unchanged")
+    config = pipeline.repo / "environments" / "local.yaml"
+    original = config.read_text()
+    renamed = "metadata_v2"
+    assert LOCAL.data.aurora.database_name != renamed
+    config.write_text(original.replace("  aurora:\n", f"  aurora:\n    database_name: {renamed}\n", 1))
+    before_db = database()
+    before_state = {s: pipeline.state(s)[0] for s in STACKS[1:]}  # network may re-apply its emulator quirks
+    refused = pipeline.make("deploy", "ENV=local", ok=False)
+    assert refused.returncode == 2 and "Error 2" in refused.stderr, refused.stderr[-3000:]
+    assert refused.stderr.count("refusing to apply data-local") == 1, refused.stderr[-3000:]
+    assert "data: aws_rds_cluster.cluster would be replace (delete, then create), forced by database_name" in (
+        refused.stderr
+    )
+    assert precious.lost_with("aws_rds_cluster") in refused.stderr
+    assert re.search(r"data-local +refused", refused.stdout) and re.search(r"compute-local +not run", refused.stdout)
+    allow = re.search(r"^    ALLOW_REPLACE=(\S+)$", refused.stderr, re.MULTILINE)[1]
+    assert "data:aws_rds_cluster.cluster" in allow.split(","), allow
+    assert {s: pipeline.state(s)[0] for s in STACKS[1:]} == before_state, "a refused deploy wrote state"
+    assert database() == before_db, "a refused deploy changed the database"
+    assert not (pipeline.workdir("data-local") / "data-local.tfplan").exists(), "the refused plan was kept"
+
+    step("a misspelt allowance is refused too")
+    typo = pipeline.make("deploy", "ENV=local", f"ALLOW_REPLACE={allow},data:aws_sqs_queue.dql", ok=False)
+    assert typo.returncode == 2 and "ALLOW_REPLACE names data:aws_sqs_queue.dql" in typo.stderr, typo.stderr[-3000:]
+    assert database() == before_db
+
+    step(f"the same change with ALLOW_REPLACE={allow}: applied")
+    pipeline.make("deploy", "ENV=local", f"ALLOW_REPLACE={allow}")
+    assert database()[0] == renamed
+
+    step("prevent_destroy, as a protected environment has it, stops the engine itself")
+    from shared.app import synthesize  # the product's own synthesis of a protected shape (this process only)
+
+    protected = LOCAL.model_copy(update={"protected": True, "data": LOCAL.data.model_copy(update={
+        "aurora": LOCAL.data.aurora.model_copy(update={"database_name": renamed})})})  # fmt: skip
+    shape = json.loads((synthesize([protected], pipeline.repo.parent / "protected-out") / "stacks" / "data-local"
+                        / "cdk.tf.json").read_text())  # fmt: skip
+    copy = pipeline.repo.parent / "protected-data-local"
+    shutil.copytree(pipeline.workdir("data-local"), copy, symlinks=True, ignore=shutil.ignore_patterns("*.tfplan"))
+    (copy / "cdk.tf.json").write_text(json.dumps(shape))
+    env = dict(pipeline.env, TF_CLI_CONFIG_FILE=str(pipeline.repo / "cdktf.out" / "terraform.rc"))
+    stopped = subprocess.run([pipeline.env["TF_BIN"], "plan", "-destroy", "-input=false", "-no-color", "-lock=false"],
+                             cwd=copy, env=env, capture_output=True, text=True, check=False)  # fmt: skip
+    assert stopped.returncode == 1, stopped.stdout[-2000:] + stopped.stderr[-2000:]
+    assert "Instance cannot be destroyed" in stopped.stderr and "prevent_destroy" in stopped.stderr, stopped.stderr
+    assert database()[0] == renamed  # the rest of the run keeps the renamed database (a revert is one more replacement)
 
 
 def _free_port() -> int:
@@ -318,6 +378,15 @@ def test_the_local_pipeline_end_to_end_with_the_real_engine(pipeline, capsys, re
     step("smoke")
     smoke = pipeline.make("smoke", "ENV=local")
     assert "8 passed, 0 failed" in smoke.stdout
+
+    step("the precious addresses the engine holds in state are the committed contract")
+    committed = precious.committed_addresses()["local"]
+    for stack in STACKS:
+        held = sorted(f"{r['type']}.{r['name']}" for r in pipeline.state(stack)[1]["resources"]
+                      if r["mode"] == "managed" and precious.is_precious(r["type"]))  # fmt: skip
+        assert held == committed[stack.split("-")[0]], f"{stack}: state holds {held}"
+
+    data_is_safe_from_routine_changes(pipeline, outputs, step)
 
     step("redeploy compute alone")
     others = {s: pipeline.state(s)[0] for s in STACKS if s != "compute-local"}

@@ -151,12 +151,13 @@ def refusal(env: EnvironmentConfig, stack_id: str, verdict: Verdict, allowances:
         lines += [f"  - {f.describe()}" for f in verdict.refused]
         kept = [f"{s}:{a}" for s, a in allowances.named if f"{s}:{a}" not in verdict.unmatched]
         every = ",".join(dict.fromkeys([*kept, *(f.allowance for f in verdict.refused)]))
-        lines.append(
-            f"If that is intended (the data is expendable, or saved elsewhere first), run the same command again "
-            f"with ALLOW_REPLACE={every}. If it is not, change the code or config so that the address stays (a "
-            "refactor moves state with a `moved` block, never a replacement) and the attributes that force the "
-            "replacement do not change."
-        )
+        # The value stands on a line of its own, with nothing after it: it is meant to be copied.
+        lines += [
+            "If that is intended (the data is expendable, or saved elsewhere first), run the same command again with",
+            f"    ALLOW_REPLACE={every}",
+            "If it is not, change the code or config so that the address stays (a refactor moves state with a "
+            "`moved` block, never a replacement) and the attributes that force the replacement do not change.",
+        ]
     if verdict.unmatched:
         lines.append(
             f"ALLOW_REPLACE names {', '.join(verdict.unmatched)}, which the plan of {stack_id} neither replaces "

@@ -62,7 +62,7 @@ def test_a_plan_that_replaces_a_precious_resource_is_refused_before_anything_is_
     assert f"refusing to apply {stack}-dev" in message
     assert f"{stack}: {address} would be replace (delete, then create), forced by name" in message
     assert precious.lost_with(rtype) in message
-    assert f"ALLOW_REPLACE={stack}:{address}" in message
+    assert f"\n    ALLOW_REPLACE={stack}:{address}\n" in message  # on a line of its own: copied as it is
     out = capsys.readouterr().out
     assert f"{stack}-dev".ljust(24) + " refused" in out and "PRECIOUS: destroys 1" in out
 
@@ -95,7 +95,9 @@ def test_an_allowance_that_names_every_finding_lets_exactly_that_plan_through(en
     with pytest.raises(UsageError) as partly:
         deployed("deploy", allow_replace="data:aws_rds_cluster.cluster")
     # The value to go on with names both, the one already given included.
-    assert "ALLOW_REPLACE=data:aws_rds_cluster.cluster,data:aws_rds_cluster_instance.instance_0" in str(partly.value)
+    assert "\n    ALLOW_REPLACE=data:aws_rds_cluster.cluster,data:aws_rds_cluster_instance.instance_0\n" in str(
+        partly.value
+    )
     assert "aws_rds_cluster.cluster would be" not in str(partly.value)  # only what is still unallowed is listed
     assert engine.commands("apply") == []
     engine.clear()
