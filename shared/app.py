@@ -13,10 +13,10 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from shared import synth_cache
+from shared import cdk, synth_cache
 from shared.cdk.core import App
 from shared.config import EnvironmentConfig
-from shared.contract import DEFAULT_OUTDIR
+from shared.contract import DEFAULT_OUTDIR, ENGINE_FLOOR
 from shared.errors import UsageError
 from shared.files import write_atomically
 from shared.workdirs import check_outdir, remove_abandoned_scratch, require_node, scratch_prefix
@@ -48,7 +48,7 @@ def build_environment(app: App, env: EnvironmentConfig) -> EnvironmentStacks:
 
 
 def build_app(envs: list[EnvironmentConfig], outdir: Path | str = DEFAULT_OUTDIR) -> App:
-    app = App(outdir=str(outdir))
+    app = App(outdir=str(outdir), context=cdk.app_context(ENGINE_FLOOR))
     for env in envs:
         build_environment(app, env)
     return app

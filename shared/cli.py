@@ -23,6 +23,7 @@ from shared.config import (
 )
 from shared.contract import DEFAULT_OUTDIR
 from shared.errors import OperationFailed, UsageError
+from shared.files import PRIVATE_UMASK
 from shared.workdirs import require_node
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
@@ -246,6 +247,14 @@ def _terminate(_signum, _frame) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    previous = os.umask(PRIVATE_UMASK)  # every file it or the engine writes is the user's alone
+    try:
+        return _main(argv)
+    finally:
+        os.umask(previous)
+
+
+def _main(argv: list[str] | None) -> int:
     try:
         args = _parser().parse_args(argv)
     except SystemExit as exc:  # argparse already printed the usage problem

@@ -152,6 +152,10 @@ class AwsConfig(_Section):
     )
 
 
+# The state bucket's server access logs go to <bucket><ACCESS_LOG_SUFFIX> (shared/naming.py).
+ACCESS_LOG_SUFFIX = "-access-logs"
+
+
 class StateConfig(_Section):
     bucket: str = Field(
         description="S3 bucket holding this environment's Terraform state (made by `make bootstrap`).",
@@ -173,6 +177,20 @@ class StateConfig(_Section):
         "emulator that speaks plain HTTP (aws.endpoint http://...), which would otherwise refuse the "
         "engine's own state writes.",
     )
+    noncurrent_version_days: int = Field(
+        90,
+        ge=1,
+        le=3650,
+        description="Days an overwritten state version is kept before it expires (every old version still "
+        "holds what that state held; current versions never expire).",
+    )
+
+    @model_validator(mode="after")
+    def _log_bucket_fits(self) -> StateConfig:
+        if len(self.bucket) + len(ACCESS_LOG_SUFFIX) > 63:
+            _raise_if([("bucket", f"at most {63 - len(ACCESS_LOG_SUFFIX)} characters: its access logs go to "
+                                  f"<bucket>{ACCESS_LOG_SUFFIX}, and a bucket name has at most 63")])  # fmt: skip
+        return self
 
 
 class NetworkConfig(_Section):
@@ -288,6 +306,19 @@ class AuroraConfig(_Section):
     )
     instances: int = Field(
         1, ge=1, le=15, description="Cluster instances of class db.serverless (2+ spreads over AZs)."
+    )
+    password_version: int = Field(
+        1,
+        ge=1,
+        description="Version of the master password. Raising it writes a new password to the secret and the "
+        "cluster in one deploy, and rolls the workers so that they read it (the password itself is never in "
+        "state or a plan file: it is written through write-only arguments).",
+    )
+    password_generator: Literal["random", "secrets_manager"] = Field(
+        "random",
+        description="What makes the master password, as an ephemeral value: the random provider's "
+        "random_password, or the AWS provider's aws_secretsmanager_random_password (GetRandomPassword), so "
+        "that an offline mirror with only the AWS provider can deploy (the emulator environment).",
     )
     backup_retention_days: int = Field(1, ge=1, le=35, description="Automated backup retention.")
     deletion_protection: bool = Field(False, description="Refuse to delete the cluster.")

@@ -2,6 +2,10 @@
 
 from pathlib import Path
 
+# The oldest Terraform and OpenTofu the project runs on: write-only arguments (the database password, never
+# in state) arrived in 1.11 in both. The engine check enforces it; synthesis declares it to the toolchain.
+ENGINE_FLOOR = (1, 11)
+
 # Where synthesis writes: cdktf.out/stacks/<id>/cdk.tf.json and cdktf.out/manifest.json.
 DEFAULT_OUTDIR = Path("cdktf.out")
 
@@ -12,8 +16,9 @@ CONTRACT_OUTPUTS = {
     "compute": ("ecs_cluster_name",),
 }
 
-# Keys of the connection JSON in the database secret: what the workers read.
-SECRET_KEYS = ("engine", "host", "port", "dbname", "username", "password")
+# Keys of the connection JSON in the database secret: what the workers read (as DB_<KEY>). The host is not
+# among them: the secret is written before the cluster exists; the workers get DB_HOST from their task.
+SECRET_KEYS = ("engine", "port", "dbname", "username", "password")
 
 # The monitoring stack's alarms; each alarm is named streamflix-<id>-<suffix>. Smoke checks them all.
 ALARM_IDS = (

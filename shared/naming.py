@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.config import EnvironmentConfig
+from shared.config import ACCESS_LOG_SUFFIX, EnvironmentConfig
 
 STACK_NAMES = ("network", "data", "compute", "monitoring")
 
@@ -25,6 +25,17 @@ def default_tags(env: EnvironmentConfig, stack: str) -> dict[str, str]:
         "stack": stack,
         "managed-by": "cdktf",
     }
+
+
+def state_kms_alias(env: EnvironmentConfig) -> str:
+    """`alias/<bucket>-state`: the customer-managed key of the environment's state (dots are not allowed in
+    alias names). `make bootstrap` makes it; every stack's backend names it."""
+    return f"alias/{env.state.bucket.replace('.', '-')}-state"
+
+
+def access_log_bucket(env: EnvironmentConfig) -> str:
+    """The bucket that receives the state bucket's server access logs."""
+    return f"{env.state.bucket}{ACCESS_LOG_SUFFIX}"
 
 
 def state_key(env: EnvironmentConfig, stack: str) -> str:

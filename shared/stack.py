@@ -14,7 +14,7 @@ from shared.cdk.aws.provider import (
 )
 from shared.cdk.core import S3Backend, S3BackendEndpointConfig, TerraformOutput, TerraformResource, TerraformStack
 from shared.config import EnvironmentConfig
-from shared.naming import default_tags, resource_name, stack_id, state_key
+from shared.naming import default_tags, resource_name, stack_id, state_key, state_kms_alias
 from shared.precious import is_precious
 
 # Every AWS API the stacks call (appautoscaling and logs included). An emulator environment sends
@@ -75,6 +75,9 @@ class PipelineStack(TerraformStack):
             key=state_key(env, self.stack_name),
             region=env.state_region,
             encrypt=True,
+            # SSE-KMS with the environment's own state key (made by `make bootstrap`): without a key the
+            # engine writes SSE-S3, whatever the bucket's default, and no key policy could scope readers.
+            kms_key_id=state_kms_alias(env),
             **(
                 dict(
                     endpoints=S3BackendEndpointConfig(s3=endpoint, sts=endpoint, iam=endpoint),
@@ -88,7 +91,7 @@ class PipelineStack(TerraformStack):
                 else {}
             ),
         )
-        # S3-native locking (Terraform 1.10+, OpenTofu 1.10+); cdktf 0.21 has no typed field for it.
+        # S3-native locking (generally available in Terraform 1.11, OpenTofu 1.10); cdktf 0.21 has no typed field.
         self.add_override("terraform.backend.s3.use_lockfile", True)
         if env.aws.provider_version:
             # An emulator environment may use the provider version the machine has offline.

@@ -258,11 +258,17 @@ class ComputeStack(PipelineStack):
                     else []
                 ),
                 {"name": "DLQ_URL", "value": data.dlq.url},
+                # Not in the secret: it is written before the cluster exists (stacks/data.py, _secret).
+                {"name": "DB_HOST", "value": data.cluster.endpoint},
+                # A new password version is a new task definition: the service rolls, and each new task
+                # reads the new password from the secret as it starts.
+                {"name": "DB_PASSWORD_VERSION", "value": str(env.data.aurora.password_version)},
                 {"name": "METRICS_NAMESPACE", "value": metrics_namespace(env)},
                 {"name": "AWS_REGION", "value": env.aws.region},
                 {"name": "TMPDIR", "value": "/tmp"},
             ],
-            # The agent injects each key of the connection JSON; the password never sits in the task definition.
+            # The agent injects each key of the connection JSON at task start; the password never sits in the
+            # task definition.
             "secrets": [
                 {"name": f"DB_{key.upper()}", "valueFrom": f"{data.secret.arn}:{key}::"} for key in SECRET_KEYS
             ],

@@ -35,20 +35,23 @@ from shared.cdk.aws.secretsmanager_secret_version import (
 from shared.cdk.aws.sqs_queue import SqsQueue
 from shared.cdk.aws.sqs_queue_policy import SqsQueuePolicy
 from shared.cdk.core import Fn, TerraformLocal, TerraformResourceLifecycle, Token
-from shared.cdk.random.password import Password
 from shared.cdk.random.provider import RandomProvider
 
+from shared.cdk.ephemeral import Ephemeral
 from shared.components.encryption_key import EncryptionKey, ServiceGrant
 from shared.components.iam import assume_role_policy
 from shared.components.lease_tables import LeaseTables
 from shared.components.log_group import EncryptedLogGroup, logs_service_grant
-from shared.config import EnvironmentConfig
+from shared.config import AuroraConfig, EnvironmentConfig
+from shared.contract import SECRET_KEYS
 from shared.naming import resource_name
 from shared.stack import PipelineStack
 from stacks.network import POSTGRES_PORT, NetworkStack
 
 # RDS rejects '/', '@', '"' and spaces in master passwords; everything else printable is fine.
 RDS_SAFE_SPECIALS = "!#$%&*()-_=+[]{}<>:?"
+RDS_UNSAFE = '/@" '
+PASSWORD_LENGTH = 40
 ENHANCED_MONITORING_POLICY = "service-role/AmazonRDSEnhancedMonitoringRole"
 
 
@@ -65,7 +68,8 @@ class DataStack(PipelineStack):
 
     def __init__(self, scope: Construct, *, env: EnvironmentConfig, network: NetworkStack) -> None:
         super().__init__(scope, env=env)
-        RandomProvider(self, "random")
+        if env.data.aurora.password_generator == "random":
+            RandomProvider(self, "random")
         self.cluster_identifier = self.name("metadata")
         rds_log_group = f"/aws/rds/cluster/{self.cluster_identifier}/postgresql"
 
@@ -186,17 +190,7 @@ class DataStack(PipelineStack):
         env, aurora = self.env, self.env.data.aurora
         major = aurora.engine_version.split(".")[0]
 
-        password = Password(
-            self,
-            "db_password",
-            length=40,
-            special=True,
-            override_special=RDS_SAFE_SPECIALS,
-            min_lower=2,
-            min_upper=2,
-            min_numeric=2,
-            min_special=2,
-        )
+        master_password = self._secret(aurora)
         subnets = DbSubnetGroup(
             self,
             "db_subnets",
@@ -233,7 +227,9 @@ class DataStack(PipelineStack):
             allow_major_version_upgrade=True,
             database_name=aurora.database_name,
             master_username=aurora.master_username,
-            master_password=password.result,
+            # Write-only: sent to RDS when the version changes, never kept in state or a plan file.
+            master_password_wo=master_password,
+            master_password_wo_version=aurora.password_version,
             port=POSTGRES_PORT,
             db_subnet_group_name=subnets.name,
             db_cluster_parameter_group_name=params.name,
@@ -310,6 +306,22 @@ class DataStack(PipelineStack):
             for i in range(aurora.instances)
         ]
 
+    def _secret(self, aurora: AuroraConfig) -> str:
+        """The secret, written first with an ephemeral password; returns the cluster's master password as an
+        ephemeral read of that very secret version. So the secret is the one source: the cluster cannot get
+        a password the secret does not hold, whatever fails between the two writes, and neither the
+        password nor anything derived from it is ever in state or a plan file (write-only arguments)."""
+        env = self.env
+        if aurora.password_generator == "random":
+            generated = Ephemeral(self, "random_password", "db_password", {
+                "length": PASSWORD_LENGTH, "special": True, "override_special": RDS_SAFE_SPECIALS,
+                "min_lower": 2, "min_upper": 2, "min_numeric": 2, "min_special": 2,
+            }).value("result", "db_password")  # fmt: skip
+        else:  # GetRandomPassword, through the AWS provider: no other provider needed
+            generated = Ephemeral(self, "aws_secretsmanager_random_password", "db_password", {
+                "password_length": PASSWORD_LENGTH, "exclude_characters": RDS_UNSAFE,
+                "require_each_included_type": True,
+            }).value("random_password", "db_password")  # fmt: skip
         self.secret = SecretsmanagerSecret(
             self,
             "db_secret",
@@ -318,21 +330,21 @@ class DataStack(PipelineStack):
             kms_key_id=self.key.arn,
             recovery_window_in_days=env.data.secret_recovery_window_days,
         )
-        SecretsmanagerSecretVersion(
+        # The connection JSON, but the host: the cluster's endpoint exists only after the cluster, which
+        # takes its password from here. The workers get the host as DB_HOST from the task definition.
+        connection = {"engine": "postgres", "port": POSTGRES_PORT, "dbname": aurora.database_name,
+                      "username": aurora.master_username, "password": generated}  # fmt: skip
+        assert tuple(connection) == SECRET_KEYS, "the secret's keys are the contract's"
+        value = SecretsmanagerSecretVersion(
             self,
             "db_secret_value",
             secret_id=self.secret.id,
-            secret_string=Fn.jsonencode(
-                {
-                    "engine": "postgres",
-                    "host": self.cluster.endpoint,
-                    "port": POSTGRES_PORT,
-                    "dbname": aurora.database_name,
-                    "username": aurora.master_username,
-                    "password": password.result,
-                }
-            ),
+            secret_string_wo=Fn.jsonencode(connection),
+            secret_string_wo_version=aurora.password_version,
         )
+        written = Ephemeral(self, "aws_secretsmanager_secret_version", "db_secret_written",
+                            {"secret_id": self.secret.id, "version_id": value.version_id})  # fmt: skip
+        return f"${{jsondecode({written.expression('secret_string')}).password}}"
 
     def _engine_version(self) -> str:
         """The configured version as a floor: whatever runs, if it is newer (AWS raised the minor), else the floor.

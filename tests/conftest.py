@@ -138,6 +138,7 @@ VARIANTS = {
         "monitoring__alarm_https_endpoints": ["https://hooks.example.com/alarms"],
     },
     "ecr": {"compute__image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/video/worker:2.3.1"},
+    "rotated": {"data__aurora__password_version": 2},
 }
 
 
@@ -171,6 +172,7 @@ def remote_state_config(env: EnvironmentConfig, stack: str) -> dict:
         "key": f"streamflix/{env.suffix}/{stack}.tfstate",
         "region": env.aws.region,
         "encrypt": True,
+        "kms_key_id": f"alias/{env.state.bucket.replace('.', '-')}-state",  # the state key bootstrap makes
         **emulator_backend(env),
     }
 

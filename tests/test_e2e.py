@@ -2,8 +2,7 @@
 
 `make e2e` runs this alone; `make test` runs it with everything else (`-m "not e2e"` leaves it out
 while iterating). It skips, saying what is missing, only where no engine or no AWS provider can be
-found. Where the machine lacks the random provider, one resource is replaced in each stack's own copy
-of the synthesized JSON (tests/support/engine_without_random.py says so in the output).
+found. The stacks run exactly as synthesized: `local` needs no provider but AWS's.
 """
 
 from __future__ import annotations
@@ -15,7 +14,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -99,8 +97,11 @@ def data_is_safe_from_routine_changes(pipeline: Pipeline, outputs: dict, step) -
     step("prevent_destroy, as a protected environment has it, stops the engine itself")
     from shared.app import synthesize  # the product's own synthesis of a protected shape (this process only)
 
-    protected = LOCAL.model_copy(update={"protected": True, "data": LOCAL.data.model_copy(update={
-        "aurora": LOCAL.data.aurora.model_copy(update={"database_name": renamed})})})  # fmt: skip
+    # As the copy's local.yaml has it (its own emulator port, the renamed database), but protected.
+    aurora = LOCAL.data.aurora.model_copy(update={"database_name": renamed})
+    protected = LOCAL.model_copy(update={
+        "protected": True, "aws": LOCAL.aws.model_copy(update={"endpoint": pipeline.endpoint}),
+        "data": LOCAL.data.model_copy(update={"aurora": aurora})})  # fmt: skip
     shape = json.loads((synthesize([protected], pipeline.repo.parent / "protected-out") / "stacks" / "data-local"
                         / "cdk.tf.json").read_text())  # fmt: skip
     copy = pipeline.repo.parent / "protected-data-local"
@@ -114,6 +115,69 @@ def data_is_safe_from_routine_changes(pipeline: Pipeline, outputs: dict, step) -
     assert database()[0] == renamed  # the rest of the run keeps the renamed database (a revert is one more replacement)
 
 
+def the_password_rests_only_in_secrets_manager(pipeline: Pipeline, outputs: dict, step) -> None:
+    """Written through write-only arguments from an ephemeral password: in no state version, no file the
+    tools wrote, no line the engine printed; state under the environment's own key; rotation in one deploy."""
+    secrets = pipeline.aws("secretsmanager")
+    secret_arn = outputs["data"]["db_secret_arn"]
+
+    def password() -> str:
+        return json.loads(secrets.get_secret_value(SecretId=secret_arn)["SecretString"])["password"]
+
+    def found_anywhere(secret: str) -> list[str]:
+        needle, found = secret.encode(), []
+        s3 = pipeline.aws("s3")
+        for version in s3.list_object_versions(Bucket=LOCAL.state.bucket).get("Versions", []):
+            body = s3.get_object(Bucket=LOCAL.state.bucket, Key=version["Key"], VersionId=version["VersionId"])
+            if needle in body["Body"].read():
+                found.append(f"s3://{LOCAL.state.bucket}/{version['Key']} version {version['VersionId']}")
+        for top in ("cdktf.out", "outputs", "reports"):
+            for path in (pipeline.repo / top).rglob("*"):
+                plain = path.is_file() and not path.is_symlink() and "providers" not in path.parts
+                if plain and needle in path.read_bytes():
+                    found.append(str(path.relative_to(pipeline.repo)))
+        found += [f"make output #{i}" for i, text in enumerate(pipeline.transcript) if secret in text]
+        return found
+
+    step("the database password is in Secrets Manager and nowhere else: state versions, files, engine output")
+    first = password()
+    assert len(first) == 40 and not set(first) & set('/@" ')
+    assert found_anywhere(first) == []
+    kms = pipeline.aws("kms")
+    state_key = kms.describe_key(KeyId=f"alias/{LOCAL.state.bucket}-state")["KeyMetadata"]["Arn"]
+    s3 = pipeline.aws("s3")
+    for stack in STACKS:
+        head = s3.head_object(
+            Bucket=LOCAL.state.bucket, Key=f"{LOCAL.state.key_prefix}/local/{stack.split('-')[0]}.tfstate"
+        )
+        assert head["ServerSideEncryption"] == "aws:kms", (stack, head)
+        assert kms.describe_key(KeyId=head["SSEKMSKeyId"])["KeyMetadata"]["Arn"] == state_key, (stack, head)
+    assert not list((pipeline.repo / "cdktf.out").rglob("*.tfplan")), "a saved plan outlived its command"
+    readable = [str(p.relative_to(pipeline.repo)) for top in ("cdktf.out", "outputs", "reports")
+                for p in [pipeline.repo / top, *(pipeline.repo / top).rglob("*")]
+                if p.exists() and not p.is_symlink() and p.lstat().st_mode & 0o077]  # fmt: skip
+    assert readable == [], f"readable by others: {readable[:10]}"
+
+    step("raise data.aurora.password_version: a new password in the secret and the cluster, in one deploy")
+    config = pipeline.repo / "environments" / "local.yaml"
+    config.write_text(config.read_text().replace("  aurora:\n", "  aurora:\n    password_version: 2\n", 1))
+    rotated = pipeline.make("deploy", "ENV=local")
+    assert re.search(r"data-local +applied", rotated.stdout) and re.search(r"compute-local +applied", rotated.stdout)
+    second = password()
+    assert second != first and len(second) == 40
+    data_state = pipeline.state("data-local")[1]["resources"]
+    (cluster,) = [r for r in data_state if r["type"] == "aws_rds_cluster" and r["mode"] == "managed"]
+    assert cluster["instances"][0]["attributes"]["master_password_wo_version"] == 2
+    family = outputs["compute"]["task_definition_family"]
+    task = pipeline.aws("ecs").describe_task_definition(taskDefinition=family)["taskDefinition"]
+    (container,) = task["containerDefinitions"]
+    assert {"name": "DB_PASSWORD_VERSION", "value": "2"} in container["environment"], "the workers were not rolled"
+    assert found_anywhere(second) == [] and found_anywhere(first) == []
+    pipeline.make("plan", "ENV=local", "STACK=data,compute")
+    changes = pipeline.planned_changes("plan")
+    assert changes - EMULATOR_QUIRKS.keys() == set(), f"after the rotation a plan still changes {changes}"
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -125,6 +189,7 @@ class Pipeline:
 
     def __init__(self, repo: Path, endpoint: str, tmp: Path):
         self.repo, self.endpoint = repo, endpoint
+        self.transcript: list[str] = []  # everything every make call printed
         engine = real_engine.find_engine()
         mirror = real_engine.find_mirror(LOCAL.aws.provider_version)
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "FAKE_TF_", "E2E_"))}
@@ -132,17 +197,12 @@ class Pipeline:
         self.env.pop("CONFIRM", None)
         Path(self.env["TF_PLUGIN_CACHE_DIR"]).mkdir()
         self.env["TF_BIN"] = engine
-        if real_engine.RANDOM not in real_engine.mirrored_providers(mirror):
-            wrapper = tmp / "terraform"
-            wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{ROOT}/tests/support/engine_without_random.py" '
-                               '"$@"\n')  # fmt: skip
-            wrapper.chmod(0o755)
-            self.env.update(TF_BIN=str(wrapper), E2E_REAL_TF_BIN=engine)
 
     def make(self, *args: str, ok: bool = True) -> subprocess.CompletedProcess:
         args = (*args, TOOLCHAIN)
         proc = subprocess.run(["make", *args], cwd=self.repo, env=self.env, capture_output=True, text=True,
                               stdin=subprocess.DEVNULL, check=False)  # fmt: skip
+        self.transcript += [proc.stdout, proc.stderr]
         if ok:
             assert proc.returncode == 0, f"make {' '.join(args)} failed:\n{proc.stdout[-6000:]}\n{proc.stderr[-4000:]}"
         return proc
@@ -161,6 +221,7 @@ class Pipeline:
                 os.killpg(proc.pid, signal.SIGINT)
                 sent = True
         assert sent, f"never saw {when!r}:\n{''.join(lines)[-4000:]}"
+        self.transcript += lines
         return proc.wait(timeout=600), "".join(lines)
 
     def aws(self, service: str):
@@ -170,22 +231,13 @@ class Pipeline:
     def workdir(self, stack: str) -> Path:
         return self.repo / "cdktf.out" / "stacks" / stack
 
-    def planned_changes(self, stack: str) -> set[tuple[str, str, str]]:
-        """(stack, address, attribute) of every attribute the stack's saved plan would change."""
-        plan = self.workdir(stack) / f"{stack}.tfplan"
-        env = dict(self.env, TF_CLI_CONFIG_FILE=str(self.repo / "cdktf.out" / "terraform.rc"))
-        shown = subprocess.run([self.env["TF_BIN"], "show", "-json", plan.name], cwd=plan.parent, env=env,
-                               capture_output=True, text=True, check=True)  # fmt: skip
-        changes = set()
-        for rc in json.loads(shown.stdout).get("resource_changes", []):
-            if rc["change"]["actions"] in (["no-op"], ["read"]):
-                continue
-            before, after = rc["change"]["before"] or {}, rc["change"]["after"] or {}
-            unknown = rc["change"].get("after_unknown") or {}
-            for key in sorted(set(before) | set(after)):
-                if before.get(key) != after.get(key) and unknown.get(key) is not True:
-                    changes.add((stack, rc["address"], key))
-        return changes
+    def planned_changes(self, action: str = "plan") -> set[tuple[str, str, str]]:
+        """(stack, address, attribute) of every attribute the last `make <action>` found changing, from its
+        report (the saved plans are gone by then: they never outlive their command)."""
+        report = json.loads((self.repo / "reports" / f"local-{action}.json").read_text())
+        return {
+            (s["stack"], c["address"], attr) for s in report["stacks"] for c in s["changes"] for attr in c["attributes"]
+        }
 
     def state(self, stack: str) -> tuple[str, dict]:
         """ETag and content of the stack's state object."""
@@ -348,9 +400,6 @@ def test_the_local_pipeline_end_to_end_with_the_real_engine(pipeline, capsys, re
     assert f"providers: hashicorp/aws {LOCAL.aws.provider_version}" in deployed.stdout
     for stack in STACKS[1:]:
         assert f"{stack:<24} applied" in deployed.stdout
-    if "E2E_REAL_TF_BIN" in pipeline.env:
-        assert "replaced random_password.db_password with terraform_data" in deployed.stdout
-        note("e2e: the random provider is missing here: random_password.db_password ran as terraform_data")
 
     step("re-plan every stack, serially and four at once: only the listed emulator quirks may differ")
     summaries, seconds = {}, {}
@@ -361,7 +410,7 @@ def test_the_local_pipeline_end_to_end_with_the_real_engine(pipeline, capsys, re
         summaries[workers] = plan.stdout.split("plan local: summary", 1)[1].split("\nreport:", 1)[0]
     assert summaries["1"] == summaries["4"], summaries
     note(f"e2e: make plan ENV=local: PARALLELISM=1 {seconds['1']:.1f} s, PARALLELISM=4 {seconds['4']:.1f} s")
-    changes = set().union(*(pipeline.planned_changes(s) for s in STACKS))
+    changes = pipeline.planned_changes("plan")
     assert changes - EMULATOR_QUIRKS.keys() == set(), "a second plan changes what the emulator does not explain"
     unseen = sorted(EMULATOR_QUIRKS.keys() - changes)  # some depend on history (moto keeps a description on update)
     if unseen:
@@ -387,6 +436,7 @@ def test_the_local_pipeline_end_to_end_with_the_real_engine(pipeline, capsys, re
         assert held == committed[stack.split("-")[0]], f"{stack}: state holds {held}"
 
     data_is_safe_from_routine_changes(pipeline, outputs, step)
+    the_password_rests_only_in_secrets_manager(pipeline, outputs, step)
 
     step("redeploy compute alone")
     others = {s: pipeline.state(s)[0] for s in STACKS if s != "compute-local"}
@@ -407,7 +457,7 @@ def test_the_local_pipeline_end_to_end_with_the_real_engine(pipeline, capsys, re
     before = pipeline.make("drift", "ENV=local", ok=False)
     assert "monitoring-local         in sync" in before.stdout, before.stdout[-3000:]
     # With the version pinned, drift's plan was newer -> floor, which ModifyDBCluster refuses.
-    cluster_changes = {c for c in pipeline.planned_changes("data-local") if c[1] == "aws_rds_cluster.cluster"}
+    cluster_changes = {c for c in pipeline.planned_changes("drift") if c[1] == "aws_rds_cluster.cluster"}
     assert cluster_changes <= EMULATOR_QUIRKS.keys(), (
         f"the engine plans a change to the upgraded cluster: {cluster_changes}"
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -34,7 +35,7 @@ def make(repo_copy, engine, fresh_aws):
 def test_a_day_with_dev(make, engine, repo_copy, moto_server):
     boot = make("bootstrap", "ENV=dev")
     assert boot.returncode == 0, boot.stderr
-    assert "bucket                       created" in boot.stdout
+    assert re.search(r"^  bucket +created$", boot.stdout, re.MULTILINE), boot.stdout
     # moto_server speaks plain HTTP, so the bucket's TLS-only policy refuses writes, as it should.
     s3 = served_aws_client(moto_server, "s3")
     with pytest.raises(ClientError, match="Forbidden|AccessDenied"):

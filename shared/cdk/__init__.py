@@ -78,6 +78,14 @@ def _pick() -> Toolchain:
 ACTIVE = _pick()
 
 
+def app_context(engine_floor: tuple[int, int]) -> dict:
+    """The App's context: the engines the synthesized JSON targets. CDK Terrain refuses to synthesize a
+    feature (ephemeral blocks, write-only arguments) that a declared target lacks, and targets
+    Terraform 1.5.7 where nothing is declared; cdktf reads no such key, and neither writes it to the JSON."""
+    floor = ">=" + ".".join(str(part) for part in engine_floor) + ".0"
+    return {"targetVersions": {"terraform": floor, "opentofu": floor}}
+
+
 def versions() -> dict[str, str]:
     """The installed version of each distribution of the active toolchain ("absent" where missing)."""
     found = {}

@@ -22,7 +22,7 @@ from shared import synth_cache
 from shared.config import EnvironmentConfig
 from shared.contract import DEFAULT_OUTDIR
 from shared.errors import OperationFailed, UsageError
-from shared.files import write_atomically
+from shared.files import owner_only, write_atomically
 from shared.naming import STACK_NAMES, stack_id
 from shared.ops import guard, locks, provider_lock, speculative
 from shared.ops.aws import check_credentials, engine_environment
@@ -71,6 +71,8 @@ class Outcome:
     addresses: list[str] = field(default_factory=list)  # what the plan changes
     seconds: float = 0.0
     precious: list[guard.Finding] = field(default_factory=list)  # what the plan destroys that is precious
+    # Per changed resource: its actions and the names (never the values) of the attributes it changes.
+    changes: list[dict] = field(default_factory=list)
     refusal: str = ""  # why the guard did not let the plan be applied
 
     def as_dict(self) -> dict:
@@ -84,6 +86,7 @@ class Outcome:
             "seconds": round(self.seconds, 1),
             "note": self.note,
             "precious": [f.as_dict() for f in self.precious],
+            "changes": self.changes,
         }
 
     def counts(self) -> str:
@@ -330,6 +333,7 @@ def _count_changes(engine: Engine, stack: Stack, outcome: Outcome) -> None:
         actions = rc["change"]["actions"]
         if actions not in (["no-op"], ["read"]):
             outcome.addresses.append(rc["address"])
+            outcome.changes.append({"address": rc["address"], "actions": actions, "attributes": _changed(rc["change"])})
         outcome.add += "create" in actions
         outcome.change += "update" in actions
         outcome.destroy += "delete" in actions
@@ -361,6 +365,14 @@ def _keep_snapshot_key(engine: Engine, stack: Stack, env: EnvironmentConfig, out
             raise _StackFailed("state rm", result.output)
         outcome.note = f"kept {arn[1] if arn else address}: it encrypts the final snapshot; delete it when that goes"
         emit(f"{stack.id}: {address} left the state, so that the destroy keeps it: {outcome.note}")
+
+
+def _changed(change: dict) -> list[str]:
+    """The top-level attributes whose known value the change alters (a value known only after apply is not
+    counted: it is the engine's to fill in, not a difference from what runs)."""
+    before, after = change.get("before") or {}, change.get("after") or {}
+    unknown = change.get("after_unknown") or {}
+    return sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k) and unknown.get(k) is not True)
 
 
 def _apply(engine: Engine, stack: Stack) -> None:
@@ -400,7 +412,10 @@ def _is_deployed(engine: Engine, stack: Stack) -> bool:
 
 def _write_report(report: Report, outputs_dir: Path) -> None:
     if report.action in ("plan", "drift", "deploy"):
-        print(f"report: {report.write(outputs_dir.parent / REPORTS_DIR.name)}")
+        directory = outputs_dir.parent / REPORTS_DIR.name
+        written = report.write(directory)
+        owner_only(directory)
+        print(f"report: {written}")
 
 
 def parallelism() -> int:
@@ -457,6 +472,9 @@ def _work(
         outcome.status = ("destroyed" if action == "destroy" else "applied") if finished else "interrupted"
         raise
     finally:
+        # Applied, found empty, refused or failed: the saved plan is of no further use to anyone, and it
+        # holds the prior state of the stack.
+        (stack.workdir / stack.plan_file).unlink(missing_ok=True)
         outcome.seconds = time.monotonic() - started
 
 
@@ -543,7 +561,11 @@ def write_outputs(engine: Engine, env: EnvironmentConfig, ordered: list[Stack], 
     with ThreadPoolExecutor(max_workers=parallelism()) as pool:
         collected = dict(zip([s.name for s in ordered], pool.map(read, ordered), strict=True))
     outputs_dir.mkdir(parents=True, exist_ok=True)
-    return write_atomically(outputs_dir / f"{env.suffix}.json", json.dumps(collected, indent=2, sort_keys=True) + "\n")
+    written = write_atomically(
+        outputs_dir / f"{env.suffix}.json", json.dumps(collected, indent=2, sort_keys=True) + "\n"
+    )
+    owner_only(outputs_dir)
+    return written
 
 
 @dataclass(frozen=True)
@@ -578,6 +600,7 @@ def prepare(
     check_outdir(Path(outdir).resolve())
     locks.hold(outdir, [env.suffix])  # held until this command ends
     outdir = synth_cache.synthesize_if_changed(env, Path(outdir))
+    owner_only(outdir)  # what an earlier version left readable to others (plans, state copies, JSON)
     engine = engine.configured(engine_environment(env), outdir)
     return Prepared(env, engine, identity, ordered_stacks(outdir, env))
 

@@ -1,4 +1,4 @@
-"""The deploy engine: `terraform` (1.10+) or OpenTofu's `tofu`, found through TF_BIN or on PATH.
+"""The deploy engine: `terraform` (1.11+) or OpenTofu's `tofu` (1.11+), found through TF_BIN or on PATH.
 
 Providers come from what the machine has: the user's own CLI configuration, or a filesystem mirror
 named by TF_PROVIDER_MIRROR (for which a CLI configuration is written per run). Downloaded providers
@@ -20,13 +20,14 @@ from collections import deque
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from shared.contract import ENGINE_FLOOR
 from shared.errors import UsageError
 from shared.files import write_atomically
 
-MINIMUM = (1, 10)  # S3-native state locking (use_lockfile) arrived in 1.10 for both engines
+MINIMUM = ENGINE_FLOOR
 INSTALL_HINT = (
-    "install Terraform 1.10 or newer (https://developer.hashicorp.com/terraform/install) or "
-    "OpenTofu 1.10 or newer (https://opentofu.org/docs/intro/install/), or set TF_BIN to its path"
+    "install Terraform 1.11 or newer (https://developer.hashicorp.com/terraform/install) or "
+    "OpenTofu 1.11 or newer (https://opentofu.org/docs/intro/install/), or set TF_BIN to its path"
 )
 
 
@@ -316,7 +317,7 @@ def _parse_version(text: str) -> tuple[int, ...] | None:
 
 
 def find_engine() -> Engine:
-    """TF_BIN if set, else `terraform`, else `tofu` on PATH; refuse anything older than 1.10."""
+    """TF_BIN if set, else `terraform`, else `tofu` on PATH; refuse anything older than 1.11."""
     explicit = os.environ.get("TF_BIN")
     if explicit:
         binary = shutil.which(explicit)
@@ -335,5 +336,8 @@ def find_engine() -> Engine:
         ) from None
     parsed = _parse_version(version)
     if parsed is None or parsed < MINIMUM:
-        raise UsageError(f"{binary} is version {version}; 1.10 or newer is needed: {INSTALL_HINT}")
+        raise UsageError(
+            f"{binary} is version {version}; 1.11 or newer is needed (write-only arguments keep the database "
+            f"password out of state): {INSTALL_HINT}"
+        )
     return Engine(binary, version)

@@ -206,7 +206,7 @@ def test_only_an_emulator_environment_carries_emulator_settings(synth, configs, 
         # dev, staging and prod talk to AWS itself, with the bindings' provider, exactly as before.
         assert emulator_keys.isdisjoint(aws)
         assert required["version"] == BINDINGS_AWS_VERSION
-        assert all(set(c) == {"bucket", "key", "region", "encrypt"} for c in remote)
+        assert all(set(c) == {"bucket", "key", "region", "encrypt", "kms_key_id"} for c in remote)
         return
     endpoint = configs[env].aws.endpoint
     assert aws["endpoints"] == [dict.fromkeys(EMULATED_SERVICES, endpoint)]

@@ -169,8 +169,11 @@ def test_task_definition_sizing_and_container_wiring(synth, configs, env):
     assert ("STREAM_CONSUMER_ARN" in envvars) is (configs[env].data.kinesis.consumer == "enhanced_fan_out")
     secret = remote(env, "data", "aws_secretsmanager_secretdb_secretarn")
     assert {s["name"]: s["valueFrom"] for s in container["secrets"]} == {
-        f"DB_{k.upper()}": f"{secret}:{k}::" for k in ("engine", "host", "port", "dbname", "username", "password")
+        f"DB_{k.upper()}": f"{secret}:{k}::" for k in ("engine", "port", "dbname", "username", "password")
     }
+    # The host comes from the cluster (it is not in the secret); a new password version rolls the tasks.
+    assert envvars["DB_HOST"] == remote(env, "data", "aws_rds_clusterclusterendpoint")
+    assert envvars["DB_PASSWORD_VERSION"] == str(configs[env].data.aurora.password_version)
     assert container["logConfiguration"]["options"]["awslogs-group"] == (
         "${aws_cloudwatch_log_group.task_logs_group_C5B4B06E.name}"
     )

@@ -103,14 +103,41 @@ def test_dlq_keeps_failed_jobs_14_days_encrypted_and_over_tls_only(synth, env):
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_password_comes_from_random_password(synth, env):
-    pw = synth.one(S, env, "random_password")
-    assert pw["length"] >= 32 and pw["special"] is True
-    assert not set(pw["override_special"]) & set('/@" ')  # characters RDS refuses
+def test_the_password_is_ephemeral_and_written_only_through_write_only_arguments(synth, configs, env):
+    doc = synth.stack(S, env)
+    aurora = configs[env].data.aurora
+    if aurora.password_generator == "random":
+        pw = doc["ephemeral"]["random_password"]["db_password"]
+        assert pw["length"] >= 32 and pw["special"] is True
+        assert not set(pw["override_special"]) & set('/@" ')  # characters RDS refuses
+        assert doc["locals"]["db_password"] == "${ephemeral.random_password.db_password.result}"
+        assert "random" in doc["terraform"]["required_providers"]
+    else:
+        pw = doc["ephemeral"]["aws_secretsmanager_random_password"]["db_password"]
+        assert pw["password_length"] >= 32 and set('/@" ') <= set(pw["exclude_characters"])
+        assert doc["locals"]["db_password"] == (
+            "${ephemeral.aws_secretsmanager_random_password.db_password.random_password}"
+        )
+        assert "random" not in doc["terraform"]["required_providers"]  # only the AWS provider is needed
+    assert "random_password" not in doc.get("resource", {})  # a resource would keep the password in state
+    version = synth.one(S, env, "aws_secretsmanager_secret_version")
+    assert "secret_string" not in version and version["secret_string_wo_version"] == aurora.password_version
+    assert '"password" = local.db_password' in version["secret_string_wo"]
+    # The cluster's password is a read of the very secret version just written: the secret is the one source.
+    written = doc["ephemeral"]["aws_secretsmanager_secret_version"]["db_secret_written"]
+    assert written["version_id"] == "${aws_secretsmanager_secret_version.db_secret_value.version_id}"
     cluster = synth.one(S, env, "aws_rds_cluster")
-    assert cluster["master_password"] == "${random_password.db_password.result}"
-    secret_value = synth.one(S, env, "aws_secretsmanager_secret_version")["secret_string"]
-    assert '"password" = random_password.db_password.result' in secret_value
+    assert "master_password" not in cluster
+    assert cluster["master_password_wo"] == (
+        "${jsondecode(ephemeral.aws_secretsmanager_secret_version.db_secret_written.secret_string).password}"
+    )
+    assert cluster["master_password_wo_version"] == aurora.password_version
+
+
+def test_raising_password_version_rotates_the_secret_and_the_cluster_together(variants):
+    doc = variants.stack(S, "rotated")
+    assert doc["resource"]["aws_rds_cluster"]["cluster"]["master_password_wo_version"] == 2
+    assert doc["resource"]["aws_secretsmanager_secret_version"]["db_secret_value"]["secret_string_wo_version"] == 2
 
 
 def _strings(node, path=()):
@@ -137,10 +164,11 @@ def test_secret_holds_the_connection_json_and_is_encrypted(synth, configs, env):
     secret = synth.one(S, env, "aws_secretsmanager_secret")
     assert KEY.match(secret["kms_key_id"])
     assert secret["recovery_window_in_days"] == configs[env].data.secret_recovery_window_days
-    value = synth.one(S, env, "aws_secretsmanager_secret_version")["secret_string"]
-    for key in ("engine", "host", "port", "dbname", "username", "password"):
+    value = synth.one(S, env, "aws_secretsmanager_secret_version")["secret_string_wo"]
+    for key in ("engine", "port", "dbname", "username", "password"):
         assert f'"{key}" =' in value
-    assert '"host" = aws_rds_cluster.cluster.endpoint' in value
+    # The host is not in it: the secret is written before the cluster (whose password it gives) exists.
+    assert "host" not in value and "aws_rds_cluster" not in value
 
 
 def test_secret_is_deletable_at_once_outside_prod(configs):

@@ -8,7 +8,7 @@ Put on PATH as `terraform` by the `engine` fixture. It keeps "state" per stack i
   FAKE_TF_CHANGES  JSON {stack id: [[address, actions, replace_paths], ...]}: what a plan of that deployed
                    stack changes (e.g. [["aws_sqs_queue.dlq", ["delete", "create"], [["name"]]]])
   FAKE_TF_OUTPUTS  JSON file {stack id: {output name: value}} overriding the invented output values
-  FAKE_TF_VERSION  what `version -json` reports (default 1.10.5)
+  FAKE_TF_VERSION  what `version -json` reports (default 1.11.4)
   FAKE_TF_SLOW     "apply:<stack id>": that apply traps signals as Terraform does and works until
                    <stack>.finish appears in FAKE_TF_STATE: the first SIGINT/SIGTERM stops it gracefully
                    (it still saves state, for as long as <stack>.hold exists, and fails), a second one
@@ -38,7 +38,7 @@ def run(argv: list[str], cwd: Path, env: Mapping[str, str], out: Write, err: Wri
         log.write(json.dumps({"args": argv, "cwd": str(cwd)}) + "\n")
     command = argv[0] if argv else ""
     if command == "version":
-        out(json.dumps({"terraform_version": env.get("FAKE_TF_VERSION", "1.10.5")}) + "\n")
+        out(json.dumps({"terraform_version": env.get("FAKE_TF_VERSION", "1.11.4")}) + "\n")
         return 0
     if env.get("FAKE_TF_FAIL") == f"{command}:{stack}":
         err(f"Error: {command} failed in {stack}: InvalidParameterException: the fake engine was told to fail\n")

@@ -55,10 +55,10 @@ def create_pipeline(env: EnvironmentConfig, *, skip: frozenset[str] = frozenset(
         rds.create_db_instance(DBInstanceIdentifier=name("metadata-1"), DBInstanceClass="db.serverless",
                                Engine="aurora-postgresql", DBClusterIdentifier=ident)  # fmt: skip
 
-    connection = {"engine": "postgres", "host": endpoint, "port": 5432, "dbname": env.data.aurora.database_name,
+    connection = {"engine": "postgres", "port": 5432, "dbname": env.data.aurora.database_name,
                   "username": env.data.aurora.master_username, "password": "generated"}  # fmt: skip
     if "secret_keys" in skip:
-        connection.pop("host")
+        connection.pop("dbname")
     secret = mocked_client("secretsmanager", region).create_secret(
         Name=name("metadata-db"), SecretString=json.dumps(connection)
     )["ARN"]

@@ -9,7 +9,6 @@ from pathlib import Path
 from shared.ops.engine import mirrored_providers
 
 AWS = "registry.terraform.io/hashicorp/aws"
-RANDOM = "registry.terraform.io/hashicorp/random"
 
 # Where providers are found without a registry: TF_PROVIDER_MIRROR first, then Terraform's implied
 # local mirror directories (its CLI configuration docs), then where this project's machines keep one.
