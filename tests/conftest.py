@@ -231,6 +231,10 @@ class FakeEngine:
         else:
             self._mp.setenv(f"FAKE_TF_{name}", value)
 
+    def entries(self) -> list[dict]:
+        """Every invocation as the stand-in logged it (args, cwd, and for an apply the plan file's modes)."""
+        return [json.loads(line) for line in self.log.read_text().splitlines()]
+
     def calls(self) -> list[tuple[str, str, list[str]]]:
         """(command, stack id, arguments) of every invocation but `version`, in order."""
         found = []

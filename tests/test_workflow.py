@@ -81,3 +81,49 @@ def test_a_scheduled_drift_job_per_environment_fails_on_drift():
     drift = doc["jobs"]["drift"]
     assert "schedule" in drift["if"] and drift["strategy"]["matrix"]["env"] == ["dev", "staging", "prod"]
     assert "make drift ENV=${{ matrix.env }}" in [s.get("run") for s in drift["steps"]]
+
+
+def _environments_of(job: dict) -> list[str]:
+    """The environments a job works on: its matrix, or the one its GitHub environment names."""
+    return job.get("strategy", {}).get("matrix", {}).get("env") or [job["environment"]]
+
+
+def test_every_job_on_an_environment_shares_that_environments_one_concurrency_group():
+    jobs = yaml.safe_load(WORKFLOW.read_text())["jobs"]
+    touching = {n: j for n, j in jobs.items() if n != "test"}
+    assert set(touching) == {"plan", "deploy-dev", "promote-staging", "promote-prod", "drift"}
+    groups: dict[str, set[str]] = {}
+    for name, job in touching.items():
+        concurrency = job["concurrency"]
+        assert concurrency["cancel-in-progress"] is False, name  # never cancel an engine mid-apply
+        for env in _environments_of(job):
+            groups.setdefault(env, set()).add(concurrency["group"].replace("${{ matrix.env }}", env))
+    # dev, staging and prod: each has exactly one group, shared by its plans, drift checks and deploys.
+    assert groups == {"dev": {"environment-dev"}, "staging": {"environment-staging"}, "prod": {"environment-prod"}}
+
+
+def test_sessions_last_as_long_as_the_job_and_plans_use_the_read_only_role():
+    jobs = yaml.safe_load(WORKFLOW.read_text())["jobs"]
+    for name, job in jobs.items():
+        setup = next(s for s in job["steps"] if s.get("uses") == "./.github/actions/setup")
+        role = setup.get("with", {}).get("aws-role-arn")
+        if name == "test":
+            assert role is None  # the tests need no AWS
+            continue
+        assert int(setup["with"]["aws-session-seconds"]) == job["timeout-minutes"] * 60, name
+        read_only = name in ("plan", "drift")
+        assert role == ("${{ vars.AWS_PLAN_ROLE_ARN }}" if read_only else "${{ vars.AWS_ROLE_ARN }}"), name
+    steps = yaml.safe_load(ACTION.read_text())["runs"]["steps"]
+    credentials = next(s for s in steps if s.get("uses", "").startswith("aws-actions/configure-aws-credentials"))
+    assert credentials["with"]["role-duration-seconds"] == "${{ inputs.aws-session-seconds }}"
+
+
+def test_a_failed_deploy_or_promotion_keeps_the_errored_state_the_engine_left():
+    from shared.workdirs import ERRORED_STATE
+
+    jobs = yaml.safe_load(WORKFLOW.read_text())["jobs"]
+    for name in ("deploy-dev", "promote-staging", "promote-prod"):
+        upload = next(s for s in jobs[name]["steps"] if s.get("uses", "").startswith("actions/upload-artifact"))
+        assert upload["if"] == "failure()", name
+        assert upload["with"]["path"] == f"cdktf.out/stacks/*/{ERRORED_STATE}", name
+        assert upload["with"]["if-no-files-found"] == "ignore"

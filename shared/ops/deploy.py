@@ -36,7 +36,7 @@ from shared.ops.engine import (
     find_engine,
     provider_versions,
 )
-from shared.workdirs import check_outdir
+from shared.workdirs import check_outdir, refuse_errored_state
 
 OUTPUTS_DIR = Path("outputs")
 REPORTS_DIR = Path("reports")
@@ -646,6 +646,7 @@ def execute(
     environment but a suffix copy is guarded: see shared/ops/guard.py."""
     env, engine, identity, ordered = prepared.env, prepared.engine, prepared.identity, prepared.ordered
     if action == "outputs":
+        refuse_errored_state([s.workdir for s in ordered])
         try:
             path = write_outputs(engine, env, ordered, outputs_dir)
             _announce(engine, ordered[0])
@@ -655,6 +656,7 @@ def execute(
         return 0
 
     chosen = [s for s in ordered if selection is None or s.name in selection]
+    refuse_errored_state([s.workdir for s in chosen])
     if action == "destroy":
         chosen.reverse()
     report = Report(action, env, [Outcome(s) for s in chosen])

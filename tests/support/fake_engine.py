@@ -34,8 +34,11 @@ Write = Callable[[str], None]
 def run(argv: list[str], cwd: Path, env: Mapping[str, str], out: Write, err: Write) -> int:
     """One engine call: what it prints goes to `out` and `err`, its exit code is returned."""
     stack = cwd.name
+    entry = {"args": argv, "cwd": str(cwd)}
+    if argv[:1] == ["apply"] and (cwd / argv[-1]).is_file():  # who could read the plan it applies
+        entry.update(plan_mode=oct((cwd / argv[-1]).stat().st_mode & 0o777), dir_mode=oct(cwd.stat().st_mode & 0o777))
     with open(env["FAKE_TF_LOG"], "a") as log:
-        log.write(json.dumps({"args": argv, "cwd": str(cwd)}) + "\n")
+        log.write(json.dumps(entry) + "\n")
     command = argv[0] if argv else ""
     if command == "version":
         out(json.dumps({"terraform_version": env.get("FAKE_TF_VERSION", "1.11.4")}) + "\n")

@@ -420,3 +420,47 @@ def test_plan_without_env_covers_every_real_environment(engine, state_buckets, t
     assert "plan of every environment: dev ok, staging ok, prod ok" in out
     assert {stack.rsplit("-", 1)[1] for stack in engine.commands("plan") if stack != ".speculative"} == {
         "dev", "staging", "prod"}  # fmt: skip
+
+
+@pytest.mark.parametrize("action", ["plan", "deploy", "drift", "destroy", "outputs"])
+def test_a_stack_with_an_errored_state_is_refused_before_the_engine_runs(engine, dev, run, tmp_path, action):
+    run("deploy", dev)
+    engine.clear()
+    errored = tmp_path / "cdktf.out/stacks/data-dev/errored.tfstate"
+    errored.write_text('{"version": 4}')
+    with pytest.raises(UsageError) as refused:
+        run(action, dev, **({"confirm": "dev"} if action == "destroy" else {}))
+    message = str(refused.value)
+    assert "could not save the state of data-dev" in message and str(errored) in message
+    assert f"(cd {errored.parent} && terraform state push errored.tfstate && rm errored.tfstate)" in message
+    assert [c for c, _, _ in engine.calls() if c not in ("init", "output")] == []  # nothing planned or applied
+    assert errored.read_text() == '{"version": 4}'  # and the file is the user's to push, untouched
+
+
+def test_saved_plans_are_owner_only_and_gone_once_their_command_is_done(
+    engine, dev, tmp_path, monkeypatch, presynthesized
+):
+    monkeypatch.chdir(tmp_path)
+    presynthesized_tree = presynthesized(tmp_path / "cdktf.out")
+    assert main(["deploy", "--env", "dev"]) == 0
+    applied = [e for e in engine.entries() if e["args"][0] == "apply"]
+    assert len(applied) == 4 and {e["plan_mode"] for e in applied} == {"0o600"}
+    assert {e["dir_mode"] for e in applied} == {"0o700"}  # only the owner can enter where the plan is
+    assert not list(presynthesized_tree.rglob("*.tfplan"))
+    assert main(["plan", "--env", "dev"]) == 0 and main(["drift", "--env", "dev"]) == 0
+    assert not list(presynthesized_tree.rglob("*.tfplan"))
+    for top in ("cdktf.out", "outputs", "reports"):
+        for path in [tmp_path / top, *(tmp_path / top).rglob("*")]:
+            if not path.is_symlink():
+                assert path.lstat().st_mode & 0o077 == 0, f"{path} is readable by others"
+
+
+def test_what_an_earlier_version_left_readable_is_made_owner_only(engine, dev, run, tmp_path):
+    run("deploy", dev)
+    old_plan = tmp_path / "cdktf.out/stacks/data-dev/data-dev.tfplan"
+    old_plan.write_text("a plan from before")
+    old_plan.chmod(0o644)
+    (tmp_path / "cdktf.out/stacks/data-dev").chmod(0o755)
+    run("plan", dev)
+    assert not old_plan.exists()  # planned again and removed
+    assert (tmp_path / "cdktf.out/stacks/data-dev").stat().st_mode & 0o777 == 0o700
