@@ -65,6 +65,10 @@ def _parser() -> argparse.ArgumentParser:
     p = command("emulator", "start (or --stop) moto_server for an emulator environment at its aws.endpoint",
                 env="required")  # fmt: skip
     p.add_argument("--stop", action="store_true", help="stop the emulator this command started")
+    p = command("unlock", "release a stack's state lock that nothing holds any more", env="required")
+    p.add_argument("--stack", help="the stack whose state is locked (network, data, compute or monitoring)")
+    p.add_argument("--lock-id", help="the ID of the lock, as the engine or make plan named it")
+    p.add_argument("--confirm", help="the environment's suffix, when it is protected")
     p = sub.add_parser("promote", help="promote the revision of FROM to TO, behind gates")
     p.add_argument("--from", dest="source")
     p.add_argument("--to", dest="target")
@@ -209,6 +213,12 @@ def cmd_emulator(args: argparse.Namespace) -> int:
     return (emulator.stop if args.stop else emulator.start)(_one(args))
 
 
+def cmd_unlock(args: argparse.Namespace) -> int:
+    from shared.ops.unlock import unlock  # keeps boto3 and the engine out of the other commands' start
+
+    return unlock(_one(args), args.stack, args.lock_id, confirm=args.confirm)
+
+
 def cmd_promote(args: argparse.Namespace) -> int:
     from shared.ops.promote import promote
 
@@ -235,11 +245,13 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "promote": cmd_promote,
     "emulator": cmd_emulator,
     "providers-lock": cmd_providers_lock,
+    "unlock": cmd_unlock,
 }
 
 
 class Terminated(BaseException):
-    """SIGTERM (a CI cancel, `kill`) outside an engine run: stop like Ctrl-C, exit 143."""
+    """SIGTERM (a CI cancel, `kill`) or SIGHUP (a closed terminal) outside an engine run: stop like Ctrl-C,
+    exit 143."""
 
 
 def _terminate(_signum, _frame) -> None:
@@ -280,6 +292,7 @@ def _main(argv: list[str] | None) -> int:
 
 if __name__ == "__main__":
     signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGHUP, _terminate)  # the terminal or SSH session went away: as SIGTERM
     code = main()
     if code in (130, 143):
         # The jsii runtime's exit hooks would talk to a Node process the interrupt already ended,

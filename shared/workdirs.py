@@ -29,11 +29,12 @@ def remove_abandoned_scratch(outdir: Path) -> None:
     machine stopped); those of running syntheses, other environments' included, stay."""
     for entry in outdir.glob(f"{SCRATCH_PREFIX}*-*"):
         pid = entry.name[len(SCRATCH_PREFIX) :].split("-", 1)[0]
-        if entry.is_dir() and pid.isdigit() and not _alive(int(pid)):
+        if entry.is_dir() and pid.isdigit() and not process_alive(int(pid)):
             shutil.rmtree(entry, ignore_errors=True)
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process with this pid exists (another user's included)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

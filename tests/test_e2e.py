@@ -23,6 +23,7 @@ import pytest
 from shared import cdk, precious
 from shared.config import load_environment
 from shared.contract import CONTRACT_OUTPUTS
+from shared.ops.aws import engine_environment
 from tests.support import real_engine
 
 pytestmark = pytest.mark.e2e
@@ -107,7 +108,13 @@ def data_is_safe_from_routine_changes(pipeline: Pipeline, outputs: dict, step) -
     copy = pipeline.repo.parent / "protected-data-local"
     shutil.copytree(pipeline.workdir("data-local"), copy, symlinks=True, ignore=shutil.ignore_patterns("*.tfplan"))
     (copy / "cdk.tf.json").write_text(json.dumps(shape))
+    # As the tool runs it: its CLI configuration, the emulator's credentials (shared/ops/aws.py).
     env = dict(pipeline.env, TF_CLI_CONFIG_FILE=str(pipeline.repo / "cdktf.out" / "terraform.rc"))
+    for name, value in engine_environment(LOCAL).items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
     stopped = subprocess.run([pipeline.env["TF_BIN"], "plan", "-destroy", "-input=false", "-no-color", "-lock=false"],
                              cwd=copy, env=env, capture_output=True, text=True, check=False)  # fmt: skip
     assert stopped.returncode == 1, stopped.stdout[-2000:] + stopped.stderr[-2000:]

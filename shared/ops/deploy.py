@@ -24,7 +24,7 @@ from shared.contract import DEFAULT_OUTDIR
 from shared.errors import OperationFailed, UsageError
 from shared.files import owner_only, write_atomically
 from shared.naming import STACK_NAMES, stack_id
-from shared.ops import guard, locks, provider_lock, speculative
+from shared.ops import guard, locks, provider_lock, speculative, state_lock
 from shared.ops.aws import check_credentials, engine_environment
 from shared.ops.engine import (
     INTERRUPTS,
@@ -74,6 +74,7 @@ class Outcome:
     # Per changed resource: its actions and the names (never the values) of the attributes it changes.
     changes: list[dict] = field(default_factory=list)
     refusal: str = ""  # why the guard did not let the plan be applied
+    hint: str = ""  # what to do about a failure, when the tool knows (a state locked by another run)
 
     def as_dict(self) -> dict:
         return {
@@ -122,6 +123,9 @@ class Report:
         for o in self.outcomes:
             if o.error:
                 print(f"\n{o.stack.id} failed; the engine said:\n{o.error.rstrip()}", file=sys.stderr)
+        for o in self.outcomes:
+            if o.hint:
+                print(f"\n{o.hint}", file=sys.stderr)
 
     def markdown(self) -> str:
         rows = [
@@ -282,6 +286,14 @@ def _init(engine: Engine, stack: Stack, *, quiet: bool = False) -> None:
         write_atomically(dot / INIT_STAMP, json.dumps({"key": _init_key(engine, stack, args)}))
 
 
+def init_quietly(engine: Engine, stack: Stack) -> None:
+    """The stack's working directory initialized, its chatter kept out unless it fails (for other commands)."""
+    try:
+        _init(engine, stack, quiet=True)
+    except _StackFailed as exc:
+        raise OperationFailed(f"initializing {stack.id} failed:\n{exc.output}") from None
+
+
 def _shown(path: Path) -> str:
     try:
         return str(path.relative_to(Path.cwd()))
@@ -311,7 +323,7 @@ class _StackFailed(Exception):
 
 def _plan(engine: Engine, stack: Stack, outcome: Outcome, *, destroy: bool = False, lock: bool = True) -> bool:
     """Plan to the stack's plan file. Returns whether there is anything to apply."""
-    locking = "-lock-timeout=5m" if lock else "-lock=false"  # a speculative plan holds no state lock
+    locking = state_lock.engine_argument() if lock else "-lock=false"  # a speculative plan holds no state lock
     args = ["plan", "-input=false", "-no-color", locking, "-detailed-exitcode", f"-out={stack.plan_file}"]
     if destroy:
         args.insert(1, "-destroy")
@@ -360,7 +372,7 @@ def _keep_snapshot_key(engine: Engine, stack: Stack, env: EnvironmentConfig, out
     for address in sorted(keys & set(listed.output.split())):
         shown = engine.capture(["state", "show", "-no-color", address], stack.workdir)
         arn = re.search(r'^\s*arn\s*=\s*"([^"]+)"', shown.output, re.MULTILINE) if shown.returncode == 0 else None
-        result = _run(engine, "state rm", ["state", "rm", "-lock-timeout=5m", "-no-color", address], stack)
+        result = _run(engine, "state rm", ["state", "rm", state_lock.engine_argument(), "-no-color", address], stack)
         if result.returncode != 0:
             raise _StackFailed("state rm", result.output)
         outcome.note = f"kept {arn[1] if arn else address}: it encrypts the final snapshot; delete it when that goes"
@@ -376,7 +388,9 @@ def _changed(change: dict) -> list[str]:
 
 
 def _apply(engine: Engine, stack: Stack) -> None:
-    result = _run(engine, "apply", ["apply", "-input=false", "-no-color", "-lock-timeout=5m", stack.plan_file], stack)
+    result = _run(
+        engine, "apply", ["apply", "-input=false", "-no-color", state_lock.engine_argument(), stack.plan_file], stack
+    )
     if result.returncode != 0:
         raise _StackFailed("apply", result.output)
 
@@ -467,6 +481,9 @@ def _work(
     except _StackFailed as exc:
         outcome.status = "failed"
         outcome.error = f"({exc.step}) {exc.output}"
+        if held := state_lock.from_engine_output(exc.output):
+            outcome.note = f"state locked ({held.operation or 'by another run'}, lock ID {held.id})"
+            outcome.hint = state_lock.what_to_do(env, stack.name, stack.id, held)
     except EngineInterrupted as exc:
         finished = exc.step == "apply" and exc.result.returncode == 0  # let finish: it completed
         outcome.status = ("destroyed" if action == "destroy" else "applied") if finished else "interrupted"
@@ -619,6 +636,7 @@ def run(
     """One of plan, deploy, destroy, outputs, drift. Returns the exit code; raises UsageError for exit 2.
     `allow_replace` (ALLOW_REPLACE=, deploy only) names the precious resources a deploy may destroy."""
     selection = parse_selection(stacks)
+    state_lock.wait_seconds()  # a bad STATE_LOCK_TIMEOUT stops the command before anything runs
     allowances = guard.Allowances.parse(allow_replace)
     if allowances.named and action != "deploy":
         raise UsageError(f"ALLOW_REPLACE= is for make deploy and make promote, not make {action}; nothing was changed")

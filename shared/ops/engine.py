@@ -23,6 +23,7 @@ from pathlib import Path
 from shared.contract import ENGINE_FLOOR
 from shared.errors import UsageError
 from shared.files import write_atomically
+from shared.ops import locks
 
 MINIMUM = ENGINE_FLOOR
 INSTALL_HINT = (
@@ -31,8 +32,14 @@ INSTALL_HINT = (
 )
 
 
+# Where an engine run writes its output, in the stack's working directory. A file, not a pipe: an engine
+# whose output were a pipe to the tool would die of SIGPIPE at its next line once the tool is gone (killed,
+# out of memory, a dropped SSH session), in the middle of an apply, before it saved its state.
+ENGINE_OUTPUT = "engine-output.log"
+
+
 class EngineInterrupted(Exception):
-    """The user (SIGINT) or the system (SIGTERM) stopped a run; the engine was let finish saving state."""
+    """The user (SIGINT) or the system (SIGTERM, SIGHUP) stopped a run; the engine was let finish saving state."""
 
     def __init__(self, signum: int, result: Result):
         super().__init__(signal.Signals(signum).name)
@@ -41,7 +48,7 @@ class EngineInterrupted(Exception):
 
     @property
     def exit_code(self) -> int:
-        return 128 + self.signum  # 130 for SIGINT, 143 for SIGTERM
+        return 130 if self.signum == signal.SIGINT else 143  # a hangup is handled as SIGTERM
 
 
 @dataclass(frozen=True)
@@ -83,36 +90,42 @@ class Engine:
         return env
 
     def run(self, args: list[str], cwd: Path, *, applying: bool = False) -> Result:
-        """Run the engine and stream its output to ours, or into this thread's OUTPUT.buffer when one is
-        set (several engines at once: each stack's output is printed as one block). The Result keeps the
-        tail, what an error summary needs.
+        """Run the engine and show its output as it comes, or collect it into this thread's OUTPUT.buffer
+        when one is set (several engines at once: each stack's output is printed as one block). The Result
+        keeps the tail, what an error summary needs.
 
-        The engine runs in its own process group, so a terminal's Ctrl-C reaches only us; INTERRUPTS
-        passes on exactly one graceful stop, and this keeps reading until the engine has saved its
-        state and exited, then raises EngineInterrupted.
+        The engine outlives the tool, however the tool ends: it runs in a session of its own (a terminal's
+        Ctrl-C or hangup reaches only us), writes to ENGINE_OUTPUT in its working directory (which this
+        follows), reads nothing, and inherits this command's environment locks, so no other command on
+        the environment starts until the engine is done; the lock names it meanwhile. INTERRUPTS passes
+        on exactly one graceful stop, and this keeps following until the engine has saved its state and
+        exited, then raises EngineInterrupted.
         """
         block = getattr(OUTPUT, "buffer", None)  # this thread's output is collected as one block
+        log = cwd / ENGINE_OUTPUT
         with INTERRUPTS.handling():
             if INTERRUPTS.first():  # interrupted before this engine started: do not start it
                 raise EngineInterrupted(INTERRUPTS.first(), Result(130, ""))
-            proc = subprocess.Popen([self.binary, *args], cwd=cwd, env=self._env(), stdout=subprocess.PIPE,
-                                    stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+            with open(log, "wb") as sink:
+                proc = subprocess.Popen([self.binary, *args], cwd=cwd, env=self._env(), stdin=subprocess.DEVNULL,
+                                        stdout=sink, stderr=subprocess.STDOUT, start_new_session=True,
+                                        pass_fds=locks.descriptors())  # fmt: skip
             INTERRUPTS.register(proc, applying=applying)
+            locks.engine_started(proc.pid, stack=cwd.name, step=args[0] if args else "")
             tail: deque[str] = deque(maxlen=40)
+
+            def show(line: str) -> None:
+                tail.append(line)
+                if block is not None:
+                    block.append(line)
+                else:
+                    _write(line)
+
             try:
-                assert proc.stdout is not None
-                for raw in proc.stdout:
-                    # Output can hold any byte (a resource name, a provider's message): never fatal.
-                    line = raw.decode("utf-8", errors="replace")
-                    tail.append(line)
-                    if block is not None:
-                        block.append(line)
-                    else:
-                        sys.stdout.write(line)
-                        sys.stdout.flush()
-                code = proc.wait()
+                code = _follow(log, proc, show)
             finally:
                 INTERRUPTS.unregister(proc)
+                locks.engine_ended(proc.pid)
             signum = INTERRUPTS.first()
         if signum:
             raise EngineInterrupted(signum, Result(code, "".join(tail)))
@@ -126,8 +139,43 @@ class Engine:
         return Result(proc.returncode, out if proc.returncode == 0 else err + out)
 
 
+def _follow(log: Path, proc: subprocess.Popen, show) -> int:
+    """Show each line the engine writes to `log` until it has exited and everything is shown; its exit code.
+    Output can hold any byte (a resource name, a provider's message): never fatal."""
+    pending = b""
+    with open(log, "rb") as source:
+        while True:
+            chunk = source.read(65536)
+            if chunk:
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                for line in lines:
+                    show(line.decode("utf-8", errors="replace") + "\n")
+                continue
+            if proc.poll() is not None:
+                rest = source.read()
+                if rest:  # written between the last read and the exit
+                    pending += rest
+                    continue
+                break
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=0.05)  # returns at once when it exits: no latency for short runs
+    if pending:
+        show(pending.decode("utf-8", errors="replace") + "\n")
+    return proc.wait()
+
+
+def _write(text: str, stream=None) -> None:
+    """Our output, which may be gone (a closed terminal, a dropped SSH session): the engine must go on
+    regardless, and what it says is in its output file."""
+    stream = stream or sys.stdout
+    with contextlib.suppress(OSError, ValueError):
+        stream.write(text)
+        stream.flush()
+
+
 class _Interrupts:
-    """SIGINT and SIGTERM for every engine this process runs.
+    """SIGINT, SIGTERM and SIGHUP (handled as SIGTERM) for every engine this process runs.
 
     The engine's graceful stop cancels the provider's operations in flight, and the AWS provider
     records some resources only when their creation has finished waiting (an IAM role, a Kinesis
@@ -135,7 +183,8 @@ class _Interrupts:
     Ctrl-C during an apply lets that apply finish and starts nothing more; the second passes on the
     one graceful stop; a third only says the engine is still saving; a fourth forces it (a second
     SIGINT makes Terraform stop at once, "data loss may have occurred"). Other steps, and SIGTERM
-    (a CI cancel, which comes with a deadline), get the graceful stop at once.
+    (a CI cancel, which comes with a deadline) and SIGHUP (the terminal or SSH session is gone: nobody
+    is left to interrupt again) get the graceful stop at once.
     """
 
     def __init__(self) -> None:
@@ -209,7 +258,7 @@ class _Interrupts:
         self._depth += 1
         previous = {}
         if self._depth == 1:
-            previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+            previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
         try:
             yield
         finally:
@@ -232,13 +281,13 @@ def emit(text: str) -> None:
     """Print a line of ours, into this thread's block when one is being collected."""
     block = getattr(OUTPUT, "buffer", None)
     if block is None:
-        print(text, flush=True)
+        _write(text + "\n")
     else:
         block.append(text + "\n")
 
 
 def say(text: str) -> None:
-    print(f"\n{text}", file=sys.stderr, flush=True)
+    _write(f"\n{text}\n", sys.stderr)
 
 
 def _stop(proc: subprocess.Popen) -> None:

@@ -3,7 +3,9 @@ working directories (`<outdir>/.locks/<suffix>.lock`).
 
 A second command on the same environment refuses at once, naming the holder, or waits up to
 LOCK_TIMEOUT seconds. Different environments run side by side. The operating system releases a lock
-when its process ends, however it ends, so a crash never leaves one behind.
+when the last process holding it ends, however it ends, so a crash never leaves one behind. Every engine
+a command starts inherits its locks (shared/ops/engine.py): an engine still applying after its command
+was killed keeps the environment locked, and the lock names it (pid, stack, step) until it is done.
 """
 
 from __future__ import annotations
@@ -12,15 +14,20 @@ import fcntl
 import json
 import os
 import sys
+import threading
 import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
 from shared.errors import UsageError
+from shared.workdirs import process_alive
 
 LOCK_DIR = ".locks"
 _held: dict[Path, int] = {}  # lock path -> open descriptor, kept until the process exits
+_info: dict[Path, dict] = {}  # lock path -> what it says of its holder
+_engines: dict[int, dict] = {}  # pid -> {"pid", "stack", "step", "since"} of the engines running now
+_writing = threading.Lock()  # engines start and end in several threads at once (parallel plans)
 
 
 def lock_timeout() -> float:
@@ -34,12 +41,51 @@ def lock_timeout() -> float:
     return seconds
 
 
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _engine_words(engine: dict) -> str:
+    return f"engine pid {engine['pid']} in the {engine['step']} of {engine['stack']} since {engine['since']}"
+
+
 def _holder(path: Path) -> str:
     try:
         info = json.loads(path.read_text())
-        return f"pid {info['pid']}, `{info['command']}`, since {info['since']}"
+        engines = [e for e in info.get("engines", []) if process_alive(e["pid"])]
+        if engines and not process_alive(info["pid"]):
+            return (f"{'; '.join(_engine_words(e) for e in engines)}, left running by `{info['command']}` "
+                    f"(pid {info['pid']}, which has ended): it finishes and saves its state on its own")  # fmt: skip
+        running = f"; its {', '.join(_engine_words(e) for e in engines)}" if engines else ""
+        return f"pid {info['pid']}, `{info['command']}`, since {info['since']}{running}"
     except (OSError, ValueError, KeyError, TypeError):
         return "a command that is still starting"
+
+
+def _rewrite() -> None:
+    """Every held lock says who holds it now: this command and the engines it is running."""
+    for path, fd in _held.items():
+        doc = {**_info[path], "engines": list(_engines.values())}
+        data = json.dumps(doc).encode()
+        os.pwrite(fd, data, 0)
+        os.ftruncate(fd, len(data))
+
+
+def descriptors() -> tuple[int, ...]:
+    """The descriptors of the held locks: an engine given them holds the locks for as long as it runs."""
+    return tuple(_held.values())
+
+
+def engine_started(pid: int, *, stack: str, step: str) -> None:
+    with _writing:
+        _engines[pid] = {"pid": pid, "stack": stack, "step": step, "since": _now()}
+        _rewrite()
+
+
+def engine_ended(pid: int) -> None:
+    with _writing:
+        if _engines.pop(pid, None) is not None:
+            _rewrite()
 
 
 def hold(outdir: Path, suffixes: Iterable[str], command: str | None = None, timeout: float | None = None) -> None:
@@ -55,13 +101,18 @@ def hold(outdir: Path, suffixes: Iterable[str], command: str | None = None, time
         path = (directory / f"{suffix}.lock").resolve()
         if path in _held:
             continue
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         deadline = time.monotonic() + timeout
+        said = False
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
+                if timeout and not said:  # a wait of minutes must not look like a hang
+                    print(f"waiting up to {timeout:g} s (LOCK_TIMEOUT) for {suffix}, in use by {_holder(path)}",
+                          file=sys.stderr, flush=True)  # fmt: skip
+                    said = True
                 if time.monotonic() >= deadline:
                     os.close(fd)
                     waited = f" after waiting {timeout:g} s" if timeout else ""
@@ -70,10 +121,10 @@ def hold(outdir: Path, suffixes: Iterable[str], command: str | None = None, time
                         "let it finish, or set LOCK_TIMEOUT=<seconds> to wait for it; nothing was done"
                     ) from None
                 time.sleep(0.2)
-        since = datetime.now(UTC).isoformat(timespec="seconds")
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps({"pid": os.getpid(), "command": command, "since": since}).encode(), 0)
         _held[path] = fd
+        _info[path] = {"pid": os.getpid(), "command": command, "since": _now()}
+        with _writing:
+            _rewrite()
 
 
 def release_all() -> None:
@@ -81,3 +132,5 @@ def release_all() -> None:
     for fd in _held.values():
         os.close(fd)
     _held.clear()
+    _info.clear()
+    _engines.clear()

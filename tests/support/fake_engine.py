@@ -5,6 +5,8 @@ Put on PATH as `terraform` by the `engine` fixture. It keeps "state" per stack i
   FAKE_TF_LOG      JSON lines file: one {"args": [...], "cwd": "..."} per invocation
   FAKE_TF_FAIL     "<command>:<stack id>" (e.g. "apply:compute-dev"): that step fails
   FAKE_TF_DRIFT    comma-separated stack ids whose deployed infrastructure differs from the code
+  FAKE_TF_LOCKED   "<command>:<stack id>": that step fails as Terraform does when another run holds the
+                   state lock (its "Lock Info" included)
   FAKE_TF_CHANGES  JSON {stack id: [[address, actions, replace_paths], ...]}: what a plan of that deployed
                    stack changes (e.g. [["aws_sqs_queue.dlq", ["delete", "create"], [["name"]]]])
   FAKE_TF_OUTPUTS  JSON file {stack id: {output name: value}} overriding the invented output values
@@ -46,6 +48,11 @@ def run(argv: list[str], cwd: Path, env: Mapping[str, str], out: Write, err: Wri
     if env.get("FAKE_TF_FAIL") == f"{command}:{stack}":
         err(f"Error: {command} failed in {stack}: InvalidParameterException: the fake engine was told to fail\n")
         return 1
+    if env.get("FAKE_TF_LOCKED") == f"{command}:{stack}":
+        err(LOCKED.format(stack=stack))
+        return 1
+    if command == "force-unlock":
+        return _force_unlock(cwd, argv[-1], out, err)
     state_file = Path(env["FAKE_TF_STATE"]) / f"{stack}.json"
     deployed = state_file.exists()
     if command == "init":
@@ -111,6 +118,45 @@ def run(argv: list[str], cwd: Path, env: Mapping[str, str], out: Write, err: Wri
         return 0
     err(f"fake engine: unsupported command {argv}\n")
     return 1
+
+
+LOCKED = """
+Error: Error acquiring the state lock
+
+Error message: operation error S3: PutObject, https response error StatusCode: 412, RequestID: FAKE, api
+error PreconditionFailed: At least one of the pre-conditions you specified did not hold
+Lock Info:
+  ID:        6f1c2a9e-0b7d-4c1e-9f3a-{stack}
+  Path:      streamflix-tfstate-dev/streamflix/dev/{stack}.tfstate
+  Operation: OperationTypeApply
+  Who:       ci@runner-17
+  Version:   1.11.4
+  Created:   2026-11-30 23:59:00.123456789 +0000 UTC
+  Info:
+
+
+Terraform acquires a state lock to protect the state from being written
+by multiple users at the same time. Please resolve the issue above and try
+again. For most commands, you can disable locking with the "-lock=false"
+flag, but this is not recommended.
+"""
+
+
+def _force_unlock(cwd: Path, lock_id: str, out: Write, err: Write) -> int:
+    """As Terraform's force-unlock with the S3 backend: remove <key>.tflock if its ID is the one given.
+    Served inside the test process, so the bucket is moto's."""
+    import boto3
+
+    backend = _doc(cwd)["terraform"]["backend"]["s3"]
+    s3 = boto3.client("s3", region_name=backend["region"])
+    key = backend["key"] + ".tflock"
+    held = json.loads(s3.get_object(Bucket=backend["bucket"], Key=key)["Body"].read())
+    if held["ID"] != lock_id:
+        err(f"Failed to unlock state: lock ID {lock_id!r} does not match existing lock ID {held['ID']!r}\n")
+        return 1
+    s3.delete_object(Bucket=backend["bucket"], Key=key)
+    out("Terraform state has been successfully unlocked!\n")
+    return 0
 
 
 def _slow_until_interrupted(folder: Path, stack: str) -> None:

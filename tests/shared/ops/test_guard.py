@@ -229,7 +229,7 @@ def test_a_destroy_keeps_the_key_that_encrypts_a_final_snapshot(engine, dev, tmp
     engine.clear()
     assert deploy.run("destroy", kept, confirm="dev", **paths) == 0
     removals = [args for cmd, stack, args in engine.calls() if cmd == "state" and "rm" in args]
-    assert removals == [["state", "rm", "-lock-timeout=5m", "-no-color", f"aws_kms_key.{key}"]]
+    assert removals == [["state", "rm", "-lock-timeout=300s", "-no-color", f"aws_kms_key.{key}"]]
     data = [c for c, s, _ in engine.calls() if s == "data-dev"]
     assert data.index("state") < data.index("plan"), "the key must leave the state before the destroy is planned"
     assert f"kept arn:fake:data-dev:aws_kms_key.{key}: it encrypts the final snapshot" in capsys.readouterr().out

@@ -54,9 +54,9 @@ class Command:
 def cli(repo_copy, engine, fresh_aws, tmp_path):
     started = []
 
-    def start(*args: str) -> Command:
+    def start(*args: str, **variables: str) -> Command:
         logs = tmp_path / "commands" / str(len(started))
-        started.append(Command(args, repo_copy, served_aws_env(fresh_aws), logs))
+        started.append(Command(args, repo_copy, {**served_aws_env(fresh_aws), **variables}, logs))
         return started[-1]
 
     yield start
@@ -174,3 +174,56 @@ def test_a_second_command_on_the_environment_is_refused_naming_the_first(cli, en
     (engine.state / "network-dev.finish").touch()
     code, _, err = deploy.finish()
     assert code == 0, err  # the deploy was not disturbed
+
+
+def engine_pid_in_lock(repo_copy: Path, suffix: str) -> int:
+    (engine,) = json.loads((repo_copy / "cdktf.out" / ".locks" / f"{suffix}.lock").read_text())["engines"]
+    return engine["pid"]
+
+
+def test_the_engine_outlives_a_killed_tool_and_keeps_the_environment_locked_naming_itself(
+    cli, engine, repo_copy, fresh_aws
+):
+    served_aws_client(fresh_aws, "s3").create_bucket(Bucket="streamflix-tfstate-dev")  # the release goes there
+    deploy = slow_deploy(cli, engine, "data-dev")
+    engine_pid = engine_pid_in_lock(repo_copy, "dev")
+    os.kill(deploy.pid, signal.SIGKILL)  # the out-of-memory killer, kill -9: no handler runs
+    assert deploy.proc.wait(timeout=30) == -signal.SIGKILL
+    os.kill(engine_pid, 0)  # the engine still runs: its output is a file, not a pipe to the dead tool
+    code, _, err = cli("deploy", "--env", "dev").finish()
+    assert code == 2, err
+    assert f"engine pid {engine_pid} in the apply of data-dev since" in err
+    assert f"left running by `shared.cli deploy --env dev` (pid {deploy.pid}, which has ended)" in err
+    (engine.state / "data-dev.finish").touch()  # the apply ends as it would have
+    deadline = time.monotonic() + 30
+    while Path(f"/proc/{engine_pid}").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    outputs = json.loads((engine.state / "data-dev.json").read_text())
+    assert outputs and "partial" not in outputs  # it finished and saved its state, untouched by the kill
+    output = (repo_copy / "cdktf.out/stacks/data-dev/engine-output.log").read_bytes()
+    assert b"Apply complete!" in output and b"bytes: caf\xe9" in output  # every byte, as the engine wrote it
+    engine.set("SLOW", None)
+    code, out, err = cli("deploy", "--env", "dev").finish()  # the environment is free again and converges
+    assert code == 0, err
+    assert "data-dev                 no changes" in out
+
+
+def test_a_hangup_is_handled_like_sigterm(cli, engine):
+    deploy = slow_deploy(cli, engine, "compute-dev")
+    deploy.proc.send_signal(signal.SIGHUP)  # the SSH session dropped
+    code, out, err = deploy.finish()
+    assert code == 143, err
+    assert signals_received(engine, "compute-dev") == ["SIGINT"]  # one graceful stop: it saved its state
+    assert json.loads((engine.state / "compute-dev.json").read_text()) == {"partial": "saved"}
+    assert "compute-dev              interrupted" in out and "Traceback" not in err
+
+
+def test_a_command_that_waits_for_the_environment_says_so(cli, engine, fresh_aws):
+    served_aws_client(fresh_aws, "s3").create_bucket(Bucket="streamflix-tfstate-dev")
+    deploy = slow_deploy(cli, engine, "network-dev")
+    waiting = cli("plan", "--env", "dev", LOCK_TIMEOUT="2")
+    waiting.said(f"waiting up to 2 s (LOCK_TIMEOUT) for dev, in use by pid {deploy.pid}")  # not a silent hang
+    code, _, err = waiting.finish()
+    assert code == 2 and "after waiting 2 s" in err
+    (engine.state / "network-dev.finish").touch()
+    assert deploy.finish()[0] == 0

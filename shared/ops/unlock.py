@@ -1,0 +1,46 @@
+"""`make unlock`: release a stack's state lock that nothing holds any more (a run that crashed), after
+showing it and checking that it is the lock the user means."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from shared.config import EnvironmentConfig
+from shared.contract import DEFAULT_OUTDIR
+from shared.errors import OperationFailed, UsageError
+from shared.ops import deploy, state_lock
+
+
+def unlock(
+    env: EnvironmentConfig,
+    stack: str | None,
+    lock_id: str | None,
+    *,
+    confirm: str | None = None,
+    outdir: Path = DEFAULT_OUTDIR,
+) -> int:
+    names = deploy.parse_selection(stack)
+    if not names or len(names) != 1 or not lock_id:
+        raise UsageError(
+            f"make unlock ENV={env.name} STACK=<one stack> LOCK_ID=<id>: the stack and the ID of the lock to "
+            "release (`make plan` or `make deploy` names both when a state is locked)"
+        )
+    if env.protected and confirm != env.suffix:
+        raise UsageError(f"{env.suffix} is protected: releasing a lock on its state needs CONFIRM={env.suffix}")
+    # The environment lock of this checkout: refused while another command, or an engine one left
+    # running, works on the environment here (its engine would then be the lock's holder).
+    prepared = deploy.prepare("unlock", env, outdir=outdir, confirm=confirm)
+    target = next(s for s in prepared.ordered if s.name == names[0])
+    held = state_lock.read(env, target.name)
+    if held is None:
+        print(f"{target.id}: its state is not locked; nothing to do")
+        return 0
+    print(f"{target.id}: its state is locked, {held.describe()}")
+    if held.id != lock_id:
+        raise UsageError(f"LOCK_ID={lock_id} is not the lock on {target.id} (its ID is {held.id}); nothing was changed")
+    deploy.init_quietly(prepared.engine, target)
+    result = prepared.engine.run(["force-unlock", "-force", "-no-color", lock_id], target.workdir)
+    if result.returncode != 0:
+        raise OperationFailed(f"the engine could not release the lock on {target.id}:\n{result.output}")
+    print(f"released the state lock {lock_id} of {target.id}")
+    return 0
