@@ -185,6 +185,81 @@ def the_password_rests_only_in_secrets_manager(pipeline: Pipeline, outputs: dict
     assert changes - EMULATOR_QUIRKS.keys() == set(), f"after the rotation a plan still changes {changes}"
 
 
+def faults_are_survived(pipeline: Pipeline, step) -> None:
+    """Real faults on the real engine: a lock a crashed run left behind, and the tool killed mid-apply while
+    a second checkout tries the same stack."""
+    s3 = pipeline.aws("s3")
+    bucket = LOCAL.state.bucket
+
+    def lock_objects() -> list[str]:
+        return [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", []) if o["Key"].endswith(".tflock")]
+
+    step("a state lock left behind by a crashed run: a plan names it, make unlock shows and releases it")
+    key = f"{LOCAL.state.key_prefix}/local/compute.tfstate"
+    left = {"ID": "5b8f2c1e-77d0-4e5a-a0c4-crashedrun01", "Operation": "OperationTypeApply", "Info": "",
+            "Who": "ci@crashed-runner", "Version": "1.11.4", "Created": "2026-11-30T23:00:00.000000Z",
+            "Path": f"{bucket}/{key}"}  # fmt: skip
+    s3.put_object(Bucket=bucket, Key=f"{key}.tflock", Body=json.dumps(left).encode())
+    locked = pipeline.make("plan", "ENV=local", "STACK=compute", "STATE_LOCK_TIMEOUT=0", ok=False)
+    assert locked.returncode == 2 and "Error 1" in locked.stderr, locked.stderr[-3000:]
+    assert "compute-local: its state is locked, held by ci@crashed-runner for OperationTypeApply since" in (
+        locked.stderr
+    ), locked.stderr[-3000:]
+    assert f"make unlock ENV=local STACK=compute LOCK_ID={left['ID']}" in locked.stderr
+    wrong = pipeline.make("unlock", "ENV=local", "STACK=compute", "LOCK_ID=not-that-one", ok=False)
+    assert wrong.returncode == 2 and f"its ID is {left['ID']}" in wrong.stderr and lock_objects() == [f"{key}.tflock"]
+    released = pipeline.make("unlock", "ENV=local", "STACK=compute", f"LOCK_ID={left['ID']}")
+    assert f"released the state lock {left['ID']} of compute-local" in released.stdout
+    assert lock_objects() == []
+    pipeline.make("plan", "ENV=local", "STACK=compute")
+
+    step("the tool killed during an apply: its engine finishes and saves; a second checkout meanwhile is refused")
+    second = pipeline.repo.parent / "second-checkout"  # a colleague's clone: its own cdktf.out, the same state
+    shutil.copytree(pipeline.repo, second, symlinks=True,
+                    ignore=shutil.ignore_patterns(".locks", "outputs", "reports", ".emulator", "*.tfplan"))  # fmt: skip
+    config = pipeline.repo / "environments" / "local.yaml"
+    config.write_text(config.read_text().replace("password_version: 2", "password_version: 3", 1))
+    (second / "environments" / "local.yaml").write_text(config.read_text())
+    lock_file = pipeline.repo / "cdktf.out" / ".locks" / "local.lock"
+    proc = subprocess.Popen(["make", "deploy", "ENV=local", TOOLCHAIN], cwd=pipeline.repo, env=pipeline.env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
+                            start_new_session=True)  # fmt: skip
+    lines, engine_pid = [], None
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        lines.append(line)
+        if engine_pid is None and "aws_rds_cluster.cluster: Modifying..." in line:
+            holder = json.loads(lock_file.read_text())
+            (running,) = holder["engines"]
+            assert running["stack"] == "data-local" and running["step"] == "apply", holder
+            engine_pid = running["pid"]
+            os.kill(holder["pid"], signal.SIGKILL)  # the tool, as the out-of-memory killer would
+            refused = subprocess.run(["make", "deploy", "ENV=local", "STACK=data", "STATE_LOCK_TIMEOUT=0", TOOLCHAIN],
+                                     cwd=second, env=pipeline.env, capture_output=True, text=True,
+                                     stdin=subprocess.DEVNULL, check=False)  # fmt: skip
+            pipeline.transcript += [refused.stdout, refused.stderr]
+    proc.wait(timeout=120)
+    pipeline.transcript += lines
+    assert engine_pid is not None, "never saw the cluster being modified:\n" + "".join(lines)[-3000:]
+    deadline = time.monotonic() + 300
+    while Path(f"/proc/{engine_pid}").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not Path(f"/proc/{engine_pid}").exists(), "the engine never finished"
+    assert refused.returncode == 2 and "Error 1" in refused.stderr, refused.stdout[-2000:] + refused.stderr[-2000:]
+    assert "data-local: its state is locked, held by" in refused.stderr and "OperationTypeApply" in refused.stderr
+    assert "Apply complete" not in refused.stdout  # the second checkout changed nothing
+    output = (pipeline.workdir("data-local") / "engine-output.log").read_text(errors="replace")
+    assert "Apply complete!" in output, output[-3000:]  # the engine finished the apply the killed tool started
+    assert lock_objects() == [], "the engine left its state lock behind"
+    data_state = pipeline.state("data-local")[1]["resources"]
+    (cluster,) = [r for r in data_state if r["type"] == "aws_rds_cluster" and r["mode"] == "managed"]
+    assert cluster["instances"][0]["attributes"]["master_password_wo_version"] == 3  # saved, as applied
+    pipeline.make("deploy", "ENV=local")  # goes on: compute rolls to the new password
+    pipeline.make("plan", "ENV=local")
+    changes = pipeline.planned_changes("plan")
+    assert changes - EMULATOR_QUIRKS.keys() == set(), f"after the kill the state and the emulator differ: {changes}"
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -391,7 +466,7 @@ def test_the_local_pipeline_end_to_end_with_the_real_engine(pipeline, capsys, re
     # make, signalled too, waits for the command, then ends by the same signal (or names code 130).
     assert code == -signal.SIGINT or (code == 2 and "Error 130" in output), output[-3000:]
     assert "network-local            applied" in output and "data-local               not run" in output
-    assert "interrupted after network-local finished; no further stack was started" in output
+    assert "interrupted after network-local finished and saved its state; no further stack was started." in output
     assert not (pipeline.repo / "outputs" / "local.json").exists()  # no partial outputs
     state_keys = [o["Key"] for o in pipeline.aws("s3").list_objects_v2(Bucket=LOCAL.state.bucket)["Contents"]]
     assert [k for k in state_keys if k.endswith(".tflock")] == [], "the interrupted engine left its lock behind"
@@ -444,6 +519,7 @@ def test_the_local_pipeline_end_to_end_with_the_real_engine(pipeline, capsys, re
 
     data_is_safe_from_routine_changes(pipeline, outputs, step)
     the_password_rests_only_in_secrets_manager(pipeline, outputs, step)
+    faults_are_survived(pipeline, step)
 
     step("redeploy compute alone")
     others = {s: pipeline.state(s)[0] for s in STACKS if s != "compute-local"}

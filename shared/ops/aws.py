@@ -95,6 +95,11 @@ def check_credentials(env: EnvironmentConfig) -> dict:
             "refresh them (`aws sso login`, or new access keys) and run the command again"
         ) from None
     except BotoCoreError as exc:
+        if env.emulated:
+            raise UsageError(
+                f"the emulator of {env.name} does not answer at {env.aws.endpoint} ({exc}): start it with "
+                f"`make emulator ENV={env.name}` and run the command again; nothing was done"
+            ) from None
         raise UsageError(f"could not reach AWS to check the credentials: {exc}") from None
     expected = env.aws.account_id
     if expected and identity["Account"] != expected:

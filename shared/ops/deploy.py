@@ -709,13 +709,15 @@ def execute(
         _write_report(report, outputs_dir)
         stopped = [o.stack.id for o in report.outcomes if o.status == "interrupted"]
         if stopped:
-            what = f"was interrupted during {exc.step or 'the start'} of {', '.join(stopped)}; the engine stopped"
+            what = (f"was interrupted during {exc.step or 'the start'} of {', '.join(stopped)}; the engine "
+                    "stopped with its state saved")  # fmt: skip
         else:
             done = [o.stack.id for o in report.outcomes if o.status not in ("not run", "failed")]
-            what = f"was interrupted after {done[-1] if done else 'nothing'} finished; no further stack was started"
+            finished = f"{done[-1]} finished and saved its state" if done else "no stack had started"
+            what = f"was interrupted after {finished}; no further stack was started"
         print(
-            f"\n{action} of {env.suffix} {what} with its state saved. No outputs or release were recorded; "
-            "run the same command again to go on from there.",
+            f"\n{action} of {env.suffix} {what}. No outputs or release were recorded; run the same command "
+            "again to go on from there.",
             file=sys.stderr,
         )
         return exc.exit_code

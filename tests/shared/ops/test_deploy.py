@@ -464,3 +464,18 @@ def test_what_an_earlier_version_left_readable_is_made_owner_only(engine, dev, r
     run("plan", dev)
     assert not old_plan.exists()  # planned again and removed
     assert (tmp_path / "cdktf.out/stacks/data-dev").stat().st_mode & 0o777 == 0o700
+
+
+def test_a_stopped_emulator_is_named_with_how_to_start_it(engine, run, monkeypatch):
+    import socket
+
+    with socket.socket() as free:  # a port nothing listens on: the emulator is not running
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    local = variant(load_environment("local"), "local", aws__endpoint=f"http://127.0.0.1:{port}")
+    with pytest.raises(UsageError) as refused:
+        run("deploy", local)
+    assert f"the emulator of local does not answer at http://127.0.0.1:{port}" in str(refused.value)
+    assert "start it with `make emulator ENV=local`" in str(refused.value)
+    assert engine.commands("plan") == []

@@ -101,7 +101,7 @@ def test_ctrl_c_during_apply_lets_that_apply_finish_and_starts_nothing_more(cli,
     assert code == 130, err
     assert signals_received(engine, "compute-dev") == []  # not stopped: nothing it creates is orphaned
     assert "compute-dev              applied" in out and "monitoring-dev           not run" in out
-    assert "interrupted after compute-dev finished; no further stack was started" in err
+    assert "interrupted after compute-dev finished and saved its state; no further stack was started." in err
     assert "Traceback" not in err
     assert "bytes: caf\ufffd" in out  # a byte that is not UTF-8 is shown, not fatal
     assert not (repo_copy / "outputs" / "dev.json").exists()  # no partial outputs, no release
