@@ -378,6 +378,27 @@ def repo_copy(tmp_path, presynthesized):
     return clone
 
 
+@pytest.fixture
+def pipeline(repo_copy, tmp_path):
+    """The local pipeline in a repository copy, its emulator on a port of its own (a developer's emulator is
+    left alone), stopped at the end; skipped, saying why, where the machine has no engine or AWS provider."""
+    from tests.support.local_pipeline import LOCAL, Pipeline, free_port
+    from tests.support.real_engine import missing
+
+    lacking = missing(LOCAL.aws.provider_version)
+    if lacking:
+        pytest.skip(f"real-engine test: {lacking}")
+    endpoint = f"http://127.0.0.1:{free_port()}"
+    config = repo_copy / "environments" / "local.yaml"
+    config.write_text(config.read_text().replace(LOCAL.aws.endpoint, endpoint))
+    p = Pipeline(repo_copy, endpoint, tmp_path)
+    p.make("emulator")
+    try:
+        yield p
+    finally:
+        p.make("emulator-stop", ok=False)
+
+
 def pytest_terminal_summary(terminalreporter):
     """The end-to-end test's steps and wall time, at the end of the run (a test worker's own output is
     not shown under pytest-xdist; what a test records is)."""

@@ -469,8 +469,7 @@ def _work(
         changes = _plan(engine, stack, outcome, destroy=action == "destroy")
         if allowances is not None and not (verdict := guard.judge(stack.name, outcome.precious, allowances)).ok:
             outcome.status = "refused"
-            outcome.refusal = guard.refusal(env, stack.id, verdict, allowances)
-            (stack.workdir / stack.plan_file).unlink(missing_ok=True)  # never to be applied
+            outcome.refusal = guard.refusal(env, stack.id, verdict, allowances)  # its plan goes below, unapplied
         elif action == "plan":
             outcome.status = "planned" if changes else "no changes"
         elif not changes:

@@ -1,0 +1,158 @@
+"""The local pipeline as the real-engine tests drive it: a repository copy, the variables every make call
+gets, the emulator's AWS, and the differences the emulator forces (each with its reason)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+from pathlib import Path
+
+import boto3
+
+from shared import cdk
+from shared.config import load_environment
+from shared.naming import state_kms_alias
+from tests.support import real_engine
+
+LOCAL = load_environment("local")
+STACKS = [f"{s}-local" for s in ("network", "data", "compute", "monitoring")]
+# `make e2e TOOLCHAIN=cdktn` runs this test on CDK Terrain: every make call here uses the same toolchain.
+TOOLCHAIN = f"TOOLCHAIN={cdk.ACTIVE.name}"
+
+# What a plan right after a deploy still wants to change, only because the emulator does not give
+# back what it was given. Each entry is one resource attribute and why; anything else is a defect.
+GROUP_RULES = ("aws_vpc_security_group_ingress_rule.db_from_tasks", "aws_vpc_security_group_egress_rule.tasks_to_db")
+EMULATOR_QUIRKS = {
+    **{("network-local", rule, "referenced_security_group_id"):
+       "moto returns a same-account group reference as <account>/<group id>" for rule in GROUP_RULES},
+    **{("network-local", rule, "description"):
+       "moto drops the description of a rule that references a security group when it creates it"
+       for rule in GROUP_RULES},
+    ("data-local", "aws_kinesis_stream.stream", "tags_all"):
+        "moto drops the tags passed to CreateStream",
+    ("data-local", "aws_rds_cluster.cluster", "scaling_configuration"):
+        "moto reports a Serverless v1 ScalingConfiguration for a provisioned (Serverless v2) cluster",
+    ("compute-local", "aws_ecs_service.service", "enable_ecs_managed_tags"):
+        "moto does not return enableECSManagedTags",
+    ("compute-local", "aws_ecs_service.service", "availability_zone_rebalancing"):
+        "moto does not return availabilityZoneRebalancing",
+}  # fmt: skip
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Pipeline:
+    """The repository copy, the variables every make call gets, and the emulator's AWS."""
+
+    def __init__(self, repo: Path, endpoint: str, tmp: Path):
+        self.repo, self.endpoint = repo, endpoint
+        self.transcript: list[str] = []  # everything every make call printed
+        engine = real_engine.find_engine()
+        mirror = real_engine.find_mirror(LOCAL.aws.provider_version)
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "FAKE_TF_", "E2E_"))}
+        self.env.update(TF_PROVIDER_MIRROR=str(mirror), TF_PLUGIN_CACHE_DIR=str(tmp / "plugin-cache"))
+        self.env.pop("CONFIRM", None)
+        Path(self.env["TF_PLUGIN_CACHE_DIR"]).mkdir()
+        self.env["TF_BIN"] = engine
+
+    def make(self, *args: str, ok: bool = True) -> subprocess.CompletedProcess:
+        args = (*args, TOOLCHAIN)
+        proc = subprocess.run(["make", *args], cwd=self.repo, env=self.env, capture_output=True, text=True,
+                              stdin=subprocess.DEVNULL, check=False)  # fmt: skip
+        self.transcript += [proc.stdout, proc.stderr]
+        if ok:
+            assert proc.returncode == 0, f"make {' '.join(args)} failed:\n{proc.stdout[-6000:]}\n{proc.stderr[-4000:]}"
+        return proc
+
+    def make_interrupted(self, *args: str, when: str) -> tuple[int, str]:
+        """Run make as a terminal would, and press Ctrl-C (SIGINT to the foreground process group) as
+        soon as a line of its output contains `when`. Returns make's exit code and all its output."""
+        proc = subprocess.Popen(["make", *args, TOOLCHAIN], cwd=self.repo, env=self.env, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
+                                start_new_session=True)  # fmt: skip
+        lines, sent = [], False
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            if not sent and when in line:
+                os.killpg(proc.pid, signal.SIGINT)
+                sent = True
+        assert sent, f"never saw {when!r}:\n{''.join(lines)[-4000:]}"
+        self.transcript += lines
+        return proc.wait(timeout=600), "".join(lines)
+
+    def aws(self, service: str):
+        return boto3.client(service, endpoint_url=self.endpoint, region_name=LOCAL.aws.region,
+                            aws_access_key_id="test", aws_secret_access_key="test")  # fmt: skip
+
+    def workdir(self, stack: str) -> Path:
+        return self.repo / "cdktf.out" / "stacks" / stack
+
+    def planned_changes(self, action: str = "plan") -> set[tuple[str, str, str]]:
+        """(stack, address, attribute) of every attribute the last `make <action>` found changing, from its
+        report (the saved plans are gone by then: they never outlive their command)."""
+        report = json.loads((self.repo / "reports" / f"local-{action}.json").read_text())
+        return {
+            (s["stack"], c["address"], attr) for s in report["stacks"] for c in s["changes"] for attr in c["attributes"]
+        }
+
+    def state(self, stack: str) -> tuple[str, dict]:
+        """ETag and content of the stack's state object."""
+        key = f"{LOCAL.state.key_prefix}/local/{stack.split('-')[0]}.tfstate"
+        obj = self.aws("s3").get_object(Bucket=LOCAL.state.bucket, Key=key)
+        return obj["ETag"], json.loads(obj["Body"].read())
+
+    def leftovers(self) -> list[str]:
+        """Managed resources of the local stacks still in the emulator."""
+        name = "-local"
+        found = []
+        vpcs = self.aws("ec2").describe_vpcs(Filters=[{"Name": "tag:environment", "Values": ["local"]}])["Vpcs"]
+        found += [f"vpc {v['VpcId']}" for v in vpcs]
+        found += [f"stream {s}" for s in self.aws("kinesis").list_streams()["StreamNames"] if s.endswith(name)]
+        found += [f"table {t}" for t in self.aws("dynamodb").list_tables()["TableNames"] if name in t]
+        found += [f"queue {q}" for q in self.aws("sqs").list_queues().get("QueueUrls", []) if q.endswith(name)]
+        found += [
+            f"db cluster {c['DBClusterIdentifier']}" for c in self.aws("rds").describe_db_clusters()["DBClusters"]
+        ]
+        found += [f"db instance {i['DBInstanceIdentifier']}"
+                  for i in self.aws("rds").describe_db_instances()["DBInstances"]]  # fmt: skip
+        found += [f"secret {s['Name']}" for s in self.aws("secretsmanager").list_secrets()["SecretList"]]
+        clusters = self.aws("ecs").list_clusters()["clusterArns"]
+        if clusters:
+            found += [f"ecs cluster {c['clusterName']}" for c in self.aws("ecs").describe_clusters(clusters=clusters)[
+                "clusters"] if c["status"] == "ACTIVE"]  # fmt: skip
+        found += [f"log group {g['logGroupName']}" for g in self.aws("logs").describe_log_groups()["logGroups"]]
+        found += [f"alarm {a['AlarmName']}" for a in self.aws("cloudwatch").describe_alarms()["MetricAlarms"]]
+        found += [
+            f"dashboard {d['DashboardName']}" for d in self.aws("cloudwatch").list_dashboards()["DashboardEntries"]
+        ]
+        found += [f"topic {t['TopicArn']}" for t in self.aws("sns").list_topics()["Topics"]]
+        found += [
+            f"role {r['RoleName']}" for r in self.aws("iam").list_roles()["Roles"] if r["RoleName"].endswith(name)
+        ]
+        kms = self.aws("kms")
+        found += [f"key alias {a['AliasName']}" for a in kms.list_aliases()["Aliases"] if a["AliasName"].endswith(name)]
+        # alias/aws/<service> keys are AWS-managed in AWS; moto makes them on first lookup (the provider
+        # looks up alias/aws/dynamodb to tell the default table key from ours, several at once when
+        # tables are read in parallel) and calls them CUSTOMER.
+        aws_managed = {a.get("TargetKeyId") for a in kms.list_aliases()["Aliases"]
+                       if a["AliasName"].startswith("alias/aws/")}  # fmt: skip
+        # The state's own key is make bootstrap's, like the state bucket: no destroy takes it.
+        bootstrapped = {a.get("TargetKeyId") for a in kms.list_aliases()["Aliases"]
+                        if a["AliasName"] == state_kms_alias(LOCAL)}  # fmt: skip
+        for key in kms.list_keys()["Keys"]:
+            meta = kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]
+            if key["KeyId"] in aws_managed or meta.get("Description") == "Default key":  # moto's name for them
+                continue
+            if key["KeyId"] in bootstrapped:
+                continue
+            if meta.get("KeyManager") == "CUSTOMER" and meta["KeyState"] != "PendingDeletion":
+                found.append(f"kms key {key['KeyId']} ({meta.get('Description', '')})")
+        return found
