@@ -7,6 +7,7 @@ differs from them. Nothing past `load_environment` sees a raw dict.
 from __future__ import annotations
 
 import copy
+import difflib
 import functools
 import ipaddress
 import math
@@ -826,6 +827,12 @@ def _claimed_suffixes(directory: Path, besides: str) -> dict[str, str]:
     return claimed
 
 
+def _did_you_mean(name: str, names: list[str]) -> str:
+    """`; did you mean local?` for a name that differs from one of `names` in case or by a typo, else ""."""
+    close = [n for n in names if n == name.lower()] or difflib.get_close_matches(name.lower(), names, n=1, cutoff=0.7)
+    return f"; did you mean {close[0]}?" if close else ""
+
+
 def load_environment(
     name: str,
     *,
@@ -834,19 +841,24 @@ def load_environment(
 ) -> EnvironmentConfig:
     """Load and validate `environments/<name>.yaml`. Raises ConfigError listing every problem."""
     directory = directory or environments_dir()
-    known = ", ".join(available_environments(directory)) or "none"
+    names = available_environments(directory)
+    known = ", ".join(names) or "none"
     path = directory / f"{name}.yaml"
     shown = _shown(path)
     if not NAME_PATTERN.match(name):
         if "/" not in name and path.is_file():
             raise ConfigError([f"{shown}: an environment is named by its file, and {name!r} is not a name: "
                                "use lowercase letters, digits and '-' (rename the file)"])  # fmt: skip
+        if re.fullmatch(r"[A-Za-z0-9_-]+", name):  # a plain word, only not one of ours (ENV=Local)
+            raise ConfigError([f"no environment {name}{_did_you_mean(name, names)} (environments: {known})"],
+                              header="unknown environment")  # fmt: skip
         raise ConfigError([f"ENV={name!r}: an environment is a name from {_shown(directory)}/ ({known}), "
                            "not a path or a pattern"])  # fmt: skip
     if not path.is_file():
         yml = path.with_suffix(".yml")
         hint = f"; {_shown(yml)} exists: rename it to {name}.yaml" if yml.is_file() else ""
-        raise ConfigError([f"unknown environment {name!r}: no {shown}{hint}; environments: {known}"])
+        raise ConfigError([f"unknown environment {name!r}: no {shown}{hint}; environments: {known}"
+                           f"{_did_you_mean(name, names)}"], header="unknown environment")  # fmt: skip
     data, located, problems = _read_yaml(path, shown)
     if "name" in data:
         problems.append(f"{shown}:{located.line_of(('name',))}: name: is set by the file name; remove it")

@@ -24,7 +24,7 @@ from shared.contract import DEFAULT_OUTDIR
 from shared.errors import OperationFailed, UsageError
 from shared.files import owner_only, write_atomically
 from shared.naming import STACK_NAMES, stack_id
-from shared.ops import guard, locks, provider_lock, speculative, state_lock
+from shared.ops import guard, locks, provider_lock, releases, speculative, state_lock
 from shared.ops.aws import check_credentials, engine_environment
 from shared.ops.engine import (
     INTERRUPTS,
@@ -621,6 +621,20 @@ def prepare(
     return Prepared(env, engine, identity, ordered_stacks(outdir, env))
 
 
+def _release_can_be_recorded(env: EnvironmentConfig, action: str) -> None:
+    """A whole-environment deploy or destroy ends by recording it (promotion trusts the records): one that
+    could not be recorded must not start, rather than apply everything and then fail."""
+    try:
+        releases.current_revision()
+        releases.tree_is_clean()
+    except UsageError as exc:
+        raise UsageError(
+            f"make {action} ENV={env.name} records the git revision it {action}s, and this copy cannot tell it "
+            f"({exc}). Work from a git clone of the repository (a `git archive` or a downloaded tarball has no "
+            f"history), or {action} single stacks with STACK=, which records nothing; nothing was changed"
+        ) from None
+
+
 def run(
     action: str,
     env: EnvironmentConfig,
@@ -640,6 +654,8 @@ def run(
     if allowances.named and action != "deploy":
         raise UsageError(f"ALLOW_REPLACE= is for make deploy and make promote, not make {action}; nothing was changed")
     prepared = prepare(action, env, outdir=outdir, confirm=confirm, selection=selection)
+    if action in ("deploy", "destroy") and selection is None and record_release:
+        _release_can_be_recorded(env, action)  # after the engine and credentials checks, before any stack
     return execute(
         action,
         prepared,
@@ -744,10 +760,8 @@ def execute(
         except _StackFailed as exc:
             raise OperationFailed(f"deployed, but reading the outputs failed ({exc.step}):\n{exc.output}") from None
         if record_release and selection is None:
-            from shared.ops.releases import record
-
             try:
-                record(env, deployed_by=identity.get("Arn", "unknown"))
+                releases.record(env, deployed_by=identity.get("Arn", "unknown"))
             except UsageError as exc:
                 # Promotion trusts the records: an unrecorded deploy is a failed operation.
                 print(
@@ -758,10 +772,8 @@ def execute(
                 )
                 return 1
     if action == "destroy" and selection is None and not report.failed:
-        from shared.ops.releases import record_destroyed
-
         try:
-            record_destroyed(env, destroyed_by=identity.get("Arn", "unknown"))
+            releases.record_destroyed(env, destroyed_by=identity.get("Arn", "unknown"))
         except UsageError as exc:
             print(f"failed: {env.suffix} is destroyed, but that was not recorded: {exc}", file=sys.stderr)
             return 1

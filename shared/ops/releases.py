@@ -34,7 +34,10 @@ class Release:
 
 
 def git(*args: str) -> str:
-    proc = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False)
+    try:
+        proc = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False)
+    except FileNotFoundError:
+        raise UsageError("git is not installed (not on PATH): install it, the release records need it") from None
     if proc.returncode != 0:
         raise UsageError(f"git {' '.join(args)} failed: {proc.stderr.strip() or 'not a git checkout'}")
     return proc.stdout.strip()

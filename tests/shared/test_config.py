@@ -461,3 +461,25 @@ def test_modes_are_spelled_as_documented(tmp_path, key, value):
     body += f"{'  ' * len(rest)}{rest[-1]}: {value}\n"
     (found,) = problems(tmp_path, body)
     assert key in found
+
+
+@pytest.mark.parametrize(
+    ("name", "said"),
+    [
+        ("Local", "no environment Local; did you mean local? (environments: dev, staging, prod, local)"),
+        ("PROD", "no environment PROD; did you mean prod?"),
+        ("stagin", "unknown environment 'stagin': no environments/stagin.yaml; environments: dev, staging, prod, "
+         "local; did you mean staging?"),
+    ],
+)  # fmt: skip
+def test_a_name_that_is_nearly_an_environment_says_which_was_meant(name, said):
+    with pytest.raises(ConfigError) as exc:
+        load_environment(name)
+    assert exc.value.problems == [said] or said in exc.value.problems[0]
+    assert exc.value.render().startswith("error: unknown environment (1 problem(s)):")
+
+
+def test_an_unknown_name_far_from_any_environment_suggests_nothing():
+    with pytest.raises(ConfigError) as exc:
+        load_environment("qa")
+    assert "did you mean" not in exc.value.problems[0]

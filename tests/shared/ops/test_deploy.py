@@ -479,3 +479,19 @@ def test_a_stopped_emulator_is_named_with_how_to_start_it(engine, run, monkeypat
     assert f"the emulator of local does not answer at http://127.0.0.1:{port}" in str(refused.value)
     assert "start it with `make emulator ENV=local`" in str(refused.value)
     assert engine.commands("plan") == []
+
+
+@pytest.mark.parametrize("action", ["deploy", "destroy"])
+def test_a_copy_that_is_not_a_git_checkout_refuses_a_whole_environment_before_anything_runs(
+    engine, dev, run, monkeypatch, tmp_path, action
+):
+    from shared.ops import releases
+
+    monkeypatch.setattr(releases, "ROOT", tmp_path)  # an unpacked tarball: no .git anywhere above
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
+    with pytest.raises(UsageError) as refused:
+        run(action, dev, **({"confirm": "dev"} if action == "destroy" else {}))
+    assert f"make {action} ENV=dev records the git revision" in str(refused.value)
+    assert "Work from a git clone of the repository" in str(refused.value) and "STACK=" in str(refused.value)
+    assert engine.calls() == []
+    assert run(action, dev, stacks="network", **({"confirm": "dev"} if action == "destroy" else {})) == 0
