@@ -563,10 +563,21 @@ def _check_neighbours(engine: Engine, action: str, env: EnvironmentConfig, order
     for dep in needed:
         if not _is_deployed(engine, by_id[dep]):
             raise UsageError(
-                f"{dep} has never been deployed in {env.suffix}, and {', '.join(s.id for s in chosen)} "
+                f"{dep} {_never_or_destroyed(env)} in {env.suffix}, and {', '.join(s.id for s in chosen)} "
                 f"reads its state: deploy it first (make deploy ENV={env.name} STACK={by_id[dep].name}) "
                 f"or deploy everything (make deploy ENV={env.name}); nothing was changed"
             )
+
+
+def _never_or_destroyed(env: EnvironmentConfig) -> str:
+    """Why a stack has no state, in words: the release records tell a destroy from a first time."""
+    try:
+        history = releases.history(env)
+    except UsageError:  # the records cannot be read: say no more than is known
+        return "is not deployed"
+    if history and history[-1].destroyed:
+        return f"was destroyed ({history[-1].deployed_at}, by {history[-1].deployed_by})"
+    return "has never been deployed"
 
 
 def write_outputs(engine: Engine, env: EnvironmentConfig, ordered: list[Stack], outputs_dir: Path) -> Path:

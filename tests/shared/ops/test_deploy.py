@@ -495,3 +495,12 @@ def test_a_copy_that_is_not_a_git_checkout_refuses_a_whole_environment_before_an
     assert "Work from a git clone of the repository" in str(refused.value) and "STACK=" in str(refused.value)
     assert engine.calls() == []
     assert run(action, dev, stacks="network", **({"confirm": "dev"} if action == "destroy" else {})) == 0
+
+
+def test_a_targeted_deploy_after_a_destroy_says_the_producer_was_destroyed(engine, dev, run):
+    assert run("deploy", dev) == 0
+    assert run("destroy", dev, confirm="dev") == 0
+    with pytest.raises(UsageError) as refused:
+        run("deploy", dev, stacks="compute")
+    assert "network-dev was destroyed (" in str(refused.value) and "never" not in str(refused.value)
+    assert "make deploy ENV=dev STACK=network" in str(refused.value)
