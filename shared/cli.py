@@ -130,7 +130,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     envs = _many(args)
     _lock_for_synthesis(envs, DEFAULT_OUTDIR)
     from shared.policy.scan import scan
-    from shared.synth_cache import synthesize_if_changed
+    from shared.synthesis import synthesize_if_changed
 
     for env in envs:
         out = synthesize_if_changed(env, DEFAULT_OUTDIR)
@@ -202,7 +202,7 @@ def cmd_releases(args: argparse.Namespace) -> int:
 
 
 def cmd_providers_lock(args: argparse.Namespace) -> int:
-    from shared.ops.provider_lock import relock
+    from shared.ops.relock import relock
 
     return relock(_one(args))
 

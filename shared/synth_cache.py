@@ -21,7 +21,6 @@ from shared import cdk
 from shared.config import EnvironmentConfig
 from shared.files import write_atomically
 from shared.naming import STACK_NAMES, stack_id
-from shared.workdirs import require_node
 
 STAMP = ".synthesized"
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,15 +79,3 @@ def is_fresh(env: EnvironmentConfig, outdir: Path) -> bool:
     except (OSError, ValueError, KeyError, TypeError):
         return False
     return True
-
-
-def synthesize_if_changed(env: EnvironmentConfig, outdir: Path) -> Path:
-    """The stacks of `env` in `outdir`, synthesized unless what is there is what a synthesis would write."""
-    outdir = outdir.resolve()
-    if is_fresh(env, outdir):
-        print(f"{env.suffix}: the synthesized stacks in {outdir}/stacks/ are up to date (synthesis skipped)")
-        return outdir
-    require_node()
-    from shared.app import synthesize  # the provider bindings load only once there is work for them
-
-    return synthesize([env], outdir)

@@ -18,7 +18,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from shared import synth_cache
 from shared.config import EnvironmentConfig
 from shared.contract import DEFAULT_OUTDIR
 from shared.errors import OperationFailed, UsageError
@@ -36,6 +35,7 @@ from shared.ops.engine import (
     find_engine,
     provider_versions,
 )
+from shared.synthesis import synthesize_if_changed
 from shared.workdirs import check_outdir, refuse_errored_state
 
 OUTPUTS_DIR = Path("outputs")
@@ -626,7 +626,7 @@ def prepare(
     identity = check_credentials(env) if credentials else {}
     check_outdir(Path(outdir).resolve())
     locks.hold(outdir, [env.suffix])  # held until this command ends
-    outdir = synth_cache.synthesize_if_changed(env, Path(outdir))
+    outdir = synthesize_if_changed(env, Path(outdir))
     owner_only(outdir)  # what an earlier version left readable to others (plans, state copies, JSON)
     engine = engine.configured(engine_environment(env), outdir)
     return Prepared(env, engine, identity, ordered_stacks(outdir, env))

@@ -13,7 +13,6 @@ import re
 from pathlib import Path
 
 from shared.config import EnvironmentConfig
-from shared.errors import OperationFailed
 from shared.files import write_atomically
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,33 +64,3 @@ def collect(lock: Path, workdirs: list[Path]) -> bool:
         return False
     write_atomically(lock, text)
     return True
-
-
-PLATFORMS = ("linux_amd64", "linux_arm64", "darwin_amd64", "darwin_arm64")
-
-
-def relock(env: EnvironmentConfig) -> int:
-    """`make providers-lock`: pin every provider of the environment's stacks for every platform people
-    and CI use, through the engine's own `providers lock` (from TF_PROVIDER_MIRROR, else the registry)."""
-    from shared.ops import deploy
-    from shared.ops.engine import provider_mirror
-
-    prepared = deploy.prepare("plan", env, credentials=False)  # pinning reads no AWS account
-    lock = committed(env)
-    mirror = provider_mirror()
-    args = ["providers", "lock", *(f"-platform={p}" for p in PLATFORMS)]
-    if mirror:
-        args.append(f"-fs-mirror={mirror}")
-    for stack in prepared.ordered:  # each stack's own providers; the union is the committed file
-        install(lock, stack.workdir)
-        result = prepared.engine.run(args, stack.workdir)
-        if result.returncode != 0:
-            source = f"the mirror {mirror}" if mirror else "the registry"
-            raise OperationFailed(
-                f"{prepared.engine.name} could not pin the providers of {stack.id} for {', '.join(PLATFORMS)} "
-                f"from {source}: it needs the registry, or a mirror that holds every platform "
-                f"(TF_PROVIDER_MIRROR). The engine said:\n{result.output}"
-            )
-    changed = collect(lock, [s.workdir for s in prepared.ordered])
-    print(f"{lock}: {'updated; commit it' if changed else 'already pins every provider for ' + ', '.join(PLATFORMS)}")
-    return 0

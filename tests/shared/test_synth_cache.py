@@ -7,6 +7,7 @@ import json
 import pytest
 
 from shared import synth_cache
+from shared.synthesis import synthesize_if_changed
 from tests.conftest import variant
 
 
@@ -88,7 +89,7 @@ def test_a_command_on_up_to_date_stacks_never_loads_the_bindings(seeded, configs
     import sys
 
     monkeypatch.delitem(sys.modules, "shared.app", raising=False)  # an import would bring it back
-    assert synth_cache.synthesize_if_changed(configs["dev"], seeded) == seeded.resolve()
+    assert synthesize_if_changed(configs["dev"], seeded) == seeded.resolve()
     assert "shared.app" not in sys.modules
     out = capsys.readouterr().out
     assert out.startswith("dev: the synthesized stacks in") and "up to date (synthesis skipped)" in out
@@ -96,6 +97,6 @@ def test_a_command_on_up_to_date_stacks_never_loads_the_bindings(seeded, configs
 
 def test_a_stale_environment_is_synthesized_and_stamped_again(seeded, configs, capsys):
     (seeded / "stacks/monitoring-staging" / synth_cache.STAMP).unlink()
-    synth_cache.synthesize_if_changed(configs["staging"], seeded)
+    synthesize_if_changed(configs["staging"], seeded)
     assert "synthesis skipped" not in capsys.readouterr().out
     assert synth_cache.is_fresh(configs["staging"], seeded)

@@ -6,6 +6,7 @@ import pytest
 
 from shared.config import load_environment
 from shared.ops import deploy, provider_lock
+from shared.ops.relock import relock
 
 AWS = (
     'provider "registry.terraform.io/hashicorp/aws" {\n  version     = "6.25.0"\n  hashes = [\n    "h1:aaa=",\n  ]\n}\n'
@@ -60,7 +61,7 @@ def test_providers_lock_says_what_it_needs_when_nothing_can_serve_every_platform
     monkeypatch.chdir(tmp_path)  # it synthesizes into ./cdktf.out
     monkeypatch.setattr(provider_lock, "ROOT", tmp_path)
     with pytest.raises(OperationFailed) as exc:
-        provider_lock.relock(load_environment("dev"))
+        relock(load_environment("dev"))
     assert "could not pin the providers of network-dev for linux_amd64, linux_arm64, darwin_amd64, darwin_arm64" in str(
         exc.value)  # fmt: skip
     assert "it needs the registry, or a mirror that holds every platform" in str(exc.value)

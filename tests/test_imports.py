@@ -1,0 +1,79 @@
+"""No import circle among the project's modules, and none hidden by an import inside a function: every
+import statement counts, wherever it stands (a lazy import may keep the provider bindings unloaded,
+never close a circle)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from tests.conftest import ROOT
+
+PACKAGES = ("shared", "stacks")
+
+
+def project_modules(root: Path) -> dict[str, Path]:
+    """Dotted name -> file of every module of the packages (a package is its __init__)."""
+    found = {}
+    for package in PACKAGES:
+        for path in sorted((root / package).rglob("*.py")):
+            parts = path.relative_to(root).with_suffix("").parts
+            found[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return found
+
+
+def imported(path: Path, known: dict[str, Path]) -> set[str]:
+    """The project modules a file imports, at any depth of its code. Importing a.b.c runs a and a.b too."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module)
+            names |= {f"{node.module}.{alias.name}" for alias in node.names}
+    edges = set()
+    for name in names:
+        parts = name.split(".")
+        edges |= {".".join(parts[:i]) for i in range(1, len(parts) + 1)} & known.keys()
+    return edges
+
+
+def first_circle(root: Path) -> list[str] | None:
+    known = project_modules(root)
+    graph = {name: imported(path, known) - {name} for name, path in known.items()}
+    state: dict[str, str] = {}  # visiting / done
+    stack: list[str] = []
+
+    def visit(name: str) -> list[str] | None:
+        state[name] = "visiting"
+        stack.append(name)
+        for target in sorted(graph[name]):
+            if state.get(target) == "visiting":
+                return [*stack[stack.index(target) :], target]
+            if target not in state and (circle := visit(target)):
+                return circle
+        stack.pop()
+        state[name] = "done"
+        return None
+
+    for name in sorted(graph):
+        if name not in state and (circle := visit(name)):
+            return circle
+    return None
+
+
+def test_no_module_of_the_project_imports_back_one_that_imports_it():
+    circle = first_circle(ROOT)
+    assert circle is None, "import circle: " + " -> ".join(circle or [])
+
+
+def test_a_circle_closed_by_an_import_inside_a_function_is_found(tmp_path):
+    (tmp_path / "shared" / "ops").mkdir(parents=True)
+    (tmp_path / "stacks").mkdir()
+    for init in ("shared/__init__.py", "shared/ops/__init__.py", "stacks/__init__.py"):
+        (tmp_path / init).write_text("")
+    (tmp_path / "shared/ops/deploy.py").write_text("from shared.ops import provider_lock\n")
+    (tmp_path / "shared/ops/provider_lock.py").write_text("def relock():\n    from shared.ops import deploy\n")
+    assert first_circle(tmp_path) == ["shared.ops.deploy", "shared.ops.provider_lock", "shared.ops.deploy"]
+    (tmp_path / "shared/ops/provider_lock.py").write_text("def relock():\n    pass\n")
+    assert first_circle(tmp_path) is None
