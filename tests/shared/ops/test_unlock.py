@@ -3,14 +3,16 @@ releases it through the engine (the engine stand-in and moto's bucket)."""
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 
 import boto3
 import pytest
 
 from shared.config import load_environment
 from shared.errors import UsageError
-from shared.ops import deploy, locks, state_lock
+from shared.ops import deploy, state_lock
 from shared.ops.unlock import unlock
 
 LOCK = {"ID": "0d3c5b0e-4a57-4b8e-9d3c-1f0c2b7a9e11", "Operation": "OperationTypeApply", "Info": "",
@@ -93,10 +95,15 @@ def test_unlock_of_a_state_that_is_not_locked_changes_nothing(engine, dev, paths
 
 def test_unlock_is_refused_while_a_command_of_this_checkout_holds_the_environment(engine, dev, paths):
     leave_lock(dev)
-    locks.hold(paths["outdir"], ["dev"], command="shared.cli deploy --env dev")  # a deploy still running here
-    locks._held.clear()  # ... in another process: this one must not count as the holder  # noqa: SLF001
-    with pytest.raises(UsageError, match="dev is in use by another command in this checkout"):
-        unlock(dev, "data", LOCK["ID"], **paths)
+    # A deploy still running in this checkout: another open file description holding the flock.
+    (paths["outdir"] / ".locks").mkdir(exist_ok=True)
+    holder = os.open(paths["outdir"] / ".locks" / "dev.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(holder, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    try:
+        with pytest.raises(UsageError, match="dev is in use by another command in this checkout"):
+            unlock(dev, "data", LOCK["ID"], **paths)
+    finally:
+        os.close(holder)
     assert lock_left(dev)
 
 
