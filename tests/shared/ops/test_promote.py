@@ -118,11 +118,11 @@ def test_gate_2_source_deployed_from_a_dirty_tree(world, engine, repo):
     assert_staging_untouched(engine)
 
 
-def test_gate_2_nothing_recorded(repo, engine, state_buckets):
+def test_gate_2_nothing_recorded(repo, engine, state_buckets, tmp_path):
     with pytest.raises(
         OperationFailed, match=r"gate 2: nothing is recorded as running in dev \(never deployed, or destroyed\)"
     ):
-        promote("dev", "staging")
+        promote("dev", "staging", outdir=tmp_path / "cdktf.out")  # never the checkout's: other workers lock it
     assert_staging_untouched(engine)
 
 
@@ -141,10 +141,10 @@ def test_gate_4_smoke_fails_in_source(world, engine):
     assert_staging_untouched(engine)
 
 
-def test_prod_needs_its_confirmation_before_any_gate(repo, engine, state_buckets, monkeypatch):
+def test_prod_needs_its_confirmation_before_any_gate(repo, engine, state_buckets, monkeypatch, tmp_path):
     monkeypatch.setattr("sys.stdin.isatty", lambda: False)
     with pytest.raises(UsageError, match="CONFIRM=prod"):
-        promote("staging", "prod")
+        promote("staging", "prod", outdir=tmp_path / "cdktf.out")
     assert engine.calls() == []
 
 
