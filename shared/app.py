@@ -44,6 +44,7 @@ def build_environment(app: App, env: EnvironmentConfig) -> EnvironmentStacks:
     stacks = EnvironmentStacks(network, data, compute, monitoring)
     for stack in (network, data, compute, monitoring):
         stack.protect_precious()
+        stack.absorb_emulator_quirks()
     return stacks
 
 

@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 
 from shared import cdk
+from shared.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 TARGET_RATIO = 0.35
 
 

@@ -198,7 +198,7 @@ def cmd_smoke(args: argparse.Namespace) -> int:
 def cmd_releases(args: argparse.Namespace) -> int:
     from shared.ops.releases import show
 
-    return show(_many(args))
+    return show(_many(args), named=bool(args.env))
 
 
 def cmd_providers_lock(args: argparse.Namespace) -> int:

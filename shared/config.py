@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-ENVIRONMENTS_DIR = Path(__file__).resolve().parent.parent / "environments"
+from shared.paths import ENVIRONMENTS_DIR
 
 
 def environments_dir() -> Path:

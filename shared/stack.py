@@ -12,8 +12,16 @@ from shared.cdk.aws.provider import (
     AwsProviderDefaultTags,
     AwsProviderEndpoints,
 )
-from shared.cdk.core import S3Backend, S3BackendEndpointConfig, TerraformOutput, TerraformResource, TerraformStack
+from shared.cdk.core import (
+    S3Backend,
+    S3BackendEndpointConfig,
+    TerraformOutput,
+    TerraformResource,
+    TerraformResourceLifecycle,
+    TerraformStack,
+)
 from shared.config import EnvironmentConfig
+from shared.emulator_quirks import ignored
 from shared.naming import default_tags, resource_name, stack_id, state_key, state_kms_alias
 from shared.precious import is_precious
 
@@ -121,6 +129,29 @@ class PipelineStack(TerraformStack):
         for node in self.node.find_all():
             if isinstance(node, TerraformResource) and is_precious(node.terraform_resource_type):
                 node.add_override("lifecycle.prevent_destroy", True)
+
+    def absorb_emulator_quirks(self) -> None:
+        """In an emulated environment, what the emulator does not give back as it was given
+        (shared/emulator_quirks.py) is ignored on each resource of the listed types, beside what the
+        resource already ignores. Real environments are untouched. Called once the stack is built."""
+        if not self.env.emulated:
+            return
+        for node in self.node.find_all():
+            if not isinstance(node, TerraformResource):
+                continue
+            quirks = ignored(node.terraform_resource_type)
+            if not quirks:
+                continue
+            own = node.lifecycle or TerraformResourceLifecycle()
+            ignoring = list(own.ignore_changes or [])
+            node.lifecycle = TerraformResourceLifecycle(
+                create_before_destroy=own.create_before_destroy,
+                prevent_destroy=own.prevent_destroy,
+                replace_triggered_by=own.replace_triggered_by,
+                precondition=own.precondition,
+                postcondition=own.postcondition,
+                ignore_changes=[*ignoring, *(q for q in quirks if q not in ignoring)],
+            )
 
     def output(self, name: str, value: Any, description: str, *, sensitive: bool = False) -> None:
         """A top-level output, named exactly `name` (the contract's output names)."""

@@ -21,9 +21,9 @@ from shared import cdk
 from shared.config import EnvironmentConfig
 from shared.files import write_atomically
 from shared.naming import STACK_NAMES, stack_id
+from shared.paths import ROOT
 
 STAMP = ".synthesized"
-ROOT = Path(__file__).resolve().parent.parent
 SOURCE_DIRS = ("stacks", "shared")  # shared/ops too: a needless synthesis costs seconds, a stale one a wrong plan
 
 

@@ -139,6 +139,8 @@ VARIANTS = {
     },
     "ecr": {"compute__image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/video/worker:2.3.1"},
     "rotated": {"data__aurora__password_version": 2},
+    # An emulated environment whose resources ignore changes of their own (auto scaling, a final snapshot).
+    "emulated": {"aws__endpoint": "http://127.0.0.1:4566", "data__aurora__final_snapshot": True},
 }
 
 

@@ -20,9 +20,9 @@ import pytest
 
 from shared import precious
 from shared.contract import CONTRACT_OUTPUTS
+from shared.emulator_quirks import QUIRKS
 from shared.naming import state_kms_alias
-from shared.ops.aws import engine_environment
-from tests.support.local_pipeline import EMULATOR_QUIRKS, LOCAL, STACKS, TOOLCHAIN, Pipeline
+from tests.support.local_pipeline import LOCAL, STACKS, TOOLCHAIN, Pipeline
 
 pytestmark = pytest.mark.e2e
 
@@ -44,7 +44,7 @@ def data_is_safe_from_routine_changes(pipeline: Pipeline, outputs: dict, step) -
     assert LOCAL.data.aurora.database_name != renamed
     config.write_text(original.replace("  aurora:\n", f"  aurora:\n    database_name: {renamed}\n", 1))
     before_db = database()
-    before_state = {s: pipeline.state(s)[0] for s in STACKS[1:]}  # network may re-apply its emulator quirks
+    before_state = {s: pipeline.state(s)[0] for s in STACKS}
     refused = pipeline.make("deploy", "ENV=local", ok=False)
     assert refused.returncode == 2 and "Error 2" in refused.stderr, refused.stderr[-3000:]
     assert refused.stderr.count("refusing to apply data-local") == 1, refused.stderr[-3000:]
@@ -55,7 +55,7 @@ def data_is_safe_from_routine_changes(pipeline: Pipeline, outputs: dict, step) -
     assert re.search(r"data-local +refused", refused.stdout) and re.search(r"compute-local +not run", refused.stdout)
     allow = re.search(r"^    ALLOW_REPLACE=(\S+)$", refused.stderr, re.MULTILINE)[1]
     assert "data:aws_rds_cluster.cluster" in allow.split(","), allow
-    assert {s: pipeline.state(s)[0] for s in STACKS[1:]} == before_state, "a refused deploy wrote state"
+    assert {s: pipeline.state(s)[0] for s in STACKS} == before_state, "a refused deploy wrote state"
     assert database() == before_db, "a refused deploy changed the database"
     assert not (pipeline.workdir("data-local") / "data-local.tfplan").exists(), "the refused plan was kept"
 
@@ -78,18 +78,8 @@ def data_is_safe_from_routine_changes(pipeline: Pipeline, outputs: dict, step) -
         "data": LOCAL.data.model_copy(update={"aurora": aurora})})  # fmt: skip
     shape = json.loads((synthesize([protected], pipeline.repo.parent / "protected-out") / "stacks" / "data-local"
                         / "cdk.tf.json").read_text())  # fmt: skip
-    copy = pipeline.repo.parent / "protected-data-local"
-    shutil.copytree(pipeline.workdir("data-local"), copy, symlinks=True, ignore=shutil.ignore_patterns("*.tfplan"))
-    (copy / "cdk.tf.json").write_text(json.dumps(shape))
-    # As the tool runs it: its CLI configuration, the emulator's credentials (shared/ops/aws.py).
-    env = dict(pipeline.env, TF_CLI_CONFIG_FILE=str(pipeline.repo / "cdktf.out" / "terraform.rc"))
-    for name, value in engine_environment(LOCAL).items():
-        if value is None:
-            env.pop(name, None)
-        else:
-            env[name] = value
-    stopped = subprocess.run([pipeline.env["TF_BIN"], "plan", "-destroy", "-input=false", "-no-color", "-lock=false"],
-                             cwd=copy, env=env, capture_output=True, text=True, check=False)  # fmt: skip
+    engine = pipeline.engine_in_copy("data-local", shape)
+    stopped = engine("plan", "-destroy", "-input=false", "-no-color", "-lock=false")
     assert stopped.returncode == 1, stopped.stdout[-2000:] + stopped.stderr[-2000:]
     assert "Instance cannot be destroyed" in stopped.stderr and "prevent_destroy" in stopped.stderr, stopped.stderr
     assert database()[0] == renamed  # the rest of the run keeps the renamed database (a revert is one more replacement)
@@ -155,7 +145,7 @@ def the_password_rests_only_in_secrets_manager(pipeline: Pipeline, outputs: dict
     assert found_anywhere(second) == [] and found_anywhere(first) == []
     pipeline.make("plan", "ENV=local", "STACK=data,compute")
     changes = pipeline.planned_changes("plan")
-    assert changes - EMULATOR_QUIRKS.keys() == set(), f"after the rotation a plan still changes {changes}"
+    assert changes == set(), f"after the rotation a plan still changes {changes}"
 
 
 def faults_are_survived(pipeline: Pipeline, step) -> None:
@@ -230,7 +220,7 @@ def faults_are_survived(pipeline: Pipeline, step) -> None:
     pipeline.make("deploy", "ENV=local")  # goes on: compute rolls to the new password
     pipeline.make("plan", "ENV=local")
     changes = pipeline.planned_changes("plan")
-    assert changes - EMULATOR_QUIRKS.keys() == set(), f"after the kill the state and the emulator differ: {changes}"
+    assert changes == set(), f"after the kill the state and the emulator differ: {changes}"
 
 
 def the_workers_can_do_their_job(pipeline: Pipeline, outputs: dict) -> None:
@@ -328,7 +318,7 @@ def test_the_local_pipeline_end_to_end_with_the_real_engine(pipeline, capsys, re
     for stack in STACKS[1:]:
         assert f"{stack:<24} applied" in deployed.stdout
 
-    step("re-plan every stack, serially and four at once: only the listed emulator quirks may differ")
+    step("re-plan every stack, serially and four at once: nothing to change")
     summaries, seconds = {}, {}
     for workers in ("1", "4"):
         started_plan = time.monotonic()
@@ -338,10 +328,13 @@ def test_the_local_pipeline_end_to_end_with_the_real_engine(pipeline, capsys, re
     assert summaries["1"] == summaries["4"], summaries
     note(f"e2e: make plan ENV=local: PARALLELISM=1 {seconds['1']:.1f} s, PARALLELISM=4 {seconds['4']:.1f} s")
     changes = pipeline.planned_changes("plan")
-    assert changes - EMULATOR_QUIRKS.keys() == set(), "a second plan changes what the emulator does not explain"
-    unseen = sorted(EMULATOR_QUIRKS.keys() - changes)  # some depend on history (moto keeps a description on update)
-    if unseen:
-        note(f"e2e: listed quirks not seen this run: {unseen}")
+    assert changes == set(), f"a plan right after a deploy changes {sorted(changes)}"
+    assert all(re.search(rf"{s} +no changes", summaries["1"]) for s in STACKS), summaries["1"]
+
+    step("the emulator's quirks, no longer ignored: each listed one shows, and nothing else")
+    shown = {(address.split(".", 1)[0], attribute) for _, address, attribute in pipeline.plan_without_quirks_ignored()}
+    listed = {(q.resource_type, q.attribute) for q in QUIRKS}
+    assert shown == listed, f"not listed: {sorted(shown - listed)}; listed, no longer shown: {sorted(listed - shown)}"
 
     outputs = json.loads((pipeline.repo / "outputs" / "local.json").read_text())
     for stack, names in CONTRACT_OUTPUTS.items():
@@ -382,13 +375,10 @@ def test_the_local_pipeline_end_to_end_with_the_real_engine(pipeline, capsys, re
     assert rds.describe_db_clusters(DBClusterIdentifier=cluster_id)["DBClusters"][0]["EngineVersion"] == newer
 
     step("drift: an out-of-band change is named")
-    before = pipeline.make("drift", "ENV=local", ok=False)
-    assert "monitoring-local         in sync" in before.stdout, before.stdout[-3000:]
+    before = pipeline.make("drift", "ENV=local")  # exit 0: the emulator's quirks are not drift
+    assert "no drift in local" in before.stdout, before.stdout[-3000:]
     # With the version pinned, drift's plan was newer -> floor, which ModifyDBCluster refuses.
-    cluster_changes = {c for c in pipeline.planned_changes("drift") if c[1] == "aws_rds_cluster.cluster"}
-    assert cluster_changes <= EMULATOR_QUIRKS.keys(), (
-        f"the engine plans a change to the upgraded cluster: {cluster_changes}"
-    )
+    assert pipeline.planned_changes("drift") == set()
     topic = outputs["monitoring"]["alarm_topic_arn"]
     pipeline.aws("sns").set_topic_attributes(TopicArn=topic, AttributeName="DisplayName", AttributeValue="changed")
     after = pipeline.make("drift", "ENV=local", ok=False)

@@ -79,12 +79,16 @@ def client(
     return session.client(service, region_name=region or env.aws.region, config=_RETRIES, **endpoint)
 
 
+class NoCredentials(UsageError):
+    """This machine has no AWS credentials at all (as opposed to rejected or unreachable ones)."""
+
+
 def check_credentials(env: EnvironmentConfig) -> dict:
     """Ask STS who we are; turn every way that can fail into one clear sentence (exit code 2)."""
     try:
         identity = client("sts", env).get_caller_identity()
     except (NoCredentialsError, PartialCredentialsError):
-        raise UsageError(
+        raise NoCredentials(
             "no AWS credentials found: set AWS_PROFILE (after `aws sso login`) or "
             "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, then run the command again"
         ) from None

@@ -23,7 +23,7 @@ from shared.contract import DEFAULT_OUTDIR
 from shared.errors import OperationFailed, UsageError
 from shared.files import owner_only, write_atomically
 from shared.naming import STACK_NAMES, stack_id
-from shared.ops import guard, locks, provider_lock, releases, speculative, state_lock
+from shared.ops import guard, locks, provider_install, provider_lock, releases, speculative, state_lock
 from shared.ops.aws import check_credentials, engine_environment
 from shared.ops.engine import (
     INTERRUPTS,
@@ -35,11 +35,10 @@ from shared.ops.engine import (
     find_engine,
     provider_versions,
 )
+from shared.paths import OUTPUTS_DIR, REPORTS_DIR
 from shared.synthesis import synthesize_if_changed
 from shared.workdirs import check_outdir, refuse_errored_state
 
-OUTPUTS_DIR = Path("outputs")
-REPORTS_DIR = Path("reports")
 CROSS_STACK_PREFIX = "cross-stack-output-"  # CDKTF's own wiring outputs, not for people
 
 
@@ -273,6 +272,8 @@ def _init(engine: Engine, stack: Stack, *, quiet: bool = False) -> None:
         provider_lock.install(stack.lock_file, stack.workdir)
         if stack.lock_file.is_file():
             args += provider_lock.init_args()  # CI never changes the committed pins
+        else:
+            provider_lock.warn_if_unpinned(stack.lock_file)
     if _initialized(stack, _init_key(engine, stack, args)):
         return
     result = engine.capture(args, stack.workdir) if quiet else _run(engine, "init", args, stack)
@@ -345,7 +346,9 @@ def _count_changes(engine: Engine, stack: Stack, outcome: Outcome) -> None:
         actions = rc["change"]["actions"]
         if actions not in (["no-op"], ["read"]):
             outcome.addresses.append(rc["address"])
-            outcome.changes.append({"address": rc["address"], "actions": actions, "attributes": _changed(rc["change"])})
+            outcome.changes.append(
+                {"address": rc["address"], "actions": actions, "attributes": changed_attributes(rc["change"])}
+            )
         outcome.add += "create" in actions
         outcome.change += "update" in actions
         outcome.destroy += "delete" in actions
@@ -379,7 +382,7 @@ def _keep_snapshot_key(engine: Engine, stack: Stack, env: EnvironmentConfig, out
         emit(f"{stack.id}: {address} left the state, so that the destroy keeps it: {outcome.note}")
 
 
-def _changed(change: dict) -> list[str]:
+def changed_attributes(change: dict) -> list[str]:
     """The top-level attributes whose known value the change alters (a value known only after apply is not
     counted: it is the engine's to fill in, not a difference from what runs)."""
     before, after = change.get("before") or {}, change.get("after") or {}
@@ -492,6 +495,21 @@ def _work(
         # holds the prior state of the stack.
         (stack.workdir / stack.plan_file).unlink(missing_ok=True)
         outcome.seconds = time.monotonic() - started
+
+
+def _install_providers(engine: Engine, chosen: list[Stack]) -> None:
+    """Preflight of a command that changes things: every stack it will run is initialized (its providers
+    installed, by the engine's own rules) before the first one is touched, so that a provider the machine
+    cannot get stops the command with nothing applied, rather than after the stacks before it."""
+    for stack in chosen:
+        try:
+            _init(engine, stack, quiet=True)
+        except _StackFailed as exc:
+            doc = json.loads((stack.workdir / "cdk.tf.json").read_text())
+            message = provider_install.explain(exc.output, stack.id, doc)
+            if message is not None:
+                raise UsageError(message) from None
+            raise OperationFailed(f"initializing {stack.id} failed, so no stack was touched:\n{exc.output}") from None
 
 
 def _producer_outputs(engine: Engine, ordered: list[Stack], chosen: list[Stack]) -> dict[str, dict | None]:
@@ -722,6 +740,8 @@ def execute(
         raise OperationFailed(f"reading the state of the stacks read by others ({exc.step}):\n{exc.output}") from None
     try:
         with INTERRUPTS.handling():
+            if action in ("deploy", "destroy"):
+                _install_providers(engine, chosen)
             if workers > 1 and len(report.outcomes) > 1:
                 _in_parallel(action, engine, report.outcomes, workers, env, produced)
             else:

@@ -19,6 +19,7 @@ from shared.errors import OperationFailed, UsageError
 from shared.ops import deploy, guard, locks, releases, smoke
 from shared.ops.aws import check_credentials
 from shared.ops.engine import find_engine
+from shared.paths import OUTPUTS_DIR
 from shared.workdirs import check_outdir
 
 
@@ -43,7 +44,7 @@ def promote(
     target: str,
     *,
     outdir: Path = DEFAULT_OUTDIR,
-    outputs_dir: Path = smoke.OUTPUTS_DIR,
+    outputs_dir: Path = OUTPUTS_DIR,
     confirm: str | None = None,
     allow_replace: str | None = None,
 ) -> int:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from pathlib import Path
 
 from shared.config import EnvironmentConfig
 from shared.files import write_atomically
+from shared.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 LOCK_NAME = ".terraform.lock.hcl"
 _HEADER = (
     '# This file is maintained automatically by "terraform init".\n# Manual edits may be lost in future updates.\n'
@@ -41,6 +42,22 @@ def read_only() -> bool:
 
 def init_args() -> list[str]:
     return ["-lockfile=readonly"] if read_only() else []
+
+
+_WARNED: set[Path] = set()
+
+
+def warn_if_unpinned(lock: Path) -> None:
+    """Under CI, say once per command that there are no committed pins: the engine then takes each
+    provider's build by its version alone, unchecked against any checksum a reviewer saw."""
+    if read_only() and not lock.is_file() and lock not in _WARNED:
+        _WARNED.add(lock)
+        print(
+            f"warning: no committed provider pins ({lock.name} is not in the repository): init takes each "
+            "provider's build by version alone. Run make providers-lock ENV=<env> where the registry is "
+            "reachable, and commit the file.",
+            file=sys.stderr,
+        )
 
 
 def install(lock: Path, workdir: Path) -> None:

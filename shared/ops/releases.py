@@ -11,15 +11,13 @@ import subprocess
 import sys
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
-from pathlib import Path
 
 from botocore.exceptions import ClientError
 
 from shared.config import EnvironmentConfig
 from shared.errors import UsageError
-from shared.ops.aws import check_credentials, client
-
-ROOT = Path(__file__).resolve().parents[2]
+from shared.ops.aws import NoCredentials, check_credentials, client
+from shared.paths import ROOT
 
 
 @dataclass(frozen=True)
@@ -135,14 +133,25 @@ def latest(env: EnvironmentConfig) -> Release | None:
     return releases[-1] if releases and not releases[-1].destroyed else None
 
 
-def show(envs: list[EnvironmentConfig]) -> int:
-    """`make releases`: what runs where. Exit 2 when an environment's records cannot be read."""
+def show(envs: list[EnvironmentConfig], *, named: bool = True) -> int:
+    """`make releases`: what runs where. Exit 2 when an environment's records cannot be read. Without
+    ENV (`named` false), an environment this machine has no AWS credentials for at all is a row that
+    says so, not an error: a machine with only the local emulator still sees its own releases."""
     rows = [("ENVIRONMENT", "REVISION", "IMAGE", "DEPLOYED AT", "BY")]
     problems: list[str] = []
+    unreadable: list[str] = []
+    missing: NoCredentials | None = None
     for env in envs:
         try:
             check_credentials(env)
             releases = history(env)
+        except NoCredentials as exc:
+            if named:
+                raise
+            missing = exc
+            unreadable.append(env.suffix)
+            rows.append((env.suffix, "(no AWS credentials here)", "", "", ""))
+            continue
         except UsageError as exc:
             if str(exc) not in problems:
                 problems.append(str(exc))
@@ -159,6 +168,11 @@ def show(envs: list[EnvironmentConfig]) -> int:
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+    if unreadable:
+        if len(unreadable) == len(envs) and missing is not None:
+            raise missing
+        print(f"\n{', '.join(unreadable)}: not read, as this machine has no AWS credentials; set AWS_PROFILE "
+              "(after `aws sso login`) to see them too")  # fmt: skip
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)
     return 2 if problems else 0

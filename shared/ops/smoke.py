@@ -21,8 +21,7 @@ from shared.contract import ALARM_IDS, SECRET_KEYS
 from shared.errors import UsageError
 from shared.naming import resource_name
 from shared.ops.aws import check_credentials, client, new_session
-
-OUTPUTS_DIR = Path("outputs")
+from shared.paths import OUTPUTS_DIR
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import yaml
 from shared.config import EnvironmentConfig
 from shared.errors import UsageError
 from shared.naming import STACK_NAMES, stack_id
+from shared.paths import CHECKOV
 
 SKIPS_FILE = Path(__file__).with_name("checkov_skips.yaml")
 CONDITIONS = {
@@ -54,13 +55,10 @@ def load_skips(path: Path = SKIPS_FILE) -> list[Skip]:
 
 
 # `make install` puts checkov in its own virtual environment (its pins clash with ours).
-PROJECT_CHECKOV = Path(__file__).resolve().parents[2] / ".venv" / "checkov" / "bin" / "checkov"
 
 
 def checkov_binary() -> str:
-    found = os.environ.get("STREAMFLIX_CHECKOV") or (
-        str(PROJECT_CHECKOV) if PROJECT_CHECKOV.exists() else shutil.which("checkov")
-    )
+    found = os.environ.get("STREAMFLIX_CHECKOV") or (str(CHECKOV) if CHECKOV.exists() else shutil.which("checkov"))
     if not found or not Path(found).exists():
         raise UsageError("checkov is not installed: run `make install` (it lives in .venv/checkov)")
     return found

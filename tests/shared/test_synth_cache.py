@@ -7,6 +7,7 @@ import json
 import pytest
 
 from shared import synth_cache
+from shared.paths import ROOT
 from shared.synthesis import synthesize_if_changed
 from tests.conftest import variant
 
@@ -56,7 +57,7 @@ def test_a_code_change_means_a_synthesis(seeded, configs, monkeypatch, tmp_path)
 
     root = tmp_path / "checkout"
     for directory in synth_cache.SOURCE_DIRS:
-        shutil.copytree(synth_cache.ROOT / directory, root / directory, ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(ROOT / directory, root / directory, ignore=shutil.ignore_patterns("__pycache__"))
     monkeypatch.setattr(synth_cache, "ROOT", root)
     synth_cache._code_digest.cache_clear()
     try:

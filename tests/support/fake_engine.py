@@ -9,6 +9,8 @@ Put on PATH as `terraform` by the `engine` fixture. It keeps "state" per stack i
                    state lock (its "Lock Info" included)
   FAKE_TF_CHANGES  JSON {stack id: [[address, actions, replace_paths], ...]}: what a plan of that deployed
                    stack changes (e.g. [["aws_sqs_queue.dlq", ["delete", "create"], [["name"]]]])
+  FAKE_TF_UNINSTALLABLE  a provider source (e.g. "hashicorp/random"): the init of a stack that requires it
+                   fails as Terraform's does when neither a mirror nor the registry serves it
   FAKE_TF_OUTPUTS  JSON file {stack id: {output name: value}} overriding the invented output values
   FAKE_TF_VERSION  what `version -json` reports (default 1.11.4)
   FAKE_TF_SLOW     "apply:<stack id>": that apply traps signals as Terraform does and works until
@@ -55,6 +57,13 @@ def run(argv: list[str], cwd: Path, env: Mapping[str, str], out: Write, err: Wri
         return _force_unlock(cwd, argv[-1], out, err)
     state_file = Path(env["FAKE_TF_STATE"]) / f"{stack}.json"
     deployed = state_file.exists()
+    if command == "init" and (missing := env.get("FAKE_TF_UNINSTALLABLE")):
+        wanted = json.loads((cwd / "cdk.tf.json").read_text())["terraform"].get("required_providers", {})
+        version = next((p["version"] for p in wanted.values() if p.get("source") == missing), None)
+        if version is not None:
+            out(f'Initializing provider plugins...\n- Finding {missing} versions matching "{version}"...\n')
+            err(UNINSTALLABLE.format(source=missing))
+            return 1
     if command == "init":
         (cwd / ".terraform").mkdir(exist_ok=True)  # as Terraform does: where it keeps the backend and providers
         out("Terraform has been successfully initialized!\n")
@@ -119,6 +128,14 @@ def run(argv: list[str], cwd: Path, env: Mapping[str, str], out: Write, err: Wri
     err(f"fake engine: unsupported command {argv}\n")
     return 1
 
+
+UNINSTALLABLE = """
+Error: Failed to query available provider packages
+
+Could not retrieve the list of available versions for provider {source}: could not connect to
+registry.terraform.io: failed to request discovery document: Get
+"https://registry.terraform.io/.well-known/terraform.json": dial tcp: lookup registry.terraform.io: no such host
+"""
 
 LOCKED = """
 Error: Error acquiring the state lock

@@ -1,45 +1,31 @@
 """The local pipeline as the real-engine tests drive it: a repository copy, the variables every make call
-gets, the emulator's AWS, and the differences the emulator forces (each with its reason)."""
+gets, the emulator's AWS."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import boto3
 
 from shared import cdk
 from shared.config import load_environment
+from shared.emulator_quirks import QUIRKS
 from shared.naming import state_kms_alias
+from shared.ops.aws import engine_environment
+from shared.ops.deploy import changed_attributes
 from tests.support import real_engine
 
 LOCAL = load_environment("local")
 STACKS = [f"{s}-local" for s in ("network", "data", "compute", "monitoring")]
 # `make e2e TOOLCHAIN=cdktn` runs this test on CDK Terrain: every make call here uses the same toolchain.
 TOOLCHAIN = f"TOOLCHAIN={cdk.ACTIVE.name}"
-
-# What a plan right after a deploy still wants to change, only because the emulator does not give
-# back what it was given. Each entry is one resource attribute and why; anything else is a defect.
-GROUP_RULES = ("aws_vpc_security_group_ingress_rule.db_from_tasks", "aws_vpc_security_group_egress_rule.tasks_to_db")
-EMULATOR_QUIRKS = {
-    **{("network-local", rule, "referenced_security_group_id"):
-       "moto returns a same-account group reference as <account>/<group id>" for rule in GROUP_RULES},
-    **{("network-local", rule, "description"):
-       "moto drops the description of a rule that references a security group when it creates it"
-       for rule in GROUP_RULES},
-    ("data-local", "aws_kinesis_stream.stream", "tags_all"):
-        "moto drops the tags passed to CreateStream",
-    ("data-local", "aws_rds_cluster.cluster", "scaling_configuration"):
-        "moto reports a Serverless v1 ScalingConfiguration for a provisioned (Serverless v2) cluster",
-    ("compute-local", "aws_ecs_service.service", "enable_ecs_managed_tags"):
-        "moto does not return enableECSManagedTags",
-    ("compute-local", "aws_ecs_service.service", "availability_zone_rebalancing"):
-        "moto does not return availabilityZoneRebalancing",
-}  # fmt: skip
 
 
 def free_port() -> int:
@@ -102,6 +88,57 @@ class Pipeline:
         return {
             (s["stack"], c["address"], attr) for s in report["stacks"] for c in s["changes"] for attr in c["attributes"]
         }
+
+    def engine_in_copy(self, stack: str, synthesized: dict) -> Callable[..., subprocess.CompletedProcess]:
+        """The engine, as the tool runs it (its CLI configuration, the emulator's credentials), on a fresh
+        copy of the stack's working directory whose cdk.tf.json is `synthesized`: the same state, other
+        code. Returns `run(*args)`, which runs the engine there."""
+        copy = self.repo.parent / f"copy-{stack}"
+        shutil.rmtree(copy, ignore_errors=True)
+        shutil.copytree(self.workdir(stack), copy, symlinks=True, ignore=shutil.ignore_patterns("*.tfplan"))
+        (copy / "cdk.tf.json").write_text(json.dumps(synthesized))
+        env = dict(self.env, TF_CLI_CONFIG_FILE=str(self.repo / "cdktf.out" / "terraform.rc"))
+        for name, value in engine_environment(LOCAL).items():
+            if value is None:
+                env.pop(name, None)
+            else:
+                env[name] = value
+
+        def run(*args: str) -> subprocess.CompletedProcess:
+            proc = subprocess.run([self.env["TF_BIN"], *args], cwd=copy, env=env, capture_output=True, text=True,
+                                  check=False)  # fmt: skip
+            self.transcript += [proc.stdout, proc.stderr]
+            return proc
+
+        return run
+
+    def plan_without_quirks_ignored(self) -> set[tuple[str, str, str]]:
+        """(stack, address, attribute) of what a plan of the deployed stacks changes once the product's
+        emulator quirks are no longer ignored (shared/emulator_quirks.py): the same code, minus those
+        ignore_changes entries, planned against the same state."""
+        quirks = {(q.resource_type, q.attribute) for q in QUIRKS}
+        changed = set()
+        for stack in STACKS:
+            synthesized = json.loads((self.workdir(stack) / "cdk.tf.json").read_text())
+            for rtype, items in synthesized.get("resource", {}).items():
+                for body in items.values():
+                    lifecycle = body.get("lifecycle", {})
+                    own = [a for a in lifecycle.get("ignore_changes", []) if (rtype, a) not in quirks]
+                    if own:
+                        lifecycle["ignore_changes"] = own
+                    else:
+                        lifecycle.pop("ignore_changes", None)
+                    if "lifecycle" in body and not lifecycle:
+                        del body["lifecycle"]
+            engine = self.engine_in_copy(stack, synthesized)
+            planned = engine("plan", "-input=false", "-no-color", "-lock=false", "-out=quirks.tfplan")
+            assert planned.returncode == 0, planned.stdout[-3000:] + planned.stderr[-3000:]
+            shown = engine("show", "-json", "quirks.tfplan")
+            assert shown.returncode == 0, shown.stderr[-3000:]
+            for change in json.loads(shown.stdout).get("resource_changes", []):
+                if change["change"]["actions"] != ["no-op"] and change["mode"] == "managed":
+                    changed |= {(stack, change["address"], a) for a in changed_attributes(change["change"])}
+        return changed
 
     def state(self, stack: str) -> tuple[str, dict]:
         """ETag and content of the stack's state object."""

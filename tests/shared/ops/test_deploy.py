@@ -36,9 +36,9 @@ def test_deploy_plans_to_a_file_and_applies_exactly_that_file_in_dependency_orde
     assert run("deploy", dev) == 0
     calls = [c for c in engine.calls() if c[0] in ("init", "plan", "show", "apply")]
     per_stack = [(cmd, stack) for cmd, stack, _ in calls]
-    expected = []
+    expected = [("init", stack) for stack in ORDER]  # every stack's providers installed before the first plan
     for stack in ORDER:
-        expected += [("init", stack), ("plan", stack), ("show", stack), ("apply", stack)]
+        expected += [("plan", stack), ("show", stack), ("apply", stack)]
     assert per_stack[: len(expected)] == expected
     for cmd, stack, args in calls:
         if cmd == "plan":
@@ -98,7 +98,7 @@ def test_a_failing_stack_stops_the_run_and_a_rerun_picks_up_from_there(engine, d
     engine.set("FAIL", "apply:compute-dev")
     assert run("deploy", dev) == 1
     assert engine.commands("apply") == ORDER[:3]  # compute-dev failed in apply
-    assert "monitoring-dev" not in {stack for _, stack, _ in engine.calls()}
+    assert "monitoring-dev" not in {stack for cmd, stack, _ in engine.calls() if cmd != "init"}  # installed only
     captured = capsys.readouterr()
     for line in ("network-dev              applied", "data-dev                 applied",
                  "compute-dev              failed", "monitoring-dev           not run"):  # fmt: skip
@@ -109,6 +109,39 @@ def test_a_failing_stack_stops_the_run_and_a_rerun_picks_up_from_there(engine, d
     engine.clear()
     assert run("deploy", dev) == 0
     assert engine.commands("apply") == ["compute-dev", "monitoring-dev"]
+
+
+@pytest.mark.parametrize("action", ["deploy", "destroy"])
+def test_a_provider_the_engine_cannot_install_stops_the_command_before_any_stack(
+    engine, dev, run, capsys, action, monkeypatch, tmp_path
+):
+    if action == "destroy":
+        run("deploy", dev)
+        engine.clear()
+    mirror = tmp_path / "mirror" / "registry.terraform.io" / "hashicorp" / "aws" / "6.25.0" / "linux_amd64"
+    mirror.mkdir(parents=True)
+    monkeypatch.setenv("TF_PROVIDER_MIRROR", str(tmp_path / "mirror"))
+    engine.set("UNINSTALLABLE", "hashicorp/random")  # only the data stack needs it
+    with pytest.raises(UsageError) as exc:
+        run(action, dev, **({"confirm": "dev"} if action == "destroy" else {}))
+    message = str(exc.value)
+    assert message.startswith("data-dev needs the provider hashicorp/random 3.7.2, and the engine cannot install it")
+    assert f"TF_PROVIDER_MIRROR={tmp_path / 'mirror'} (which holds hashicorp/aws 6.25.0)" in message
+    assert "the plugin cache" in message and "the registry registry.terraform.io, which did not serve it" in message
+    assert "nothing was applied" in message
+    assert message.count("Failed to query available provider packages") == 1  # the engine's error, once
+    assert "Failed to query" not in capsys.readouterr().out
+    assert engine.commands("plan") == [] and engine.commands("apply") == []  # not even network-dev
+
+
+def test_an_init_that_fails_for_another_reason_shows_the_engine_error_and_touches_nothing(engine, dev, run):
+    from shared.errors import OperationFailed
+
+    engine.set("FAIL", "init:compute-dev")
+    with pytest.raises(OperationFailed, match="initializing compute-dev failed, so no stack was touched") as exc:
+        run("deploy", dev)
+    assert "the fake engine was told to fail" in str(exc.value)
+    assert engine.commands("apply") == []
 
 
 def test_targeted_deploy_refuses_when_a_dependency_was_never_deployed(engine, dev, run):

@@ -40,8 +40,11 @@ def test_what_init_adds_is_merged_back_once(tmp_path):
 
 @pytest.mark.parametrize(("ci", "committed", "readonly"), [("true", True, True), ("true", False, False),
                                                             (None, True, False)])  # fmt: skip
-def test_ci_never_changes_the_committed_pins(engine, state_buckets, tmp_path, monkeypatch, ci, committed, readonly):
+def test_ci_never_changes_the_committed_pins(
+    engine, state_buckets, tmp_path, monkeypatch, capsys, ci, committed, readonly
+):
     monkeypatch.setattr(provider_lock, "ROOT", tmp_path)
+    monkeypatch.setattr(provider_lock, "_WARNED", set())
     if committed:
         (tmp_path / ".terraform.lock.hcl").write_text(AWS)
     if ci:
@@ -53,6 +56,9 @@ def test_ci_never_changes_the_committed_pins(engine, state_buckets, tmp_path, mo
     assert ("-lockfile=readonly" in init) is readonly
     if committed:  # copied where init reads it
         assert (tmp_path / "out/stacks/network-dev/.terraform.lock.hcl").read_text() == AWS
+    # CI says when it runs without pins, once; a developer's first init is how the pins come to be.
+    warned = capsys.readouterr().err.count("warning: no committed provider pins (.terraform.lock.hcl")
+    assert warned == (1 if ci and not committed else 0)
 
 
 def test_providers_lock_says_what_it_needs_when_nothing_can_serve_every_platform(engine, tmp_path, monkeypatch):

@@ -1,0 +1,43 @@
+"""What an AWS emulator does not give back as it was given: the one list of known differences.
+
+An emulated environment (`aws.endpoint` set, such as `local`) puts each listed attribute in the
+`ignore_changes` of every resource of its type (PipelineStack.absorb_emulator_quirks), so that a deploy
+right after a deploy changes nothing and `make drift ENV=local` exits 0. Real environments never get
+these: there, any such difference is drift. The end-to-end test plans the deployed emulator without them
+and fails on a listed quirk that no longer shows (a newer emulator) or on one that is not listed.
+Light to import: no provider bindings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Quirk:
+    resource_type: str
+    attribute: str
+    reason: str
+    emulator: str = "moto"
+
+
+QUIRKS: tuple[Quirk, ...] = (
+    Quirk("aws_vpc_security_group_ingress_rule", "referenced_security_group_id",
+          "returns a same-account group reference as <account>/<group id>"),
+    Quirk("aws_vpc_security_group_egress_rule", "referenced_security_group_id",
+          "returns a same-account group reference as <account>/<group id>"),
+    Quirk("aws_vpc_security_group_ingress_rule", "description",
+          "drops the description of a rule that references a security group when it creates it"),
+    Quirk("aws_vpc_security_group_egress_rule", "description",
+          "drops the description of a rule that references a security group when it creates it"),
+    Quirk("aws_kinesis_stream", "tags_all", "drops the tags passed to CreateStream"),
+    Quirk("aws_rds_cluster", "scaling_configuration",
+          "reports a Serverless v1 ScalingConfiguration for a provisioned (Serverless v2) cluster"),
+    Quirk("aws_ecs_service", "enable_ecs_managed_tags", "does not return enableECSManagedTags"),
+    Quirk("aws_ecs_service", "availability_zone_rebalancing", "does not return availabilityZoneRebalancing"),
+)  # fmt: skip
+
+
+def ignored(resource_type: str) -> list[str]:
+    """The attributes an emulated environment ignores on a resource of this type, in list order."""
+    return [q.attribute for q in QUIRKS if q.resource_type == resource_type]

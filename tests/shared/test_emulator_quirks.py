@@ -1,0 +1,48 @@
+"""The emulator's quirks: ignored in emulated environments only, on exactly the listed attributes."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.emulator_quirks import QUIRKS, ignored
+
+STACKS = ("network", "data", "compute", "monitoring")
+QUIRKY = {(q.resource_type, q.attribute) for q in QUIRKS}
+
+
+def ignoring(stack_json: dict) -> dict[tuple[str, str], list[str]]:
+    return {
+        (rtype, name): body.get("lifecycle", {}).get("ignore_changes", [])
+        for rtype, items in stack_json.get("resource", {}).items()
+        for name, body in items.items()
+    }
+
+
+def test_each_quirk_is_one_attribute_with_a_reason():
+    assert len(QUIRKY) == len(QUIRKS), "a quirk is listed twice"
+    for quirk in QUIRKS:
+        assert quirk.resource_type.startswith("aws_") and quirk.attribute and quirk.emulator == "moto"
+        assert len(quirk.reason.split()) >= 4, quirk
+
+
+def test_the_local_environment_ignores_every_listed_attribute_on_every_resource_of_its_type(synth):
+    seen = set()
+    for stack in STACKS:
+        for (rtype, name), ignores in ignoring(synth.stack(stack, "local")).items():
+            assert ignores[-len(ignored(rtype)) or len(ignores) :] == ignored(rtype), (stack, rtype, name, ignores)
+            seen |= {(rtype, a) for a in ignores}
+    assert seen >= QUIRKY, f"listed but matching no resource of local: {sorted(QUIRKY - seen)}"
+
+
+@pytest.mark.parametrize("env", ["dev", "staging", "prod"])
+def test_a_real_environment_ignores_none_of_them(synth, env):
+    for stack in STACKS:
+        for (rtype, name), ignores in ignoring(synth.stack(stack, env)).items():
+            assert not {(rtype, a) for a in ignores} & QUIRKY, (stack, rtype, name, ignores)
+
+
+def test_what_a_resource_ignores_of_its_own_stays_beside_the_quirks(variants):
+    service = variants.one("compute", "emulated", "aws_ecs_service")
+    assert service["lifecycle"]["ignore_changes"] == ["desired_count", *ignored("aws_ecs_service")]
+    cluster = variants.one("data", "emulated", "aws_rds_cluster")
+    assert cluster["lifecycle"]["ignore_changes"] == ["final_snapshot_identifier", *ignored("aws_rds_cluster")]
