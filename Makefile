@@ -43,7 +43,7 @@ ENGINE_ARGS = $(ENV_ARGS) $(call opt,STACK,stack) $(call opt,CONFIRM,confirm)
 # Where ENV came from ("environment": the user's shell, where ENV often names a shell rc file).
 CLI = STREAMFLIX_ENV_ORIGIN=$(call quote,$(origin ENV)) $(PY) -m shared.cli
 
-.PHONY: help install config synth check test lint bench plan deploy destroy outputs drift \
+.PHONY: help install config synth check test lint docs bench plan deploy destroy outputs drift \
         bootstrap smoke releases promote unlock emulator emulator-stop e2e providers-lock equivalence clean
 
 help: ## List the targets
@@ -86,6 +86,9 @@ e2e: install ## The real engine against the emulator, end to end (the `e2e` part
 
 equivalence: install $(OTHER_STAMP) ## Show that cdktf and cdktn synthesize the same stacks (only the listed differences)
 	$(PY) -m pytest -p no:cacheprovider tests/shared/cdk/test_equivalence.py $(PYTEST_ARGS)
+
+docs: $(STAMP) ## Write the generated tables of docs/ (config keys, make targets) from the code
+	@$(CLI) docs
 
 lint: $(STAMP) ## Lint and check formatting with ruff
 	$(VENV)/bin/ruff check .

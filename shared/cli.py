@@ -48,6 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     p = command("synth", "synthesize the stacks of one or all environments")
     p.add_argument("--outdir", default="cdktf.out")
     command("check", "synthesize and scan with checkov")
+    command("docs", "write the generated tables of docs/ (config keys, make targets) from the code", env="none")
     command("bench", "time synthesis with the fast and the plain provider import", env="none")
     for name, text in (("plan", "plan the stacks of an environment"),
                        ("deploy", "plan and apply the stacks of an environment, in dependency order"),
@@ -201,6 +202,14 @@ def cmd_releases(args: argparse.Namespace) -> int:
     return show(_many(args), named=bool(args.env))
 
 
+def cmd_docs(args: argparse.Namespace) -> int:
+    from shared import docs  # loads every environment, no provider bindings
+
+    for path in docs.write():
+        print(f"wrote {path}")
+    return 0
+
+
 def cmd_providers_lock(args: argparse.Namespace) -> int:
     from shared.ops.relock import relock
 
@@ -234,6 +243,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "synth": cmd_synth,
     "check": cmd_check,
     "bench": cmd_bench,
+    "docs": cmd_docs,
     "plan": _deploy_command("plan"),
     "deploy": _deploy_command("deploy"),
     "destroy": _deploy_command("destroy"),

@@ -1,4 +1,4 @@
-"""The CI workflow: valid against the published GitHub workflow schema, and shaped as the README says."""
+"""The CI workflow: valid against the published GitHub workflow schema, and shaped as docs/promotion.md says."""
 
 from __future__ import annotations
 
