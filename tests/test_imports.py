@@ -22,25 +22,32 @@ def project_modules(root: Path) -> dict[str, Path]:
     return found
 
 
-def imported(path: Path, known: dict[str, Path]) -> set[str]:
-    """The project modules a file imports, at any depth of its code. Importing a.b.c runs a and a.b too."""
+def imported(path: Path, known: dict[str, Path], own: str = "") -> set[str]:
+    """The project modules a file imports, at any depth of its code. Importing a.b.c runs a and a.b too;
+    but a module's own packages (`own`'s ancestors) are being imported already whenever it runs, so
+    taking a sibling submodule from one (`from a import b` inside a.c) is no edge back to it. Taking a
+    name the package itself defines is (it may not be defined yet)."""
+    ancestors = {".".join(own.split(".")[:i]) for i in range(1, own.count(".") + 1)}
     names: set[str] = set()
+    early: set[str] = set()  # own packages a name is taken from before they may have defined it
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Import):
             names |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            names.add(node.module)
-            names |= {f"{node.module}.{alias.name}" for alias in node.names}
+            submodules = {f"{node.module}.{alias.name}" for alias in node.names}
+            names |= submodules | {node.module}
+            if node.module in ancestors and not submodules <= known.keys():
+                early.add(node.module)
     edges = set()
     for name in names:
         parts = name.split(".")
         edges |= {".".join(parts[:i]) for i in range(1, len(parts) + 1)} & known.keys()
-    return edges
+    return (edges - ancestors) | early
 
 
 def first_circle(root: Path) -> list[str] | None:
     known = project_modules(root)
-    graph = {name: imported(path, known) - {name} for name, path in known.items()}
+    graph = {name: imported(path, known, name) - {name} for name, path in known.items()}
     state: dict[str, str] = {}  # visiting / done
     stack: list[str] = []
 
@@ -77,3 +84,16 @@ def test_a_circle_closed_by_an_import_inside_a_function_is_found(tmp_path):
     assert first_circle(tmp_path) == ["shared.ops.deploy", "shared.ops.provider_lock", "shared.ops.deploy"]
     (tmp_path / "shared/ops/provider_lock.py").write_text("def relock():\n    pass\n")
     assert first_circle(tmp_path) is None
+
+
+def test_a_sibling_taken_from_the_own_package_is_no_circle_but_a_name_the_package_defines_is(tmp_path):
+    (tmp_path / "shared" / "config").mkdir(parents=True)
+    (tmp_path / "stacks").mkdir()
+    for init in ("shared/__init__.py", "stacks/__init__.py"):
+        (tmp_path / init).write_text("")
+    (tmp_path / "shared/config/__init__.py").write_text("from shared.config.loader import load\n")
+    (tmp_path / "shared/config/rules.py").write_text("")
+    (tmp_path / "shared/config/loader.py").write_text("from shared.config import rules\n\ndef load():\n    pass\n")
+    assert first_circle(tmp_path) is None
+    (tmp_path / "shared/config/rules.py").write_text("from shared.config import load\n")
+    assert first_circle(tmp_path) == ["shared.config", "shared.config.loader", "shared.config.rules", "shared.config"]

@@ -1,4 +1,4 @@
-"""The config loader: valid environments load; every kind of bad input is reported with file, key path and line."""
+"""Loading environment files: every problem at once, with file, line and key path; a frozen object otherwise."""
 
 from __future__ import annotations
 

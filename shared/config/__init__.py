@@ -1,0 +1,34 @@
+"""Typed, validated per-environment configuration: YAML in, a frozen object out, or every problem at once.
+
+Defaults live in the schema, once; an environment file (`environments/<env>.yaml`) states only what
+differs from them. The package, by concept:
+
+- patterns.py  every regular expression a value must match, each with the words its message uses
+- schema.py    the sections and the environment, with their descriptions, defaults and own rules
+- rules.py     rules across sections, one function each
+- source.py    reading a file defensively (size, UTF-8, aliases, duplicates, lines)
+- problems.py  the error that carries every problem, and pydantic's errors in the user's terms
+- loader.py    load_environment / load_environments: file to EnvironmentConfig
+"""
+
+from shared.config.loader import (
+    PROMOTION_ORDER,
+    available_environments,
+    environments_dir,
+    load_environment,
+    load_environments,
+)
+from shared.config.problems import ConfigError
+from shared.config.schema import ACCESS_LOG_SUFFIX, AuroraConfig, EnvironmentConfig
+
+__all__ = [
+    "ACCESS_LOG_SUFFIX",
+    "PROMOTION_ORDER",
+    "AuroraConfig",
+    "ConfigError",
+    "EnvironmentConfig",
+    "available_environments",
+    "environments_dir",
+    "load_environment",
+    "load_environments",
+]

@@ -1,0 +1,115 @@
+"""Rules that span sections of an environment file: one function each, listed once in RULES.
+
+Each takes `get(dotted path)`, which gives a value or MISSING, and returns (key, message) problems. A
+rule whose values are missing or of the wrong type says nothing: that problem is reported where it lies.
+They run on the validated model (its validator) and, when the file has other problems, on the file's
+raw values with the defaults filled in (the loader), so that one typo never hides, say, an unprotected
+prod database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+MISSING = object()
+Get = Callable[[str], Any]
+Problems = list[tuple[str, str]]
+
+
+def _value(get: Get, path: str, kind: type) -> Any:
+    v = get(path)
+    ok = isinstance(v, kind) and not (kind is int and isinstance(v, bool))
+    return v if ok else MISSING
+
+
+def _protected(get: Get) -> bool:
+    return _value(get, "protected", bool) is True
+
+
+def prod_is_protected(get: Get) -> Problems:
+    name, protected = _value(get, "name", str), _value(get, "protected", bool)
+    copy_of = _value(get, "environment_suffix", str) not in (name, MISSING)  # SUFFIX=: never protected
+    if name == "prod" and protected is False and not copy_of:
+        return [("protected", "prod must be protected: set protected: true")]
+    return []
+
+
+def protected_keeps_its_data(get: Get) -> Problems:
+    if not _protected(get):
+        return []
+    problems = [
+        (path, "must be true in a protected environment")
+        for path in ("data.aurora.deletion_protection", "data.aurora.final_snapshot")
+        if _value(get, path, bool) is False
+    ]
+    if _value(get, "data.secret_recovery_window_days", int) == 0:
+        problems.append(("data.secret_recovery_window_days", "must be 7-30 in a protected environment"))
+    return problems
+
+
+def protected_alerts_someone(get: Get) -> Problems:
+    if not _protected(get):
+        return []
+    emails, hooks = get("monitoring.alarm_emails"), get("monitoring.alarm_https_endpoints")
+    if any(isinstance(v, list | tuple) and v for v in (emails, hooks)):
+        return []
+    return [("monitoring.alarm_emails", "a protected environment must alert someone: list an address here or an "
+             "endpoint in monitoring.alarm_https_endpoints")]  # fmt: skip
+
+
+def protected_database_survives_an_instance(get: Get) -> Problems:
+    if not _protected(get):
+        return []
+    instances, azs = _value(get, "data.aurora.instances", int), _value(get, "network.az_count", int)
+    if instances is not MISSING and instances < 2:
+        return [("data.aurora.instances", "a protected environment needs 2 or more")]
+    if MISSING not in (instances, azs) and instances > azs:
+        return [("data.aurora.instances", f"{instances} instances cannot spread over {azs} AZs")]
+    return []
+
+
+def emulator_settings_only_in_an_emulator(get: Get) -> Problems:
+    """A real environment always uses the bindings' provider and TLS; an emulator is never protected."""
+    endpoint = get("aws.endpoint")
+    if endpoint is not None and endpoint is not MISSING:
+        return [("aws.endpoint", "a protected environment cannot live in an emulator")] if _protected(get) else []
+    problems = []
+    if isinstance(get("aws.provider_version"), str):
+        problems.append(("aws.provider_version", "only an emulator environment (aws.endpoint set) may pin it"))
+    if get("state.tls_only") is False:
+        problems.append(("state.tls_only", "may be false only for an emulator environment (aws.endpoint set)"))
+    return problems
+
+
+def workers_fit_the_shards(get: Get) -> Problems:
+    """Each shard is leased to one worker at a time: tasks beyond the shard count only idle."""
+    shards, max_count = _value(get, "data.kinesis.shard_count", int), _value(get, "compute.max_count", int)
+    provisioned = _value(get, "data.kinesis.mode", str) in ("provisioned", MISSING)
+    if provisioned and MISSING not in (shards, max_count) and max_count > shards:
+        return [("compute.max_count", f"{max_count} tasks for {shards} shard(s): each shard is read by one worker "
+                 "at a time, so the others would idle; at most data.kinesis.shard_count")]  # fmt: skip
+    return []
+
+
+def zones_are_in_the_region(get: Get) -> Problems:
+    region, zones = _value(get, "aws.region", str), get("network.availability_zones")
+    if region is MISSING or not isinstance(zones, list | tuple):
+        return []
+    stray = [z for z in zones if not (isinstance(z, str) and z.startswith(region))]
+    return [("network.availability_zones", f"{stray} are not in region {region}")] if stray else []
+
+
+RULES: tuple[Callable[[Get], Problems], ...] = (
+    prod_is_protected,
+    protected_keeps_its_data,
+    protected_alerts_someone,
+    protected_database_survives_an_instance,
+    emulator_settings_only_in_an_emulator,
+    workers_fit_the_shards,
+    zones_are_in_the_region,
+)
+
+
+def problems(get: Get) -> Problems:
+    return [problem for rule in RULES for problem in rule(get)]

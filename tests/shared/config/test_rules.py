@@ -1,0 +1,58 @@
+"""Rules across sections: each one, on values that keep it and values that break it."""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+
+from shared.config import rules
+
+PROTECTED = {
+    "name": "prod", "environment_suffix": "prod", "protected": True, "data.aurora.deletion_protection": True,
+    "data.aurora.final_snapshot": True, "data.secret_recovery_window_days": 30,
+    "monitoring.alarm_emails": ["oncall@example.com"], "monitoring.alarm_https_endpoints": [],
+    "data.aurora.instances": 2, "network.az_count": 3, "aws.endpoint": None, "aws.provider_version": None,
+    "state.tls_only": True, "data.kinesis.shard_count": 4, "compute.max_count": 4, "data.kinesis.mode": "provisioned",
+    "aws.region": "us-east-1", "network.availability_zones": ["us-east-1a", "us-east-1b", "us-east-1c"],
+}  # fmt: skip
+
+BROKEN = {
+    rules.prod_is_protected: ({"protected": False}, "protected"),
+    rules.protected_keeps_its_data: ({"data.aurora.final_snapshot": False}, "data.aurora.final_snapshot"),
+    rules.protected_alerts_someone: ({"monitoring.alarm_emails": []}, "monitoring.alarm_emails"),
+    rules.protected_database_survives_an_instance: ({"data.aurora.instances": 1}, "data.aurora.instances"),
+    rules.emulator_settings_only_in_an_emulator: ({"state.tls_only": False}, "state.tls_only"),
+    rules.workers_fit_the_shards: ({"compute.max_count": 5}, "compute.max_count"),
+    rules.zones_are_in_the_region: ({"network.availability_zones": ["eu-west-1a"]}, "network.availability_zones"),
+}
+
+
+def getter(values: dict):
+    return lambda path: values.get(path, rules.MISSING)
+
+
+def test_every_rule_of_the_module_is_listed_once():
+    defined = [f for name, f in inspect.getmembers(rules, inspect.isfunction)
+               if f.__module__ == rules.__name__ and not name.startswith("_") and name != "problems"]  # fmt: skip
+    assert sorted(rules.RULES, key=lambda f: f.__name__) == sorted(defined, key=lambda f: f.__name__)
+    assert len(set(rules.RULES)) == len(rules.RULES)
+    assert set(BROKEN) == set(rules.RULES), "each rule needs its non-compliant case here"
+
+
+def test_a_protected_production_environment_keeps_every_rule():
+    assert rules.problems(getter(PROTECTED)) == []
+
+
+@pytest.mark.parametrize("rule", rules.RULES, ids=lambda f: f.__name__)
+def test_each_rule_names_the_key_it_is_about(rule):
+    change, key = BROKEN[rule]
+    assert rule(getter(PROTECTED)) == []
+    found = rule(getter({**PROTECTED, **change}))
+    assert [k for k, _ in found] == [key], found
+
+
+def test_a_rule_whose_values_are_missing_or_of_the_wrong_type_says_nothing():
+    for rule in rules.RULES:
+        assert rule(getter({})) == [], rule.__name__
+        assert rule(getter({k: "text" for k in PROTECTED})) == [], rule.__name__
