@@ -18,6 +18,7 @@ from shared.contract import DEFAULT_OUTDIR
 from shared.errors import OperationFailed, UsageError
 from shared.ops import deploy, guard, locks, releases, smoke
 from shared.ops.aws import check_credentials
+from shared.ops.confirm import require_confirmation
 from shared.ops.engine import find_engine
 from shared.paths import OUTPUTS_DIR
 from shared.workdirs import check_outdir
@@ -55,7 +56,7 @@ def promote(
     check_outdir(Path(outdir).resolve())
     locks.hold(outdir, [src.suffix, dst.suffix])  # neither may change under the promotion
     # Ask for TO's confirmation, and check its credentials, before the gates, not after minutes of checks.
-    deploy.require_confirmation(dst, "deploy", confirm)
+    require_confirmation(dst, "deploy", confirm)
     identity = check_credentials(dst)
     # FROM is synthesized once; the drift gate and the outputs for smoke share it.
     source_stacks = deploy.prepare("drift", src, outdir=outdir)

@@ -9,6 +9,7 @@ from shared.config import EnvironmentConfig
 from shared.contract import DEFAULT_OUTDIR
 from shared.errors import OperationFailed, UsageError
 from shared.ops import deploy, state_lock
+from shared.ops.stacks import init_quietly, parse_selection
 
 
 def unlock(
@@ -19,7 +20,7 @@ def unlock(
     confirm: str | None = None,
     outdir: Path = DEFAULT_OUTDIR,
 ) -> int:
-    names = deploy.parse_selection(stack)
+    names = parse_selection(stack)
     if not names or len(names) != 1 or not lock_id:
         raise UsageError(
             f"make unlock ENV={env.name} STACK=<one stack> LOCK_ID=<id>: the stack and the ID of the lock to "
@@ -38,7 +39,7 @@ def unlock(
     print(f"{target.id}: its state is locked, {held.describe()}")
     if held.id != lock_id:
         raise UsageError(f"LOCK_ID={lock_id} is not the lock on {target.id} (its ID is {held.id}); nothing was changed")
-    deploy.init_quietly(prepared.engine, target)
+    init_quietly(prepared.engine, target)
     result = prepared.engine.run(["force-unlock", "-force", "-no-color", lock_id], target.workdir)
     if result.returncode != 0:
         raise OperationFailed(f"the engine could not release the lock on {target.id}:\n{result.output}")

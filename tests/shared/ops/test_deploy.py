@@ -179,17 +179,6 @@ def test_prod_is_never_applied_without_confirmation(engine, state_buckets, run, 
     assert engine.commands("apply") == [s.replace("dev", "prod") for s in ORDER]
 
 
-def test_interactive_confirmation(engine, state_buckets, run, monkeypatch):
-    prod = load_environment("prod")
-    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
-    monkeypatch.setattr("builtins.input", lambda prompt: "yes")
-    with pytest.raises(UsageError, match="not confirmed"):
-        run("deploy", prod)
-    assert engine.calls() == []
-    monkeypatch.setattr("builtins.input", lambda prompt: "prod")
-    assert run("deploy", prod) == 0
-
-
 def test_destroy_asks_for_any_environment_and_runs_in_reverse(engine, dev, run, monkeypatch):
     run("deploy", dev)
     engine.clear()
@@ -316,17 +305,6 @@ def test_the_wrong_account_is_refused(engine, dev, run):
     with pytest.raises(UsageError, match="credentials are for account 123456789012, but dev lives in account 999"):
         run("plan", other)
     boto3.client("sts").get_caller_identity()  # moto's account, for the record
-
-
-def test_ctrl_d_at_the_prompt_is_not_confirmed(engine, state_buckets, run, monkeypatch):
-    def eof(prompt):
-        raise EOFError
-
-    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
-    monkeypatch.setattr("builtins.input", eof)
-    with pytest.raises(UsageError, match="not confirmed; nothing was changed in prod"):
-        run("deploy", load_environment("prod"))
-    assert engine.calls() == []
 
 
 def test_a_deploy_that_cannot_record_its_release_fails_and_says_how_to_record_it(engine, dev, run, monkeypatch, capsys):

@@ -1,0 +1,126 @@
+"""The engine steps of one stack: plan to a file (and read what it changes), apply exactly that file,
+read outputs, tell whether it is deployed, and, before a destroy, keep the key of a final snapshot."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from shared.config import EnvironmentConfig
+from shared.errors import OperationFailed
+from shared.ops import guard, state_lock
+from shared.ops.engine import Engine, emit, provider_versions
+from shared.ops.outcome import Outcome
+from shared.ops.stacks import Stack, StackFailed, initialize, run_step
+
+CROSS_STACK_PREFIX = "cross-stack-output-"  # CDKTF's own wiring outputs, not for people
+
+
+def announce(engine: Engine, stack: Stack) -> None:
+    """Which engine and provider builds did the work: the first thing to know when two runs differ."""
+    providers = ", ".join(f"{p} {v}" for p, v in sorted(provider_versions(stack.workdir).items()))
+    emit(f"engine: {engine.name} {engine.version} ({engine.binary}); providers: {providers or 'none'}")
+
+
+def plan(engine: Engine, stack: Stack, outcome: Outcome, *, destroy: bool = False, lock: bool = True) -> bool:
+    """Plan to the stack's plan file. Returns whether there is anything to apply."""
+    locking = state_lock.engine_argument() if lock else "-lock=false"  # a speculative plan holds no state lock
+    args = ["plan", "-input=false", "-no-color", locking, "-detailed-exitcode", f"-out={stack.plan_file}"]
+    if destroy:
+        args.insert(1, "-destroy")
+    result = run_step(engine, "plan", args, stack)
+    if result.returncode not in (0, 2):
+        raise StackFailed("plan", result.output)
+    if result.returncode == 2:
+        count_changes(engine, stack, outcome)
+    return result.returncode == 2
+
+
+def count_changes(engine: Engine, stack: Stack, outcome: Outcome) -> None:
+    shown = engine.capture(["show", "-json", "-no-color", stack.plan_file], stack.workdir)
+    if shown.returncode != 0:
+        raise StackFailed("show", shown.output)
+    plan = json.loads(shown.output)
+    outcome.precious = guard.findings(stack.name, plan)
+    for rc in plan.get("resource_changes", []):
+        actions = rc["change"]["actions"]
+        if actions not in (["no-op"], ["read"]):
+            outcome.addresses.append(rc["address"])
+            outcome.changes.append(
+                {"address": rc["address"], "actions": actions, "attributes": changed_attributes(rc["change"])}
+            )
+        outcome.add += "create" in actions
+        outcome.change += "update" in actions
+        outcome.destroy += "delete" in actions
+
+
+_KEY_REFERENCE = re.compile(r"^\$\{(aws_kms_key\.[A-Za-z0-9_-]+)\.arn\}$")
+
+
+def keep_snapshot_key(engine: Engine, stack: Stack, env: EnvironmentConfig, outcome: Outcome) -> None:
+    """A final snapshot, and the automated backups kept with it, are encrypted with the cluster's key: if
+    the destroy took the key too, they could not be restored once its deletion window ends. So before a
+    destroy of the stack that holds such a cluster, its key leaves the state (`state rm`): the engine
+    leaves it in AWS, enabled, and the summary names it. (Re-encrypting the snapshot instead cannot be
+    ordered: it exists only once the engine is deleting the cluster, in the run that also deletes the key.)"""
+    if not env.data.aurora.final_snapshot:
+        return
+    clusters = json.loads((stack.workdir / "cdk.tf.json").read_text()).get("resource", {}).get("aws_rds_cluster", {})
+    keys = {m[1] for c in clusters.values() if (m := _KEY_REFERENCE.match(str(c.get("kms_key_id", ""))))}
+    if not keys:
+        return
+    listed = engine.capture(["state", "list", "-no-color"], stack.workdir)
+    if listed.returncode != 0:
+        raise StackFailed("state list", listed.output)
+    for address in sorted(keys & set(listed.output.split())):
+        shown = engine.capture(["state", "show", "-no-color", address], stack.workdir)
+        arn = re.search(r'^\s*arn\s*=\s*"([^"]+)"', shown.output, re.MULTILINE) if shown.returncode == 0 else None
+        result = run_step(
+            engine, "state rm", ["state", "rm", state_lock.engine_argument(), "-no-color", address], stack
+        )
+        if result.returncode != 0:
+            raise StackFailed("state rm", result.output)
+        outcome.note = f"kept {arn[1] if arn else address}: it encrypts the final snapshot; delete it when that goes"
+        emit(f"{stack.id}: {address} left the state, so that the destroy keeps it: {outcome.note}")
+
+
+def changed_attributes(change: dict) -> list[str]:
+    """The top-level attributes whose known value the change alters (a value known only after apply is not
+    counted: it is the engine's to fill in, not a difference from what runs)."""
+    before, after = change.get("before") or {}, change.get("after") or {}
+    unknown = change.get("after_unknown") or {}
+    return sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k) and unknown.get(k) is not True)
+
+
+def apply(engine: Engine, stack: Stack) -> None:
+    result = run_step(
+        engine, "apply", ["apply", "-input=false", "-no-color", state_lock.engine_argument(), stack.plan_file], stack
+    )
+    if result.returncode != 0:
+        raise StackFailed("apply", result.output)
+
+
+def all_outputs(engine: Engine, stack: Stack) -> dict:
+    """Every output value in the stack's state, CDKTF's wiring included ({} when it was never deployed)."""
+    result = engine.capture(["output", "-json", "-no-color"], stack.workdir)
+    if result.returncode != 0:
+        raise StackFailed("output", result.output)
+    return {k: v["value"] for k, v in json.loads(result.output or "{}").items()}
+
+
+def stack_outputs(engine: Engine, stack: Stack) -> dict:
+    """The stack's outputs from its state ({} when it was never deployed), without CDKTF's wiring outputs."""
+    return {k: v for k, v in all_outputs(engine, stack).items() if not k.startswith(CROSS_STACK_PREFIX)}
+
+
+def is_deployed(engine: Engine, stack: Stack) -> bool:
+    """Whether the stack has state. An error reading it is not "no": it raises, naming the stack
+    (a check that something depends on a stack must never pass because its state could not be read)."""
+    try:
+        initialize(engine, stack, quiet=True)
+        return bool(all_outputs(engine, stack))
+    except StackFailed as exc:
+        raise OperationFailed(
+            f"could not read the state of {stack.id} ({exc.step}), so it is unknown whether it is deployed; "
+            f"nothing was changed. The engine said:\n{exc.output.rstrip()}"
+        ) from None
