@@ -26,8 +26,12 @@ def _time_synth(plain: bool, outdir: str) -> float:
     env = dict(os.environ, JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20")
     env["STREAMFLIX_PLAIN_IMPORT"] = "1" if plain else "0"
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "shared.cli", "synth", "--outdir", outdir],
-                   check=True, env=env, stdout=subprocess.DEVNULL)  # fmt: skip
+    subprocess.run(
+        [sys.executable, "-m", "shared.cli", "synth", "--outdir", outdir],
+        check=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
     return time.perf_counter() - start
 
 
@@ -71,8 +75,10 @@ def _bench_toolchains(repeats: int) -> None:
             continue
         env = dict(os.environ, STREAMFLIX_TOOLCHAIN=name, JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20")
         with tempfile.TemporaryDirectory() as tmp:
-            synth = [_timed([str(python), "-m", "shared.cli", "synth", "--outdir", f"{tmp}/out"], env)
-                     for _ in range(repeats)]  # fmt: skip
+            synth = [
+                _timed([str(python), "-m", "shared.cli", "synth", "--outdir", f"{tmp}/out"], env)
+                for _ in range(repeats)
+            ]
         plain = [_timed([str(python), "-c", f"import {toolchain.modules['aws']}"], env) for _ in range(repeats)]
         label = f"{name} {_version(python, toolchain.distributions[0])}"
         label += " (lazy bindings)" if toolchain.lazy_provider else ""
@@ -94,9 +100,26 @@ def _bench_suite(repeats: int) -> None:
     imports = [_timed([sys.executable, "-c", f"import {cdk.ACTIVE.modules['aws']}"], env) for _ in range(repeats)]
     plain = statistics.median(imports)
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-n", "auto", "--dist", "loadgroup", "-m", "not e2e",
-                           "-p", "no:cacheprovider"],
-                          env=env, capture_output=True, text=True, check=False)  # fmt: skip
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-n",
+            "auto",
+            "--dist",
+            "loadgroup",
+            "-m",
+            "not e2e",
+            "-p",
+            "no:cacheprovider",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     suite = time.perf_counter() - start
     lines = proc.stdout.strip().splitlines() or ["(no output)"]
     print("test suite without the real-engine test:")
@@ -121,14 +144,20 @@ def _bench_plans(env_name: str = "local") -> None:
         print(f"plan of {env_name}: skipped ({exc})")
         return
     if not answers(env.aws.endpoint):
-        print(f"plan of {env_name}: skipped (no emulator answers at {env.aws.endpoint}: make emulator, and "
-              f"make bootstrap ENV={env_name} first)")  # fmt: skip
+        print(
+            f"plan of {env_name}: skipped (no emulator answers at {env.aws.endpoint}: make emulator, and "
+            f"make bootstrap ENV={env_name} first)"
+        )
         return
     times = {}
     for workers in ("1", "4"):
         start = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-m", "shared.cli", "plan", "--env", env_name],
-                              env=dict(os.environ, PARALLELISM=workers), capture_output=True, check=False)  # fmt: skip
+        proc = subprocess.run(
+            [sys.executable, "-m", "shared.cli", "plan", "--env", env_name],
+            env=dict(os.environ, PARALLELISM=workers),
+            capture_output=True,
+            check=False,
+        )
         times[workers] = time.perf_counter() - start
         if proc.returncode != 0:
             print(f"plan of {env_name} failed (exit {proc.returncode}); see make plan ENV={env_name}")

@@ -50,9 +50,11 @@ def _parser() -> argparse.ArgumentParser:
     command("check", "synthesize and scan with checkov")
     command("docs", "write the generated tables of docs/ (config keys, make targets) from the code", env="none")
     command("bench", "time synthesis with the fast and the plain provider import", env="none")
-    for name, text in (("plan", "plan the stacks of an environment"),
-                       ("deploy", "plan and apply the stacks of an environment, in dependency order"),
-                       ("destroy", "destroy the stacks of an environment, in reverse order")):  # fmt: skip
+    for name, text in (
+        ("plan", "plan the stacks of an environment"),
+        ("deploy", "plan and apply the stacks of an environment, in dependency order"),
+        ("destroy", "destroy the stacks of an environment, in reverse order"),
+    ):
         p = command(name, text, env="required", stack=True)
     p = sub.choices["deploy"]
     p.add_argument("--allow-replace", help="<stack>:<address>[,...]: precious resources this deploy may destroy")
@@ -61,10 +63,14 @@ def _parser() -> argparse.ArgumentParser:
     command("bootstrap", "create the environment's state bucket, idempotently", env="required")
     command("smoke", "check the deployed pipeline through the AWS APIs", env="required")
     command("releases", "show which revision runs in which environment")
-    command("providers-lock", "pin the providers of an environment's stacks for linux and darwin, amd64 and arm64",
-            env="required")  # fmt: skip
-    p = command("emulator", "start (or --stop) moto_server for an emulator environment at its aws.endpoint",
-                env="required")  # fmt: skip
+    command(
+        "providers-lock",
+        "pin the providers of an environment's stacks for linux and darwin, amd64 and arm64",
+        env="required",
+    )
+    p = command(
+        "emulator", "start (or --stop) moto_server for an emulator environment at its aws.endpoint", env="required"
+    )
     p.add_argument("--stop", action="store_true", help="stop the emulator this command started")
     p = command("unlock", "release a stack's state lock that nothing holds any more", env="required")
     p.add_argument("--stack", help="the stack whose state is locked (network, data, compute or monitoring)")
@@ -165,8 +171,10 @@ def _every_environment(args: argparse.Namespace, action: str, run: Callable[[Env
     for env in envs:
         print(f"\n##### {action} {env.name}", flush=True)
         codes[env.name] = run(env)
-    print(f"\n{action} of every environment: " + ", ".join(f"{name} {'ok' if c == 0 else f'exit {c}'}"
-                                                          for name, c in codes.items()))  # fmt: skip
+    print(
+        f"\n{action} of every environment: "
+        + ", ".join(f"{name} {'ok' if c == 0 else f'exit {c}'}" for name, c in codes.items())
+    )
     return max(codes.values(), default=0)
 
 

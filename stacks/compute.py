@@ -48,8 +48,10 @@ CONTAINER_NAME = "worker"
 SCRATCH_VOLUME = "scratch"
 WORK_DIR = "/work"  # the worker's working directory, on the scratch volume like /tmp
 # <account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>[:tag|@digest]
-_ECR_IMAGE = re.compile(r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?/"
-                        r"(?P<repo>[a-z0-9._/-]+?)([:@].*)?$")  # fmt: skip
+_ECR_IMAGE = re.compile(
+    r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?/"
+    r"(?P<repo>[a-z0-9._/-]+?)([:@].*)?$"
+)
 
 
 def metrics_namespace(env: EnvironmentConfig) -> str:
@@ -64,8 +66,11 @@ def consumer_lag_metric(env: EnvironmentConfig, stream_name: str, app_name: str)
     consumer never calls GetRecords, its lag is SubscribeToShardEvent.MillisBehindLatest.
     """
     if env.data.kinesis.consumer == "enhanced_fan_out":
-        return ("AWS/Kinesis", "SubscribeToShardEvent.MillisBehindLatest",
-                {"StreamName": stream_name, "ConsumerName": app_name})  # fmt: skip
+        return (
+            "AWS/Kinesis",
+            "SubscribeToShardEvent.MillisBehindLatest",
+            {"StreamName": stream_name, "ConsumerName": app_name},
+        )
     return "AWS/Kinesis", "GetRecords.IteratorAgeMilliseconds", {"StreamName": stream_name}
 
 
@@ -90,20 +95,28 @@ class ComputeStack(PipelineStack):
             setting=[EcsClusterSetting(name="containerInsights", value="enabled")],
         )
         self.log_group = EncryptedLogGroup(
-            self, "task_logs", name=f"{self.log_prefix}worker", retention_days=env.logs.retention_days,
+            self,
+            "task_logs",
+            name=f"{self.log_prefix}worker",
+            retention_days=env.logs.retention_days,
             kms_key_arn=data.key.arn,
-        )  # fmt: skip
+        )
 
         self.role_policies: list[IamRolePolicy] = []
         self.execution_role = self._task_role(
-            "execution", "task-execution",
+            "execution",
+            "task-execution",
             "ECS agent: pulls the image, writes the task logs, reads the database secret",
-            "task-execution", self._execution_statements(data),
-        )  # fmt: skip
+            "task-execution",
+            self._execution_statements(data),
+        )
         self.task_role = self._task_role(
-            "task", "task", "Video worker: reads the ingest stream, sends failed jobs to the DLQ, publishes metrics",
-            "video-worker", self._task_statements(data),
-        )  # fmt: skip
+            "task",
+            "task",
+            "Video worker: reads the ingest stream, sends failed jobs to the DLQ, publishes metrics",
+            "video-worker",
+            self._task_statements(data),
+        )
 
         self.task_definition = EcsTaskDefinition(
             self,
@@ -284,9 +297,7 @@ class ComputeStack(PipelineStack):
 
     def _execution_statements(self, data: DataStack) -> list[dict]:
         statements = [
-            statement(
-                "WriteTaskLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{self.log_group.arn}:*"]
-            ),  # fmt: skip
+            statement("WriteTaskLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{self.log_group.arn}:*"]),
             statement("ReadDatabaseSecret", ["secretsmanager:GetSecretValue"], [data.secret.arn]),
             # Only Secrets Manager decrypts for this role (the agent reads the secret through it).
             statement(
@@ -294,7 +305,7 @@ class ComputeStack(PipelineStack):
                 ["kms:Decrypt"],
                 [data.key.arn],
                 Condition={"StringEquals": {"kms:ViaService": via("secretsmanager", self.region)}},
-            ),  # fmt: skip
+            ),
         ]
         ecr = _ECR_IMAGE.match(self.env.compute.image)
         if ecr:
@@ -304,7 +315,7 @@ class ComputeStack(PipelineStack):
                     "PullWorkerImage",
                     ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
                     [repo_arn],
-                ),  # fmt: skip
+                ),
                 # GetAuthorizationToken has no resource-level permissions: "*" is the only resource.
                 statement("RegistryLogin", ["ecr:GetAuthorizationToken"], ["*"]),
             ]
@@ -327,7 +338,7 @@ class ComputeStack(PipelineStack):
             ),
             statement(
                 "SendFailedJobs", ["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"], [data.dlq.arn]
-            ),  # fmt: skip
+            ),
             # The stream, queue and tables are encrypted with the pipeline key; only those services
             # may use it on this role's behalf.
             statement(

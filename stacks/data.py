@@ -83,9 +83,7 @@ class DataStack(PipelineStack):
             partition=self.partition,
             deletion_window_days=30 if env.protected else 7,
             services=[
-                logs_service_grant(
-                    self.region, self.partition, self.account_id, [self.log_prefix, rds_log_group]
-                ),  # fmt: skip
+                logs_service_grant(self.region, self.partition, self.account_id, [self.log_prefix, rds_log_group]),
                 # Alarms publish to the encrypted SNS topic as the CloudWatch service.
                 ServiceGrant(
                     sid="CloudWatchAlarmsPublish",
@@ -172,18 +170,22 @@ class DataStack(PipelineStack):
             "DynamoDB table of the workers' shard leases and checkpoints.",
         )
         self.output("lease_table_arn", self.lease_tables.lease_table.arn, "ARN of the lease table.")
-        self.output("coordination_table_arns", [t.arn for t in self.lease_tables.coordination_tables],
-                    "ARNs of the KCL worker metrics and coordinator state tables.")  # fmt: skip
+        self.output(
+            "coordination_table_arns",
+            [t.arn for t in self.lease_tables.coordination_tables],
+            "ARNs of the KCL worker metrics and coordinator state tables.",
+        )
         self.output("dlq_url", self.dlq.url, "URL of the SQS dead-letter queue for failed jobs.")
         self.output("dlq_arn", self.dlq.arn, "ARN of the dead-letter queue.")
         self.output("dlq_name", self.dlq.name, "Name of the dead-letter queue.")
-        self.output("db_secret_arn", self.secret.arn,
-                    "ARN of the Secrets Manager secret with the database connection JSON.")  # fmt: skip
+        self.output(
+            "db_secret_arn", self.secret.arn, "ARN of the Secrets Manager secret with the database connection JSON."
+        )
         self.output("rds_cluster_endpoint", self.cluster.endpoint, "Writer endpoint of the Aurora cluster.")
-        self.output("rds_cluster_reader_endpoint", self.cluster.reader_endpoint,
-                    "Reader endpoint of the Aurora cluster.")  # fmt: skip
-        self.output("rds_cluster_identifier", self.cluster.cluster_identifier,
-                    "Identifier of the Aurora cluster.")  # fmt: skip
+        self.output(
+            "rds_cluster_reader_endpoint", self.cluster.reader_endpoint, "Reader endpoint of the Aurora cluster."
+        )
+        self.output("rds_cluster_identifier", self.cluster.cluster_identifier, "Identifier of the Aurora cluster.")
         self.output("kms_key_arn", self.key.arn, "ARN of the KMS key that encrypts the pipeline data.")
 
     def _database(self, network: NetworkStack, rds_log_group: str) -> None:
@@ -214,8 +216,9 @@ class DataStack(PipelineStack):
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
         )
         # Created before the cluster so that the exported logs are encrypted and expire.
-        db_logs = EncryptedLogGroup(self, "db_logs", name=rds_log_group,
-                                    retention_days=env.logs.retention_days, kms_key_arn=self.key.arn)  # fmt: skip
+        db_logs = EncryptedLogGroup(
+            self, "db_logs", name=rds_log_group, retention_days=env.logs.retention_days, kms_key_arn=self.key.arn
+        )
         self.cluster = RdsCluster(
             self,
             "cluster",
@@ -313,15 +316,31 @@ class DataStack(PipelineStack):
         password nor anything derived from it is ever in state or a plan file (write-only arguments)."""
         env = self.env
         if aurora.password_generator == "random":
-            generated = Ephemeral(self, "random_password", "db_password", {
-                "length": PASSWORD_LENGTH, "special": True, "override_special": RDS_SAFE_SPECIALS,
-                "min_lower": 2, "min_upper": 2, "min_numeric": 2, "min_special": 2,
-            }).value("result", "db_password")  # fmt: skip
+            generated = Ephemeral(
+                self,
+                "random_password",
+                "db_password",
+                {
+                    "length": PASSWORD_LENGTH,
+                    "special": True,
+                    "override_special": RDS_SAFE_SPECIALS,
+                    "min_lower": 2,
+                    "min_upper": 2,
+                    "min_numeric": 2,
+                    "min_special": 2,
+                },
+            ).value("result", "db_password")
         else:  # GetRandomPassword, through the AWS provider: no other provider needed
-            generated = Ephemeral(self, "aws_secretsmanager_random_password", "db_password", {
-                "password_length": PASSWORD_LENGTH, "exclude_characters": RDS_UNSAFE,
-                "require_each_included_type": True,
-            }).value("random_password", "db_password")  # fmt: skip
+            generated = Ephemeral(
+                self,
+                "aws_secretsmanager_random_password",
+                "db_password",
+                {
+                    "password_length": PASSWORD_LENGTH,
+                    "exclude_characters": RDS_UNSAFE,
+                    "require_each_included_type": True,
+                },
+            ).value("random_password", "db_password")
         self.secret = SecretsmanagerSecret(
             self,
             "db_secret",
@@ -332,8 +351,13 @@ class DataStack(PipelineStack):
         )
         # The connection JSON, but the host: the cluster's endpoint exists only after the cluster, which
         # takes its password from here. The workers get the host as DB_HOST from the task definition.
-        connection = {"engine": "postgres", "port": POSTGRES_PORT, "dbname": aurora.database_name,
-                      "username": aurora.master_username, "password": generated}  # fmt: skip
+        connection = {
+            "engine": "postgres",
+            "port": POSTGRES_PORT,
+            "dbname": aurora.database_name,
+            "username": aurora.master_username,
+            "password": generated,
+        }
         assert tuple(connection) == SECRET_KEYS, "the secret's keys are the contract's"
         value = SecretsmanagerSecretVersion(
             self,
@@ -342,8 +366,12 @@ class DataStack(PipelineStack):
             secret_string_wo=Fn.jsonencode(connection),
             secret_string_wo_version=aurora.password_version,
         )
-        written = Ephemeral(self, "aws_secretsmanager_secret_version", "db_secret_written",
-                            {"secret_id": self.secret.id, "version_id": value.version_id})  # fmt: skip
+        written = Ephemeral(
+            self,
+            "aws_secretsmanager_secret_version",
+            "db_secret_written",
+            {"secret_id": self.secret.id, "version_id": value.version_id},
+        )
         return f"${{jsondecode({written.expression('secret_string')}).password}}"
 
     def _engine_version(self) -> str:

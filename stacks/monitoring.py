@@ -54,11 +54,16 @@ class MonitoringStack(PipelineStack):
         super().__init__(scope, env=env)
         self.topic = SnsTopic(self, "alarms", name=self.name("alarms"), kms_master_key_id=data.key.arn)
         for i, email in enumerate(env.monitoring.alarm_emails):
-            SnsTopicSubscription(self, f"alarm_email_{i}", topic_arn=self.topic.arn,
-                                 protocol="email", endpoint=email)  # fmt: skip
+            SnsTopicSubscription(self, f"alarm_email_{i}", topic_arn=self.topic.arn, protocol="email", endpoint=email)
         for i, url in enumerate(env.monitoring.alarm_https_endpoints):
-            SnsTopicSubscription(self, f"alarm_https_{i}", topic_arn=self.topic.arn, protocol="https", endpoint=url,
-                                 endpoint_auto_confirms=True)  # fmt: skip
+            SnsTopicSubscription(
+                self,
+                f"alarm_https_{i}",
+                topic_arn=self.topic.arn,
+                protocol="https",
+                endpoint=url,
+                endpoint_auto_confirms=True,
+            )
 
         specs = self._specs(data, compute)
         if tuple(s.id for s in specs) != ALARM_IDS:  # smoke checks for exactly these
@@ -139,9 +144,15 @@ class MonitoringStack(PipelineStack):
         m = spec.metric
         if spec.expression is None:
             return CloudwatchMetricAlarm(
-                self, spec.id, namespace=m.namespace, metric_name=m.name, dimensions=m.dimensions,
-                statistic=m.statistic, period=m.period, **common,
-            )  # fmt: skip
+                self,
+                spec.id,
+                namespace=m.namespace,
+                metric_name=m.name,
+                dimensions=m.dimensions,
+                statistic=m.statistic,
+                period=m.period,
+                **common,
+            )
         queries = [
             CloudwatchMetricAlarmMetricQuery(
                 id=qid,
@@ -153,11 +164,12 @@ class MonitoringStack(PipelineStack):
                     stat=q.statistic,
                     period=q.period,
                 ),
-            )  # fmt: skip
+            )
             for qid, q in (("m1", m), ("m2", spec.other))
         ]
-        queries.append(CloudwatchMetricAlarmMetricQuery(id="e1", expression=spec.expression,
-                                                        label=spec.id, return_data=True))  # fmt: skip
+        queries.append(
+            CloudwatchMetricAlarmMetricQuery(id="e1", expression=spec.expression, label=spec.id, return_data=True)
+        )
         return CloudwatchMetricAlarm(self, spec.id, metric_query=queries, **common)
 
     def _dashboard(self, data: DataStack, compute: ComputeStack) -> dict:
@@ -168,31 +180,94 @@ class MonitoringStack(PipelineStack):
         lag_namespace, lag_metric, lag_dimensions = self._lag(data)
 
         def graph(title: str, metrics: list[list], x: int, y: int) -> dict:
-            return {"type": "metric", "x": x, "y": y, "width": 12, "height": 6,
-                    "properties": {"title": title, "region": region, "metrics": metrics,
-                                   "view": "timeSeries", "stat": "Sum", "period": 300}}  # fmt: skip
+            return {
+                "type": "metric",
+                "x": x,
+                "y": y,
+                "width": 12,
+                "height": 6,
+                "properties": {
+                    "title": title,
+                    "region": region,
+                    "metrics": metrics,
+                    "view": "timeSeries",
+                    "stat": "Sum",
+                    "period": 300,
+                },
+            }
 
         return {
             "widgets": [
                 graph("Ingest stream: records in", [["AWS/Kinesis", "IncomingRecords", "StreamName", stream]], 0, 0),
-                graph("Ingest stream: consumer lag (ms)",
-                      [[lag_namespace, lag_metric, *[x for kv in lag_dimensions.items() for x in kv],
-                        {"stat": "Maximum"}]], 12, 0),
-                graph("Dead-letter queue depth",
-                      [["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", dlq, {"stat": "Maximum"}]],
-                      0, 6),
-                graph("Workers: running vs desired tasks",
-                      [["ECS/ContainerInsights", "RunningTaskCount", "ClusterName", cluster, "ServiceName",
-                        service, {"stat": "Average"}],
-                       [".", "DesiredTaskCount", ".", ".", ".", ".", {"stat": "Average"}]], 12, 6),
-                graph("Workers: CPU and memory (%)",
-                      [["AWS/ECS", "CPUUtilization", "ClusterName", cluster, "ServiceName", service,
-                        {"stat": "Average"}],
-                       [".", "MemoryUtilization", ".", ".", ".", ".", {"stat": "Average"}]], 0, 12),
-                graph("Database: capacity (ACU) and CPU (%)",
-                      [["AWS/RDS", "ServerlessDatabaseCapacity", "DBClusterIdentifier", db, {"stat": "Average"}],
-                       [".", "CPUUtilization", ".", ".", {"stat": "Average"}]], 12, 12),
-                {"type": "alarm", "x": 0, "y": 18, "width": 24, "height": 4,
-                 "properties": {"title": "Pipeline alarms", "alarms": [a.arn for a in self.alarms]}},
+                graph(
+                    "Ingest stream: consumer lag (ms)",
+                    [
+                        [
+                            lag_namespace,
+                            lag_metric,
+                            *[x for kv in lag_dimensions.items() for x in kv],
+                            {"stat": "Maximum"},
+                        ]
+                    ],
+                    12,
+                    0,
+                ),
+                graph(
+                    "Dead-letter queue depth",
+                    [["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", dlq, {"stat": "Maximum"}]],
+                    0,
+                    6,
+                ),
+                graph(
+                    "Workers: running vs desired tasks",
+                    [
+                        [
+                            "ECS/ContainerInsights",
+                            "RunningTaskCount",
+                            "ClusterName",
+                            cluster,
+                            "ServiceName",
+                            service,
+                            {"stat": "Average"},
+                        ],
+                        [".", "DesiredTaskCount", ".", ".", ".", ".", {"stat": "Average"}],
+                    ],
+                    12,
+                    6,
+                ),
+                graph(
+                    "Workers: CPU and memory (%)",
+                    [
+                        [
+                            "AWS/ECS",
+                            "CPUUtilization",
+                            "ClusterName",
+                            cluster,
+                            "ServiceName",
+                            service,
+                            {"stat": "Average"},
+                        ],
+                        [".", "MemoryUtilization", ".", ".", ".", ".", {"stat": "Average"}],
+                    ],
+                    0,
+                    12,
+                ),
+                graph(
+                    "Database: capacity (ACU) and CPU (%)",
+                    [
+                        ["AWS/RDS", "ServerlessDatabaseCapacity", "DBClusterIdentifier", db, {"stat": "Average"}],
+                        [".", "CPUUtilization", ".", ".", {"stat": "Average"}],
+                    ],
+                    12,
+                    12,
+                ),
+                {
+                    "type": "alarm",
+                    "x": 0,
+                    "y": 18,
+                    "width": 24,
+                    "height": 4,
+                    "properties": {"title": "Pipeline alarms", "alarms": [a.arn for a in self.alarms]},
+                },
             ]
-        }  # fmt: skip
+        }

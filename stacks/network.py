@@ -84,8 +84,9 @@ class NetworkStack(PipelineStack):
 
         igw = InternetGateway(self, "igw", vpc_id=self.vpc.id, tags={"Name": self.name("igw")})
         public_rt = RouteTable(self, "public_rt", vpc_id=self.vpc.id, tags={"Name": self.name("public")})
-        Route(self, "public_default", route_table_id=public_rt.id,
-              destination_cidr_block="0.0.0.0/0", gateway_id=igw.id)  # fmt: skip
+        Route(
+            self, "public_default", route_table_id=public_rt.id, destination_cidr_block="0.0.0.0/0", gateway_id=igw.id
+        )
 
         self.public_subnets: list[Subnet] = []
         self.private_subnets: list[Subnet] = []
@@ -117,8 +118,7 @@ class NetworkStack(PipelineStack):
 
         nats = []
         for i in range(net.nat_gateways):
-            eip = Eip(self, f"nat_{i}_eip", domain="vpc", tags={"Name": self.name(f"nat-{i + 1}")},
-                      depends_on=[igw])  # fmt: skip
+            eip = Eip(self, f"nat_{i}_eip", domain="vpc", tags={"Name": self.name(f"nat-{i + 1}")}, depends_on=[igw])
             nats.append(
                 NatGateway(
                     self,
@@ -127,15 +127,19 @@ class NetworkStack(PipelineStack):
                     subnet_id=self.public_subnets[i].id,
                     tags={"Name": self.name(f"nat-{i + 1}")},
                     depends_on=[igw],
-                )  # fmt: skip
+                )
             )
         for i, subnet in enumerate(self.private_subnets):
-            rt = RouteTable(self, f"private_{i}_rt", vpc_id=self.vpc.id,
-                            tags={"Name": self.name(f"private-{i + 1}")})  # fmt: skip
+            rt = RouteTable(self, f"private_{i}_rt", vpc_id=self.vpc.id, tags={"Name": self.name(f"private-{i + 1}")})
             if nats:
                 # One NAT per AZ keeps an AZ outage local; a single NAT is shared to save cost.
-                Route(self, f"private_{i}_default", route_table_id=rt.id,
-                      destination_cidr_block="0.0.0.0/0", nat_gateway_id=nats[i % len(nats)].id)  # fmt: skip
+                Route(
+                    self,
+                    f"private_{i}_default",
+                    route_table_id=rt.id,
+                    destination_cidr_block="0.0.0.0/0",
+                    nat_gateway_id=nats[i % len(nats)].id,
+                )
             RouteTableAssociation(self, f"private_{i}_rta", subnet_id=subnet.id, route_table_id=rt.id)
 
         # Without NAT gateways tasks cannot reach AWS APIs or the registry from private subnets,
@@ -148,14 +152,18 @@ class NetworkStack(PipelineStack):
 
         self.output("vpc_id", self.vpc.id, "ID of the pipeline VPC.")
         self.output("vpc_cidr", self.vpc.cidr_block, "IPv4 CIDR block of the VPC.")
-        self.output("public_subnet_ids", [s.id for s in self.public_subnets],
-                    "IDs of the public subnets, one per AZ.")  # fmt: skip
-        self.output("private_subnet_ids", [s.id for s in self.private_subnets],
-                    "IDs of the private subnets, one per AZ (database; tasks when NAT exists).")  # fmt: skip
-        self.output("task_security_group_id", self.task_security_group.id,
-                    "Security group of the ECS tasks.")  # fmt: skip
-        self.output("database_security_group_id", self.database_security_group.id,
-                    "Security group of the Aurora cluster; admits PostgreSQL from the tasks only.")  # fmt: skip
+        self.output("public_subnet_ids", [s.id for s in self.public_subnets], "IDs of the public subnets, one per AZ.")
+        self.output(
+            "private_subnet_ids",
+            [s.id for s in self.private_subnets],
+            "IDs of the private subnets, one per AZ (database; tasks when NAT exists).",
+        )
+        self.output("task_security_group_id", self.task_security_group.id, "Security group of the ECS tasks.")
+        self.output(
+            "database_security_group_id",
+            self.database_security_group.id,
+            "Security group of the Aurora cluster; admits PostgreSQL from the tasks only.",
+        )
 
     def _flow_logs(self) -> None:
         log_prefix = self.log_prefix
@@ -169,8 +177,13 @@ class NetworkStack(PipelineStack):
             deletion_window_days=30 if self.env.protected else 7,
             services=[logs_service_grant(self.region, self.partition, self.account_id, [log_prefix])],
         )
-        group = EncryptedLogGroup(self, "flow_logs", name=f"{log_prefix}vpc-flow-logs",
-                                  retention_days=self.env.logs.retention_days, kms_key_arn=key.arn)  # fmt: skip
+        group = EncryptedLogGroup(
+            self,
+            "flow_logs",
+            name=f"{log_prefix}vpc-flow-logs",
+            retention_days=self.env.logs.retention_days,
+            kms_key_arn=key.arn,
+        )
         role = IamRole(
             self,
             "flow_logs_role",
@@ -187,7 +200,7 @@ class NetworkStack(PipelineStack):
                     "WriteFlowLogs",
                     ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
                     [group.arn, f"{group.arn}:*"],
-                ),  # fmt: skip
+                ),
             ),
         )
         FlowLog(
@@ -224,14 +237,40 @@ class NetworkStack(PipelineStack):
         # one else; the tasks reach the database and HTTPS (AWS API endpoints and the image
         # registry have no fixed addresses), nothing more.
         rules = [
-            ("db_from_tasks", VpcSecurityGroupIngressRule, db, tasks, POSTGRES_PORT,
-             "PostgreSQL from the video workers"),
-            ("tasks_to_db", VpcSecurityGroupEgressRule, tasks, db, POSTGRES_PORT,
-             "PostgreSQL to the metadata database"),
-            ("tasks_https", VpcSecurityGroupEgressRule, tasks, "0.0.0.0/0", HTTPS_PORT,
-             "HTTPS to AWS APIs and the container registry"),
-        ]  # fmt: skip
+            (
+                "db_from_tasks",
+                VpcSecurityGroupIngressRule,
+                db,
+                tasks,
+                POSTGRES_PORT,
+                "PostgreSQL from the video workers",
+            ),
+            (
+                "tasks_to_db",
+                VpcSecurityGroupEgressRule,
+                tasks,
+                db,
+                POSTGRES_PORT,
+                "PostgreSQL to the metadata database",
+            ),
+            (
+                "tasks_https",
+                VpcSecurityGroupEgressRule,
+                tasks,
+                "0.0.0.0/0",
+                HTTPS_PORT,
+                "HTTPS to AWS APIs and the container registry",
+            ),
+        ]
         for rule_id, kind, group, peer, port, description in rules:
             peer_arg = {"cidr_ipv4": peer} if peer == "0.0.0.0/0" else {"referenced_security_group_id": peer}
-            kind(self, rule_id, security_group_id=group, ip_protocol="tcp", from_port=port, to_port=port,
-                 description=description, **peer_arg)  # fmt: skip
+            kind(
+                self,
+                rule_id,
+                security_group_id=group,
+                ip_protocol="tcp",
+                from_port=port,
+                to_port=port,
+                description=description,
+                **peer_arg,
+            )

@@ -260,9 +260,11 @@ def aws(monkeypatch):
     from moto import mock_aws
 
     for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
         "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():  # fmt: skip
+    }.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
@@ -310,8 +312,9 @@ def moto_server():
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     binary = Path(sys.executable).with_name("moto_server")
-    proc = subprocess.Popen([str(binary), "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    proc = subprocess.Popen(
+        [str(binary), "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):
@@ -344,9 +347,13 @@ def served_aws_client(url: str, service: str):
     """A boto3 client of moto_server at `url`, with the dummy keys."""
     import boto3
 
-    return boto3.client(service, endpoint_url=url, region_name="us-east-1",
-                        aws_access_key_id=MOTO_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-                        aws_secret_access_key=MOTO_CREDENTIALS["AWS_SECRET_ACCESS_KEY"])  # fmt: skip
+    return boto3.client(
+        service,
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id=MOTO_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=MOTO_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+    )
 
 
 @pytest.fixture
@@ -373,8 +380,11 @@ def repo_copy(tmp_path, presynthesized):
     # The copy shares the real .venv: its make must never reinstall (the editable install would then
     # point into this temporary copy), so its pyproject.toml is older than any install stamp.
     os.utime(clone / "pyproject.toml", (0, 0))
-    for args in (["init", "-q"], ["add", "."], ["-c", "user.email=ci@example.com", "-c", "user.name=CI", "commit",
-                                                 "-qm", "copy"]):  # fmt: skip
+    for args in (
+        ["init", "-q"],
+        ["add", "."],
+        ["-c", "user.email=ci@example.com", "-c", "user.name=CI", "commit", "-qm", "copy"],
+    ):
         subprocess.run(["git", *args], cwd=clone, check=True, capture_output=True)
     presynthesized(clone / "cdktf.out")
     return clone

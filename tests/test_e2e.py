@@ -73,11 +73,18 @@ def data_is_safe_from_routine_changes(pipeline: Pipeline, outputs: dict, step) -
 
     # As the copy's local.yaml has it (its own emulator port, the renamed database), but protected.
     aurora = LOCAL.data.aurora.model_copy(update={"database_name": renamed})
-    protected = LOCAL.model_copy(update={
-        "protected": True, "aws": LOCAL.aws.model_copy(update={"endpoint": pipeline.endpoint}),
-        "data": LOCAL.data.model_copy(update={"aurora": aurora})})  # fmt: skip
-    shape = json.loads((synthesize([protected], pipeline.repo.parent / "protected-out") / "stacks" / "data-local"
-                        / "cdk.tf.json").read_text())  # fmt: skip
+    protected = LOCAL.model_copy(
+        update={
+            "protected": True,
+            "aws": LOCAL.aws.model_copy(update={"endpoint": pipeline.endpoint}),
+            "data": LOCAL.data.model_copy(update={"aurora": aurora}),
+        }
+    )
+    shape = json.loads(
+        (
+            synthesize([protected], pipeline.repo.parent / "protected-out") / "stacks" / "data-local" / "cdk.tf.json"
+        ).read_text()
+    )
     engine = pipeline.engine_in_copy("data-local", shape)
     stopped = engine("plan", "-destroy", "-input=false", "-no-color", "-lock=false")
     assert stopped.returncode == 1, stopped.stdout[-2000:] + stopped.stderr[-2000:]
@@ -123,9 +130,12 @@ def the_password_rests_only_in_secrets_manager(pipeline: Pipeline, outputs: dict
         assert head["ServerSideEncryption"] == "aws:kms", (stack, head)
         assert kms.describe_key(KeyId=head["SSEKMSKeyId"])["KeyMetadata"]["Arn"] == state_key, (stack, head)
     assert not list((pipeline.repo / "cdktf.out").rglob("*.tfplan")), "a saved plan outlived its command"
-    readable = [str(p.relative_to(pipeline.repo)) for top in ("cdktf.out", "outputs", "reports")
-                for p in [pipeline.repo / top, *(pipeline.repo / top).rglob("*")]
-                if p.exists() and not p.is_symlink() and p.lstat().st_mode & 0o077]  # fmt: skip
+    readable = [
+        str(p.relative_to(pipeline.repo))
+        for top in ("cdktf.out", "outputs", "reports")
+        for p in [pipeline.repo / top, *(pipeline.repo / top).rglob("*")]
+        if p.exists() and not p.is_symlink() and p.lstat().st_mode & 0o077
+    ]
     assert readable == [], f"readable by others: {readable[:10]}"
 
     step("raise data.aurora.password_version: a new password in the secret and the cluster, in one deploy")
@@ -159,9 +169,15 @@ def faults_are_survived(pipeline: Pipeline, step) -> None:
 
     step("a state lock left behind by a crashed run: a plan names it, make unlock shows and releases it")
     key = f"{LOCAL.state.key_prefix}/local/compute.tfstate"
-    left = {"ID": "5b8f2c1e-77d0-4e5a-a0c4-crashedrun01", "Operation": "OperationTypeApply", "Info": "",
-            "Who": "ci@crashed-runner", "Version": "1.11.4", "Created": "2026-11-30T23:00:00.000000Z",
-            "Path": f"{bucket}/{key}"}  # fmt: skip
+    left = {
+        "ID": "5b8f2c1e-77d0-4e5a-a0c4-crashedrun01",
+        "Operation": "OperationTypeApply",
+        "Info": "",
+        "Who": "ci@crashed-runner",
+        "Version": "1.11.4",
+        "Created": "2026-11-30T23:00:00.000000Z",
+        "Path": f"{bucket}/{key}",
+    }
     s3.put_object(Bucket=bucket, Key=f"{key}.tflock", Body=json.dumps(left).encode())
     locked = pipeline.make("plan", "ENV=local", "STACK=compute", "STATE_LOCK_TIMEOUT=0", ok=False)
     assert locked.returncode == 2 and "Error 1" in locked.stderr, locked.stderr[-3000:]
@@ -178,15 +194,26 @@ def faults_are_survived(pipeline: Pipeline, step) -> None:
 
     step("the tool killed during an apply: its engine finishes and saves; a second checkout meanwhile is refused")
     second = pipeline.repo.parent / "second-checkout"  # a colleague's clone: its own cdktf.out, the same state
-    shutil.copytree(pipeline.repo, second, symlinks=True,
-                    ignore=shutil.ignore_patterns(".locks", "outputs", "reports", ".emulator", "*.tfplan"))  # fmt: skip
+    shutil.copytree(
+        pipeline.repo,
+        second,
+        symlinks=True,
+        ignore=shutil.ignore_patterns(".locks", "outputs", "reports", ".emulator", "*.tfplan"),
+    )
     config = pipeline.repo / "environments" / "local.yaml"
     config.write_text(config.read_text().replace("password_version: 2", "password_version: 3", 1))
     (second / "environments" / "local.yaml").write_text(config.read_text())
     lock_file = pipeline.repo / "cdktf.out" / ".locks" / "local.lock"
-    proc = subprocess.Popen(["make", "deploy", "ENV=local", TOOLCHAIN], cwd=pipeline.repo, env=pipeline.env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
-                            start_new_session=True)  # fmt: skip
+    proc = subprocess.Popen(
+        ["make", "deploy", "ENV=local", TOOLCHAIN],
+        cwd=pipeline.repo,
+        env=pipeline.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
     lines, engine_pid = [], None
     assert proc.stdout is not None
     for line in proc.stdout:
@@ -197,9 +224,15 @@ def faults_are_survived(pipeline: Pipeline, step) -> None:
             assert running["stack"] == "data-local" and running["step"] == "apply", holder
             engine_pid = running["pid"]
             os.kill(holder["pid"], signal.SIGKILL)  # the tool, as the out-of-memory killer would
-            refused = subprocess.run(["make", "deploy", "ENV=local", "STACK=data", "STATE_LOCK_TIMEOUT=0", TOOLCHAIN],
-                                     cwd=second, env=pipeline.env, capture_output=True, text=True,
-                                     stdin=subprocess.DEVNULL, check=False)  # fmt: skip
+            refused = subprocess.run(
+                ["make", "deploy", "ENV=local", "STACK=data", "STATE_LOCK_TIMEOUT=0", TOOLCHAIN],
+                cwd=second,
+                env=pipeline.env,
+                capture_output=True,
+                text=True,
+                stdin=subprocess.DEVNULL,
+                check=False,
+            )
             pipeline.transcript += [refused.stdout, refused.stderr]
     proc.wait(timeout=120)
     pipeline.transcript += lines
@@ -351,8 +384,11 @@ def test_the_local_pipeline_end_to_end_with_the_real_engine(pipeline, capsys, re
     step("the precious addresses the engine holds in state are the committed contract")
     committed = precious.committed_addresses()["local"]
     for stack in STACKS:
-        held = sorted(f"{r['type']}.{r['name']}" for r in pipeline.state(stack)[1]["resources"]
-                      if r["mode"] == "managed" and precious.is_precious(r["type"]))  # fmt: skip
+        held = sorted(
+            f"{r['type']}.{r['name']}"
+            for r in pipeline.state(stack)[1]["resources"]
+            if r["mode"] == "managed" and precious.is_precious(r["type"])
+        )
         assert held == committed[stack.split("-")[0]], f"{stack}: state holds {held}"
 
     data_is_safe_from_routine_changes(pipeline, outputs, step)

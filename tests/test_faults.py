@@ -53,9 +53,15 @@ def test_the_network_drops_during_an_apply_and_the_state_still_tells_the_truth(p
     pipeline.make("bootstrap", "ENV=local")
 
     step(f"deploy the network stack; the network drops for {DROP_SECONDS} s once the subnets are being created")
-    proc = subprocess.Popen(["make", "deploy", "ENV=local", "STACK=network", TOOLCHAIN], cwd=pipeline.repo,
-                            env=pipeline.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL, text=True)  # fmt: skip
+    proc = subprocess.Popen(
+        ["make", "deploy", "ENV=local", "STACK=network", TOOLCHAIN],
+        cwd=pipeline.repo,
+        env=pipeline.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
     lines, timer = [], None
     assert proc.stdout is not None
     for line in proc.stdout:
@@ -85,10 +91,16 @@ def test_the_network_drops_during_an_apply_and_the_state_still_tells_the_truth(p
     inside = [{"Name": "vpc-id", "Values": vpcs}]
     found = set(vpcs)
     found |= {s["SubnetId"] for s in ec2.describe_subnets(Filters=inside)["Subnets"]}
-    found |= {g["GroupId"] for g in ec2.describe_security_groups(Filters=inside)["SecurityGroups"]
-              if g["GroupName"] != "default"}  # fmt: skip
-    found |= {t["RouteTableId"] for t in ec2.describe_route_tables(Filters=inside)["RouteTables"]
-              if not any(a.get("Main") for a in t.get("Associations", []))}  # fmt: skip
+    found |= {
+        g["GroupId"]
+        for g in ec2.describe_security_groups(Filters=inside)["SecurityGroups"]
+        if g["GroupName"] != "default"
+    }
+    found |= {
+        t["RouteTableId"]
+        for t in ec2.describe_route_tables(Filters=inside)["RouteTables"]
+        if not any(a.get("Main") for a in t.get("Associations", []))
+    }
     assert found - held == set(), f"in the emulator but not in the state (orphaned by the drop): {found - held}"
 
     step("a rerun converges")

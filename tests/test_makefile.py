@@ -26,8 +26,15 @@ def make(repo_copy, engine, fresh_aws):
                 env.pop(key, None)
             else:
                 env[key] = value
-        return subprocess.run(["make", *args], cwd=repo_copy, env=env, capture_output=True, text=True,
-                              stdin=subprocess.DEVNULL, check=False)  # fmt: skip
+        return subprocess.run(
+            ["make", *args],
+            cwd=repo_copy,
+            env=env,
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
 
     return run
 
@@ -178,8 +185,14 @@ def test_without_node_synthesis_stops_before_cdktf_loads(make, repo_copy, tmp_pa
 
 def test_releases_without_credentials_exit_2_saying_so_once(make):
     nowhere = "/nonexistent"
-    proc = make("releases", "ENV=dev", AWS_ACCESS_KEY_ID=None, AWS_SECRET_ACCESS_KEY=None,
-                AWS_SHARED_CREDENTIALS_FILE=nowhere, AWS_CONFIG_FILE=nowhere)  # fmt: skip
+    proc = make(
+        "releases",
+        "ENV=dev",
+        AWS_ACCESS_KEY_ID=None,
+        AWS_SECRET_ACCESS_KEY=None,
+        AWS_SHARED_CREDENTIALS_FILE=nowhere,
+        AWS_CONFIG_FILE=nowhere,
+    )
     assert proc.returncode == 2 and "Error 2" in proc.stderr
     assert proc.stderr.count("no AWS credentials found") == 1
 
@@ -189,8 +202,14 @@ def test_releases_on_a_machine_with_only_the_emulator_shows_its_releases(make, r
     config.write_text(config.read_text().replace("http://127.0.0.1:4566", moto_server))
     served_aws_client(moto_server, "s3").create_bucket(Bucket="streamflix-tfstate-local")
     nowhere = "/nonexistent"
-    proc = make("releases", AWS_ACCESS_KEY_ID=None, AWS_SECRET_ACCESS_KEY=None, AWS_ENDPOINT_URL=None,
-                AWS_SHARED_CREDENTIALS_FILE=nowhere, AWS_CONFIG_FILE=nowhere)  # fmt: skip
+    proc = make(
+        "releases",
+        AWS_ACCESS_KEY_ID=None,
+        AWS_SECRET_ACCESS_KEY=None,
+        AWS_ENDPOINT_URL=None,
+        AWS_SHARED_CREDENTIALS_FILE=nowhere,
+        AWS_CONFIG_FILE=nowhere,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     rows = {line.split()[0]: line for line in proc.stdout.splitlines()[1:] if line.strip()}
     assert "(never deployed)" in rows["local"]
@@ -205,23 +224,33 @@ def test_releases_with_the_emulator_stopped_says_how_to_start_it(make, repo_copy
     config = repo_copy / "environments" / "local.yaml"  # a port nothing listens on, whatever this machine runs
     config.write_text(config.read_text().replace("http://127.0.0.1:4566", f"http://127.0.0.1:{free_port()}"))
     nowhere = "/nonexistent"
-    proc = make("releases", AWS_ACCESS_KEY_ID=None, AWS_SECRET_ACCESS_KEY=None,
-                AWS_SHARED_CREDENTIALS_FILE=nowhere, AWS_CONFIG_FILE=nowhere)  # fmt: skip
+    proc = make(
+        "releases",
+        AWS_ACCESS_KEY_ID=None,
+        AWS_SECRET_ACCESS_KEY=None,
+        AWS_SHARED_CREDENTIALS_FILE=nowhere,
+        AWS_CONFIG_FILE=nowhere,
+    )
     assert proc.returncode == 2 and "Error 2" in proc.stderr
     assert "start it with `make emulator ENV=local`" in proc.stderr, proc.stderr
     assert "(unknown: see below)" in proc.stdout
 
 
 HOSTILE_FILES = {
-    "aliases": ("x0: &x0 [a, b, c, d, e, f, g, h, i]\n" + "".join(
-        f"x{i}: &x{i} [{', '.join([f'*x{i - 1}'] * 9)}]\n" for i in range(1, 9)), "expand to more than 10,000 values"),
-    "duplicate": ("network:\n  cidr: 10.0.0.0/16\n  cidr: 10.1.0.0/16\ncompute:\n  cpu: 300\n  bogus: 1\n",
-                  "compute.cpu: must be one of"),
+    "aliases": (
+        "x0: &x0 [a, b, c, d, e, f, g, h, i]\n"
+        + "".join(f"x{i}: &x{i} [{', '.join([f'*x{i - 1}'] * 9)}]\n" for i in range(1, 9)),
+        "expand to more than 10,000 values",
+    ),
+    "duplicate": (
+        "network:\n  cidr: 10.0.0.0/16\n  cidr: 10.1.0.0/16\ncompute:\n  cpu: 300\n  bogus: 1\n",
+        "compute.cpu: must be one of",
+    ),
     "latin1": ("project: vid\xe9o\n", "not UTF-8 text (byte 0xe9)"),
     "boolean-key": ("on: push\n", "on: read as a boolean"),
     "nan": ("logs:\n  retention_days: .nan\n", "must be a number, not .nan"),
     "suffix": ("environment_suffix: pr--1\n", "may not hold '--'"),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("case", sorted(HOSTILE_FILES))

@@ -15,8 +15,10 @@ WORKFLOW = ROOT / ".github/workflows/pipeline.yml"
 def validate(path) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows", str(path)],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
 
 def test_workflow_is_valid_against_the_published_schema():
@@ -56,8 +58,10 @@ ACTION = ROOT / ".github/actions/setup/action.yml"
 def test_the_shared_setup_is_a_valid_composite_action():
     result = subprocess.run(
         [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-actions", str(ACTION)],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 

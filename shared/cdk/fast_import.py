@@ -49,6 +49,8 @@ def register_without_init(package: str = AWS_PACKAGE) -> str:
 def loaded_submodules(package: str = AWS_PACKAGE) -> list[str]:
     """Direct submodules of `package` imported so far (the test asserts this stays small)."""
     prefix = package + "."
-    return sorted(n[len(prefix):] for n, m in sys.modules.items()
-                  if n.startswith(prefix) and "." not in n[len(prefix):]
-                  and isinstance(m, types.ModuleType))  # fmt: skip
+    return sorted(
+        n[len(prefix) :]
+        for n, m in sys.modules.items()
+        if n.startswith(prefix) and "." not in n[len(prefix) :] and isinstance(m, types.ModuleType)
+    )

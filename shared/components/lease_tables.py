@@ -26,9 +26,13 @@ LEASE_OWNER_INDEX = "LeaseOwnerToLeaseKeyIndex"
 # What KCL does with each table (AWS: "IAM permissions required for KCL consumer applications"),
 # without CreateTable and UpdateTable: the tables and the index exist before the first worker starts.
 LEASE_TABLE_ACTIONS = (
-    "dynamodb:DeleteItem", "dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Scan",
+    "dynamodb:DeleteItem",
+    "dynamodb:DescribeTable",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:Scan",
     "dynamodb:UpdateItem",
-)  # fmt: skip
+)
 LEASE_INDEX_ACTIONS = ("dynamodb:Query",)
 COORDINATION_TABLE_ACTIONS = LEASE_TABLE_ACTIONS
 

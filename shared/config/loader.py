@@ -142,18 +142,27 @@ def load_environment(
     shown = _shown(path)
     if not patterns.NAME.match(name):
         if "/" not in name and path.is_file():
-            raise ConfigError([f"{shown}: an environment is named by its file, and {name!r} is not a name: "
-                               "use lowercase letters, digits and '-' (rename the file)"])  # fmt: skip
+            raise ConfigError(
+                [
+                    f"{shown}: an environment is named by its file, and {name!r} is not a name: "
+                    "use lowercase letters, digits and '-' (rename the file)"
+                ]
+            )
         if re.fullmatch(r"[A-Za-z0-9_-]+", name):  # a plain word, only not one of ours (ENV=Local)
-            raise ConfigError([f"no environment {name}{_did_you_mean(name, names)} (environments: {known})"],
-                              header="unknown environment")  # fmt: skip
-        raise ConfigError([f"ENV={name!r}: an environment is a name from {_shown(directory)}/ ({known}), "
-                           "not a path or a pattern"])  # fmt: skip
+            raise ConfigError(
+                [f"no environment {name}{_did_you_mean(name, names)} (environments: {known})"],
+                header="unknown environment",
+            )
+        raise ConfigError(
+            [f"ENV={name!r}: an environment is a name from {_shown(directory)}/ ({known}), not a path or a pattern"]
+        )
     if not path.is_file():
         yml = path.with_suffix(".yml")
         hint = f"; {_shown(yml)} exists: rename it to {name}.yaml" if yml.is_file() else ""
-        raise ConfigError([f"unknown environment {name!r}: no {shown}{hint}; environments: {known}"
-                           f"{_did_you_mean(name, names)}"], header="unknown environment")  # fmt: skip
+        raise ConfigError(
+            [f"unknown environment {name!r}: no {shown}{hint}; environments: {known}{_did_you_mean(name, names)}"],
+            header="unknown environment",
+        )
     data, located, problems = read_yaml(path, shown)
     if "name" in data:
         problems.append(f"{shown}:{located.line_of(('name',))}: name: is set by the file name; remove it")
@@ -173,8 +182,10 @@ def load_environment(
         own = data.setdefault("environment_suffix", name)
         if isinstance(own, str) and own in claimed:
             first, second = sorted((shown, claimed[own]))  # the same words from either side: said once
-            problems.append(f"{first} and {second} both use the suffix {own!r} (environment_suffix, or the "
-                            "file's name); every environment needs its own")  # fmt: skip
+            problems.append(
+                f"{first} and {second} both use the suffix {own!r} (environment_suffix, or the "
+                "file's name); every environment needs its own"
+            )
     try:
         config = EnvironmentConfig.model_validate(data)
     except ValidationError as exc:

@@ -37,8 +37,21 @@ DATABASE_USER = Pattern(r"^[a-z][a-z0-9_]{0,15}$", "1-16 lowercase letters, digi
 EMAIL = Pattern(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", "an e-mail address")
 HTTPS_URL = Pattern(r"^https://[^\s/]+(/\S*)?$", "an https:// URL")
 
-ALL = (SUFFIX, PROJECT, REGION, ACCOUNT_ID, ENDPOINT, PROVIDER_VERSION, BUCKET, KEY_PREFIX, ENGINE_VERSION,
-       DATABASE_NAME, DATABASE_USER, EMAIL, HTTPS_URL)  # fmt: skip
+ALL = (
+    SUFFIX,
+    PROJECT,
+    REGION,
+    ACCOUNT_ID,
+    ENDPOINT,
+    PROVIDER_VERSION,
+    BUCKET,
+    KEY_PREFIX,
+    ENGINE_VERSION,
+    DATABASE_NAME,
+    DATABASE_USER,
+    EMAIL,
+    HTTPS_URL,
+)
 _WORDS = {p.regex: p.words for p in ALL}
 
 # An environment's name: its file's stem (not a value in the file, so not a field pattern).

@@ -54,8 +54,13 @@ def protected_alerts_someone(get: Get) -> Problems:
     emails, hooks = get("monitoring.alarm_emails"), get("monitoring.alarm_https_endpoints")
     if any(isinstance(v, list | tuple) and v for v in (emails, hooks)):
         return []
-    return [("monitoring.alarm_emails", "a protected environment must alert someone: list an address here or an "
-             "endpoint in monitoring.alarm_https_endpoints")]  # fmt: skip
+    return [
+        (
+            "monitoring.alarm_emails",
+            "a protected environment must alert someone: list an address here or an "
+            "endpoint in monitoring.alarm_https_endpoints",
+        )
+    ]
 
 
 def protected_database_survives_an_instance(get: Get) -> Problems:
@@ -87,8 +92,13 @@ def workers_fit_the_shards(get: Get) -> Problems:
     shards, max_count = _value(get, "data.kinesis.shard_count", int), _value(get, "compute.max_count", int)
     provisioned = _value(get, "data.kinesis.mode", str) in ("provisioned", MISSING)
     if provisioned and MISSING not in (shards, max_count) and max_count > shards:
-        return [("compute.max_count", f"{max_count} tasks for {shards} shard(s): each shard is read by one worker "
-                 "at a time, so the others would idle; at most data.kinesis.shard_count")]  # fmt: skip
+        return [
+            (
+                "compute.max_count",
+                f"{max_count} tasks for {shards} shard(s): each shard is read by one worker "
+                "at a time, so the others would idle; at most data.kinesis.shard_count",
+            )
+        ]
     return []
 
 

@@ -105,8 +105,15 @@ class StateConfig(_Section):
     @model_validator(mode="after")
     def _log_bucket_fits(self) -> StateConfig:
         if len(self.bucket) + len(ACCESS_LOG_SUFFIX) > 63:
-            raise_if([("bucket", f"at most {63 - len(ACCESS_LOG_SUFFIX)} characters: its access logs go to "
-                                  f"<bucket>{ACCESS_LOG_SUFFIX}, and a bucket name has at most 63")])  # fmt: skip
+            raise_if(
+                [
+                    (
+                        "bucket",
+                        f"at most {63 - len(ACCESS_LOG_SUFFIX)} characters: its access logs go to "
+                        f"<bucket>{ACCESS_LOG_SUFFIX}, and a bucket name has at most 63",
+                    )
+                ]
+            )
         return self
 
 
@@ -262,15 +269,24 @@ class AuroraConfig(_Section):
             if (getattr(self, key) * 2) % 1:
                 problems.append((key, f"must be a multiple of 0.5, got {getattr(self, key)}"))
         if self.seconds_until_auto_pause is not None and self.min_acu != 0:
-            problems.append(("seconds_until_auto_pause", f"only a cluster that may pause has it: set min_acu to 0 "
-                             f"(it is {self.min_acu}) or remove this key"))  # fmt: skip
+            problems.append(
+                (
+                    "seconds_until_auto_pause",
+                    f"only a cluster that may pause has it: set min_acu to 0 (it is {self.min_acu}) or remove this key",
+                )
+            )
         if self.min_acu == 0:
             major, minor = (int(part) for part in self.engine_version.split("."))
             floor = AUTO_PAUSE_MINORS.get(major)
             if floor is None and major < min(AUTO_PAUSE_MINORS) or floor is not None and minor < floor:
                 versions = ", ".join(f"{m}.{n}" for m, n in sorted(AUTO_PAUSE_MINORS.items()))
-                problems.append(("min_acu", f"0 ACU (auto-pause) needs Aurora PostgreSQL {versions} or later; "
-                                 f"engine_version is {self.engine_version}"))  # fmt: skip
+                problems.append(
+                    (
+                        "min_acu",
+                        f"0 ACU (auto-pause) needs Aurora PostgreSQL {versions} or later; "
+                        f"engine_version is {self.engine_version}",
+                    )
+                )
         raise_if(problems)
         return self
 
@@ -343,9 +359,11 @@ class ComputeConfig(_Section):
             problems.append(("min_count", f"{self.min_count} is above max_count ({self.max_count})"))
         elif not self.min_count <= self.desired_count <= self.max_count:
             problems.append(
-                ("desired_count", f"{self.desired_count} is outside min_count..max_count "
-                 f"({self.min_count}..{self.max_count})")
-            )  # fmt: skip
+                (
+                    "desired_count",
+                    f"{self.desired_count} is outside min_count..max_count ({self.min_count}..{self.max_count})",
+                )
+            )
         raise_if(problems)
         return self
 

@@ -93,8 +93,10 @@ def _non_string_keys(node: yaml.Node | None, data: Any, path: tuple[str, ...] = 
 
 def _key_words(kind: str) -> str:
     if kind == "bool":
-        return ("read as a boolean, not as a name: YAML reads on/off/yes/no/true/false as booleans; "
-                "quote the key if you meant it")  # fmt: skip
+        return (
+            "read as a boolean, not as a name: YAML reads on/off/yes/no/true/false as booleans; "
+            "quote the key if you meant it"
+        )
     return f"read as a {kind}, not as a name: keys are names (quote it if you meant it)"
 
 
@@ -105,8 +107,12 @@ def read_yaml(path: Path, shown: str) -> tuple[dict[str, Any], Located, list[str
     except OSError as exc:
         raise ConfigError([f"{shown}: cannot be read: {exc.strerror}"]) from None
     if len(raw) > MAX_FILE_BYTES:
-        raise ConfigError([f"{shown}: {len(raw):,} bytes; an environment file holds a few hundred, "
-                           f"and more than {MAX_FILE_BYTES:,} is refused"])  # fmt: skip
+        raise ConfigError(
+            [
+                f"{shown}: {len(raw):,} bytes; an environment file holds a few hundred, "
+                f"and more than {MAX_FILE_BYTES:,} is refused"
+            ]
+        )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -125,8 +131,12 @@ def _parse_yaml(text: str, shown: str) -> tuple[dict[str, Any], Located, tuple[s
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         if node is not None and _expanded_size(node, {}) > MAX_EXPANDED_VALUES:
-            raise ConfigError([f"{shown}: its aliases (*name) expand to more than {MAX_EXPANDED_VALUES:,} values; "
-                               "an environment file needs no aliases: write the values out"])  # fmt: skip
+            raise ConfigError(
+                [
+                    f"{shown}: its aliases (*name) expand to more than {MAX_EXPANDED_VALUES:,} values; "
+                    "an environment file needs no aliases: write the values out"
+                ]
+            )
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -139,8 +149,10 @@ def _parse_yaml(text: str, shown: str) -> tuple[dict[str, Any], Located, tuple[s
         raise ConfigError([f"{shown}:1: the file must be a mapping of keys, got {type(data).__name__}"])
     duplicates: list[tuple[tuple[str, ...], int]] = []
     located = Located(_index_lines(node, (), duplicates) if node is not None else {})
-    problems = [f"{shown}:{line}: {'.'.join(key)}: given twice (the first would be silently ignored)"
-                for key, line in duplicates]  # fmt: skip
+    problems = [
+        f"{shown}:{line}: {'.'.join(key)}: given twice (the first would be silently ignored)"
+        for key, line in duplicates
+    ]
     for dotted, line, kind in _non_string_keys(node, data):
         problems.append(f"{shown}:{line}: {dotted}: {_key_words(kind)}")
     return data, located, tuple(problems)

@@ -133,8 +133,10 @@ def _producer_outputs(engine: Engine, ordered: list[Stack], chosen: list[Stack])
 def _plan_speculatively(engine: Engine, outcome: Outcome, env: EnvironmentConfig, missing: dict) -> None:
     """Plan against placeholders for what the producers lack; the plan file is removed at once."""
     outcome.note = "speculative: " + "; ".join(m.describe() for m in missing.values())
-    emit(f"{outcome.stack.id} is planned speculatively ({outcome.note.removeprefix('speculative: ')}): "
-         "placeholder values stand in for what it reads; nothing of this plan can be applied")  # fmt: skip
+    emit(
+        f"{outcome.stack.id} is planned speculatively ({outcome.note.removeprefix('speculative: ')}): "
+        "placeholder values stand in for what it reads; nothing of this plan can be applied"
+    )
     stand_in = replace(outcome.stack, workdir=speculative.prepare(env, outcome.stack.workdir, missing), lock_file=None)
     try:
         stacks.initialize(engine, stand_in)
@@ -362,8 +364,10 @@ def execute(
         write_report(report, outputs_dir)
         stopped = [o.stack.id for o in report.outcomes if o.status == Status.INTERRUPTED]
         if stopped:
-            what = (f"was interrupted during {exc.step or 'the start'} of {', '.join(stopped)}; the engine "
-                    "stopped with its state saved")  # fmt: skip
+            what = (
+                f"was interrupted during {exc.step or 'the start'} of {', '.join(stopped)}; the engine "
+                "stopped with its state saved"
+            )
         else:
             done = [o.stack.id for o in report.outcomes if o.status not in (Status.NOT_RUN, Status.FAILED)]
             finished = f"{done[-1]} finished and saved its state" if done else "no stack had started"

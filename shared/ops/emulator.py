@@ -85,9 +85,13 @@ def start(env: EnvironmentConfig, state_dir: Path = STATE_DIR) -> int:
     variables = dict(os.environ, MOTO_ECS_SERVICE_RUNNING=str(env.compute.desired_count))
     with open(log_file, "ab") as log:
         proc = subprocess.Popen(
-            [moto_server_binary(), "-H", host, "-p", str(port)], stdout=log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, env=variables, start_new_session=True,  # outlives this command
-        )  # fmt: skip
+            [moto_server_binary(), "-H", host, "-p", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=variables,
+            start_new_session=True,  # outlives this command
+        )
     write_atomically(pid_file, f"{proc.pid}\n")
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:

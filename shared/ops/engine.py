@@ -107,9 +107,16 @@ class Engine:
             if INTERRUPTS.first():  # interrupted before this engine started: do not start it
                 raise EngineInterrupted(INTERRUPTS.first(), Result(130, ""))
             with open(log, "wb") as sink:
-                proc = subprocess.Popen([self.binary, *args], cwd=cwd, env=self._env(), stdin=subprocess.DEVNULL,
-                                        stdout=sink, stderr=subprocess.STDOUT, start_new_session=True,
-                                        pass_fds=locks.descriptors())  # fmt: skip
+                proc = subprocess.Popen(
+                    [self.binary, *args],
+                    cwd=cwd,
+                    env=self._env(),
+                    stdin=subprocess.DEVNULL,
+                    stdout=sink,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                    pass_fds=locks.descriptors(),
+                )
             INTERRUPTS.register(proc, applying=applying)
             locks.engine_started(proc.pid, stack=cwd.name, step=args[0] if args else "")
             tail: deque[str] = deque(maxlen=40)
@@ -133,8 +140,9 @@ class Engine:
 
     def capture(self, args: list[str], cwd: Path) -> Result:
         """Run the engine for its machine-readable stdout (show -json, output -json)."""
-        proc = subprocess.run([self.binary, *args], cwd=cwd, env=self._env(), capture_output=True, check=False,
-                              start_new_session=True)  # fmt: skip
+        proc = subprocess.run(
+            [self.binary, *args], cwd=cwd, env=self._env(), capture_output=True, check=False, start_new_session=True
+        )
         out, err = (b.decode("utf-8", errors="replace") for b in (proc.stdout, proc.stderr))
         return Result(proc.returncode, out if proc.returncode == 0 else err + out)
 

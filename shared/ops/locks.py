@@ -54,8 +54,10 @@ def _holder(path: Path) -> str:
         info = json.loads(path.read_text())
         engines = [e for e in info.get("engines", []) if process_alive(e["pid"])]
         if engines and not process_alive(info["pid"]):
-            return (f"{'; '.join(_engine_words(e) for e in engines)}, left running by `{info['command']}` "
-                    f"(pid {info['pid']}, which has ended): it finishes and saves its state on its own")  # fmt: skip
+            return (
+                f"{'; '.join(_engine_words(e) for e in engines)}, left running by `{info['command']}` "
+                f"(pid {info['pid']}, which has ended): it finishes and saves its state on its own"
+            )
         running = f"; its {', '.join(_engine_words(e) for e in engines)}" if engines else ""
         return f"pid {info['pid']}, `{info['command']}`, since {info['since']}{running}"
     except (OSError, ValueError, KeyError, TypeError):
@@ -110,8 +112,11 @@ def hold(outdir: Path, suffixes: Iterable[str], command: str | None = None, time
                 break
             except BlockingIOError:
                 if timeout and not said:  # a wait of minutes must not look like a hang
-                    print(f"waiting up to {timeout:g} s (LOCK_TIMEOUT) for {suffix}, in use by {_holder(path)}",
-                          file=sys.stderr, flush=True)  # fmt: skip
+                    print(
+                        f"waiting up to {timeout:g} s (LOCK_TIMEOUT) for {suffix}, in use by {_holder(path)}",
+                        file=sys.stderr,
+                        flush=True,
+                    )
                     said = True
                 if time.monotonic() >= deadline:
                     os.close(fd)

@@ -98,8 +98,15 @@ def promote(
 
     print(f"\npromoting {head[:12]} ({running.image}) from {source} to {target}", flush=True)
     target_env = _with_image(dst, running.image)
-    code = deploy.run("deploy", target_env, outdir=outdir, outputs_dir=outputs_dir, confirm=dst.suffix,
-                      record_release=False, allow_replace=allow_replace)  # fmt: skip
+    code = deploy.run(
+        "deploy",
+        target_env,
+        outdir=outdir,
+        outputs_dir=outputs_dir,
+        confirm=dst.suffix,
+        record_release=False,
+        allow_replace=allow_replace,
+    )
     if code != 0:
         raise OperationFailed(f"deploying {target} failed (see the summary above); rerun the promotion to resume")
     if smoke.run(target_env, outputs_dir) != 0:

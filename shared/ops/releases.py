@@ -68,8 +68,12 @@ def _put(env: EnvironmentConfig, now: datetime, label: str, release: Release) ->
     """One object per record; keys sort by time, so the newest is the current state of the environment."""
     key = f"{_prefix(env)}{now.strftime('%Y%m%dT%H%M%S%fZ')}-{label}.json"
     try:
-        _s3(env).put_object(Bucket=env.state.bucket, Key=key, Body=json.dumps(asdict(release), indent=2).encode(),
-                            ContentType="application/json")  # fmt: skip
+        _s3(env).put_object(
+            Bucket=env.state.bucket,
+            Key=key,
+            Body=json.dumps(asdict(release), indent=2).encode(),
+            ContentType="application/json",
+        )
     except ClientError as exc:
         raise _bucket_problem(env, exc) from None
 
@@ -171,8 +175,10 @@ def show(envs: list[EnvironmentConfig], *, named: bool = True) -> int:
     if unreadable:
         if len(unreadable) == len(envs) and missing is not None:
             raise missing
-        print(f"\n{', '.join(unreadable)}: not read, as this machine has no AWS credentials; set AWS_PROFILE "
-              "(after `aws sso login`) to see them too")  # fmt: skip
+        print(
+            f"\n{', '.join(unreadable)}: not read, as this machine has no AWS credentials; set AWS_PROFILE "
+            "(after `aws sso login`) to see them too"
+        )
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)
     return 2 if problems else 0

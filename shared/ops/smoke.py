@@ -42,10 +42,18 @@ def load_outputs(env: EnvironmentConfig, outputs_dir: Path = OUTPUTS_DIR) -> dic
             f"no outputs for {env.suffix} ({path}): run make outputs ENV={env.name} (deploy writes it too)"
         )
     outputs = json.loads(path.read_text())
-    missing = [f"{stack}.{key}" for stack, key in (
-        ("data", "kinesis_stream_name"), ("data", "dlq_url"), ("data", "db_secret_arn"),
-        ("data", "rds_cluster_identifier"), ("compute", "ecs_cluster_name"), ("compute", "ecs_service_name"),
-    ) if key not in outputs.get(stack, {})]  # fmt: skip
+    missing = [
+        f"{stack}.{key}"
+        for stack, key in (
+            ("data", "kinesis_stream_name"),
+            ("data", "dlq_url"),
+            ("data", "db_secret_arn"),
+            ("data", "rds_cluster_identifier"),
+            ("compute", "ecs_cluster_name"),
+            ("compute", "ecs_service_name"),
+        )
+        if key not in outputs.get(stack, {})
+    ]
     if missing:
         raise UsageError(f"{path} lacks {', '.join(missing)}: is every stack deployed? (make deploy ENV={env.name})")
     return outputs
@@ -84,9 +92,11 @@ class Smoke:
         data = json.dumps({"smoke": True, "token": token}).encode()
         put = kinesis.put_record(StreamName=name, Data=data, PartitionKey=token)
         iterator = kinesis.get_shard_iterator(
-            StreamName=name, ShardId=put["ShardId"], ShardIteratorType="AT_SEQUENCE_NUMBER",
+            StreamName=name,
+            ShardId=put["ShardId"],
+            ShardIteratorType="AT_SEQUENCE_NUMBER",
             StartingSequenceNumber=put["SequenceNumber"],
-        )["ShardIterator"]  # fmt: skip
+        )["ShardIterator"]
         for _ in range(5):  # a just-written record can take a moment to be readable
             got = kinesis.get_records(ShardIterator=iterator, Limit=10)
             if any(r["Data"] == data for r in got["Records"]):
@@ -137,8 +147,10 @@ class Smoke:
             if i["DBInstanceStatus"] == "available"
         ]
         if not available:
-            raise _Fail(f"{ident} is available but has no available instance ({len(members)} member(s)): "
-                        "Aurora Serverless v2 serves nothing without one")  # fmt: skip
+            raise _Fail(
+                f"{ident} is available but has no available instance ({len(members)} member(s)): "
+                "Aurora Serverless v2 serves nothing without one"
+            )
         return f"{ident} available, {len(available)} available instance(s)"
 
     def secret(self) -> str:

@@ -88,12 +88,21 @@ def prepare(env: EnvironmentConfig, workdir: Path, missing: dict[str, Missing]) 
     for name, lack in missing.items():
         outputs = {**lack.present, **{o: placeholder(o, env.aws.region) for o in lack.missing}}
         state = folder / f"{lack.producer}.tfstate"
-        state.write_text(json.dumps({
-            "version": 4, "terraform_version": "1.10.0", "serial": 1, "lineage": "speculative-placeholders",
-            "outputs": {k: {"value": v, "type": "string" if isinstance(v, str) else ["list", "string"]}
-                        for k, v in outputs.items()},
-            "resources": [],
-        }))  # fmt: skip
+        state.write_text(
+            json.dumps(
+                {
+                    "version": 4,
+                    "terraform_version": "1.10.0",
+                    "serial": 1,
+                    "lineage": "speculative-placeholders",
+                    "outputs": {
+                        k: {"value": v, "type": "string" if isinstance(v, str) else ["list", "string"]}
+                        for k, v in outputs.items()
+                    },
+                    "resources": [],
+                }
+            )
+        )
         sources[name] = {"backend": "local", "config": {"path": str(state)}}
     (folder / "cdk.tf.json").write_text(json.dumps(doc, indent=2))
     lock = workdir / ".terraform.lock.hcl"

@@ -92,8 +92,14 @@ def _init_key(engine: Engine, stack: Stack, args: list[str]) -> str:
     doc = json.loads((stack.workdir / "cdk.tf.json").read_text())
     lock = stack.workdir / ".terraform.lock.hcl"
     cli_config = engine.cli_config.read_text() if engine.cli_config and engine.cli_config.is_file() else ""
-    parts = [json.dumps(doc.get("terraform", {}), sort_keys=True), lock.read_text() if lock.is_file() else "",
-             engine.binary, engine.version, cli_config, " ".join(args)]  # fmt: skip
+    parts = [
+        json.dumps(doc.get("terraform", {}), sort_keys=True),
+        lock.read_text() if lock.is_file() else "",
+        engine.binary,
+        engine.version,
+        cli_config,
+        " ".join(args),
+    ]
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
@@ -127,8 +133,10 @@ def initialize(engine: Engine, stack: Stack, *, quiet: bool = False) -> None:
     if result.returncode != 0:
         raise StackFailed("init", result.output)
     if stack.lock_file is not None and provider_lock.collect(stack.lock_file, [stack.workdir]):
-        print(f"init pinned providers in {_shown(stack.lock_file)}: commit it, so every run uses these builds",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"init pinned providers in {_shown(stack.lock_file)}: commit it, so every run uses these builds",
+            file=sys.stderr,
+        )
     dot = stack.workdir / ".terraform"
     if dot.is_dir():  # an engine that made none has nothing to remember it by
         write_atomically(dot / INIT_STAMP, json.dumps({"key": _init_key(engine, stack, args)}))

@@ -56,8 +56,10 @@ class LockInfo:
 
     def describe(self) -> str:
         age = self.age()
-        return (f"held by {self.who or 'an unnamed holder'} for {self.operation or 'an unnamed operation'} since "
-                f"{self.created}{f' ({age} ago)' if age else ''}, lock ID {self.id}")  # fmt: skip
+        return (
+            f"held by {self.who or 'an unnamed holder'} for {self.operation or 'an unnamed operation'} since "
+            f"{self.created}{f' ({age} ago)' if age else ''}, lock ID {self.id}"
+        )
 
 
 # "  ID:  ..." under "Lock Info:"; with colour, each line of the engine's diagnostic box starts with "│".
@@ -71,8 +73,13 @@ def from_engine_output(text: str) -> LockInfo | None:
     fields = dict(_FIELD.findall(text.split("Lock Info:", 1)[1]))
     if not fields.get("ID"):
         return None
-    return LockInfo(fields["ID"], fields.get("Operation", ""), fields.get("Who", ""), fields.get("Created", ""),
-                    fields.get("Path", ""))  # fmt: skip
+    return LockInfo(
+        fields["ID"],
+        fields.get("Operation", ""),
+        fields.get("Who", ""),
+        fields.get("Created", ""),
+        fields.get("Path", ""),
+    )
 
 
 def what_to_do(env: EnvironmentConfig, stack: str, stack_id: str, info: LockInfo) -> str:
@@ -98,8 +105,9 @@ def read(env: EnvironmentConfig, stack: str) -> LockInfo | None:
         raise
     try:
         doc = json.loads(body)
-        return LockInfo(doc["ID"], doc.get("Operation", ""), doc.get("Who", ""), doc.get("Created", ""),
-                        doc.get("Path", ""))  # fmt: skip
+        return LockInfo(
+            doc["ID"], doc.get("Operation", ""), doc.get("Who", ""), doc.get("Created", ""), doc.get("Path", "")
+        )
     except (ValueError, KeyError, TypeError):
         raise UsageError(
             f"s3://{env.state.bucket}/{lock_object_key(env, stack)} is not a lock the engine wrote; look at it "

@@ -135,8 +135,10 @@ def report(envs: list[EnvironmentConfig], results: dict[str, tuple[list[Finding]
     for env in envs:
         findings, passed, skipped = results[env.suffix]
         status = "FAILED" if findings else "ok"
-        print(f"checkov {env.name} (suffix {env.suffix}): {passed} passed, {len(findings)} failed, "
-              f"skipped by shared/policy/checkov_skips.yaml: {', '.join(skipped) or 'none'} -- {status}")  # fmt: skip
+        print(
+            f"checkov {env.name} (suffix {env.suffix}): {passed} passed, {len(findings)} failed, "
+            f"skipped by shared/policy/checkov_skips.yaml: {', '.join(skipped) or 'none'} -- {status}"
+        )
         for f in findings:
             print(f"  {f.check}  {f.stack}  {f.resource}: {f.title}")
         failed_any |= bool(findings)

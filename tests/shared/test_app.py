@@ -132,7 +132,11 @@ def test_a_suffix_copy_has_its_own_names_ids_and_state(tmp_path):
 
     out = synthesize([load_environment("dev", suffix="pr-7")], tmp_path / "out")
     assert sorted(json.loads((out / "manifest.json").read_text())["stacks"]) == [
-        "compute-pr-7", "data-pr-7", "monitoring-pr-7", "network-pr-7"]  # fmt: skip
+        "compute-pr-7",
+        "data-pr-7",
+        "monitoring-pr-7",
+        "network-pr-7",
+    ]
     data = json.loads((out / "stacks/data-pr-7/cdk.tf.json").read_text())
     assert data["terraform"]["backend"]["s3"]["key"] == "streamflix/pr-7/data.tfstate"
     assert next(iter(data["resource"]["aws_kinesis_stream"].values()))["name"] == "streamflix-ingest-pr-7"
@@ -198,8 +202,13 @@ BINDINGS_AWS_VERSION = "6.25.0"  # what cdktf-cdktf-provider-aws 21.22.1 was gen
 def test_only_an_emulator_environment_carries_emulator_settings(synth, configs, stack, env):
     doc = synth.stack(stack, env)
     (aws,) = doc["provider"]["aws"]
-    emulator_keys = {"endpoints", "s3_use_path_style", "skip_credentials_validation", "skip_requesting_account_id",
-                     "skip_metadata_api_check"}  # fmt: skip
+    emulator_keys = {
+        "endpoints",
+        "s3_use_path_style",
+        "skip_credentials_validation",
+        "skip_requesting_account_id",
+        "skip_metadata_api_check",
+    }
     required = doc["terraform"]["required_providers"]["aws"]
     remote = [r["config"] for r in doc.get("data", {}).get("terraform_remote_state", {}).values()]
     if not configs[env].emulated:
@@ -217,11 +226,31 @@ def test_only_an_emulator_environment_carries_emulator_settings(synth, configs, 
 
 def test_every_aws_service_the_stacks_use_goes_to_the_emulator(synth):
     # A resource of a service missing from EMULATED_SERVICES would be created in real AWS.
-    service_of = {"appautoscaling": "appautoscaling", "cloudwatch_log": "logs", "cloudwatch": "cloudwatch",
-                  "db": "rds", "rds": "rds", "dynamodb": "dynamodb", "default": "ec2", "eip": "ec2", "flow": "ec2",
-                  "internet": "ec2", "nat": "ec2", "route": "ec2", "security": "ec2", "subnet": "ec2", "vpc": "ec2",
-                  "ecs": "ecs", "iam": "iam", "kinesis": "kinesis", "kms": "kms", "secretsmanager": "secretsmanager",
-                  "sns": "sns", "sqs": "sqs", "caller": "sts"}  # fmt: skip
+    service_of = {
+        "appautoscaling": "appautoscaling",
+        "cloudwatch_log": "logs",
+        "cloudwatch": "cloudwatch",
+        "db": "rds",
+        "rds": "rds",
+        "dynamodb": "dynamodb",
+        "default": "ec2",
+        "eip": "ec2",
+        "flow": "ec2",
+        "internet": "ec2",
+        "nat": "ec2",
+        "route": "ec2",
+        "security": "ec2",
+        "subnet": "ec2",
+        "vpc": "ec2",
+        "ecs": "ecs",
+        "iam": "iam",
+        "kinesis": "kinesis",
+        "kms": "kms",
+        "secretsmanager": "secretsmanager",
+        "sns": "sns",
+        "sqs": "sqs",
+        "caller": "sts",
+    }
     types = {t for s, e in ALL if e == "local" for t in synth.stack(s, e).get("resource", {})}
     types |= {"aws_caller_identity"}
     for rtype in sorted(t for t in types if t.startswith("aws_")):

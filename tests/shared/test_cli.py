@@ -49,6 +49,10 @@ def test_make_synth_writes_the_contract_paths(repo_copy):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert (clone / "cdktf.out/stacks/network-dev/cdk.tf.json").is_file()
     assert json.loads((clone / "cdktf.out/manifest.json").read_text())["stacks"].keys() == {
-        "network-dev", "data-dev", "compute-dev", "monitoring-dev"}  # fmt: skip
+        "network-dev",
+        "data-dev",
+        "compute-dev",
+        "monitoring-dev",
+    }
     bad = subprocess.run(["make", "synth", "ENV=nope"], cwd=clone, capture_output=True, text=True, check=False)
     assert bad.returncode == 2 and "unknown environment 'nope'" in bad.stderr

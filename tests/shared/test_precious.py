@@ -64,8 +64,9 @@ def test_a_changed_address_is_named_with_the_old_the_new_and_how_to_move_it():
         ["aws_dynamodb_table.leases_1A2B3C4D", "aws_sqs_queue.dlq"],
     )
     (problem,) = problems
-    assert problem.startswith("data-prod: aws_dynamodb_table.lease_tables_leases_EDB2B455 is now "
-                              "aws_dynamodb_table.leases_1A2B3C4D")  # fmt: skip
+    assert problem.startswith(
+        "data-prod: aws_dynamodb_table.lease_tables_leases_EDB2B455 is now aws_dynamodb_table.leases_1A2B3C4D"
+    )
     assert 'move_from_id("aws_dynamodb_table.lease_tables_leases_EDB2B455")' in problem
     assert "checkpoints" in problem  # what is lost, from the one list
 

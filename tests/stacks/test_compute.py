@@ -56,10 +56,18 @@ def test_execution_role_reads_only_this_secret_with_only_this_key(synth, configs
 
 
 LEASES = "aws_dynamodb_tablelease_tables_leases_EDB2B455arn"
-COORDINATION = ("aws_dynamodb_tablelease_tables_worker_metrics_7C106EC2arn",
-                "aws_dynamodb_tablelease_tables_coordinator_state_8AAC4F29arn")  # fmt: skip
-ITEM_ACTIONS = ["dynamodb:DeleteItem", "dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem",
-                "dynamodb:Scan", "dynamodb:UpdateItem"]  # fmt: skip
+COORDINATION = (
+    "aws_dynamodb_tablelease_tables_worker_metrics_7C106EC2arn",
+    "aws_dynamodb_tablelease_tables_coordinator_state_8AAC4F29arn",
+)
+ITEM_ACTIONS = [
+    "dynamodb:DeleteItem",
+    "dynamodb:DescribeTable",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:Scan",
+    "dynamodb:UpdateItem",
+]
 
 
 def task_role_is_least_privilege(stmts: dict[str, dict], env: str, region: str) -> None:
@@ -69,17 +77,24 @@ def task_role_is_least_privilege(stmts: dict[str, dict], env: str, region: str) 
     # Leases and checkpoints: exactly KCL's item operations on its three tables; the tables and the
     # index exist already, so no CreateTable/UpdateTable/DeleteTable.
     assert (stmts["KeepLeasesAndCheckpoints"]["Action"], stmts["KeepLeasesAndCheckpoints"]["Resource"]) == (
-        ITEM_ACTIONS, [remote(env, "data", LEASES)])  # fmt: skip
+        ITEM_ACTIONS,
+        [remote(env, "data", LEASES)],
+    )
     assert (stmts["FindOwnLeases"]["Action"], stmts["FindOwnLeases"]["Resource"]) == (
-        ["dynamodb:Query"], [remote(env, "data", LEASES) + "/index/LeaseOwnerToLeaseKeyIndex"])  # fmt: skip
+        ["dynamodb:Query"],
+        [remote(env, "data", LEASES) + "/index/LeaseOwnerToLeaseKeyIndex"],
+    )
     assert stmts["CoordinateWorkers"]["Action"] == ITEM_ACTIONS
     assert stmts["CoordinateWorkers"]["Resource"] == [remote(env, "data", c) for c in COORDINATION]
     assert stmts["SendFailedJobs"]["Resource"] == [remote(env, "data", "aws_sqs_queuedlqarn")]
     assert "sqs:DeleteMessage" not in stmts["SendFailedJobs"]["Action"]
     key = stmts["UsePipelineKey"]
     assert key["Resource"] == [remote(env, "data", "aws_kms_keykey_F64E54E4arn")]
-    assert key["Condition"] == {"StringEquals": {"kms:ViaService": [
-        f"{service}.{region}.amazonaws.com" for service in ("dynamodb", "kinesis", "sqs")]}}  # fmt: skip
+    assert key["Condition"] == {
+        "StringEquals": {
+            "kms:ViaService": [f"{service}.{region}.amazonaws.com" for service in ("dynamodb", "kinesis", "sqs")]
+        }
+    }
     metrics = stmts["PublishMetrics"]
     assert metrics["Action"] == ["cloudwatch:PutMetricData"] and metrics["Resource"] == ["*"]
     # The workers' own namespace and the consumer library's (its application name), nothing else.
@@ -98,9 +113,12 @@ def test_a_polling_worker_reads_records_and_keeps_its_leases_nothing_more(synth,
     stmts = statements(synth, env, "task_policy")
     task_role_is_least_privilege(stmts, env, configs[env].aws.region)
     assert stmts["ReadIngestStream"]["Action"] == [
-        "kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords", "kinesis:GetShardIterator",
+        "kinesis:DescribeStream",
+        "kinesis:DescribeStreamSummary",
+        "kinesis:GetRecords",
+        "kinesis:GetShardIterator",
         "kinesis:ListShards",
-    ]  # fmt: skip
+    ]
     assert "SubscribeAsFanOutConsumer" not in stmts  # SubscribeToShard on a stream ARN would authorize nothing
 
 
@@ -112,7 +130,10 @@ def test_a_fan_out_worker_subscribes_through_its_registered_consumer(request, so
     task_role_is_least_privilege(stmts, env, "us-east-1")
     # No polling: GetRecords and GetShardIterator go; the consumer ARN is what SubscribeToShard checks.
     assert stmts["ReadIngestStream"]["Action"] == [
-        "kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:ListShards"]  # fmt: skip
+        "kinesis:DescribeStream",
+        "kinesis:DescribeStreamSummary",
+        "kinesis:ListShards",
+    ]
     fan_out = stmts["SubscribeAsFanOutConsumer"]
     assert fan_out["Action"] == ["kinesis:DescribeStreamConsumer", "kinesis:SubscribeToShard"]
     assert fan_out["Resource"] == [remote(env, "data", "aws_kinesis_stream_consumerstream_consumerarn")]
@@ -196,8 +217,10 @@ SCALING = [e for e in ENVIRONMENTS if load_environment(e).compute.autoscaling]
 
 
 def scaling_policies(synthesized, env: str) -> dict[str, dict]:
-    return {name: p["target_tracking_scaling_policy_configuration"]
-            for name, p in synthesized.resources(S, env, "aws_appautoscaling_policy").items()}  # fmt: skip
+    return {
+        name: p["target_tracking_scaling_policy_configuration"]
+        for name, p in synthesized.resources(S, env, "aws_appautoscaling_policy").items()
+    }
 
 
 @pytest.mark.parametrize("env", SCALING)
@@ -214,9 +237,11 @@ def test_auto_scaling_between_min_and_max_on_lag_first_and_cpu_second(synth, con
     # Polling workers' lag is the stream's iterator age, worst shard first.
     assert lag["target_value"] == cfg.lag_target_ms
     assert lag["customized_metric_specification"] == {
-        "namespace": "AWS/Kinesis", "metric_name": "GetRecords.IteratorAgeMilliseconds", "statistic": "Maximum",
+        "namespace": "AWS/Kinesis",
+        "metric_name": "GetRecords.IteratorAgeMilliseconds",
+        "statistic": "Maximum",
         "dimensions": [{"name": "StreamName", "value": remote(env, "data", "aws_kinesis_streamstreamname")}],
-    }  # fmt: skip
+    }
     assert synth.one(S, env, "aws_ecs_service")["desired_count"] == cfg.desired_count
 
 

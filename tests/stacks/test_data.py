@@ -64,8 +64,14 @@ def test_the_consumer_keeps_leases_in_kcl_tables_of_its_own(synth, configs, env)
     leases = tables[app]
     assert leases["hash_key"] == "leaseKey" and "range_key" not in leases
     assert leases["attribute"] == [{"name": "leaseKey", "type": "S"}, {"name": "leaseOwner", "type": "S"}]
-    assert leases["global_secondary_index"] == [{"name": "LeaseOwnerToLeaseKeyIndex", "hash_key": "leaseOwner",
-                                                 "range_key": "leaseKey", "projection_type": "KEYS_ONLY"}]  # fmt: skip
+    assert leases["global_secondary_index"] == [
+        {
+            "name": "LeaseOwnerToLeaseKeyIndex",
+            "hash_key": "leaseOwner",
+            "range_key": "leaseKey",
+            "projection_type": "KEYS_ONLY",
+        }
+    ]
     assert tables[f"{app}-WorkerMetricStats"]["hash_key"] == "wid"
     assert tables[f"{app}-CoordinatorState"]["hash_key"] == "key"
     outputs = synth.outputs(S, env)
@@ -86,8 +92,11 @@ def test_polling_registers_no_stream_consumer(synth, configs, env):
 def test_enhanced_fan_out_registers_the_consumer_under_the_application_name(request, source, env):
     synthesized = request.getfixturevalue(source)
     consumer = synthesized.one(S, env, "aws_kinesis_stream_consumer")
-    assert consumer == {**consumer, "name": f"streamflix-video-worker-{env}",
-                        "stream_arn": "${aws_kinesis_stream.stream.arn}"}  # fmt: skip
+    assert consumer == {
+        **consumer,
+        "name": f"streamflix-video-worker-{env}",
+        "stream_arn": "${aws_kinesis_stream.stream.arn}",
+    }
     out = synthesized.outputs(S, env)["stream_consumer_arn"]
     assert out["value"] == "${aws_kinesis_stream_consumer.stream_consumer.arn}" and out["description"]
 
@@ -196,9 +205,7 @@ def test_aurora_serverless_v2_cluster(synth, configs, env):
     assert {"name": "rds.force_ssl", "value": "1"} in params["parameter"]  # TLS in transit
 
 
-@pytest.mark.parametrize(
-    ("env", "protected"), [("dev", False), ("staging", False), ("prod", True)]
-)  # fmt: skip
+@pytest.mark.parametrize(("env", "protected"), [("dev", False), ("staging", False), ("prod", True)])
 def test_only_prod_is_protected_from_deletion(synth, env, protected):
     cluster = synth.one(S, env, "aws_rds_cluster")
     assert cluster["deletion_protection"] is protected
@@ -211,7 +218,8 @@ def test_each_prod_cluster_takes_its_final_snapshot_under_a_name_of_its_own(synt
     # the cluster's creation time, fixed in state because later plans ignore the attribute.
     cluster = synth.one(S, "prod", "aws_rds_cluster")
     assert cluster["final_snapshot_identifier"] == (
-        'streamflix-metadata-final-prod-${formatdate("YYYYMMDDhhmmss", timestamp())}')  # fmt: skip
+        'streamflix-metadata-final-prod-${formatdate("YYYYMMDDhhmmss", timestamp())}'
+    )
     assert cluster["lifecycle"]["ignore_changes"] == ["final_snapshot_identifier"]
 
 
@@ -225,7 +233,8 @@ def test_the_engine_version_is_a_floor_aws_may_raise(synth, configs, env):
     assert cluster["allow_major_version_upgrade"] is True
     # What runs is read through a lookup that finds nothing before the first deploy.
     assert stack["data"]["aws_rds_clusters"]["existing_cluster"]["filter"] == [
-        {"name": "db-cluster-id", "values": [f"streamflix-metadata-{env}"]}]  # fmt: skip
+        {"name": "db-cluster-id", "values": [f"streamflix-metadata-{env}"]}
+    ]
     running = stack["data"]["aws_rds_cluster"]["running_cluster"]
     assert running["count"] == "${length(tolist(data.aws_rds_clusters.existing_cluster.cluster_identifiers))}"
     locals_ = stack["locals"]

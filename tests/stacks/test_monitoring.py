@@ -40,7 +40,10 @@ def test_alarm_metrics(synth, configs, env):
     assert alarms["kinesis-iterator-age"]["threshold"] == configs[env].monitoring.iterator_age_ms
     dlq = alarms["dlq-messages"]
     assert (dlq["metric_name"], dlq["comparison_operator"], dlq["threshold"]) == (
-        "ApproximateNumberOfMessagesVisible", "GreaterThanThreshold", 0)  # fmt: skip
+        "ApproximateNumberOfMessagesVisible",
+        "GreaterThanThreshold",
+        0,
+    )
     capacity = alarms["aurora-capacity-high"]
     assert capacity["threshold"] == pytest.approx(configs[env].data.aurora.max_acu * 0.9)
     below = alarms["ecs-tasks-below-desired"]
@@ -69,16 +72,21 @@ def test_dashboard_shows_the_pipeline(synth, env):
 def test_subscriptions_come_from_config(variants):
     subs = variants.resources(S, "alerted", "aws_sns_topic_subscription")
     assert sorted((s["protocol"], s["endpoint"]) for s in subs.values()) == [
-        ("email", "oncall@example.com"), ("https", "https://hooks.example.com/alarms")]  # fmt: skip
+        ("email", "oncall@example.com"),
+        ("https", "https://hooks.example.com/alarms"),
+    ]
     assert all(s["topic_arn"] == "${aws_sns_topic.alarms.arn}" for s in subs.values())
 
 
-@pytest.mark.parametrize(("source", "env", "metric", "dimensions"), [
-    ("synth", "dev", "GetRecords.IteratorAgeMilliseconds", ["StreamName"]),
-    ("synth", "prod", "GetRecords.IteratorAgeMilliseconds", ["StreamName"]),
-    ("synth", "local", "SubscribeToShardEvent.MillisBehindLatest", ["ConsumerName", "StreamName"]),
-    ("variants", "fanout", "SubscribeToShardEvent.MillisBehindLatest", ["ConsumerName", "StreamName"]),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("source", "env", "metric", "dimensions"),
+    [
+        ("synth", "dev", "GetRecords.IteratorAgeMilliseconds", ["StreamName"]),
+        ("synth", "prod", "GetRecords.IteratorAgeMilliseconds", ["StreamName"]),
+        ("synth", "local", "SubscribeToShardEvent.MillisBehindLatest", ["ConsumerName", "StreamName"]),
+        ("variants", "fanout", "SubscribeToShardEvent.MillisBehindLatest", ["ConsumerName", "StreamName"]),
+    ],
+)
 def test_the_lag_alarm_and_graph_read_the_metric_the_consumer_mode_emits(request, source, env, metric, dimensions):
     # A fan-out consumer never calls GetRecords: an iterator-age alarm would sit in ALARM for want of
     # data ("breaching" on silence). Each mode's alarm reads the lag metric it does emit.

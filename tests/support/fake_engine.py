@@ -88,10 +88,14 @@ def run(argv: list[str], cwd: Path, env: Mapping[str, str], out: Write, err: Wri
     if command == "show":
         plan = json.loads((cwd / argv[-1]).read_text())
         changes = [
-            {"address": change[0], "mode": "managed", "type": change[0].split(".")[0],
-             "change": {"actions": change[1], **({"replace_paths": change[2]} if len(change) > 2 else {})}}
+            {
+                "address": change[0],
+                "mode": "managed",
+                "type": change[0].split(".")[0],
+                "change": {"actions": change[1], **({"replace_paths": change[2]} if len(change) > 2 else {})},
+            }
             for change in plan["changes"]
-        ]  # fmt: skip
+        ]
         out(json.dumps({"resource_changes": changes}) + "\n")
         return 0
     if command == "apply":

@@ -35,10 +35,19 @@ def build_client(folder: Path) -> Path | None:
         return None
     binary = folder / "fake-engine-client"
     proc = subprocess.run(
-        [compiler, "-O2", "-o", str(binary), str(HERE / "fake_engine_client.c"),
-         f'-DPYTHON="{sys.executable}"', f'-DSCRIPT="{HERE / "fake_engine.py"}"'],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        [
+            compiler,
+            "-O2",
+            "-o",
+            str(binary),
+            str(HERE / "fake_engine_client.c"),
+            f'-DPYTHON="{sys.executable}"',
+            f'-DSCRIPT="{HERE / "fake_engine.py"}"',
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     return binary if proc.returncode == 0 else None
 
 
@@ -58,8 +67,9 @@ class _Handler(socketserver.BaseRequestHandler):
 
         with suppress(BrokenPipeError, ConnectionResetError):  # the client was stopped: nobody reads
             try:
-                code = fake_engine.run(argv, Path(os.fsdecode(cwd)), env, lambda t: frame(b"1", t),
-                                       lambda t: frame(b"2", t))  # fmt: skip
+                code = fake_engine.run(
+                    argv, Path(os.fsdecode(cwd)), env, lambda t: frame(b"1", t), lambda t: frame(b"2", t)
+                )
             except Exception as exc:  # the stand-in's own bug: show it as an engine crash would be
                 frame(b"2", f"fake engine crashed: {exc!r}\n")
                 code = 70

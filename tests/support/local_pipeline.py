@@ -50,8 +50,15 @@ class Pipeline:
 
     def make(self, *args: str, ok: bool = True) -> subprocess.CompletedProcess:
         args = (*args, TOOLCHAIN)
-        proc = subprocess.run(["make", *args], cwd=self.repo, env=self.env, capture_output=True, text=True,
-                              stdin=subprocess.DEVNULL, check=False)  # fmt: skip
+        proc = subprocess.run(
+            ["make", *args],
+            cwd=self.repo,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
         self.transcript += [proc.stdout, proc.stderr]
         if ok:
             assert proc.returncode == 0, f"make {' '.join(args)} failed:\n{proc.stdout[-6000:]}\n{proc.stderr[-4000:]}"
@@ -60,9 +67,16 @@ class Pipeline:
     def make_interrupted(self, *args: str, when: str) -> tuple[int, str]:
         """Run make as a terminal would, and press Ctrl-C (SIGINT to the foreground process group) as
         soon as a line of its output contains `when`. Returns make's exit code and all its output."""
-        proc = subprocess.Popen(["make", *args, TOOLCHAIN], cwd=self.repo, env=self.env, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
-                                start_new_session=True)  # fmt: skip
+        proc = subprocess.Popen(
+            ["make", *args, TOOLCHAIN],
+            cwd=self.repo,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            start_new_session=True,
+        )
         lines, sent = [], False
         assert proc.stdout is not None
         for line in proc.stdout:
@@ -75,8 +89,13 @@ class Pipeline:
         return proc.wait(timeout=600), "".join(lines)
 
     def aws(self, service: str):
-        return boto3.client(service, endpoint_url=self.endpoint, region_name=LOCAL.aws.region,
-                            aws_access_key_id="test", aws_secret_access_key="test")  # fmt: skip
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint,
+            region_name=LOCAL.aws.region,
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        )
 
     def workdir(self, stack: str) -> Path:
         return self.repo / "cdktf.out" / "stacks" / stack
@@ -105,8 +124,9 @@ class Pipeline:
                 env[name] = value
 
         def run(*args: str) -> subprocess.CompletedProcess:
-            proc = subprocess.run([self.env["TF_BIN"], *args], cwd=copy, env=env, capture_output=True, text=True,
-                                  check=False)  # fmt: skip
+            proc = subprocess.run(
+                [self.env["TF_BIN"], *args], cwd=copy, env=env, capture_output=True, text=True, check=False
+            )
             self.transcript += [proc.stdout, proc.stderr]
             return proc
 
@@ -158,13 +178,17 @@ class Pipeline:
         found += [
             f"db cluster {c['DBClusterIdentifier']}" for c in self.aws("rds").describe_db_clusters()["DBClusters"]
         ]
-        found += [f"db instance {i['DBInstanceIdentifier']}"
-                  for i in self.aws("rds").describe_db_instances()["DBInstances"]]  # fmt: skip
+        found += [
+            f"db instance {i['DBInstanceIdentifier']}" for i in self.aws("rds").describe_db_instances()["DBInstances"]
+        ]
         found += [f"secret {s['Name']}" for s in self.aws("secretsmanager").list_secrets()["SecretList"]]
         clusters = self.aws("ecs").list_clusters()["clusterArns"]
         if clusters:
-            found += [f"ecs cluster {c['clusterName']}" for c in self.aws("ecs").describe_clusters(clusters=clusters)[
-                "clusters"] if c["status"] == "ACTIVE"]  # fmt: skip
+            found += [
+                f"ecs cluster {c['clusterName']}"
+                for c in self.aws("ecs").describe_clusters(clusters=clusters)["clusters"]
+                if c["status"] == "ACTIVE"
+            ]
         found += [f"log group {g['logGroupName']}" for g in self.aws("logs").describe_log_groups()["logGroups"]]
         found += [f"alarm {a['AlarmName']}" for a in self.aws("cloudwatch").describe_alarms()["MetricAlarms"]]
         found += [
@@ -179,11 +203,13 @@ class Pipeline:
         # alias/aws/<service> keys are AWS-managed in AWS; moto makes them on first lookup (the provider
         # looks up alias/aws/dynamodb to tell the default table key from ours, several at once when
         # tables are read in parallel) and calls them CUSTOMER.
-        aws_managed = {a.get("TargetKeyId") for a in kms.list_aliases()["Aliases"]
-                       if a["AliasName"].startswith("alias/aws/")}  # fmt: skip
+        aws_managed = {
+            a.get("TargetKeyId") for a in kms.list_aliases()["Aliases"] if a["AliasName"].startswith("alias/aws/")
+        }
         # The state's own key is make bootstrap's, like the state bucket: no destroy takes it.
-        bootstrapped = {a.get("TargetKeyId") for a in kms.list_aliases()["Aliases"]
-                        if a["AliasName"] == state_kms_alias(LOCAL)}  # fmt: skip
+        bootstrapped = {
+            a.get("TargetKeyId") for a in kms.list_aliases()["Aliases"] if a["AliasName"] == state_kms_alias(LOCAL)
+        }
         for key in kms.list_keys()["Keys"]:
             meta = kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]
             if key["KeyId"] in aws_managed or meta.get("Description") == "Default key":  # moto's name for them

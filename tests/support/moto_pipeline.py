@@ -46,17 +46,31 @@ def create_pipeline(env: EnvironmentConfig, *, skip: frozenset[str] = frozenset(
     rds = mocked_client("rds", region)
     ident = name("metadata")
     endpoint = rds.create_db_cluster(
-        DBClusterIdentifier=ident, Engine="aurora-postgresql", EngineVersion=env.data.aurora.engine_version,
-        MasterUsername=env.data.aurora.master_username, MasterUserPassword="not-a-real-password-1",
+        DBClusterIdentifier=ident,
+        Engine="aurora-postgresql",
+        EngineVersion=env.data.aurora.engine_version,
+        MasterUsername=env.data.aurora.master_username,
+        MasterUserPassword="not-a-real-password-1",
         ServerlessV2ScalingConfiguration={
-            "MinCapacity": env.data.aurora.min_acu, "MaxCapacity": env.data.aurora.max_acu},
-    )["DBCluster"]["Endpoint"]  # fmt: skip
+            "MinCapacity": env.data.aurora.min_acu,
+            "MaxCapacity": env.data.aurora.max_acu,
+        },
+    )["DBCluster"]["Endpoint"]
     if "instance" not in skip:
-        rds.create_db_instance(DBInstanceIdentifier=name("metadata-1"), DBInstanceClass="db.serverless",
-                               Engine="aurora-postgresql", DBClusterIdentifier=ident)  # fmt: skip
+        rds.create_db_instance(
+            DBInstanceIdentifier=name("metadata-1"),
+            DBInstanceClass="db.serverless",
+            Engine="aurora-postgresql",
+            DBClusterIdentifier=ident,
+        )
 
-    connection = {"engine": "postgres", "port": 5432, "dbname": env.data.aurora.database_name,
-                  "username": env.data.aurora.master_username, "password": "generated"}  # fmt: skip
+    connection = {
+        "engine": "postgres",
+        "port": 5432,
+        "dbname": env.data.aurora.database_name,
+        "username": env.data.aurora.master_username,
+        "password": "generated",
+    }
     if "secret_keys" in skip:
         connection.pop("dbname")
     secret = mocked_client("secretsmanager", region).create_secret(
@@ -67,16 +81,28 @@ def create_pipeline(env: EnvironmentConfig, *, skip: frozenset[str] = frozenset(
     cloudwatch = mocked_client("cloudwatch", region)
     for alarm in ALARM_IDS:
         if f"alarm:{alarm}" not in skip:
-            cloudwatch.put_metric_alarm(AlarmName=name(alarm), MetricName="m", Namespace="n", Statistic="Sum",
-                                        Period=60, EvaluationPeriods=1, Threshold=0,
-                                        ComparisonOperator="GreaterThanThreshold")  # fmt: skip
+            cloudwatch.put_metric_alarm(
+                AlarmName=name(alarm),
+                MetricName="m",
+                Namespace="n",
+                Statistic="Sum",
+                Period=60,
+                EvaluationPeriods=1,
+                Threshold=0,
+                ComparisonOperator="GreaterThanThreshold",
+            )
     return {
         "network": {"vpc_id": "vpc-0123"},
-        "data": {"kinesis_stream_name": stream, "dlq_url": dlq_url, "db_secret_arn": secret,
-                 "rds_cluster_identifier": ident, "rds_cluster_endpoint": endpoint},
+        "data": {
+            "kinesis_stream_name": stream,
+            "dlq_url": dlq_url,
+            "db_secret_arn": secret,
+            "rds_cluster_identifier": ident,
+            "rds_cluster_endpoint": endpoint,
+        },
         "compute": {"ecs_cluster_name": cluster, "ecs_service_name": service},
         "monitoring": {"alarm_names": [name(a) for a in ALARM_IDS]},
-    }  # fmt: skip
+    }
 
 
 def write_outputs(outputs_dir: Path, env: EnvironmentConfig, outputs: dict) -> Path:

@@ -41,6 +41,8 @@ def missing(version: str) -> str | None:
     if find_engine() is None:
         return "no deploy engine: neither terraform nor tofu is on PATH, and TF_BIN is not set"
     if find_mirror(version) is None:
-        return (f"no AWS provider {version}: set TF_PROVIDER_MIRROR to a filesystem mirror holding "
-                f"{AWS}/{version} (looked in {', '.join(_CANDIDATES)})")  # fmt: skip
+        return (
+            f"no AWS provider {version}: set TF_PROVIDER_MIRROR to a filesystem mirror holding "
+            f"{AWS}/{version} (looked in {', '.join(_CANDIDATES)})"
+        )
     return None

@@ -27,11 +27,15 @@ OTHER = next(name for name in cdk.TOOLCHAINS if name != cdk.ACTIVE.name)
 # (JSON path, why it may differ). Anything else that differs is a defect of the seam or a toolchain.
 EXPECTED = [
     (r"//\.metadata\.version", "each toolchain writes its own version into the stack's metadata"),
-    (r"terraform\.required_providers\.(aws|random)\.version",
-     "each toolchain's bindings were generated for their own provider version"),
-    (r"terraform\.required_providers\.(aws|random)\.source",
-     "cdktn spells the source hashicorp/<name>, cdktf <name>: the same registry address"),
-]  # fmt: skip
+    (
+        r"terraform\.required_providers\.(aws|random)\.version",
+        "each toolchain's bindings were generated for their own provider version",
+    ),
+    (
+        r"terraform\.required_providers\.(aws|random)\.source",
+        "cdktn spells the source hashicorp/<name>, cdktf <name>: the same registry address",
+    ),
+]
 MANIFEST_EXPECTED = [(r"version", "the toolchain's version")]
 
 
@@ -77,8 +81,14 @@ def other(tmp_path_factory) -> Synthesized:
         pytest.skip(message)
     out = tmp_path_factory.mktemp(OTHER) / "cdktf.out"
     env = dict(os.environ, STREAMFLIX_TOOLCHAIN=OTHER, JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20")
-    proc = subprocess.run([str(python), "-m", "shared.cli", "synth", "--outdir", str(out)], cwd=ROOT, env=env,
-                          capture_output=True, text=True, check=False)  # fmt: skip
+    proc = subprocess.run(
+        [str(python), "-m", "shared.cli", "synth", "--outdir", str(out)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 0, f"{OTHER} could not synthesize:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     return Synthesized(out)
 
@@ -104,8 +114,10 @@ def test_the_listed_differences_are_really_there(synth, other):
 
 
 def test_an_unexpected_difference_is_named_by_its_json_path():
-    left = {"terraform": {"required_providers": {"aws": {"source": "aws", "version": "6.25.0"}}},
-            "resource": {"aws_kinesis_stream": {"stream": {"retention_period": 24, "tags": ["a"]}}}}  # fmt: skip
+    left = {
+        "terraform": {"required_providers": {"aws": {"source": "aws", "version": "6.25.0"}}},
+        "resource": {"aws_kinesis_stream": {"stream": {"retention_period": 24, "tags": ["a"]}}},
+    }
     right = json.loads(json.dumps(left))
     right["terraform"]["required_providers"]["aws"] = {"source": "hashicorp/aws", "version": "6.69.1"}
     assert unexpected(left, right) == []  # listed: versions and the source's spelling

@@ -110,8 +110,10 @@ def test_a_key_given_twice_is_an_error_not_a_silent_override(tmp_path):
 
 def test_unknown_key_is_a_typo_with_its_path_and_line(tmp_path):
     found = problems(tmp_path, MINIMAL + "data:\n  kinesis:\n    shard_cont: 2\n")
-    assert found == [f"{tmp_path / 'dev.yaml'}:7: data.kinesis.shard_cont: unknown key "
-                     "(check the spelling; see `make config` for the known keys)"]  # fmt: skip
+    assert found == [
+        f"{tmp_path / 'dev.yaml'}:7: data.kinesis.shard_cont: unknown key "
+        "(check the spelling; see `make config` for the known keys)"
+    ]
 
 
 def test_wrong_type_is_rejected_not_coerced(tmp_path):
@@ -178,8 +180,9 @@ def test_prod_must_be_protected_with_deletion_protection(tmp_path):
 
 
 def test_a_typo_elsewhere_does_not_hide_an_unprotected_prod_database(tmp_path):
-    found = problems(tmp_path, MINIMAL + "protected: true\ncompute:\n  cpux: 1\ndata:\n  aurora:\n    instances: 2\n",
-                     name="prod")  # fmt: skip
+    found = problems(
+        tmp_path, MINIMAL + "protected: true\ncompute:\n  cpux: 1\ndata:\n  aurora:\n    instances: 2\n", name="prod"
+    )
     text = "\n".join(found)
     assert "compute.cpux: unknown key" in text
     assert "data.aurora.deletion_protection: must be true in a protected environment" in text
@@ -230,8 +233,11 @@ EMULATED = MINIMAL + "  tls_only: false\n"
 
 
 def test_an_emulator_environment_may_pin_the_provider_and_drop_tls(tmp_path):
-    write(tmp_path, "local", EMULATED.replace("aws:\n", "aws:\n  endpoint: http://127.0.0.1:4566\n"
-                                                       "  provider_version: 5.100.0\n"))  # fmt: skip
+    write(
+        tmp_path,
+        "local",
+        EMULATED.replace("aws:\n", "aws:\n  endpoint: http://127.0.0.1:4566\n  provider_version: 5.100.0\n"),
+    )
     env = load_environment("local", directory=tmp_path)
     assert env.emulated and env.aws.provider_version == "5.100.0" and not env.state.tls_only
 
@@ -290,8 +296,10 @@ def test_a_file_that_is_not_utf8_is_named_with_its_line(tmp_path):
 
 def test_a_key_yaml_reads_as_a_boolean_is_explained(tmp_path):
     (found,) = problems(tmp_path, MINIMAL + "on: 1\n")
-    assert found.endswith(":5: on: read as a boolean, not as a name: YAML reads on/off/yes/no/true/false "
-                          "as booleans; quote the key if you meant it")  # fmt: skip
+    assert found.endswith(
+        ":5: on: read as a boolean, not as a name: YAML reads on/off/yes/no/true/false "
+        "as booleans; quote the key if you meant it"
+    )
 
 
 def test_not_a_number_is_said_in_words(tmp_path):
@@ -372,8 +380,10 @@ def test_control_characters_in_a_key_are_escaped_in_the_message(tmp_path):
 # ---------------------------------------------------------------- alarms reach someone; copies are destroyable
 
 
-PROTECTED = (MINIMAL + "protected: true\nnetwork:\n  az_count: 2\ndata:\n  secret_recovery_window_days: 7\n"
-             "  aurora:\n    instances: 2\n    deletion_protection: true\n    final_snapshot: true\n")  # fmt: skip
+PROTECTED = (
+    MINIMAL + "protected: true\nnetwork:\n  az_count: 2\ndata:\n  secret_recovery_window_days: 7\n"
+    "  aurora:\n    instances: 2\n    deletion_protection: true\n    final_snapshot: true\n"
+)
 
 
 def test_a_protected_environment_must_alert_someone(tmp_path):
@@ -398,8 +408,10 @@ def test_a_suffix_copy_of_prod_is_destroyable_and_cheaper():
 
 def test_no_more_tasks_than_shards_on_a_provisioned_stream(tmp_path):
     (found,) = problems(tmp_path, MINIMAL + "data:\n  kinesis:\n    shard_count: 2\ncompute:\n  max_count: 3\n")
-    assert found.endswith(":9: compute.max_count: 3 tasks for 2 shard(s): each shard is read by one worker at a "
-                          "time, so the others would idle; at most data.kinesis.shard_count")  # fmt: skip
+    assert found.endswith(
+        ":9: compute.max_count: 3 tasks for 2 shard(s): each shard is read by one worker at a "
+        "time, so the others would idle; at most data.kinesis.shard_count"
+    )
     write(tmp_path, "dev", MINIMAL + "data:\n  kinesis:\n    mode: on_demand\ncompute:\n  max_count: 3\n")
     assert load_environment("dev", directory=tmp_path).compute.max_count == 3  # on demand: shards are AWS's
 
@@ -427,8 +439,10 @@ def test_a_cluster_may_pause_at_0_acu_with_an_idle_time(tmp_path):
 
 def test_an_idle_time_needs_a_cluster_that_may_pause(tmp_path):
     (found,) = problems(tmp_path, MINIMAL + "data:\n  aurora:\n    seconds_until_auto_pause: 600\n")
-    assert found.endswith(":7: data.aurora.seconds_until_auto_pause: only a cluster that may pause has it: set "
-                          "min_acu to 0 (it is 0.5) or remove this key")  # fmt: skip
+    assert found.endswith(
+        ":7: data.aurora.seconds_until_auto_pause: only a cluster that may pause has it: set "
+        "min_acu to 0 (it is 0.5) or remove this key"
+    )
 
 
 @pytest.mark.parametrize("seconds", [299, 86_401])
@@ -438,8 +452,18 @@ def test_the_idle_time_is_what_aurora_accepts(tmp_path, seconds):
     assert "data.aurora.seconds_until_auto_pause" in found
 
 
-@pytest.mark.parametrize(("version", "ok"), [("16.2", False), ("16.3", True), ("15.6", False), ("15.7", True),
-                                             ("13.14", False), ("12.20", False), ("17.4", True)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("version", "ok"),
+    [
+        ("16.2", False),
+        ("16.3", True),
+        ("15.6", False),
+        ("15.7", True),
+        ("13.14", False),
+        ("12.20", False),
+        ("17.4", True),
+    ],
+)
 def test_pausing_at_0_acu_needs_an_engine_that_can(tmp_path, version, ok):
     body = MINIMAL + f"data:\n  aurora:\n    min_acu: 0\n    engine_version: '{version}'\n"
     write(tmp_path, "dev", body)
@@ -453,8 +477,7 @@ def test_pausing_at_0_acu_needs_an_engine_that_can(tmp_path, version, ok):
     )
 
 
-@pytest.mark.parametrize(("key", "value"), [("data.kinesis.consumer", "fanout"),
-                                            ("network.flow_logs_traffic", "all")])  # fmt: skip
+@pytest.mark.parametrize(("key", "value"), [("data.kinesis.consumer", "fanout"), ("network.flow_logs_traffic", "all")])
 def test_modes_are_spelled_as_documented(tmp_path, key, value):
     section, *rest = key.split(".")
     body = MINIMAL + f"{section}:\n" + "".join(f"{'  ' * (i + 1)}{k}:\n" for i, k in enumerate(rest[:-1]))
@@ -468,10 +491,13 @@ def test_modes_are_spelled_as_documented(tmp_path, key, value):
     [
         ("Local", "no environment Local; did you mean local? (environments: dev, staging, prod, local)"),
         ("PROD", "no environment PROD; did you mean prod?"),
-        ("stagin", "unknown environment 'stagin': no environments/stagin.yaml; environments: dev, staging, prod, "
-         "local; did you mean staging?"),
+        (
+            "stagin",
+            "unknown environment 'stagin': no environments/stagin.yaml; environments: dev, staging, prod, "
+            "local; did you mean staging?",
+        ),
     ],
-)  # fmt: skip
+)
 def test_a_name_that_is_nearly_an_environment_says_which_was_meant(name, said):
     with pytest.raises(ConfigError) as exc:
         load_environment(name)

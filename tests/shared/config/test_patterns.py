@@ -46,7 +46,9 @@ def test_a_value_that_does_not_match_is_told_in_the_patterns_words(tmp_path):
     assert f"aws.region: must be {patterns.REGION.words} (got 'mars-1')" in str(exc.value)
 
 
-@pytest.mark.parametrize(("suffix", "ok"), [("pr-42", True), ("a", True), ("pr--1", False), ("Pr1", False),
-                                            ("ends-", False), ("a" * 21, False)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("suffix", "ok"),
+    [("pr-42", True), ("a", True), ("pr--1", False), ("Pr1", False), ("ends-", False), ("a" * 21, False)],
+)
 def test_a_suffix_is_what_aws_database_identifiers_accept(suffix, ok):
     assert (patterns.suffix_problem(suffix) is None) is ok

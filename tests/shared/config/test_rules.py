@@ -9,13 +9,25 @@ import pytest
 from shared.config import rules
 
 PROTECTED = {
-    "name": "prod", "environment_suffix": "prod", "protected": True, "data.aurora.deletion_protection": True,
-    "data.aurora.final_snapshot": True, "data.secret_recovery_window_days": 30,
-    "monitoring.alarm_emails": ["oncall@example.com"], "monitoring.alarm_https_endpoints": [],
-    "data.aurora.instances": 2, "network.az_count": 3, "aws.endpoint": None, "aws.provider_version": None,
-    "state.tls_only": True, "data.kinesis.shard_count": 4, "compute.max_count": 4, "data.kinesis.mode": "provisioned",
-    "aws.region": "us-east-1", "network.availability_zones": ["us-east-1a", "us-east-1b", "us-east-1c"],
-}  # fmt: skip
+    "name": "prod",
+    "environment_suffix": "prod",
+    "protected": True,
+    "data.aurora.deletion_protection": True,
+    "data.aurora.final_snapshot": True,
+    "data.secret_recovery_window_days": 30,
+    "monitoring.alarm_emails": ["oncall@example.com"],
+    "monitoring.alarm_https_endpoints": [],
+    "data.aurora.instances": 2,
+    "network.az_count": 3,
+    "aws.endpoint": None,
+    "aws.provider_version": None,
+    "state.tls_only": True,
+    "data.kinesis.shard_count": 4,
+    "compute.max_count": 4,
+    "data.kinesis.mode": "provisioned",
+    "aws.region": "us-east-1",
+    "network.availability_zones": ["us-east-1a", "us-east-1b", "us-east-1c"],
+}
 
 BROKEN = {
     rules.prod_is_protected: ({"protected": False}, "protected"),
@@ -33,8 +45,11 @@ def getter(values: dict):
 
 
 def test_every_rule_of_the_module_is_listed_once():
-    defined = [f for name, f in inspect.getmembers(rules, inspect.isfunction)
-               if f.__module__ == rules.__name__ and not name.startswith("_") and name != "problems"]  # fmt: skip
+    defined = [
+        f
+        for name, f in inspect.getmembers(rules, inspect.isfunction)
+        if f.__module__ == rules.__name__ and not name.startswith("_") and name != "problems"
+    ]
     assert sorted(rules.RULES, key=lambda f: f.__name__) == sorted(defined, key=lambda f: f.__name__)
     assert len(set(rules.RULES)) == len(rules.RULES)
     assert set(BROKEN) == set(rules.RULES), "each rule needs its non-compliant case here"

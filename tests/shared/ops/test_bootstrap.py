@@ -97,8 +97,12 @@ def test_a_bucket_made_by_the_earlier_version_is_upgraded_in_place_and_says_what
     bucket = env.state.bucket
     s3.create_bucket(Bucket=bucket)
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-    s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": [
-        {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}, "BucketKeyEnabled": True}]})  # fmt: skip
+    s3.put_bucket_encryption(
+        Bucket=bucket,
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}, "BucketKeyEnabled": True}]
+        },
+    )
     s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=PUBLIC_ACCESS_BLOCK)
     s3.put_bucket_ownership_controls(
         Bucket=bucket, OwnershipControls={"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
@@ -121,11 +125,20 @@ def test_a_half_configured_bucket_is_completed_and_other_policy_statements_and_r
     env = load_environment("dev")
     s3 = boto3.client("s3", region_name="us-east-1")
     s3.create_bucket(Bucket=env.state.bucket)
-    extra = {"Sid": "AuditorsRead", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
-             "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{env.state.bucket}/*"}  # fmt: skip
+    extra = {
+        "Sid": "AuditorsRead",
+        "Effect": "Allow",
+        "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+        "Action": "s3:GetObject",
+        "Resource": f"arn:aws:s3:::{env.state.bucket}/*",
+    }
     s3.put_bucket_policy(Bucket=env.state.bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [extra]}))
-    theirs = {"ID": "tidy-uploads", "Status": "Enabled", "Filter": {"Prefix": "uploads/"},
-              "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 3}}  # fmt: skip
+    theirs = {
+        "ID": "tidy-uploads",
+        "Status": "Enabled",
+        "Filter": {"Prefix": "uploads/"},
+        "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 3},
+    }
     s3.put_bucket_lifecycle_configuration(Bucket=env.state.bucket, LifecycleConfiguration={"Rules": [theirs]})
     done = dict(ensure_state_bucket(env))
     assert done["bucket"] == "already there" and done["versioning"] == "updated"

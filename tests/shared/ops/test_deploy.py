@@ -100,8 +100,12 @@ def test_a_failing_stack_stops_the_run_and_a_rerun_picks_up_from_there(engine, d
     assert engine.commands("apply") == ORDER[:3]  # compute-dev failed in apply
     assert "monitoring-dev" not in {stack for cmd, stack, _ in engine.calls() if cmd != "init"}  # installed only
     captured = capsys.readouterr()
-    for line in ("network-dev              applied", "data-dev                 applied",
-                 "compute-dev              failed", "monitoring-dev           not run"):  # fmt: skip
+    for line in (
+        "network-dev              applied",
+        "data-dev                 applied",
+        "compute-dev              failed",
+        "monitoring-dev           not run",
+    ):
         assert line in captured.out
     assert "InvalidParameterException: the fake engine was told to fail" in captured.err
 
@@ -430,7 +434,10 @@ def test_plan_without_env_covers_every_real_environment(engine, state_buckets, t
     ]
     assert "plan of every environment: dev ok, staging ok, prod ok" in out
     assert {stack.rsplit("-", 1)[1] for stack in engine.commands("plan") if stack != ".speculative"} == {
-        "dev", "staging", "prod"}  # fmt: skip
+        "dev",
+        "staging",
+        "prod",
+    }
 
 
 @pytest.mark.parametrize("action", ["plan", "deploy", "drift", "destroy", "outputs"])

@@ -18,8 +18,13 @@ ORDER = ["network-dev", "data-dev", "compute-dev", "monitoring-dev"]
 # One address of each precious type, in the stack that holds it in dev (the consumer only exists with
 # enhanced fan-out; the stand-in plans whatever address it is told).
 DEV = precious.committed_addresses()["dev"]
-EXAMPLES = {rtype: next(((s, a) for s, addrs in DEV.items() for a in addrs if a.startswith(rtype + ".")),
-                        ("data", f"{rtype}.stream_consumer")) for rtype in precious.PRECIOUS}  # fmt: skip
+EXAMPLES = {
+    rtype: next(
+        ((s, a) for s, addrs in DEV.items() for a in addrs if a.startswith(rtype + ".")),
+        ("data", f"{rtype}.stream_consumer"),
+    )
+    for rtype in precious.PRECIOUS
+}
 
 
 @pytest.fixture
@@ -90,8 +95,12 @@ def test_what_is_not_precious_is_applied_without_asking(engine, deployed):
 
 
 def test_an_allowance_that_names_every_finding_lets_exactly_that_plan_through(engine, deployed):
-    plan_destroys(engine, "data-dev", ("aws_rds_cluster.cluster", REPLACE, [["database_name"]]),
-                  ("aws_rds_cluster_instance.instance_0", REPLACE, [["cluster_identifier"]]))  # fmt: skip
+    plan_destroys(
+        engine,
+        "data-dev",
+        ("aws_rds_cluster.cluster", REPLACE, [["database_name"]]),
+        ("aws_rds_cluster_instance.instance_0", REPLACE, [["cluster_identifier"]]),
+    )
     with pytest.raises(UsageError) as partly:
         deployed("deploy", allow_replace="data:aws_rds_cluster.cluster")
     # The value to go on with names both, the one already given included.
@@ -168,8 +177,12 @@ def test_a_suffix_copy_is_not_guarded(engine, dev, tmp_path):
 
 
 def test_plan_shows_the_findings_in_its_summary_and_report(engine, deployed, tmp_path, capsys):
-    plan_destroys(engine, "data-dev", ("aws_rds_cluster.cluster", REPLACE, [["database_name"]]),
-                  ("aws_sqs_queue.dlq", ["delete"], []))  # fmt: skip
+    plan_destroys(
+        engine,
+        "data-dev",
+        ("aws_rds_cluster.cluster", REPLACE, [["database_name"]]),
+        ("aws_sqs_queue.dlq", ["delete"], []),
+    )
     assert deployed("plan") == 0  # plan only reports: it is the review tool
     out = capsys.readouterr().out
     assert "data-dev                 planned     +1 ~0 -2       PRECIOUS: destroys 2" in out
@@ -241,16 +254,34 @@ def test_without_a_final_snapshot_a_destroy_takes_the_key_too(engine, deployed):
 
 
 def test_findings_read_a_real_plans_shape():
-    plan = {"resource_changes": [
-        {"address": "aws_rds_cluster.cluster", "mode": "managed", "type": "aws_rds_cluster",
-         "change": {"actions": ["delete", "create"], "replace_paths": [["database_name"], ["tags", "a"]]}},
-        {"address": "data.aws_rds_cluster.running_cluster[0]", "mode": "data", "type": "aws_rds_cluster",
-         "change": {"actions": ["delete"]}},
-        {"address": "aws_rds_cluster_instance.instance_0", "mode": "managed", "type": "aws_rds_cluster_instance",
-         "change": {"actions": ["update"]}},
-        {"address": 'aws_sqs_queue.extra["a"]', "mode": "managed", "type": "aws_sqs_queue",
-         "change": {"actions": ["create", "delete"]}},
-    ]}  # fmt: skip
+    plan = {
+        "resource_changes": [
+            {
+                "address": "aws_rds_cluster.cluster",
+                "mode": "managed",
+                "type": "aws_rds_cluster",
+                "change": {"actions": ["delete", "create"], "replace_paths": [["database_name"], ["tags", "a"]]},
+            },
+            {
+                "address": "data.aws_rds_cluster.running_cluster[0]",
+                "mode": "data",
+                "type": "aws_rds_cluster",
+                "change": {"actions": ["delete"]},
+            },
+            {
+                "address": "aws_rds_cluster_instance.instance_0",
+                "mode": "managed",
+                "type": "aws_rds_cluster_instance",
+                "change": {"actions": ["update"]},
+            },
+            {
+                "address": 'aws_sqs_queue.extra["a"]',
+                "mode": "managed",
+                "type": "aws_sqs_queue",
+                "change": {"actions": ["create", "delete"]},
+            },
+        ]
+    }
     found = guard.findings("data", plan)
     assert [(f.address, f.action, f.forced_by) for f in found] == [
         ("aws_rds_cluster.cluster", "replace (delete, then create)", ("database_name", "tags.a")),

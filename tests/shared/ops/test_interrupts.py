@@ -25,8 +25,15 @@ class Command:
         logs.mkdir(parents=True, exist_ok=True)
         self.out_file, self.err_file = logs / "stdout", logs / "stderr"
         with open(self.out_file, "wb") as out, open(self.err_file, "wb") as err:
-            self.proc = subprocess.Popen([sys.executable, "-m", "shared.cli", *args], cwd=cwd, env=env, stdout=out,
-                                         stderr=err, stdin=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "shared.cli", *args],
+                cwd=cwd,
+                env=env,
+                stdout=out,
+                stderr=err,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         self.pid = self.proc.pid
 
     def err(self) -> str:

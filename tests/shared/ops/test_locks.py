@@ -21,8 +21,9 @@ def holder(tmp_path):
         f"locks.hold({str(tmp_path)!r}, ['dev'], command='shared.cli deploy --env dev'); "
         "print('held', flush=True); sys.stdin.readline()"
     )
-    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            text=True)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     assert proc.stdout.readline().strip() == "held"
     yield proc
     if proc.poll() is None:

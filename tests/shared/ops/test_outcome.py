@@ -25,8 +25,18 @@ def test_a_status_is_written_as_its_word_in_the_summary_and_the_json(tmp_path, c
 
 
 def test_the_statuses_are_the_words_reports_have_always_used():
-    assert {s.value for s in Status} == {"not run", "planned", "no changes", "applied", "destroyed", "refused",
-                                         "failed", "interrupted", "drifted", "in sync"}  # fmt: skip
+    assert {s.value for s in Status} == {
+        "not run",
+        "planned",
+        "no changes",
+        "applied",
+        "destroyed",
+        "refused",
+        "failed",
+        "interrupted",
+        "drifted",
+        "in sync",
+    }
 
 
 def test_failed_and_refused_are_what_the_report_says(capsys):

@@ -58,8 +58,9 @@ def assert_staging_untouched(engine):
     assert releases.latest(load_environment("staging")) is None
 
 
-@pytest.mark.parametrize(("source", "target"), [("dev", "prod"), ("staging", "dev"), ("prod", "staging"),
-                                                 ("dev", "dev"), ("qa", "staging")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("source", "target"), [("dev", "prod"), ("staging", "dev"), ("prod", "staging"), ("dev", "dev"), ("qa", "staging")]
+)
 def test_only_one_step_forward(engine, source, target):
     with pytest.raises(UsageError, match="dev -> staging -> prod"):
         promote(source, target)
@@ -83,8 +84,12 @@ def test_happy_path_deploys_smokes_and_records(world, engine, capsys, monkeypatc
     for n in (1, 2, 3, 4):
         assert f"gate {n}:" in out
     assert touched(engine, "dev") and "apply" not in {c for c, s, _ in engine.calls() if s.endswith("-dev")}
-    assert [s for s in engine.commands("apply")] == ["network-staging", "data-staging", "compute-staging",
-                                                     "monitoring-staging"]  # fmt: skip
+    assert [s for s in engine.commands("apply")] == [
+        "network-staging",
+        "data-staging",
+        "compute-staging",
+        "monitoring-staging",
+    ]
     staged = releases.latest(load_environment("staging"))
     dev_release = releases.latest(load_environment("dev"))
     assert staged.revision == dev_release.revision == releases.current_revision()

@@ -32,14 +32,17 @@ def test_what_init_adds_is_merged_back_once(tmp_path):
     (network / ".terraform.lock.hcl").write_text(AWS)  # a stack with fewer providers drops the others
     (data / ".terraform.lock.hcl").write_text(AWS + "\n" + RANDOM)
     assert provider_lock.collect(lock, [network, data]) is True
-    assert set(provider_lock.blocks(lock.read_text())) == {"registry.terraform.io/hashicorp/aws",
-                                                            "registry.terraform.io/hashicorp/random"}  # fmt: skip
+    assert set(provider_lock.blocks(lock.read_text())) == {
+        "registry.terraform.io/hashicorp/aws",
+        "registry.terraform.io/hashicorp/random",
+    }
     assert provider_lock.collect(lock, [network, data]) is False  # nothing new: the file is left alone
     assert provider_lock.collect(lock, [network]) is False  # network's smaller file removes nothing
 
 
-@pytest.mark.parametrize(("ci", "committed", "readonly"), [("true", True, True), ("true", False, False),
-                                                            (None, True, False)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("ci", "committed", "readonly"), [("true", True, True), ("true", False, False), (None, True, False)]
+)
 def test_ci_never_changes_the_committed_pins(
     engine, state_buckets, tmp_path, monkeypatch, capsys, ci, committed, readonly
 ):
@@ -69,7 +72,8 @@ def test_providers_lock_says_what_it_needs_when_nothing_can_serve_every_platform
     with pytest.raises(OperationFailed) as exc:
         relock(load_environment("dev"))
     assert "could not pin the providers of network-dev for linux_amd64, linux_arm64, darwin_amd64, darwin_arm64" in str(
-        exc.value)  # fmt: skip
+        exc.value
+    )
     assert "it needs the registry, or a mirror that holds every platform" in str(exc.value)
     (args,) = [a for cmd, _, a in engine.calls() if cmd == "providers"]
     assert args[:2] == ["providers", "lock"] and "-platform=darwin_arm64" in args

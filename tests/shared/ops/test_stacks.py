@@ -18,8 +18,16 @@ def manifest(tmp_path, stacks: dict[str, list[str]]):
 
 
 def test_dependencies_come_first_and_other_environments_are_left_out(tmp_path):
-    out = manifest(tmp_path, {"monitoring-dev": ["data-dev", "compute-dev"], "compute-dev": ["network-dev", "data-dev"],
-                              "data-dev": ["network-dev"], "network-dev": [], "network-prod": []})  # fmt: skip
+    out = manifest(
+        tmp_path,
+        {
+            "monitoring-dev": ["data-dev", "compute-dev"],
+            "compute-dev": ["network-dev", "data-dev"],
+            "data-dev": ["network-dev"],
+            "network-dev": [],
+            "network-prod": [],
+        },
+    )
     stacks = ordered_stacks(out, load_environment("dev"))
     assert [s.id for s in stacks] == ["network-dev", "data-dev", "compute-dev", "monitoring-dev"]
     assert stacks[1].workdir == out / "stacks/data-dev" and stacks[1].plan_file == "data-dev.tfplan"

@@ -15,9 +15,15 @@ from shared.errors import UsageError
 from shared.ops import deploy, state_lock
 from shared.ops.unlock import unlock
 
-LOCK = {"ID": "0d3c5b0e-4a57-4b8e-9d3c-1f0c2b7a9e11", "Operation": "OperationTypeApply", "Info": "",
-        "Who": "someone@laptop", "Version": "1.11.4", "Created": "2026-11-30T22:00:00.000000Z",
-        "Path": "streamflix-tfstate-dev/streamflix/dev/data.tfstate"}  # fmt: skip
+LOCK = {
+    "ID": "0d3c5b0e-4a57-4b8e-9d3c-1f0c2b7a9e11",
+    "Operation": "OperationTypeApply",
+    "Info": "",
+    "Who": "someone@laptop",
+    "Version": "1.11.4",
+    "Created": "2026-11-30T22:00:00.000000Z",
+    "Path": "streamflix-tfstate-dev/streamflix/dev/data.tfstate",
+}
 
 
 @pytest.fixture
