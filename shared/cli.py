@@ -13,6 +13,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from shared import docs
+from shared.bench import run as run_bench
 from shared.config import (
     PROMOTION_ORDER,
     ConfigError,
@@ -24,7 +26,14 @@ from shared.config import (
 from shared.contract import DEFAULT_OUTDIR
 from shared.errors import OperationFailed, UsageError
 from shared.files import PRIVATE_UMASK
+from shared.ops import emulator, locks
+from shared.policy.scan import scan
+from shared.synthesis import synthesize_if_changed
 from shared.workdirs import require_node
+
+# Each command imports the heavy parts it needs when it runs, and says which in a word: the CDK bindings
+# (seconds, through jsii) or boto3 (a few hundred milliseconds). `make config`, `make help` and every
+# usage error start without them. Everything light is imported here.
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
@@ -114,10 +123,7 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 
 def _lock_for_synthesis(envs: list[EnvironmentConfig], outdir: Path) -> None:
-    from shared.ops import locks
-    from shared.workdirs import check_outdir
 
-    check_outdir(outdir.resolve())
     locks.hold(outdir, [e.suffix for e in envs])  # a deploy of one of them may be reading its JSON
 
 
@@ -125,7 +131,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
     envs = _many(args)  # validate everything before anything is written
     require_node()
     _lock_for_synthesis(envs, Path(args.outdir))
-    from shared.app import synthesize
+    from shared.app import synthesize  # the CDK bindings
 
     out = synthesize(envs, args.outdir)
     for env in envs:
@@ -136,8 +142,6 @@ def cmd_synth(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     envs = _many(args)
     _lock_for_synthesis(envs, DEFAULT_OUTDIR)
-    from shared.policy.scan import scan
-    from shared.synthesis import synthesize_if_changed
 
     for env in envs:
         out = synthesize_if_changed(env, DEFAULT_OUTDIR)
@@ -145,14 +149,12 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from shared.bench import run
-
-    return run()
+    return run_bench()
 
 
 def _deploy_command(action: str) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
-        from shared.ops import deploy
+        from shared.ops import deploy  # boto3
 
         if action == "plan" and not args.env:
             return _every_environment(args, action, lambda env: deploy.run(action, env, stacks=args.stack))
@@ -179,13 +181,13 @@ def _every_environment(args: argparse.Namespace, action: str, run: Callable[[Env
 
 
 def cmd_outputs(args: argparse.Namespace) -> int:
-    from shared.ops import deploy
+    from shared.ops import deploy  # boto3
 
     return deploy.run("outputs", _one(args))
 
 
 def cmd_drift(args: argparse.Namespace) -> int:
-    from shared.ops import deploy
+    from shared.ops import deploy  # boto3
 
     if not args.env:
         return _every_environment(args, "drift", lambda env: deploy.run("drift", env))
@@ -193,25 +195,24 @@ def cmd_drift(args: argparse.Namespace) -> int:
 
 
 def cmd_bootstrap(args: argparse.Namespace) -> int:
-    from shared.ops.bootstrap import bootstrap
+    from shared.ops.bootstrap import bootstrap  # boto3
 
     return bootstrap(_one(args))
 
 
 def cmd_smoke(args: argparse.Namespace) -> int:
-    from shared.ops.smoke import run
+    from shared.ops.smoke import run  # boto3
 
     return run(_one(args))
 
 
 def cmd_releases(args: argparse.Namespace) -> int:
-    from shared.ops.releases import show
+    from shared.ops.releases import show  # boto3
 
     return show(_many(args), named=bool(args.env))
 
 
 def cmd_docs(args: argparse.Namespace) -> int:
-    from shared import docs  # loads every environment, no provider bindings
 
     for path in docs.write():
         print(f"wrote {path}")
@@ -219,25 +220,24 @@ def cmd_docs(args: argparse.Namespace) -> int:
 
 
 def cmd_providers_lock(args: argparse.Namespace) -> int:
-    from shared.ops.relock import relock
+    from shared.ops.relock import relock  # boto3
 
     return relock(_one(args))
 
 
 def cmd_emulator(args: argparse.Namespace) -> int:
-    from shared.ops import emulator
 
     return (emulator.stop if args.stop else emulator.start)(_one(args))
 
 
 def cmd_unlock(args: argparse.Namespace) -> int:
-    from shared.ops.unlock import unlock  # keeps boto3 and the engine out of the other commands' start
+    from shared.ops.unlock import unlock  # boto3
 
     return unlock(_one(args), args.stack, args.lock_id, confirm=args.confirm)
 
 
 def cmd_promote(args: argparse.Namespace) -> int:
-    from shared.ops.promote import promote
+    from shared.ops.promote import promote  # boto3
 
     if not args.source or not args.target:
         raise UsageError(

@@ -36,7 +36,7 @@ from shared.ops.stacks import Stack, StackFailed, ordered_stacks, parse_selectio
 from shared.ops.steps import stack_outputs
 from shared.paths import OUTPUTS_DIR
 from shared.synthesis import synthesize_if_changed
-from shared.workdirs import check_outdir, refuse_errored_state
+from shared.workdirs import refuse_errored_state
 
 # ------------------------------------------------------------------ commands
 
@@ -251,7 +251,6 @@ def prepare(
     engine = find_engine()
     require_confirmation(env, action, confirm, selection)
     identity = check_credentials(env) if credentials else {}
-    check_outdir(Path(outdir).resolve())
     locks.hold(outdir, [env.suffix])  # held until this command ends
     outdir = synthesize_if_changed(env, Path(outdir))
     owner_only(outdir)  # what an earlier version left readable to others (plans, state copies, JSON)

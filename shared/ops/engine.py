@@ -356,18 +356,6 @@ def write_cli_config(mirror: Path, path: Path) -> Path:
     return path
 
 
-def provider_versions(workdir: Path) -> dict[str, str]:
-    """{"hashicorp/aws": "5.100.0", ...} from an initialized working directory's dependency lock file."""
-    lock = workdir / ".terraform.lock.hcl"
-    if not lock.is_file():
-        return {}
-    text = lock.read_text(errors="replace")
-    return {
-        source.split("/", 1)[1] if source.count("/") == 2 else source: version
-        for source, version in re.findall(r'provider "([^"]+)" \{\s*version\s*=\s*"([^"]+)"', text)
-    }
-
-
 def _parse_version(text: str) -> tuple[int, ...] | None:
     match = re.match(r"v?(\d+)\.(\d+)", text.strip())
     return (int(match[1]), int(match[2])) if match else None

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from shared.errors import UsageError
-from shared.workdirs import process_alive
+from shared.workdirs import check_outdir, process_alive
 
 LOCK_DIR = ".locks"
 _held: dict[Path, int] = {}  # lock path -> open descriptor, kept until the process exits
@@ -91,7 +91,9 @@ def engine_ended(pid: int) -> None:
 
 
 def hold(outdir: Path, suffixes: Iterable[str], command: str | None = None, timeout: float | None = None) -> None:
-    """Take the locks of these environments (sorted, so two commands never wait on each other)."""
+    """Take the locks of these environments (sorted, so two commands never wait on each other), in the
+    output folder, once that is known to be one (check_outdir: an earlier synthesis or nothing)."""
+    check_outdir(Path(outdir).resolve())
     timeout = lock_timeout() if timeout is None else timeout
     command = command or " ".join(["shared.cli", *sys.argv[1:]])
     directory = Path(outdir) / LOCK_DIR

@@ -21,7 +21,6 @@ from shared.ops.aws import check_credentials
 from shared.ops.confirm import require_confirmation
 from shared.ops.engine import find_engine
 from shared.paths import OUTPUTS_DIR
-from shared.workdirs import check_outdir
 
 
 def _step(source: str, target: str) -> None:
@@ -53,7 +52,6 @@ def promote(
     guard.Allowances.parse(allow_replace)  # a malformed value fails now, not after the gates
     src, dst = load_environment(source), load_environment(target)
     find_engine()
-    check_outdir(Path(outdir).resolve())
     locks.hold(outdir, [src.suffix, dst.suffix])  # neither may change under the promotion
     # Ask for TO's confirmation, and check its credentials, before the gates, not after minutes of checks.
     require_confirmation(dst, "deploy", confirm)
@@ -61,7 +59,7 @@ def promote(
     # FROM is synthesized once; the drift gate and the outputs for smoke share it.
     source_stacks = deploy.prepare("drift", src, outdir=outdir)
 
-    if releases.git("status", "--porcelain"):
+    if not releases.tree_is_clean():
         raise OperationFailed(
             f"gate 1: the working tree has uncommitted changes; commit or stash them. {target} untouched"
         )

@@ -36,6 +36,22 @@ def blocks(text: str) -> dict[str, str]:
     return {m.group(1): m.group(0) for m in _BLOCK.finditer(text)}
 
 
+_VERSION = re.compile(r'^\s*version\s*=\s*"([^"]+)"', re.M)
+
+
+def versions(workdir: Path) -> dict[str, str]:
+    """{"hashicorp/aws": "5.100.0", ...} from an initialized working directory's lock file ({} without one)."""
+    lock = workdir / LOCK_NAME
+    if not lock.is_file():
+        return {}
+    found = {}
+    for source, block in blocks(lock.read_text(errors="replace")).items():
+        version = _VERSION.search(block)
+        if version:
+            found[source.split("/", 1)[1] if source.count("/") == 2 else source] = version[1]
+    return found
+
+
 def read_only() -> bool:
     return os.environ.get("CI", "").lower() in ("true", "1", "yes")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from shared.errors import UsageError
-from shared.ops.engine import Engine, mirrored_providers, provider_mirror, provider_versions, write_cli_config
+from shared.ops.engine import Engine, mirrored_providers, provider_mirror, write_cli_config
 
 
 def make_mirror(root: Path, *providers: str) -> Path:
@@ -41,15 +41,6 @@ def test_a_mirror_that_holds_nothing_is_refused(tmp_path, monkeypatch):
         provider_mirror()
     monkeypatch.delenv("TF_PROVIDER_MIRROR")
     assert provider_mirror() is None
-
-
-def test_provider_versions_come_from_the_lock_file(tmp_path):
-    (tmp_path / ".terraform.lock.hcl").write_text(
-        'provider "registry.terraform.io/hashicorp/aws" {\n  version     = "5.100.0"\n  hashes = []\n}\n'
-        'provider "registry.terraform.io/hashicorp/random" {\n  version = "3.7.2"\n}\n'
-    )
-    assert provider_versions(tmp_path) == {"hashicorp/aws": "5.100.0", "hashicorp/random": "3.7.2"}
-    assert provider_versions(tmp_path / "nowhere") == {}
 
 
 def test_output_with_bytes_that_are_not_utf8_is_shown_not_fatal(tmp_path, capsys):

@@ -78,3 +78,12 @@ def test_providers_lock_says_what_it_needs_when_nothing_can_serve_every_platform
     (args,) = [a for cmd, _, a in engine.calls() if cmd == "providers"]
     assert args[:2] == ["providers", "lock"] and "-platform=darwin_arm64" in args
     assert not (tmp_path / ".terraform.lock.hcl").exists()  # nothing half-written
+
+
+def test_provider_versions_come_from_the_lock_file(tmp_path):
+    (tmp_path / ".terraform.lock.hcl").write_text(
+        'provider "registry.terraform.io/hashicorp/aws" {\n  version     = "5.100.0"\n  hashes = []\n}\n'
+        'provider "registry.terraform.io/hashicorp/random" {\n  version = "3.7.2"\n}\n'
+    )
+    assert provider_lock.versions(tmp_path) == {"hashicorp/aws": "5.100.0", "hashicorp/random": "3.7.2"}
+    assert provider_lock.versions(tmp_path / "nowhere") == {}
