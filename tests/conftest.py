@@ -1,49 +1,21 @@
-"""Shared fixtures: every environment is synthesized once per session; tests read the JSON."""
+"""Plugins and fixtures only (support code is tests/support/): every environment is synthesized once per
+session and tests read the JSON; the engine stand-in, moto, a repository copy, the local pipeline."""
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-from functools import cache
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 from shared import cdk  # noqa: E402
-from shared.config import EnvironmentConfig, available_environments, load_environment  # noqa: E402
-
-ROOT = Path(__file__).resolve().parent.parent
-ENVIRONMENTS = available_environments()
-
-
-class Synthesized:
-    """Read access to one synthesized output folder."""
-
-    def __init__(self, outdir: Path):
-        self.outdir = outdir
-
-    @cache  # noqa: B019 - one instance per session
-    def stack(self, stack: str, env: str) -> dict:
-        return json.loads((self.outdir / "stacks" / f"{stack}-{env}" / "cdk.tf.json").read_text())
-
-    def resources(self, stack: str, env: str, rtype: str) -> dict[str, dict]:
-        return self.stack(stack, env).get("resource", {}).get(rtype, {})
-
-    def one(self, stack: str, env: str, rtype: str) -> dict:
-        found = self.resources(stack, env, rtype)
-        assert len(found) == 1, f"expected one {rtype} in {stack}-{env}, found {sorted(found)}"
-        return next(iter(found.values()))
-
-    def outputs(self, stack: str, env: str) -> dict[str, dict]:
-        return self.stack(stack, env).get("output", {})
-
-    def manifest(self) -> dict:
-        return json.loads((self.outdir / "manifest.json").read_text())
-
+from shared.config import EnvironmentConfig, load_environment  # noqa: E402
+from shared.paths import ROOT  # noqa: E402
+from tests.support.standin import FakeEngine  # noqa: E402
+from tests.support.synthesized import ENVIRONMENTS, VARIANTS, Synthesized, variant  # noqa: E402
 
 UNGROUPED = pytest.StashKey[str]()
 
@@ -115,35 +87,6 @@ def presynthesized(synth):
     return seed
 
 
-def variant(base: EnvironmentConfig, suffix: str, **changes: Any) -> EnvironmentConfig:
-    """`base` as the environment `suffix`, with dotted-key changes, validated like a file would be."""
-    data = base.model_dump(mode="json")
-    data["environment_suffix"] = suffix
-    for dotted, value in changes.items():
-        *parents, key = dotted.split("__")
-        node = data
-        for part in parents:
-            node = node[part]
-        node[key] = value
-    return EnvironmentConfig.model_validate(data)
-
-
-# Shapes no environment file has today, synthesized once per session like the environments.
-VARIANTS = {
-    "fanout": {"data__kinesis__consumer": "enhanced_fan_out"},
-    "paused": {"data__aurora__min_acu": 0, "data__aurora__seconds_until_auto_pause": 900},
-    "ondemand": {"data__kinesis__mode": "on_demand"},
-    "alerted": {
-        "monitoring__alarm_emails": ["oncall@example.com"],
-        "monitoring__alarm_https_endpoints": ["https://hooks.example.com/alarms"],
-    },
-    "ecr": {"compute__image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/video/worker:2.3.1"},
-    "rotated": {"data__aurora__password_version": 2},
-    # An emulated environment whose resources ignore changes of their own (auto scaling, a final snapshot).
-    "emulated": {"aws__endpoint": "http://127.0.0.1:4566", "data__aurora__final_snapshot": True},
-}
-
-
 @pytest.fixture(scope="session")
 def variants(configs, tmp_path_factory) -> Synthesized:
     """dev in the VARIANTS shapes, each under its own suffix (the key)."""
@@ -153,105 +96,7 @@ def variants(configs, tmp_path_factory) -> Synthesized:
     return Synthesized(synthesize(envs, tmp_path_factory.mktemp("variants") / "cdktf.out"))
 
 
-# The S3 backend settings an emulator environment adds; no real environment may carry any of them.
-def emulator_backend(env: EnvironmentConfig) -> dict:
-    if not env.emulated:
-        return {}
-    return {
-        "endpoints": {"s3": env.aws.endpoint, "sts": env.aws.endpoint, "iam": env.aws.endpoint},
-        "use_path_style": True,
-        "skip_credentials_validation": True,
-        "skip_requesting_account_id": True,
-        "skip_metadata_api_check": True,
-        "skip_region_validation": True,
-    }
-
-
-def remote_state_config(env: EnvironmentConfig, stack: str) -> dict:
-    """What a consumer's terraform_remote_state must say to read `stack` of its own environment."""
-    return {
-        "bucket": env.state.bucket,
-        "key": f"streamflix/{env.suffix}/{stack}.tfstate",
-        "region": env.aws.region,
-        "encrypt": True,
-        "kms_key_id": f"alias/{env.state.bucket.replace('.', '-')}-state",  # the state key bootstrap makes
-        **emulator_backend(env),
-    }
-
-
-def policy(resource: dict, key: str = "policy") -> dict:
-    """A JSON policy document attribute, parsed (tokens stay as ${...} strings)."""
-    return json.loads(resource[key])
-
-
 # ---------------------------------------------------------------- engine stand-in and AWS
-
-
-class FakeEngine:
-    """Handle on the stand-in engine: what it was asked to do, and knobs to make it misbehave.
-
-    `terraform` on PATH is the native client of the session's engine server when a C compiler was
-    there to build it, else a script running the Python stand-in per call (the same behaviour)."""
-
-    def __init__(self, root: Path, monkeypatch, served: tuple[Path, str] | None):
-        self.root = root
-        self.bin = root / "bin"
-        self.log = root / "engine.log"
-        self.state = root / "state"
-        self.bin.mkdir(parents=True)
-        self.state.mkdir()
-        self.log.touch()
-        wrapper = self.bin / "terraform"
-        if served:
-            client, socket_path = served
-            wrapper.symlink_to(client)
-            monkeypatch.setenv("FAKE_TF_SOCKET", socket_path)
-        else:
-            script = ROOT / "tests/support/fake_engine.py"
-            wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" -S "{script}" "$@"\n')
-            wrapper.chmod(0o755)
-            monkeypatch.delenv("FAKE_TF_SOCKET", raising=False)
-        self._mp = monkeypatch
-        monkeypatch.setenv("PATH", f"{self.bin}{os.pathsep}{os.environ['PATH']}")
-        monkeypatch.delenv("TF_BIN", raising=False)
-        monkeypatch.delenv("CONFIRM", raising=False)
-        for name in (
-            "FAKE_TF_FAIL",
-            "FAKE_TF_DRIFT",
-            "FAKE_TF_CHANGES",
-            "FAKE_TF_OUTPUTS",
-            "FAKE_TF_VERSION",
-            "FAKE_TF_SLOW",
-        ):
-            monkeypatch.delenv(name, raising=False)
-        monkeypatch.setenv("FAKE_TF_LOG", str(self.log))
-        monkeypatch.setenv("FAKE_TF_STATE", str(self.state))
-
-    def set(self, name: str, value: str | None) -> None:
-        if value is None:
-            self._mp.delenv(f"FAKE_TF_{name}", raising=False)
-        else:
-            self._mp.setenv(f"FAKE_TF_{name}", value)
-
-    def entries(self) -> list[dict]:
-        """Every invocation as the stand-in logged it (args, cwd, and for an apply the plan file's modes)."""
-        return [json.loads(line) for line in self.log.read_text().splitlines()]
-
-    def calls(self) -> list[tuple[str, str, list[str]]]:
-        """(command, stack id, arguments) of every invocation but `version`, in order."""
-        found = []
-        for line in self.log.read_text().splitlines():
-            entry = json.loads(line)
-            if entry["args"][0] != "version":
-                found.append((entry["args"][0], Path(entry["cwd"]).name, entry["args"]))
-        return found
-
-    def commands(self, command: str) -> list[str]:
-        """Stack ids that `command` ran in, in order."""
-        return [stack for cmd, stack, _ in self.calls() if cmd == command]
-
-    def clear(self) -> None:
-        self.log.write_text("")
 
 
 @pytest.fixture
@@ -329,31 +174,6 @@ def moto_server():
     finally:
         proc.terminate()
         proc.wait(timeout=10)
-
-
-MOTO_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
-
-
-def served_aws_env(url: str) -> dict[str, str]:
-    """The environment of a command started as a user starts it, with moto_server at `url` as AWS:
-    dummy keys only (no profile or session token of the machine's), and not a sub-make of `make test`."""
-    env = dict(os.environ, AWS_ENDPOINT_URL=url, AWS_DEFAULT_REGION="us-east-1", **MOTO_CREDENTIALS)
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "MAKELEVEL", "MAKEFLAGS", "MFLAGS"):
-        env.pop(name, None)
-    return env
-
-
-def served_aws_client(url: str, service: str):
-    """A boto3 client of moto_server at `url`, with the dummy keys."""
-    import boto3
-
-    return boto3.client(
-        service,
-        endpoint_url=url,
-        region_name="us-east-1",
-        aws_access_key_id=MOTO_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=MOTO_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-    )
 
 
 @pytest.fixture

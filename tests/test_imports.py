@@ -7,7 +7,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from tests.conftest import ROOT
+from shared.paths import ROOT
 
 PACKAGES = ("shared", "stacks")
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.conftest import served_aws_client, served_aws_env
+from tests.support.served_aws import served_aws_client, served_aws_env
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import sys
 
 import yaml
 
-from tests.conftest import ROOT
+from shared.paths import ROOT
 
 WORKFLOW = ROOT / ".github/workflows/pipeline.yml"
 

@@ -11,7 +11,7 @@ from shared.contract import CONTRACT_OUTPUTS
 from shared.errors import UsageError
 from shared.naming import STACK_NAMES
 from shared.stack import EMULATED_SERVICES
-from tests.conftest import ENVIRONMENTS, remote_state_config
+from tests.support.synthesized import ENVIRONMENTS, remote_state_config
 
 ALL = [(s, e) for e in ENVIRONMENTS for s in STACK_NAMES]
 

@@ -7,7 +7,7 @@ import pytest
 
 from shared import precious
 from shared.naming import STACK_NAMES, stack_id
-from tests.conftest import ENVIRONMENTS
+from tests.support.synthesized import ENVIRONMENTS
 
 
 def _resources(synth, stack: str, env: str):

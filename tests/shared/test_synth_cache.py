@@ -9,7 +9,7 @@ import pytest
 from shared import synth_cache
 from shared.paths import ROOT
 from shared.synthesis import synthesize_if_changed
-from tests.conftest import variant
+from tests.support.synthesized import variant
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from shared.config import load_environment
-from tests.conftest import ENVIRONMENTS, policy
+from tests.support.synthesized import ENVIRONMENTS, policy
 
 S = "compute"
 

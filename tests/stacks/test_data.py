@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.conftest import ENVIRONMENTS, policy, remote_state_config
+from tests.support.synthesized import ENVIRONMENTS, policy, remote_state_config
 
 S = "data"
 KEY = re.compile(r"^\$\{aws_kms_key\.key_[0-9A-F]+\.arn\}$")

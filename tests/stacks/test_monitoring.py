@@ -7,7 +7,7 @@ import json
 import pytest
 
 from shared.contract import ALARM_IDS
-from tests.conftest import ENVIRONMENTS
+from tests.support.synthesized import ENVIRONMENTS
 
 S = "monitoring"
 

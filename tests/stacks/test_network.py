@@ -6,7 +6,7 @@ import ipaddress
 
 import pytest
 
-from tests.conftest import ENVIRONMENTS, policy
+from tests.support.synthesized import ENVIRONMENTS, policy
 
 S = "network"
 

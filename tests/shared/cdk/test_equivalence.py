@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 
 from shared import cdk
-from tests.conftest import ROOT, Synthesized
+from shared.paths import ROOT
+from tests.support.synthesized import Synthesized
 
 pytestmark = pytest.mark.xdist_group("equivalence")  # one worker: the other toolchain synthesizes once
 

@@ -9,7 +9,8 @@ import pytest
 from pydantic import ValidationError
 
 from shared.config import ConfigError, available_environments, load_environment, load_environments
-from tests.conftest import ENVIRONMENTS, ROOT
+from shared.paths import ROOT
+from tests.support.synthesized import ENVIRONMENTS
 
 
 def write(tmp_path: Path, name: str, body: str) -> Path:

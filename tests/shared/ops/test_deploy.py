@@ -12,7 +12,7 @@ from shared.cli import main
 from shared.config import load_environment
 from shared.errors import UsageError
 from shared.ops import deploy
-from tests.conftest import variant
+from tests.support.synthesized import variant
 
 ORDER = ["network-dev", "data-dev", "compute-dev", "monitoring-dev"]
 

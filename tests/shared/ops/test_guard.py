@@ -12,7 +12,7 @@ from shared.cli import main
 from shared.config import load_environment
 from shared.errors import OperationFailed, UsageError
 from shared.ops import deploy, guard
-from tests.conftest import variant
+from tests.support.synthesized import variant
 
 ORDER = ["network-dev", "data-dev", "compute-dev", "monitoring-dev"]
 # One address of each precious type, in the stack that holds it in dev (the consumer only exists with

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import served_aws_client, served_aws_env
+from tests.support.served_aws import served_aws_client, served_aws_env
 
 
 class Command:

@@ -10,7 +10,7 @@ import pytest
 
 from shared.errors import UsageError
 from shared.ops import locks
-from tests.conftest import ROOT
+from shared.paths import ROOT
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 from shared.errors import UsageError
 from shared.naming import STACK_NAMES
 from shared.policy.scan import load_skips, report, scan_environments
-from tests.conftest import ENVIRONMENTS, variant
+from tests.support.synthesized import ENVIRONMENTS, variant
 
 # One worker runs them all: the module's single checkov run over every environment is then shared.
 pytestmark = pytest.mark.xdist_group("checkov")
