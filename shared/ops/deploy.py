@@ -7,116 +7,118 @@ the run; the summary says what happened to each stack, and a rerun picks up from
 
 from __future__ import annotations
 
-import json
-import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from shared.config import EnvironmentConfig
 from shared.contract import DEFAULT_OUTDIR
 from shared.errors import OperationFailed, UsageError
-from shared.files import owner_only, write_atomically
-from shared.ops import guard, locks, provider_install, releases, speculative, stacks, state_lock, steps
-from shared.ops.aws import check_credentials, engine_environment
-from shared.ops.confirm import require_confirmation
+from shared.ops import guard, outputs, releases, speculative, stacks, state_lock, steps
 from shared.ops.engine import (
     INTERRUPTS,
     OUTPUT,
     Engine,
     EngineInterrupted,
     emit,
-    find_engine,
 )
 from shared.ops.outcome import Outcome, Report, Status, write_report
-from shared.ops.stacks import Stack, StackFailed, ordered_stacks, parse_selection
-from shared.ops.steps import stack_outputs
+from shared.ops.outputs import write_outputs
+from shared.ops.preparation import Prepared, install_providers, prepare, release_can_be_recorded
+from shared.ops.stacks import Stack, StackFailed, parallelism, parse_selection
 from shared.paths import OUTPUTS_DIR
-from shared.synthesis import synthesize_if_changed
 from shared.workdirs import refuse_errored_state
 
 # ------------------------------------------------------------------ commands
 
 
-def parallelism() -> int:
-    """PARALLELISM=: how many stacks read-only work (plan, drift, outputs) runs at once; 1 is serial."""
-    value = os.environ.get("PARALLELISM", "4").strip() or "4"
-    if not value.isdigit() or not 1 <= int(value) <= 32:
-        raise UsageError(f"PARALLELISM={value!r}: give how many stacks to work on at once, 1 to 32")
-    return int(value)
+@dataclass
+class _Run:
+    """One command over the chosen stacks of a prepared environment: what each stack's step needs."""
+
+    prepared: Prepared
+    chosen: list[Stack]
+    selection: list[str] | None
+    outputs_dir: Path
+    record_release: bool
+    allowances: guard.Allowances | None = None  # a guarded deploy: the data guard judges each plan
+    produced: dict = field(default_factory=dict)  # the outputs plans read of producers (plan only)
+
+    @property
+    def env(self) -> EnvironmentConfig:
+        return self.prepared.env
+
+    @property
+    def engine(self) -> Engine:
+        return self.prepared.engine
 
 
-def _work(
-    action: str,
-    engine: Engine,
-    outcome: Outcome,
-    env: EnvironmentConfig,
-    produced: dict,
-    *,
-    announce: bool,
-    allowances: guard.Allowances | None = None,
-) -> None:
-    """One stack's part of `action`; the outcome records what happened (a failure included). With
-    `allowances`, the plan is judged by the data guard before it is applied."""
+# ------------------------------------------------------------------ each command's step for one stack
+
+
+def _plan_stack(run: _Run, outcome: Outcome) -> None:
+    if missing := speculative.missing_reads(outcome.stack.workdir, run.produced):
+        _plan_speculatively(run.engine, outcome, run.env, missing)
+        return
+    changes = steps.plan(run.engine, outcome.stack, outcome)
+    outcome.status = Status.PLANNED if changes else Status.NO_CHANGES
+
+
+def _drift_stack(run: _Run, outcome: Outcome) -> None:
+    outcome.status = Status.DRIFTED if steps.plan(run.engine, outcome.stack, outcome) else Status.IN_SYNC
+
+
+def _deploy_stack(run: _Run, outcome: Outcome) -> None:
+    stack = outcome.stack
+    changes = steps.plan(run.engine, stack, outcome)
+    if run.allowances is not None and not (verdict := guard.judge(stack.name, outcome.precious, run.allowances)).ok:
+        outcome.status = Status.REFUSED
+        outcome.refusal = guard.refusal(run.env, stack.id, verdict, run.allowances)  # its plan goes below, unapplied
+    elif not changes:
+        outcome.status = Status.NO_CHANGES
+    else:
+        steps.apply(run.engine, stack)
+        outcome.status = Status.APPLIED
+
+
+def _destroy_stack(run: _Run, outcome: Outcome) -> None:
+    stack = outcome.stack
+    steps.keep_snapshot_key(run.engine, stack, run.env, outcome)
+    if not steps.plan(run.engine, stack, outcome, destroy=True):
+        outcome.status = Status.NO_CHANGES
+        return
+    steps.apply(run.engine, stack)
+    outcome.status = Status.DESTROYED
+
+
+def _work(command: _Command, run: _Run, outcome: Outcome, *, announce: bool) -> None:
+    """One stack's part of the command; the outcome records what happened (a failure included)."""
     stack = outcome.stack
     started = time.monotonic()
     try:
-        stacks.initialize(engine, stack)
+        stacks.initialize(run.engine, stack)
         if announce:
-            steps.announce(engine, stack)
-        if action == "plan" and (missing := speculative.missing_reads(stack.workdir, produced)):
-            _plan_speculatively(engine, outcome, env, missing)
-            return
-        if action == "drift":
-            outcome.status = Status.DRIFTED if steps.plan(engine, stack, outcome) else Status.IN_SYNC
-            return
-        if action == "destroy":
-            steps.keep_snapshot_key(engine, stack, env, outcome)
-        changes = steps.plan(engine, stack, outcome, destroy=action == "destroy")
-        if allowances is not None and not (verdict := guard.judge(stack.name, outcome.precious, allowances)).ok:
-            outcome.status = Status.REFUSED
-            outcome.refusal = guard.refusal(env, stack.id, verdict, allowances)  # its plan goes below, unapplied
-        elif action == "plan":
-            outcome.status = Status.PLANNED if changes else Status.NO_CHANGES
-        elif not changes:
-            outcome.status = Status.NO_CHANGES
-        else:
-            steps.apply(engine, stack)
-            outcome.status = Status.DESTROYED if action == "destroy" else Status.APPLIED
+            steps.announce(run.engine, stack)
+        command.stack_step(run, outcome)
     except StackFailed as exc:
         outcome.status = Status.FAILED
         outcome.error = f"({exc.step}) {exc.output}"
         if held := state_lock.from_engine_output(exc.output):
             outcome.note = f"state locked ({held.operation or 'by another run'}, lock ID {held.id})"
-            outcome.hint = state_lock.what_to_do(env, stack.name, stack.id, held)
+            outcome.hint = state_lock.what_to_do(run.env, stack.name, stack.id, held)
     except EngineInterrupted as exc:
         finished = exc.step == "apply" and exc.result.returncode == 0  # let finish: it completed
-        done = Status.DESTROYED if action == "destroy" else Status.APPLIED
-        outcome.status = done if finished else Status.INTERRUPTED
+        outcome.status = command.applied if finished else Status.INTERRUPTED
         raise
     finally:
         # Applied, found empty, refused or failed: the saved plan is of no further use to anyone, and it
         # holds the prior state of the stack.
         (stack.workdir / stack.plan_file).unlink(missing_ok=True)
         outcome.seconds = time.monotonic() - started
-
-
-def _install_providers(engine: Engine, chosen: list[Stack]) -> None:
-    """Preflight of a command that changes things: every stack it will run is initialized (its providers
-    installed, by the engine's own rules) before the first one is touched, so that a provider the machine
-    cannot get stops the command with nothing applied, rather than after the stacks before it."""
-    for stack in chosen:
-        try:
-            stacks.initialize(engine, stack, quiet=True)
-        except StackFailed as exc:
-            doc = json.loads((stack.workdir / "cdk.tf.json").read_text())
-            message = provider_install.explain(exc.output, stack.id, doc)
-            if message is not None:
-                raise UsageError(message) from None
-            raise OperationFailed(f"initializing {stack.id} failed, so no stack was touched:\n{exc.output}") from None
 
 
 def _producer_outputs(engine: Engine, ordered: list[Stack], chosen: list[Stack]) -> dict[str, dict | None]:
@@ -146,16 +148,14 @@ def _plan_speculatively(engine: Engine, outcome: Outcome, env: EnvironmentConfig
     outcome.status = Status.PLANNED if changes else Status.NO_CHANGES
 
 
-def _in_parallel(
-    action: str, engine: Engine, outcomes: list[Outcome], workers: int, env: EnvironmentConfig, produced: dict
-) -> None:
+def _in_parallel(command: _Command, run: _Run, outcomes: list[Outcome], workers: int) -> None:
     """Read-only work on several stacks at once; each stack's output is printed as one block."""
     printing = threading.Lock()
 
     def job(index: int, outcome: Outcome) -> None:
-        OUTPUT.buffer = [f"\n=== {action} {outcome.stack.id}\n"]
+        OUTPUT.buffer = [f"\n=== {command.name} {outcome.stack.id}\n"]
         try:
-            _work(action, engine, outcome, env, produced, announce=index == 0)
+            _work(command, run, outcome, announce=index == 0)
         finally:
             with printing:
                 sys.stdout.write("".join(OUTPUT.buffer))
@@ -173,22 +173,26 @@ def _in_parallel(
         raise interrupted
 
 
-def _check_neighbours(engine: Engine, action: str, env: EnvironmentConfig, ordered: list[Stack], chosen: list[Stack]):
+def _no_dependant_deployed(run: _Run) -> None:
+    """Destroying some stacks while a deployed stack still reads them would break it."""
+    chosen_ids = {s.id for s in run.chosen}
+    for s in run.prepared.ordered:
+        reads = sorted(chosen_ids & set(s.dependencies))
+        if s.id not in chosen_ids and reads and steps.is_deployed(run.engine, s):
+            raise UsageError(
+                f"{s.id} is deployed and depends on {', '.join(reads)}: destroy it first "
+                f"(STACK={s.name},...) or destroy everything (no STACK=); nothing was changed"
+            )
+
+
+def _producers_deployed(run: _Run) -> None:
+    """Some stacks alone read the state of the others: each of those must be deployed."""
+    env, ordered, chosen = run.env, run.prepared.ordered, run.chosen
     chosen_ids = {s.id for s in chosen}
     by_id = {s.id: s for s in ordered}
-    if action == "destroy":
-        # Destroying a stack that others still read would break them.
-        for s in ordered:
-            reads = sorted(chosen_ids & set(s.dependencies))
-            if s.id not in chosen_ids and reads and steps.is_deployed(engine, s):
-                raise UsageError(
-                    f"{s.id} is deployed and depends on {', '.join(reads)}: destroy it first "
-                    f"(STACK={s.name},...) or destroy everything (no STACK=); nothing was changed"
-                )
-        return
     needed = sorted({d for s in chosen for d in s.dependencies} - chosen_ids, key=[s.id for s in ordered].index)
     for dep in needed:
-        if not steps.is_deployed(engine, by_id[dep]):
+        if not steps.is_deployed(run.engine, by_id[dep]):
             raise UsageError(
                 f"{dep} {_never_or_destroyed(env)} in {env.suffix}, and {', '.join(s.id for s in chosen)} "
                 f"reads its state: deploy it first (make deploy ENV={env.name} STACK={by_id[dep].name}) "
@@ -205,71 +209,6 @@ def _never_or_destroyed(env: EnvironmentConfig) -> str:
     if history and history[-1].destroyed:
         return f"was destroyed ({history[-1].deployed_at}, by {history[-1].deployed_by})"
     return "has never been deployed"
-
-
-def write_outputs(engine: Engine, env: EnvironmentConfig, ordered: list[Stack], outputs_dir: Path) -> Path:
-    def read(stack: Stack) -> dict:
-        stacks.initialize(engine, stack, quiet=True)
-        return stack_outputs(engine, stack)
-
-    with ThreadPoolExecutor(max_workers=parallelism()) as pool:
-        collected = dict(zip([s.name for s in ordered], pool.map(read, ordered), strict=True))
-    outputs_dir.mkdir(parents=True, exist_ok=True)
-    written = write_atomically(
-        outputs_dir / f"{env.suffix}.json", json.dumps(collected, indent=2, sort_keys=True) + "\n"
-    )
-    owner_only(outputs_dir)
-    return written
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """An environment ready for the engine: engine found, credentials checked, stacks synthesized."""
-
-    env: EnvironmentConfig
-    engine: Engine
-    identity: dict
-    ordered: list[Stack]
-
-
-def prepare(
-    action: str,
-    env: EnvironmentConfig,
-    *,
-    outdir: Path = DEFAULT_OUTDIR,
-    confirm: str | None = None,
-    selection: list[str] | None = None,
-    credentials: bool = True,
-) -> Prepared:
-    """Everything that must hold before the engine touches anything; raises UsageError (exit 2)."""
-    if action == "destroy" and env.protected:
-        raise UsageError(
-            f"{env.suffix} is protected: the tool never destroys it, and its precious resources carry "
-            "prevent_destroy, so the engine would refuse too. To take it down on purpose, set protected: false "
-            f"in its environment file and deploy that first (make deploy ENV={env.name}); nothing was changed"
-        )
-    engine = find_engine()
-    require_confirmation(env, action, confirm, selection)
-    identity = check_credentials(env) if credentials else {}
-    locks.hold(outdir, [env.suffix])  # held until this command ends
-    outdir = synthesize_if_changed(env, Path(outdir))
-    owner_only(outdir)  # what an earlier version left readable to others (plans, state copies, JSON)
-    engine = engine.configured(engine_environment(env), outdir)
-    return Prepared(env, engine, identity, ordered_stacks(outdir, env))
-
-
-def _release_can_be_recorded(env: EnvironmentConfig, action: str) -> None:
-    """A whole-environment deploy or destroy ends by recording it (promotion trusts the records): one that
-    could not be recorded must not start, rather than apply everything and then fail."""
-    try:
-        releases.current_revision()
-        releases.tree_is_clean()
-    except UsageError as exc:
-        raise UsageError(
-            f"make {action} ENV={env.name} records the git revision it {action}s, and this copy cannot tell it "
-            f"({exc}). Work from a git clone of the repository (a `git archive` or a downloaded tarball has no "
-            f"history), or {action} single stacks with STACK=, which records nothing; nothing was changed"
-        ) from None
 
 
 def run(
@@ -291,8 +230,8 @@ def run(
     if allowances.named and action != "deploy":
         raise UsageError(f"ALLOW_REPLACE= is for make deploy and make promote, not make {action}; nothing was changed")
     prepared = prepare(action, env, outdir=outdir, confirm=confirm, selection=selection)
-    if action in ("deploy", "destroy") and selection is None and record_release:
-        _release_can_be_recorded(env, action)  # after the engine and credentials checks, before any stack
+    if action != "outputs" and not COMMANDS[action].read_only and selection is None and record_release:
+        release_can_be_recorded(env, action)  # after the engine and credentials checks, before any stack
     return execute(
         action,
         prepared,
@@ -301,6 +240,154 @@ def run(
         record_release=record_release,
         allowances=allowances,
     )
+
+
+# ------------------------------------------------------------------ how each command ends
+
+
+def _finish_read_only(run: _Run, report: Report) -> int:
+    if report.failed:
+        print(f"\n{report.action} of {run.env.suffix}: a stack could not be planned (see above).")
+        return 1
+    return 0
+
+
+def _finish_drift(run: _Run, report: Report) -> int:
+    drifted = [o.stack.id for o in report.outcomes if o.status == Status.DRIFTED]
+    if drifted:
+        print(f"\ndrift in {', '.join(drifted)}")
+    elif not report.failed:
+        print(f"\nno drift in {run.env.suffix}")
+    return 1 if drifted or report.failed else 0
+
+
+def _stopped_at_a_failure(run: _Run, report: Report) -> bool:
+    if report.failed:
+        print(
+            f"\n{report.action} of {run.env.suffix} stopped at the failed stack; fix it and run the same command again."
+        )
+    return report.failed
+
+
+def _finish_deploy(run: _Run, report: Report) -> int:
+    if _stopped_at_a_failure(run, report):
+        return 1
+    env, identity = run.env, run.prepared.identity
+    try:
+        print(f"wrote {write_outputs(run.engine, env, run.prepared.ordered, run.outputs_dir)}")
+    except StackFailed as exc:
+        raise OperationFailed(f"deployed, but reading the outputs failed ({exc.step}):\n{exc.output}") from None
+    if run.record_release and run.selection is None:
+        try:
+            releases.record(env, deployed_by=identity.get("Arn", "unknown"))
+        except UsageError as exc:
+            # Promotion trusts the records: an unrecorded deploy is a failed operation.
+            print(
+                f"failed: {env.suffix} is deployed, but its release was not recorded: {exc}\n"
+                f"Once the state bucket accepts writes, run make deploy ENV={env.name} again: it changes "
+                "nothing and records the release.",
+                file=sys.stderr,
+            )
+            return 1
+    return 0
+
+
+def _finish_destroy(run: _Run, report: Report) -> int:
+    if _stopped_at_a_failure(run, report):
+        return 1
+    if run.selection is None:
+        try:
+            releases.record_destroyed(run.env, destroyed_by=run.prepared.identity.get("Arn", "unknown"))
+        except UsageError as exc:
+            print(f"failed: {run.env.suffix} is destroyed, but that was not recorded: {exc}", file=sys.stderr)
+            return 1
+    return 0
+
+
+@dataclass(frozen=True)
+class _Command:
+    """A command that works stack by stack, as the shared runner (_over_stacks) needs to know it."""
+
+    name: str
+    stack_step: Callable[[_Run, Outcome], None]
+    finish: Callable[[_Run, Report], int]
+    # Read-only: stacks side by side (PARALLELISM), each planned whatever another's outcome. Otherwise one
+    # at a time, every stack's providers installed before the first, stopping at a failure or a refusal.
+    read_only: bool = False
+    reverse: bool = False  # dependants first
+    # With STACK=, what must hold of the stacks left out.
+    neighbours: Callable[[_Run], None] = _producers_deployed
+    applied: Status = Status.APPLIED  # what a stack whose apply finished is, when an interrupt comes
+    reads_producers: bool = False  # the producers' outputs, read once first (to plan speculatively)
+
+
+COMMANDS = {
+    "plan": _Command("plan", _plan_stack, _finish_read_only, read_only=True, reads_producers=True),
+    "drift": _Command("drift", _drift_stack, _finish_drift, read_only=True),
+    "deploy": _Command("deploy", _deploy_stack, _finish_deploy),
+    "destroy": _Command(
+        "destroy",
+        _destroy_stack,
+        _finish_destroy,
+        reverse=True,
+        neighbours=_no_dependant_deployed,
+        applied=Status.DESTROYED,
+    ),
+}
+
+
+def _interrupted(run: _Run, report: Report, exc: EngineInterrupted) -> int:
+    report.print()
+    write_report(report, run.outputs_dir)
+    stopped = [o.stack.id for o in report.outcomes if o.status == Status.INTERRUPTED]
+    if stopped:
+        what = (
+            f"was interrupted during {exc.step or 'the start'} of {', '.join(stopped)}; the engine "
+            "stopped with its state saved"
+        )
+    else:
+        done = [o.stack.id for o in report.outcomes if o.status not in (Status.NOT_RUN, Status.FAILED)]
+        finished = f"{done[-1]} finished and saved its state" if done else "no stack had started"
+        what = f"was interrupted after {finished}; no further stack was started"
+    print(
+        f"\n{report.action} of {run.env.suffix} {what}. No outputs or release were recorded; run the same "
+        "command again to go on from there.",
+        file=sys.stderr,
+    )
+    return exc.exit_code
+
+
+def _over_stacks(command: _Command, run: _Run) -> int:
+    """The shared runner: each chosen stack through the command's step, then the command's own ending."""
+    report = Report(command.name, run.env, [Outcome(s) for s in run.chosen])
+    engine = run.engine
+    try:
+        if run.selection is not None:
+            command.neighbours(run)
+        if command.reads_producers:
+            run.produced = _producer_outputs(engine, run.prepared.ordered, run.chosen)
+    except StackFailed as exc:
+        raise OperationFailed(f"reading the state of the other stacks ({exc.step}):\n{exc.output}") from None
+    workers = parallelism() if command.read_only else 1
+    try:
+        with INTERRUPTS.handling():
+            if not command.read_only:
+                install_providers(engine, run.chosen)
+            if workers > 1 and len(report.outcomes) > 1:
+                _in_parallel(command, run, report.outcomes, workers)
+            else:
+                for i, outcome in enumerate(report.outcomes):
+                    emit(f"\n=== {command.name} {outcome.stack.id}")
+                    _work(command, run, outcome, announce=i == 0)
+                    if outcome.status in (Status.FAILED, Status.REFUSED) and not command.read_only:
+                        break  # later stacks are not touched
+    except EngineInterrupted as exc:
+        return _interrupted(run, report, exc)
+    report.print()
+    write_report(report, run.outputs_dir)
+    if report.refused:
+        raise UsageError("\n\n".join(o.refusal for o in report.refused))
+    return command.finish(run, report)
 
 
 def execute(
@@ -314,108 +401,16 @@ def execute(
 ) -> int:
     """Run `action` over prepared stacks (several actions may share one preparation). A deploy of any
     environment but a suffix copy is guarded: see shared/ops/guard.py."""
-    env, engine, identity, ordered = prepared.env, prepared.engine, prepared.identity, prepared.ordered
     if action == "outputs":
-        refuse_errored_state([s.workdir for s in ordered])
-        try:
-            path = write_outputs(engine, env, ordered, outputs_dir)
-            steps.announce(engine, ordered[0])
-        except StackFailed as exc:
-            raise OperationFailed(f"reading outputs ({exc.step}):\n{exc.output}") from None
-        print(f"wrote {path}")
-        return 0
-
-    chosen = [s for s in ordered if selection is None or s.name in selection]
+        return outputs.command(prepared, outputs_dir)
+    command = COMMANDS[action]
+    chosen = [s for s in prepared.ordered if selection is None or s.name in selection]
     refuse_errored_state([s.workdir for s in chosen])
-    if action == "destroy":
+    if command.reverse:
         chosen.reverse()
-    report = Report(action, env, [Outcome(s) for s in chosen])
-    guarding = action == "deploy" and guard.guarded(env)
+    guarding = command.stack_step is _deploy_stack and guard.guarded(prepared.env)
     allowances = (allowances or guard.Allowances()) if guarding else None
     if allowances is not None:
-        guard.check_selection(allowances, [s.name for s in chosen], env)
-    try:
-        if selection is not None:
-            _check_neighbours(engine, action, env, ordered, chosen)
-    except StackFailed as exc:
-        raise OperationFailed(f"checking the other stacks ({exc.step}):\n{exc.output}") from None
-
-    read_only = action in ("plan", "drift")
-    workers = parallelism() if read_only else 1
-    try:
-        produced = _producer_outputs(engine, ordered, chosen) if action == "plan" else {}
-    except StackFailed as exc:
-        raise OperationFailed(f"reading the state of the stacks read by others ({exc.step}):\n{exc.output}") from None
-    try:
-        with INTERRUPTS.handling():
-            if action in ("deploy", "destroy"):
-                _install_providers(engine, chosen)
-            if workers > 1 and len(report.outcomes) > 1:
-                _in_parallel(action, engine, report.outcomes, workers, env, produced)
-            else:
-                for i, outcome in enumerate(report.outcomes):
-                    emit(f"\n=== {action} {outcome.stack.id}")
-                    _work(action, engine, outcome, env, produced, announce=i == 0, allowances=allowances)
-                    if outcome.status in (Status.FAILED, Status.REFUSED) and not read_only:
-                        break  # later stacks are not touched
-    except EngineInterrupted as exc:
-        report.print()
-        write_report(report, outputs_dir)
-        stopped = [o.stack.id for o in report.outcomes if o.status == Status.INTERRUPTED]
-        if stopped:
-            what = (
-                f"was interrupted during {exc.step or 'the start'} of {', '.join(stopped)}; the engine "
-                "stopped with its state saved"
-            )
-        else:
-            done = [o.stack.id for o in report.outcomes if o.status not in (Status.NOT_RUN, Status.FAILED)]
-            finished = f"{done[-1]} finished and saved its state" if done else "no stack had started"
-            what = f"was interrupted after {finished}; no further stack was started"
-        print(
-            f"\n{action} of {env.suffix} {what}. No outputs or release were recorded; run the same command "
-            "again to go on from there.",
-            file=sys.stderr,
-        )
-        return exc.exit_code
-    report.print()
-    write_report(report, outputs_dir)
-    if report.refused:
-        raise UsageError("\n\n".join(o.refusal for o in report.refused))
-
-    if action == "drift":
-        drifted = [o.stack.id for o in report.outcomes if o.status == Status.DRIFTED]
-        if drifted:
-            print(f"\ndrift in {', '.join(drifted)}")
-        elif not report.failed:
-            print(f"\nno drift in {env.suffix}")
-        return 1 if drifted or report.failed else 0
-    if report.failed:
-        if read_only:
-            print(f"\n{action} of {env.suffix}: a stack could not be planned (see above).")
-        else:
-            print(f"\n{action} of {env.suffix} stopped at the failed stack; fix it and run the same command again.")
-        return 1
-    if action == "deploy":
-        try:
-            print(f"wrote {write_outputs(engine, env, ordered, outputs_dir)}")
-        except StackFailed as exc:
-            raise OperationFailed(f"deployed, but reading the outputs failed ({exc.step}):\n{exc.output}") from None
-        if record_release and selection is None:
-            try:
-                releases.record(env, deployed_by=identity.get("Arn", "unknown"))
-            except UsageError as exc:
-                # Promotion trusts the records: an unrecorded deploy is a failed operation.
-                print(
-                    f"failed: {env.suffix} is deployed, but its release was not recorded: {exc}\n"
-                    f"Once the state bucket accepts writes, run make deploy ENV={env.name} again: it changes "
-                    "nothing and records the release.",
-                    file=sys.stderr,
-                )
-                return 1
-    if action == "destroy" and selection is None and not report.failed:
-        try:
-            releases.record_destroyed(env, destroyed_by=identity.get("Arn", "unknown"))
-        except UsageError as exc:
-            print(f"failed: {env.suffix} is destroyed, but that was not recorded: {exc}", file=sys.stderr)
-            return 1
-    return 0
+        guard.check_selection(allowances, [s.name for s in chosen], prepared.env)
+    run = _Run(prepared, chosen, selection, outputs_dir, record_release, allowances)
+    return _over_stacks(command, run)

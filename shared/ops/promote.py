@@ -16,7 +16,7 @@ from pathlib import Path
 from shared.config import PROMOTION_ORDER, EnvironmentConfig, load_environment
 from shared.contract import DEFAULT_OUTDIR
 from shared.errors import OperationFailed, UsageError
-from shared.ops import deploy, guard, locks, releases, smoke
+from shared.ops import deploy, guard, locks, preparation, releases, smoke
 from shared.ops.aws import check_credentials
 from shared.ops.confirm import require_confirmation
 from shared.ops.engine import find_engine
@@ -57,7 +57,7 @@ def promote(
     require_confirmation(dst, "deploy", confirm)
     identity = check_credentials(dst)
     # FROM is synthesized once; the drift gate and the outputs for smoke share it.
-    source_stacks = deploy.prepare("drift", src, outdir=outdir)
+    source_stacks = preparation.prepare("drift", src, outdir=outdir)
 
     if not releases.tree_is_clean():
         raise OperationFailed(

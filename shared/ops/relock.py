@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from shared.config import EnvironmentConfig
 from shared.errors import OperationFailed
-from shared.ops import deploy, provider_lock
+from shared.ops import preparation, provider_lock
 from shared.ops.engine import provider_mirror
 
 PLATFORMS = ("linux_amd64", "linux_arm64", "darwin_amd64", "darwin_arm64")
@@ -14,7 +14,7 @@ PLATFORMS = ("linux_amd64", "linux_arm64", "darwin_amd64", "darwin_arm64")
 def relock(env: EnvironmentConfig) -> int:
     """`make providers-lock`: pin every provider of the environment's stacks for every platform people
     and CI use, through the engine's own `providers lock` (from TF_PROVIDER_MIRROR, else the registry)."""
-    prepared = deploy.prepare("plan", env, credentials=False)  # pinning reads no AWS account
+    prepared = preparation.prepare("plan", env, credentials=False)  # pinning reads no AWS account
     lock = provider_lock.committed(env)
     mirror = provider_mirror()
     args = ["providers", "lock", *(f"-platform={p}" for p in PLATFORMS)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,6 +79,14 @@ def parse_selection(stacks: str | None) -> list[str] | None:
             f"unknown stack(s) {', '.join(unknown) or stacks!r} in STACK=; known: {', '.join(STACK_NAMES)}"
         )
     return names
+
+
+def parallelism() -> int:
+    """PARALLELISM=: how many stacks read-only work (plan, drift, outputs) runs at once; 1 is serial."""
+    value = os.environ.get("PARALLELISM", "4").strip() or "4"
+    if not value.isdigit() or not 1 <= int(value) <= 32:
+        raise UsageError(f"PARALLELISM={value!r}: give how many stacks to work on at once, 1 to 32")
+    return int(value)
 
 
 # ------------------------------------------------------------------ init

@@ -8,7 +8,7 @@ from pathlib import Path
 from shared.config import EnvironmentConfig
 from shared.contract import DEFAULT_OUTDIR
 from shared.errors import OperationFailed, UsageError
-from shared.ops import deploy, state_lock
+from shared.ops import preparation, state_lock
 from shared.ops.stacks import init_quietly, parse_selection
 
 
@@ -30,7 +30,7 @@ def unlock(
         raise UsageError(f"{env.suffix} is protected: releasing a lock on its state needs CONFIRM={env.suffix}")
     # The environment lock of this checkout: refused while another command, or an engine one left
     # running, works on the environment here (its engine would then be the lock's holder).
-    prepared = deploy.prepare("unlock", env, outdir=outdir, confirm=confirm)
+    prepared = preparation.prepare("unlock", env, outdir=outdir, confirm=confirm)
     target = next(s for s in prepared.ordered if s.name == names[0])
     held = state_lock.read(env, target.name)
     if held is None:

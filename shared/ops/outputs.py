@@ -1,0 +1,45 @@
+"""The outputs of an environment's stacks, written to outputs/<env>.json (by make outputs and after a deploy)."""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from shared.config import EnvironmentConfig
+from shared.errors import OperationFailed
+from shared.files import owner_only, write_atomically
+from shared.ops import stacks, steps
+from shared.ops.engine import Engine
+from shared.ops.preparation import Prepared
+from shared.ops.stacks import Stack, StackFailed, parallelism
+from shared.ops.steps import stack_outputs
+from shared.workdirs import refuse_errored_state
+
+
+def write_outputs(engine: Engine, env: EnvironmentConfig, ordered: list[Stack], outputs_dir: Path) -> Path:
+    def read(stack: Stack) -> dict:
+        stacks.initialize(engine, stack, quiet=True)
+        return stack_outputs(engine, stack)
+
+    with ThreadPoolExecutor(max_workers=parallelism()) as pool:
+        collected = dict(zip([s.name for s in ordered], pool.map(read, ordered), strict=True))
+    outputs_dir.mkdir(parents=True, exist_ok=True)
+    written = write_atomically(
+        outputs_dir / f"{env.suffix}.json", json.dumps(collected, indent=2, sort_keys=True) + "\n"
+    )
+    owner_only(outputs_dir)
+    return written
+
+
+def command(prepared: Prepared, outputs_dir: Path) -> int:
+    """`make outputs`: every stack's outputs, keyed by stack, in outputs/<env>.json."""
+    env, engine, ordered = prepared.env, prepared.engine, prepared.ordered
+    refuse_errored_state([s.workdir for s in ordered])
+    try:
+        path = write_outputs(engine, env, ordered, outputs_dir)
+        steps.announce(engine, ordered[0])
+    except StackFailed as exc:
+        raise OperationFailed(f"reading outputs ({exc.step}):\n{exc.output}") from None
+    print(f"wrote {path}")
+    return 0
