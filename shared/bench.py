@@ -23,13 +23,13 @@ TARGET_RATIO = 0.35
 
 
 def _time_synth(plain: bool, outdir: str) -> float:
-    env = dict(os.environ, JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20")
-    env["STREAMFLIX_PLAIN_IMPORT"] = "1" if plain else "0"
+    variables = dict(os.environ, JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20")
+    variables["STREAMFLIX_PLAIN_IMPORT"] = "1" if plain else "0"
     start = time.perf_counter()
     subprocess.run(
         [sys.executable, "-m", "shared.cli", "synth", "--outdir", outdir],
         check=True,
-        env=env,
+        env=variables,
         stdout=subprocess.DEVNULL,
     )
     return time.perf_counter() - start
@@ -58,9 +58,9 @@ def _toolchain_python(name: str) -> Path | None:
     return python if python.exists() else None
 
 
-def _timed(cmd: list[str], env: dict[str, str]) -> float:
+def _timed(cmd: list[str], variables: dict[str, str]) -> float:
     start = time.perf_counter()
-    subprocess.run(cmd, check=True, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(cmd, check=True, env=variables, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return time.perf_counter() - start
 
 
@@ -73,13 +73,13 @@ def _bench_toolchains(repeats: int) -> None:
         if python is None:
             print(f"  {name:30} not installed (make install TOOLCHAIN={name})")
             continue
-        env = dict(os.environ, STREAMFLIX_TOOLCHAIN=name, JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20")
+        variables = dict(os.environ, STREAMFLIX_TOOLCHAIN=name, JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20")
         with tempfile.TemporaryDirectory() as tmp:
             synth = [
-                _timed([str(python), "-m", "shared.cli", "synth", "--outdir", f"{tmp}/out"], env)
+                _timed([str(python), "-m", "shared.cli", "synth", "--outdir", f"{tmp}/out"], variables)
                 for _ in range(repeats)
             ]
-        plain = [_timed([str(python), "-c", f"import {toolchain.modules['aws']}"], env) for _ in range(repeats)]
+        plain = [_timed([str(python), "-c", f"import {toolchain.modules['aws']}"], variables) for _ in range(repeats)]
         label = f"{name} {_version(python, toolchain.distributions[0])}"
         label += " (lazy bindings)" if toolchain.lazy_provider else ""
         print(f"  {label:30} {statistics.median(synth):9.2f} s {statistics.median(plain):32.2f} s")
@@ -96,8 +96,8 @@ def _bench_suite(repeats: int) -> None:
     if os.environ.get("PYTEST_CURRENT_TEST"):  # called from a test: running the suite would recurse
         print("test suite: skipped (running inside the test suite)")
         return
-    env = dict(os.environ, JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20")
-    imports = [_timed([sys.executable, "-c", f"import {cdk.ACTIVE.modules['aws']}"], env) for _ in range(repeats)]
+    variables = dict(os.environ, JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20")
+    imports = [_timed([sys.executable, "-c", f"import {cdk.ACTIVE.modules['aws']}"], variables) for _ in range(repeats)]
     plain = statistics.median(imports)
     start = time.perf_counter()
     proc = subprocess.run(
@@ -115,7 +115,7 @@ def _bench_suite(repeats: int) -> None:
             "-p",
             "no:cacheprovider",
         ],
-        env=env,
+        env=variables,
         capture_output=True,
         text=True,
         check=False,

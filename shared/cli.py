@@ -26,7 +26,7 @@ from shared.config import (
 from shared.contract import DEFAULT_OUTDIR
 from shared.errors import OperationFailed, UsageError
 from shared.files import PRIVATE_UMASK
-from shared.ops import emulator, locks
+from shared.ops import emulator, environment_lock
 from shared.policy.scan import scan
 from shared.synthesis import synthesize_if_changed
 from shared.workdirs import require_node
@@ -124,7 +124,7 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 def _lock_for_synthesis(envs: list[EnvironmentConfig], outdir: Path) -> None:
 
-    locks.hold(outdir, [e.suffix for e in envs])  # a deploy of one of them may be reading its JSON
+    environment_lock.hold(outdir, [e.suffix for e in envs])  # a deploy of one of them may be reading its JSON
 
 
 def cmd_synth(args: argparse.Namespace) -> int:

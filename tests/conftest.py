@@ -54,10 +54,10 @@ def _grouped_as_marked(request):
 @pytest.fixture(autouse=True)
 def _release_environment_locks():
     """Each test's commands run as if in a process of their own: no lock carries over."""
-    from shared.ops import locks
+    from shared.ops import environment_lock
 
     yield
-    locks.release_all()
+    environment_lock.release_all()
 
 
 @pytest.fixture(scope="session")

@@ -79,10 +79,10 @@ def test_a_circle_closed_by_an_import_inside_a_function_is_found(tmp_path):
     (tmp_path / "stacks").mkdir()
     for init in ("shared/__init__.py", "shared/ops/__init__.py", "stacks/__init__.py"):
         (tmp_path / init).write_text("")
-    (tmp_path / "shared/ops/deploy.py").write_text("from shared.ops import provider_lock\n")
-    (tmp_path / "shared/ops/provider_lock.py").write_text("def relock():\n    from shared.ops import deploy\n")
-    assert first_circle(tmp_path) == ["shared.ops.deploy", "shared.ops.provider_lock", "shared.ops.deploy"]
-    (tmp_path / "shared/ops/provider_lock.py").write_text("def relock():\n    pass\n")
+    (tmp_path / "shared/ops/deploy.py").write_text("from shared.ops import provider_pins\n")
+    (tmp_path / "shared/ops/provider_pins.py").write_text("def relock():\n    from shared.ops import deploy\n")
+    assert first_circle(tmp_path) == ["shared.ops.deploy", "shared.ops.provider_pins", "shared.ops.deploy"]
+    (tmp_path / "shared/ops/provider_pins.py").write_text("def relock():\n    pass\n")
     assert first_circle(tmp_path) is None
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from shared.contract import ENGINE_FLOOR
 from shared.errors import UsageError
 from shared.files import write_atomically
-from shared.ops import locks
+from shared.ops import environment_lock
 
 MINIMUM = ENGINE_FLOOR
 INSTALL_HINT = (
@@ -76,18 +76,18 @@ class Engine:
         cli_config = write_cli_config(mirror, workspace / "terraform.rc") if mirror else None
         return replace(self, extra_env=extra_env, cli_config=cli_config)
 
-    def _env(self) -> dict[str, str]:
+    def _variables(self) -> dict[str, str]:
         # Non-interactive, machine-readable behaviour; the engine's own output is still shown.
-        env = dict(os.environ, TF_IN_AUTOMATION="1", TF_INPUT="0")
-        env.setdefault("TF_PLUGIN_CACHE_DIR", str(plugin_cache_dir()))
+        variables = dict(os.environ, TF_IN_AUTOMATION="1", TF_INPUT="0")
+        variables.setdefault("TF_PLUGIN_CACHE_DIR", str(plugin_cache_dir()))
         if self.cli_config is not None:
-            env["TF_CLI_CONFIG_FILE"] = str(self.cli_config)
+            variables["TF_CLI_CONFIG_FILE"] = str(self.cli_config)
         for key, value in self.extra_env.items():
             if value is None:
-                env.pop(key, None)
+                variables.pop(key, None)
             else:
-                env[key] = value
-        return env
+                variables[key] = value
+        return variables
 
     def run(self, args: list[str], cwd: Path, *, applying: bool = False) -> Result:
         """Run the engine and show its output as it comes, or collect it into this thread's OUTPUT.buffer
@@ -110,15 +110,15 @@ class Engine:
                 proc = subprocess.Popen(
                     [self.binary, *args],
                     cwd=cwd,
-                    env=self._env(),
+                    env=self._variables(),
                     stdin=subprocess.DEVNULL,
                     stdout=sink,
                     stderr=subprocess.STDOUT,
                     start_new_session=True,
-                    pass_fds=locks.descriptors(),
+                    pass_fds=environment_lock.descriptors(),
                 )
             INTERRUPTS.register(proc, applying=applying)
-            locks.engine_started(proc.pid, stack=cwd.name, step=args[0] if args else "")
+            environment_lock.engine_started(proc.pid, stack=cwd.name, step=args[0] if args else "")
             tail: deque[str] = deque(maxlen=40)
 
             def show(line: str) -> None:
@@ -132,7 +132,7 @@ class Engine:
                 code = _follow(log, proc, show)
             finally:
                 INTERRUPTS.unregister(proc)
-                locks.engine_ended(proc.pid)
+                environment_lock.engine_ended(proc.pid)
             signum = INTERRUPTS.first()
         if signum:
             raise EngineInterrupted(signum, Result(code, "".join(tail)))
@@ -140,8 +140,9 @@ class Engine:
 
     def capture(self, args: list[str], cwd: Path) -> Result:
         """Run the engine for its machine-readable stdout (show -json, output -json)."""
+        variables = self._variables()
         proc = subprocess.run(
-            [self.binary, *args], cwd=cwd, env=self._env(), capture_output=True, check=False, start_new_session=True
+            [self.binary, *args], cwd=cwd, env=variables, capture_output=True, check=False, start_new_session=True
         )
         out, err = (b.decode("utf-8", errors="replace") for b in (proc.stdout, proc.stderr))
         return Result(proc.returncode, out if proc.returncode == 0 else err + out)

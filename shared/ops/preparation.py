@@ -12,7 +12,7 @@ from shared.config import EnvironmentConfig
 from shared.contract import DEFAULT_OUTDIR
 from shared.errors import OperationFailed, UsageError
 from shared.files import owner_only
-from shared.ops import locks, provider_install, releases, stacks
+from shared.ops import environment_lock, provider_install, releases, stacks
 from shared.ops.aws import check_credentials, engine_environment
 from shared.ops.confirm import require_confirmation
 from shared.ops.engine import Engine, find_engine
@@ -49,7 +49,7 @@ def prepare(
     engine = find_engine()
     require_confirmation(env, action, confirm, selection)
     identity = check_credentials(env) if credentials else {}
-    locks.hold(outdir, [env.suffix])  # held until this command ends
+    environment_lock.hold(outdir, [env.suffix])  # held until this command ends
     outdir = synthesize_if_changed(env, Path(outdir))
     owner_only(outdir)  # what an earlier version left readable to others (plans, state copies, JSON)
     engine = engine.configured(engine_environment(env), outdir)

@@ -16,7 +16,7 @@ from pathlib import Path
 from shared.config import PROMOTION_ORDER, EnvironmentConfig, load_environment
 from shared.contract import DEFAULT_OUTDIR
 from shared.errors import OperationFailed, UsageError
-from shared.ops import deploy, guard, locks, preparation, releases, smoke
+from shared.ops import deploy, environment_lock, guard, preparation, releases, smoke
 from shared.ops.aws import check_credentials
 from shared.ops.confirm import require_confirmation
 from shared.ops.engine import find_engine
@@ -52,7 +52,7 @@ def promote(
     guard.Allowances.parse(allow_replace)  # a malformed value fails now, not after the gates
     src, dst = load_environment(source), load_environment(target)
     find_engine()
-    locks.hold(outdir, [src.suffix, dst.suffix])  # neither may change under the promotion
+    environment_lock.hold(outdir, [src.suffix, dst.suffix])  # neither may change under the promotion
     # Ask for TO's confirmation, and check its credentials, before the gates, not after minutes of checks.
     require_confirmation(dst, "deploy", confirm)
     identity = check_credentials(dst)

@@ -14,7 +14,7 @@ from shared.config import EnvironmentConfig
 from shared.errors import OperationFailed, UsageError
 from shared.files import write_atomically
 from shared.naming import STACK_NAMES, stack_id
-from shared.ops import provider_lock
+from shared.ops import provider_pins
 from shared.ops.engine import Engine, EngineInterrupted, Result
 
 
@@ -52,7 +52,7 @@ def ordered_stacks(outdir: Path, env: EnvironmentConfig) -> list[Stack]:
     """The environment's stacks from the manifest, dependencies first (stable: network, data, ...)."""
     manifest = json.loads((outdir / "manifest.json").read_text())["stacks"]
     ids = {stack_id(name, env.suffix): name for name in STACK_NAMES}
-    lock = provider_lock.committed(env)
+    lock = provider_pins.committed(env)
     stacks = {
         sid: Stack(ids[sid], sid, outdir / meta["workingDirectory"], tuple(meta["dependencies"]), lock)
         for sid, meta in manifest.items()
@@ -131,17 +131,17 @@ def initialize(engine: Engine, stack: Stack, *, quiet: bool = False) -> None:
     still shown when it fails)."""
     args = ["init", "-input=false", "-no-color"]
     if stack.lock_file is not None:
-        provider_lock.install(stack.lock_file, stack.workdir)
+        provider_pins.install(stack.lock_file, stack.workdir)
         if stack.lock_file.is_file():
-            args += provider_lock.init_args()  # CI never changes the committed pins
+            args += provider_pins.init_args()  # CI never changes the committed pins
         else:
-            provider_lock.warn_if_unpinned(stack.lock_file)
+            provider_pins.warn_if_unpinned(stack.lock_file)
     if _initialized(stack, _init_key(engine, stack, args)):
         return
     result = engine.capture(args, stack.workdir) if quiet else run_step(engine, "init", args, stack)
     if result.returncode != 0:
         raise StackFailed("init", result.output)
-    if stack.lock_file is not None and provider_lock.collect(stack.lock_file, [stack.workdir]):
+    if stack.lock_file is not None and provider_pins.collect(stack.lock_file, [stack.workdir]):
         print(
             f"init pinned providers in {_shown(stack.lock_file)}: commit it, so every run uses these builds",
             file=sys.stderr,

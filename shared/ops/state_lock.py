@@ -1,6 +1,6 @@
 """The engine's lock on one stack's state: the `<state key>.tflock` object beside the state in the bucket
 (S3-native locking). How long a step waits for it, what the engine says when it cannot get it, and the
-lock as the bucket holds it. Not the environment lock of a checkout (shared/ops/locks.py)."""
+lock as the bucket holds it. Not the environment lock of a checkout (shared/ops/environment_lock.py)."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ import re
 
 from shared.config import EnvironmentConfig
 from shared.errors import OperationFailed
-from shared.ops import guard, provider_lock, state_lock
+from shared.ops import guard, provider_pins, state_lock
 from shared.ops.engine import Engine, emit
 from shared.ops.outcome import Outcome
 from shared.ops.stacks import Stack, StackFailed, initialize, run_step
@@ -18,7 +18,7 @@ CROSS_STACK_PREFIX = "cross-stack-output-"  # CDKTF's own wiring outputs, not fo
 
 def announce(engine: Engine, stack: Stack) -> None:
     """Which engine and provider builds did the work: the first thing to know when two runs differ."""
-    providers = ", ".join(f"{p} {v}" for p, v in sorted(provider_lock.versions(stack.workdir).items()))
+    providers = ", ".join(f"{p} {v}" for p, v in sorted(provider_pins.versions(stack.workdir).items()))
     emit(f"engine: {engine.name} {engine.version} ({engine.binary}); providers: {providers or 'none'}")
 
 

@@ -61,9 +61,9 @@ def test_an_emulator_environment_never_gets_real_credentials(monkeypatch, tmp_pa
     monkeypatch.setenv("AWS_PROFILE", "production-admin")
     monkeypatch.setenv("AWS_SESSION_TOKEN", "real-token")
     engine = Engine("terraform", "1.11.0").configured(engine_environment(load_environment("local")), tmp_path)
-    env = engine._env()
+    env = engine._variables()
     assert env["AWS_ACCESS_KEY_ID"] == "test" and "AWS_PROFILE" not in env and "AWS_SESSION_TOKEN" not in env
-    real = Engine("terraform", "1.11.0").configured(engine_environment(load_environment("dev")), tmp_path)._env()
+    real = Engine("terraform", "1.11.0").configured(engine_environment(load_environment("dev")), tmp_path)._variables()
     assert real["AWS_PROFILE"] == "production-admin"
 
 

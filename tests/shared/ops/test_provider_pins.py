@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shared.config import load_environment
-from shared.ops import deploy, provider_lock
+from shared.ops import deploy, provider_pins
 from shared.ops.relock import relock
 
 AWS = (
@@ -17,10 +17,10 @@ RANDOM = (
 
 
 def test_one_lock_for_the_real_environments_and_one_per_emulator_environment(tmp_path):
-    assert provider_lock.committed(load_environment("dev"), tmp_path) == tmp_path / ".terraform.lock.hcl"
-    assert provider_lock.committed(load_environment("prod"), tmp_path) == tmp_path / ".terraform.lock.hcl"
+    assert provider_pins.committed(load_environment("dev"), tmp_path) == tmp_path / ".terraform.lock.hcl"
+    assert provider_pins.committed(load_environment("prod"), tmp_path) == tmp_path / ".terraform.lock.hcl"
     assert (
-        provider_lock.committed(load_environment("local"), tmp_path)
+        provider_pins.committed(load_environment("local"), tmp_path)
         == tmp_path / "environments/local.terraform.lock.hcl"
     )
 
@@ -31,13 +31,13 @@ def test_what_init_adds_is_merged_back_once(tmp_path):
     network.mkdir(), data.mkdir()
     (network / ".terraform.lock.hcl").write_text(AWS)  # a stack with fewer providers drops the others
     (data / ".terraform.lock.hcl").write_text(AWS + "\n" + RANDOM)
-    assert provider_lock.collect(lock, [network, data]) is True
-    assert set(provider_lock.blocks(lock.read_text())) == {
+    assert provider_pins.collect(lock, [network, data]) is True
+    assert set(provider_pins.blocks(lock.read_text())) == {
         "registry.terraform.io/hashicorp/aws",
         "registry.terraform.io/hashicorp/random",
     }
-    assert provider_lock.collect(lock, [network, data]) is False  # nothing new: the file is left alone
-    assert provider_lock.collect(lock, [network]) is False  # network's smaller file removes nothing
+    assert provider_pins.collect(lock, [network, data]) is False  # nothing new: the file is left alone
+    assert provider_pins.collect(lock, [network]) is False  # network's smaller file removes nothing
 
 
 @pytest.mark.parametrize(
@@ -46,8 +46,8 @@ def test_what_init_adds_is_merged_back_once(tmp_path):
 def test_ci_never_changes_the_committed_pins(
     engine, state_buckets, tmp_path, monkeypatch, capsys, ci, committed, readonly
 ):
-    monkeypatch.setattr(provider_lock, "ROOT", tmp_path)
-    monkeypatch.setattr(provider_lock, "_WARNED", set())
+    monkeypatch.setattr(provider_pins, "ROOT", tmp_path)
+    monkeypatch.setattr(provider_pins, "_WARNED", set())
     if committed:
         (tmp_path / ".terraform.lock.hcl").write_text(AWS)
     if ci:
@@ -68,7 +68,7 @@ def test_providers_lock_says_what_it_needs_when_nothing_can_serve_every_platform
     from shared.errors import OperationFailed
 
     monkeypatch.chdir(tmp_path)  # it synthesizes into ./cdktf.out
-    monkeypatch.setattr(provider_lock, "ROOT", tmp_path)
+    monkeypatch.setattr(provider_pins, "ROOT", tmp_path)
     with pytest.raises(OperationFailed) as exc:
         relock(load_environment("dev"))
     assert "could not pin the providers of network-dev for linux_amd64, linux_arm64, darwin_amd64, darwin_arm64" in str(
@@ -85,5 +85,5 @@ def test_provider_versions_come_from_the_lock_file(tmp_path):
         'provider "registry.terraform.io/hashicorp/aws" {\n  version     = "5.100.0"\n  hashes = []\n}\n'
         'provider "registry.terraform.io/hashicorp/random" {\n  version = "3.7.2"\n}\n'
     )
-    assert provider_lock.versions(tmp_path) == {"hashicorp/aws": "5.100.0", "hashicorp/random": "3.7.2"}
-    assert provider_lock.versions(tmp_path / "nowhere") == {}
+    assert provider_pins.versions(tmp_path) == {"hashicorp/aws": "5.100.0", "hashicorp/random": "3.7.2"}
+    assert provider_pins.versions(tmp_path / "nowhere") == {}

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from shared.errors import UsageError
-from shared.ops import locks
+from shared.ops import environment_lock
 from shared.paths import ROOT
 
 
@@ -17,8 +17,8 @@ from shared.paths import ROOT
 def holder(tmp_path):
     """Another process that holds dev's lock until told to stop (a line on its stdin)."""
     code = (
-        "import sys; from shared.ops import locks; "
-        f"locks.hold({str(tmp_path)!r}, ['dev'], command='shared.cli deploy --env dev'); "
+        "import sys; from shared.ops import environment_lock; "
+        f"environment_lock.hold({str(tmp_path)!r}, ['dev'], command='shared.cli deploy --env dev'); "
         "print('held', flush=True); sys.stdin.readline()"
     )
     proc = subprocess.Popen(
@@ -32,31 +32,32 @@ def holder(tmp_path):
 
 def test_a_second_command_on_the_same_environment_is_refused_naming_the_holder(holder, tmp_path):
     with pytest.raises(UsageError) as exc:
-        locks.hold(tmp_path, ["dev"], timeout=0)
+        environment_lock.hold(tmp_path, ["dev"], timeout=0)
     assert f"pid {holder.pid}, `shared.cli deploy --env dev`" in str(exc.value)
     assert "LOCK_TIMEOUT" in str(exc.value) and "nothing was done" in str(exc.value)
 
 
 def test_other_environments_run_side_by_side(holder, tmp_path):
-    locks.hold(tmp_path, ["staging", "prod"], timeout=0)  # does not wait for dev
+    environment_lock.hold(tmp_path, ["staging", "prod"], timeout=0)  # does not wait for dev
 
 
 def test_lock_timeout_waits_for_the_holder_to_finish(holder, tmp_path, monkeypatch):
     monkeypatch.setenv("LOCK_TIMEOUT", "20")
     subprocess.Popen(["sh", "-c", f"sleep 0.4; kill {holder.pid}"])
     started = time.monotonic()
-    locks.hold(tmp_path, ["dev"])
+    environment_lock.hold(tmp_path, ["dev"])
     assert time.monotonic() - started >= 0.3  # it waited, then got the lock
 
 
 def test_a_crashed_holder_leaves_no_lock(tmp_path):
-    code = f"from shared.ops import locks; locks.hold({str(tmp_path)!r}, ['dev']); import os; os._exit(9)"
+    hold = f"environment_lock.hold({str(tmp_path)!r}, ['dev'])"
+    code = f"from shared.ops import environment_lock; {hold}; import os; os._exit(9)"
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 9
-    locks.hold(tmp_path, ["dev"], timeout=0)
+    environment_lock.hold(tmp_path, ["dev"], timeout=0)
 
 
 @pytest.mark.parametrize("value", ["soon", "-1", "1e9"])
 def test_a_bad_lock_timeout_is_a_usage_error(monkeypatch, value):
     monkeypatch.setenv("LOCK_TIMEOUT", value)
     with pytest.raises(UsageError, match="LOCK_TIMEOUT="):
-        locks.lock_timeout()
+        environment_lock.lock_timeout()
