@@ -35,11 +35,13 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 # Each variable reaches the command line as exactly one argument, whatever it holds: taken unexpanded
 # ($(value)), single-quoted for the shell, and only for the commands that take it. They are not
 # exported: make would expand a value such as $(shell ...) to put it into the recipe's environment.
-unexport ENV SUFFIX STACK FROM TO CONFIRM ALLOW_REPLACE LOCK_ID TOOLCHAIN
+unexport ENV SUFFIX STACK FROM TO CONFIRM ALLOW_REPLACE LOCK_ID TOOLCHAIN FORCE
 quote = '$(subst ','\'',$(1))'
 opt = $(if $(strip $(value $(1))),--$(2) $(call quote,$(value $(1))))
 ENV_ARGS = $(call opt,ENV,env) $(call opt,SUFFIX,suffix)
 ENGINE_ARGS = $(ENV_ARGS) $(call opt,STACK,stack) $(call opt,CONFIRM,confirm)
+# FORCE=1 (any value but empty or 0): plan every stack, whatever its fingerprint says.
+FORCE_ARG = $(if $(filter-out 0,$(strip $(value FORCE))),--force)
 # Where ENV came from ("environment": the user's shell, where ENV often names a shell rc file).
 CLI = STREAMFLIX_ENV_ORIGIN=$(call quote,$(origin ENV)) $(PY) -m shared.cli
 
@@ -100,8 +102,8 @@ bench: $(STAMP) $(OTHER_STAMP) ## Print timings: synthesis on both toolchains, f
 plan: $(STAMP) ## Plan, stacks side by side (PARALLELISM=4): [ENV=<env>, else every environment] [STACK=a,b]
 	@$(CLI) plan $(ENGINE_ARGS)
 
-deploy: $(STAMP) ## Deploy in dependency order: ENV=<env> [STACK=a,b] [CONFIRM=<env>] [ALLOW_REPLACE=<stack>:<address>,...]
-	@$(CLI) deploy $(ENGINE_ARGS) $(call opt,ALLOW_REPLACE,allow-replace)
+deploy: $(STAMP) ## Deploy what changed, in dependency order: ENV=<env> [STACK=a,b] [CONFIRM=<env>] [ALLOW_REPLACE=<stack>:<address>,...] [FORCE=1]
+	@$(CLI) deploy $(ENGINE_ARGS) $(call opt,ALLOW_REPLACE,allow-replace) $(FORCE_ARG)
 
 destroy: $(STAMP) ## Destroy in reverse order: ENV=<env> CONFIRM=<env> [STACK=a,b]
 	@$(CLI) destroy $(ENGINE_ARGS)
@@ -121,8 +123,8 @@ smoke: $(STAMP) ## Check the deployed pipeline through the AWS APIs: ENV=<env>
 releases: $(STAMP) ## Show which revision runs in which environment
 	@$(CLI) releases $(ENV_ARGS)
 
-promote: $(STAMP) ## Promote one step forward behind gates: FROM=<env> TO=<env> [CONFIRM=prod] [ALLOW_REPLACE=...]
-	@$(CLI) promote $(call opt,FROM,from) $(call opt,TO,to) $(call opt,CONFIRM,confirm) $(call opt,ALLOW_REPLACE,allow-replace)
+promote: $(STAMP) ## Promote one step forward behind gates: FROM=<env> TO=<env> [CONFIRM=prod] [ALLOW_REPLACE=...] [FORCE=1]
+	@$(CLI) promote $(call opt,FROM,from) $(call opt,TO,to) $(call opt,CONFIRM,confirm) $(call opt,ALLOW_REPLACE,allow-replace) $(FORCE_ARG)
 
 unlock: $(STAMP) ## Release a stack's stale state lock: ENV=<env> STACK=<stack> LOCK_ID=<id> [CONFIRM=<env>]
 	@$(CLI) unlock $(ENV_ARGS) $(call opt,STACK,stack) $(call opt,LOCK_ID,lock-id) $(call opt,CONFIRM,confirm)

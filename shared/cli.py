@@ -67,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
         p = command(name, text, env="required", stack=True)
     p = sub.choices["deploy"]
     p.add_argument("--allow-replace", help="<stack>:<address>[,...]: precious resources this deploy may destroy")
+    p.add_argument("--force", action="store_true", help="plan every stack, even one whose fingerprint is unchanged")
     command("outputs", "write every stack's outputs to outputs/<env>.json", env="required")
     command("drift", "list stacks whose real infrastructure differs from the code", env="required")
     command("bootstrap", "create the environment's state bucket, idempotently", env="required")
@@ -90,6 +91,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--to", dest="target")
     p.add_argument("--confirm", help="TO's suffix, when TO is protected")
     p.add_argument("--allow-replace", help="<stack>:<address>[,...]: precious resources of TO the deploy may destroy")
+    p.add_argument("--force", action="store_true", help="plan every stack of TO, unchanged fingerprints or not")
     return parser
 
 
@@ -158,7 +160,7 @@ def _deploy_command(action: str) -> Callable[[argparse.Namespace], int]:
 
         if action == "plan" and not args.env:
             return _every_environment(args, action, lambda env: deploy.run(action, env, stacks=args.stack))
-        allow = {"allow_replace": args.allow_replace} if action == "deploy" else {}
+        allow = {"allow_replace": args.allow_replace, "force": args.force} if action == "deploy" else {}
         return deploy.run(action, _one(args), stacks=args.stack, confirm=args.confirm, **allow)
 
     return run
@@ -243,7 +245,7 @@ def cmd_promote(args: argparse.Namespace) -> int:
         raise UsageError(
             f"FROM= and TO= are required: make promote FROM=<env> TO=<env>, along {' -> '.join(PROMOTION_ORDER)}"
         )
-    return promote(args.source, args.target, confirm=args.confirm, allow_replace=args.allow_replace)
+    return promote(args.source, args.target, confirm=args.confirm, allow_replace=args.allow_replace, force=args.force)
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {

@@ -118,11 +118,12 @@ def aws(monkeypatch):
 
 
 @pytest.fixture
-def state_buckets(aws, configs):
+def state_buckets(aws, configs, monkeypatch):
     from tests.support.moto_pipeline import mocked_client
 
     for env in configs.values():
         mocked_client("s3", env.state_region).create_bucket(Bucket=env.state.bucket)
+    monkeypatch.setenv("FAKE_TF_S3", "1")  # the stand-in writes state objects where moto holds the buckets
     return configs
 
 

@@ -351,6 +351,19 @@ def test_the_local_pipeline_end_to_end_with_the_real_engine(pipeline, capsys, re
     for stack in STACKS[1:]:
         assert f"{stack:<24} applied" in deployed.stdout
 
+    step("deploy right after a deploy: every stack unchanged, skipped, no engine started")
+    logs = {stack: pipeline.workdir(stack) / "engine-output.log" for stack in STACKS}
+    written = {stack: log.stat().st_mtime_ns for stack, log in logs.items()}
+    started_again = time.monotonic()
+    again = pipeline.make("deploy", "ENV=local")
+    note(f"e2e: make deploy ENV=local with nothing changed: {time.monotonic() - started_again:.1f} s")
+    for stack in STACKS:
+        assert re.search(rf"{stack} +unchanged +unchanged since [0-9a-f]{{12}} \S+ \(skipped\)", again.stdout), (
+            again.stdout
+        )
+    assert {stack: log.stat().st_mtime_ns for stack, log in logs.items()} == written, "an engine ran"
+    assert "recorded release" in again.stdout
+
     step("re-plan every stack, serially and four at once: nothing to change")
     summaries, seconds = {}, {}
     for workers in ("1", "4"):
@@ -395,6 +408,16 @@ def test_the_local_pipeline_end_to_end_with_the_real_engine(pipeline, capsys, re
     the_password_rests_only_in_secrets_manager(pipeline, outputs, step)
     faults_are_survived(pipeline, step)
 
+    step("a change only the compute stack reads: the whole deploy plans and applies compute alone")
+    config = pipeline.repo / "environments" / "local.yaml"
+    config.write_text(config.read_text().replace("compute:\n", "compute:\n  ephemeral_storage_gib: 30\n", 1))
+    changed = pipeline.make("deploy", "ENV=local")
+    assert re.search(r"compute-local +applied", changed.stdout), changed.stdout[-3000:]
+    for stack in ("network-local", "data-local", "monitoring-local"):
+        assert re.search(rf"{stack} +unchanged", changed.stdout), changed.stdout[-3000:]
+    task = pipeline.aws("ecs").describe_task_definition(taskDefinition=outputs["compute"]["task_definition_family"])
+    assert task["taskDefinition"]["ephemeralStorage"] == {"sizeInGiB": 30}
+
     step("redeploy compute alone")
     others = {s: pipeline.state(s)[0] for s in STACKS if s != "compute-local"}
     one = pipeline.make("deploy", "ENV=local", "STACK=compute")
@@ -421,6 +444,14 @@ def test_the_local_pipeline_end_to_end_with_the_real_engine(pipeline, capsys, re
     assert after.returncode == 2 and "Error 1" in after.stderr  # the command's own code is 1: drift
     assert "monitoring-local         drifted" in after.stdout
     assert "monitoring-local" in after.stdout.split("drift in ", 1)[1].splitlines()[0]
+
+    step("a deploy skips what drifted (its code did not change); FORCE=1 plans every stack and puts it back")
+    skipped = pipeline.make("deploy", "ENV=local")
+    assert re.search(r"monitoring-local +unchanged", skipped.stdout), skipped.stdout[-3000:]
+    forced = pipeline.make("deploy", "ENV=local", "FORCE=1")
+    assert re.search(r"monitoring-local +applied", forced.stdout), forced.stdout[-3000:]
+    assert not re.search(r" unchanged ", forced.stdout.split("deploy local: summary", 1)[1])
+    pipeline.make("drift", "ENV=local")  # exit 0 again
 
     step("destroy")
     gone = pipeline.make("destroy", "ENV=local", "CONFIRM=local")

@@ -15,10 +15,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from shared.config import EnvironmentConfig
 from shared.contract import DEFAULT_OUTDIR
 from shared.errors import OperationFailed, UsageError
-from shared.ops import guard, outputs, releases, speculative, stacks, state_lock, steps
+from shared.ops import fingerprint, guard, outputs, releases, speculative, stacks, state_lock, steps
 from shared.ops.engine import (
     INTERRUPTS,
     OUTPUT,
@@ -47,6 +49,9 @@ class _Run:
     record_release: bool
     allowances: guard.Allowances | None = None  # a guarded deploy: the data guard judges each plan
     produced: dict = field(default_factory=dict)  # the outputs plans read of producers (plan only)
+    force: bool = False  # FORCE=1: plan every stack, fingerprints or not
+    revision: str = ""  # the git revision deployed, recorded with each fingerprint
+    fingerprints: dict[str, fingerprint.Fingerprint] = field(default_factory=dict)  # computed this run
 
     @property
     def env(self) -> EnvironmentConfig:
@@ -66,10 +71,55 @@ def _plan_stack(run: _Run, outcome: Outcome) -> None:
         return
     changes = steps.plan(run.engine, outcome.stack, outcome)
     outcome.status = Status.PLANNED if changes else Status.NO_CHANGES
+    # What differs from what runs: a pull request's plan shows which stacks it touches.
+    applied = fingerprint.recorded(run.env, outcome.stack.name)
+    if applied is not None:
+        try:
+            now = fingerprint.compute(run.env, outcome.stack, run.engine)
+        except fingerprint.Unreadable:
+            now = None
+        if now is None or now.digest != applied.digest:
+            outcome.note = " ".join(filter(None, (outcome.note, f"changed since {applied.since()}")))
 
 
 def _drift_stack(run: _Run, outcome: Outcome) -> None:
     outcome.status = Status.DRIFTED if steps.plan(run.engine, outcome.stack, outcome) else Status.IN_SYNC
+
+
+def _unchanged(run: _Run, outcome: Outcome) -> bool:
+    """A deploy skips a stack whose fingerprint now equals the one recorded when it was last applied:
+    no init, no plan, no engine. Computed now, after the stacks before it in this run: a producer that
+    was re-applied with a changed output makes its consumers plan. FORCE=1 plans every stack."""
+    stack = outcome.stack
+    try:
+        now = run.fingerprints[stack.id] = fingerprint.compute(run.env, stack, run.engine)
+    except fingerprint.Unreadable:
+        run.fingerprints.pop(stack.id, None)
+        return False
+    applied = None if run.force else fingerprint.recorded(run.env, stack.name)
+    if applied is None or applied.digest != now.digest:
+        return False
+    outcome.status = Status.UNCHANGED
+    outcome.note = f"unchanged since {applied.since()} (skipped)"
+    return True
+
+
+def _record_fingerprint(run: _Run, stack: Stack) -> None:
+    """What was applied (or found already there) is recorded; a failure to record only costs a plan."""
+    computed = run.fingerprints.get(stack.id)
+    if computed is None:
+        return
+    try:
+        fingerprint.record(run.env, stack.name, computed, run.revision)
+    except (ClientError, BotoCoreError) as exc:
+        emit(f"{stack.id}: its fingerprint was not recorded ({exc}); the next deploy plans it")
+
+
+def _forget_fingerprint(run: _Run, stack: Stack) -> None:
+    try:
+        fingerprint.forget(run.env, stack.name)
+    except fingerprint.Unreadable as exc:
+        raise StackFailed("fingerprint", str(exc)) from None
 
 
 def _deploy_stack(run: _Run, outcome: Outcome) -> None:
@@ -80,9 +130,12 @@ def _deploy_stack(run: _Run, outcome: Outcome) -> None:
         outcome.refusal = guard.refusal(run.env, stack.id, verdict, run.allowances)  # its plan goes below, unapplied
     elif not changes:
         outcome.status = Status.NO_CHANGES
+        _record_fingerprint(run, stack)
     else:
+        _forget_fingerprint(run, stack)  # an apply that does not finish leaves no record
         steps.apply(run.engine, stack)
         outcome.status = Status.APPLIED
+        _record_fingerprint(run, stack)
 
 
 def _destroy_stack(run: _Run, outcome: Outcome) -> None:
@@ -91,6 +144,7 @@ def _destroy_stack(run: _Run, outcome: Outcome) -> None:
     if not steps.plan(run.engine, stack, outcome, destroy=True):
         outcome.status = Status.NO_CHANGES
         return
+    _forget_fingerprint(run, stack)  # what it described is going
     steps.apply(run.engine, stack)
     outcome.status = Status.DESTROYED
 
@@ -100,6 +154,8 @@ def _work(command: _Command, run: _Run, outcome: Outcome, *, announce: bool) -> 
     stack = outcome.stack
     started = time.monotonic()
     try:
+        if command.skips_unchanged and _unchanged(run, outcome):
+            return
         stacks.initialize(run.engine, stack)
         if announce:
             steps.announce(run.engine, stack)
@@ -221,14 +277,18 @@ def run(
     confirm: str | None = None,
     record_release: bool = True,
     allow_replace: str | None = None,
+    force: bool = False,
 ) -> int:
     """One of plan, deploy, destroy, outputs, drift. Returns the exit code; raises UsageError for exit 2.
-    `allow_replace` (ALLOW_REPLACE=, deploy only) names the precious resources a deploy may destroy."""
+    `allow_replace` (ALLOW_REPLACE=, deploy only) names the precious resources a deploy may destroy;
+    `force` (FORCE=1, deploy only) plans every stack, however unchanged its fingerprint says it is."""
     selection = parse_selection(stacks)
     state_lock.wait_seconds()  # a bad STATE_LOCK_TIMEOUT stops the command before anything runs
     allowances = guard.Allowances.parse(allow_replace)
     if allowances.named and action != "deploy":
         raise UsageError(f"ALLOW_REPLACE= is for make deploy and make promote, not make {action}; nothing was changed")
+    if force and action != "deploy":
+        raise UsageError(f"FORCE=1 is for make deploy and make promote, not make {action}; nothing was changed")
     prepared = prepare(action, env, outdir=outdir, confirm=confirm, selection=selection)
     if action != "outputs" and not COMMANDS[action].read_only and selection is None and record_release:
         release_can_be_recorded(env, action)  # after the engine and credentials checks, before any stack
@@ -239,6 +299,7 @@ def run(
         outputs_dir=outputs_dir,
         record_release=record_release,
         allowances=allowances,
+        force=force,
     )
 
 
@@ -319,12 +380,13 @@ class _Command:
     neighbours: Callable[[_Run], None] = _producers_deployed
     applied: Status = Status.APPLIED  # what a stack whose apply finished is, when an interrupt comes
     reads_producers: bool = False  # the producers' outputs, read once first (to plan speculatively)
+    skips_unchanged: bool = False  # a stack whose fingerprint is the one last applied is skipped
 
 
 COMMANDS = {
     "plan": _Command("plan", _plan_stack, _finish_read_only, read_only=True, reads_producers=True),
     "drift": _Command("drift", _drift_stack, _finish_drift, read_only=True),
-    "deploy": _Command("deploy", _deploy_stack, _finish_deploy),
+    "deploy": _Command("deploy", _deploy_stack, _finish_deploy, skips_unchanged=True),
     "destroy": _Command(
         "destroy",
         _destroy_stack,
@@ -372,7 +434,10 @@ def _over_stacks(command: _Command, run: _Run) -> int:
     try:
         with INTERRUPTS.handling():
             if not command.read_only:
-                install_providers(engine, run.chosen)
+                # Stacks that will be skipped need no providers (a producer applied in this run may still
+                # make one plan: it is initialized then, as before the preflight existed).
+                pending = [s for s in run.chosen if not (command.skips_unchanged and _unchanged(run, Outcome(s)))]
+                install_providers(engine, pending)
             if workers > 1 and len(report.outcomes) > 1:
                 _in_parallel(command, run, report.outcomes, workers)
             else:
@@ -398,6 +463,7 @@ def execute(
     outputs_dir: Path = OUTPUTS_DIR,
     record_release: bool = True,
     allowances: guard.Allowances | None = None,
+    force: bool = False,
 ) -> int:
     """Run `action` over prepared stacks (several actions may share one preparation). A deploy of any
     environment but a suffix copy is guarded: see shared/ops/guard.py."""
@@ -412,5 +478,10 @@ def execute(
     allowances = (allowances or guard.Allowances()) if guarding else None
     if allowances is not None:
         guard.check_selection(allowances, [s.name for s in chosen], prepared.env)
-    run = _Run(prepared, chosen, selection, outputs_dir, record_release, allowances)
+    run = _Run(prepared, chosen, selection, outputs_dir, record_release, allowances, force=force)
+    if command.skips_unchanged:
+        try:
+            run.revision = releases.current_revision()
+        except UsageError:
+            run.revision = ""  # STACK= from a copy that is not a git checkout: recorded as unknown
     return _over_stacks(command, run)

@@ -29,6 +29,7 @@ class Status(StrEnum):
     INTERRUPTED = "interrupted"
     DRIFTED = "drifted"
     IN_SYNC = "in sync"
+    UNCHANGED = "unchanged"  # its fingerprint equals the one recorded when it was last applied: skipped
 
 
 # The statuses whose summary line shows the plan's counts.

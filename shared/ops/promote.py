@@ -47,6 +47,7 @@ def promote(
     outputs_dir: Path = OUTPUTS_DIR,
     confirm: str | None = None,
     allow_replace: str | None = None,
+    force: bool = False,
 ) -> int:
     _step(source, target)
     guard.Allowances.parse(allow_replace)  # a malformed value fails now, not after the gates
@@ -104,6 +105,7 @@ def promote(
         confirm=dst.suffix,
         record_release=False,
         allow_replace=allow_replace,
+        force=force,
     )
     if code != 0:
         raise OperationFailed(f"deploying {target} failed (see the summary above); rerun the promotion to resume")

@@ -37,7 +37,7 @@ class Missing:
         return f"{self.producer} lacks {len(self.missing)} output(s) read here"
 
 
-def _reads(doc: dict) -> dict[str, tuple[dict, set[str]]]:
+def reads(doc: dict) -> dict[str, tuple[dict, set[str]]]:
     """Remote-state data source name -> (its config, the output names the stack reads through it)."""
     text = json.dumps(doc)
     found = {}
@@ -51,7 +51,7 @@ def _reads(doc: dict) -> dict[str, tuple[dict, set[str]]]:
 def producers(workdir: Path) -> list[str]:
     """Stack ids whose state this stack reads."""
     doc = json.loads((workdir / "cdk.tf.json").read_text())
-    return [name.removeprefix(INPUT_PREFIX) for name in _reads(doc)]
+    return [name.removeprefix(INPUT_PREFIX) for name in reads(doc)]
 
 
 def missing_reads(workdir: Path, state_outputs: dict[str, dict | None]) -> dict[str, Missing]:
@@ -59,7 +59,7 @@ def missing_reads(workdir: Path, state_outputs: dict[str, dict | None]) -> dict[
     producer's outputs as the engine reports them (None: no state)."""
     doc = json.loads((workdir / "cdk.tf.json").read_text())
     result = {}
-    for name, (_config, outputs) in _reads(doc).items():
+    for name, (_config, outputs) in reads(doc).items():
         producer = name.removeprefix(INPUT_PREFIX)
         present = state_outputs.get(producer)
         lacking = outputs - set(present or {})

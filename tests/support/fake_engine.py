@@ -11,6 +11,9 @@ Put on PATH as `terraform` by the `engine` fixture. It keeps "state" per stack i
                    stack changes (e.g. [["aws_sqs_queue.dlq", ["delete", "create"], [["name"]]]])
   FAKE_TF_UNINSTALLABLE  a provider source (e.g. "hashicorp/random"): the init of a stack that requires it
                    fails as Terraform's does when neither a mirror nor the registry serves it
+  FAKE_TF_S3       "1": an apply also writes the stack's state object (its outputs) to the S3 bucket and key
+                   of its backend, as the real engine does, for the tools that read state directly. Only
+                   when served in the test process (`in_process`), where moto's in-process mock is AWS
   FAKE_TF_OUTPUTS  JSON file {stack id: {output name: value}} overriding the invented output values
   FAKE_TF_VERSION  what `version -json` reports (default 1.11.4)
   FAKE_TF_SLOW     "apply:<stack id>": that apply traps signals as Terraform does and works until
@@ -35,7 +38,7 @@ from pathlib import Path
 Write = Callable[[str], None]
 
 
-def run(argv: list[str], cwd: Path, env: Mapping[str, str], out: Write, err: Write) -> int:
+def run(argv: list[str], cwd: Path, env: Mapping[str, str], out: Write, err: Write, *, in_process: bool = False) -> int:
     """One engine call: what it prints goes to `out` and `err`, its exit code is returned."""
     stack = cwd.name
     entry = {"args": argv, "cwd": str(cwd)}
@@ -104,11 +107,14 @@ def run(argv: list[str], cwd: Path, env: Mapping[str, str], out: Write, err: Wri
             _slow_until_interrupted(Path(env["FAKE_TF_STATE"]), stack)
         if plan["destroy"]:
             state_file.unlink(missing_ok=True)
+            outputs = {}
         else:
             overrides = json.loads(Path(env["FAKE_TF_OUTPUTS"]).read_text()) if env.get("FAKE_TF_OUTPUTS") else {}
             mine = overrides.get(stack, {})
             outputs = {name: mine.get(name, f"{stack}:{name}") for name in _doc(cwd).get("output", {})}
             state_file.write_text(json.dumps(outputs))
+        if in_process and env.get("FAKE_TF_S3") == "1":
+            _write_state_object(_doc(cwd), outputs)
         out("Apply complete!\n")
         return 0
     removed = Path(env["FAKE_TF_STATE"]) / f"{stack}.removed"
@@ -131,6 +137,16 @@ def run(argv: list[str], cwd: Path, env: Mapping[str, str], out: Write, err: Wri
         return 0
     err(f"fake engine: unsupported command {argv}\n")
     return 1
+
+
+def _write_state_object(doc: dict, outputs: dict) -> None:
+    import boto3  # moto's in-process mock is active: this is the test's AWS
+
+    backend = doc["terraform"]["backend"]["s3"]
+    state = {"version": 4, "serial": 1, "outputs": {k: {"value": v, "type": "string"} for k, v in outputs.items()}}
+    boto3.client("s3", region_name=backend["region"]).put_object(
+        Bucket=backend["bucket"], Key=backend["key"], Body=json.dumps(state).encode()
+    )
 
 
 UNINSTALLABLE = """

@@ -68,7 +68,12 @@ class _Handler(socketserver.BaseRequestHandler):
         with suppress(BrokenPipeError, ConnectionResetError):  # the client was stopped: nobody reads
             try:
                 code = fake_engine.run(
-                    argv, Path(os.fsdecode(cwd)), env, lambda t: frame(b"1", t), lambda t: frame(b"2", t)
+                    argv,
+                    Path(os.fsdecode(cwd)),
+                    env,
+                    lambda t: frame(b"1", t),
+                    lambda t: frame(b"2", t),
+                    in_process=True,
                 )
             except Exception as exc:  # the stand-in's own bug: show it as an engine crash would be
                 frame(b"2", f"fake engine crashed: {exc!r}\n")

@@ -19,6 +19,7 @@ class FakeEngine:
 
     def __init__(self, root: Path, monkeypatch, served: tuple[Path, str] | None):
         self.root = root
+        self.served = served is not None  # in the test process: it can write state objects to moto
         self.bin = root / "bin"
         self.log = root / "engine.log"
         self.state = root / "state"

@@ -86,12 +86,115 @@ def test_each_working_directory_is_initialized_once_until_what_init_depends_on_c
     assert sorted(engine.commands("init")) == sorted(ORDER)
 
 
-def test_a_rerun_with_nothing_to_do_applies_nothing(engine, dev, run, capsys):
+def served_only(engine) -> None:
+    if not engine.served:
+        pytest.skip("the Python stand-in run as a process writes no state objects to moto (no C compiler here)")
+
+
+def test_a_rerun_with_nothing_changed_starts_no_engine_and_says_since_when(engine, dev, run, capsys):
+    served_only(engine)
     run("deploy", dev)
     engine.clear()
+    capsys.readouterr()
     assert run("deploy", dev) == 0
-    assert engine.commands("apply") == []
+    assert engine.calls() == []  # no init, no plan, no output: not one engine process but `version`
+    out = capsys.readouterr().out
+    assert out.count("unchanged since ") == 4 and out.count("(skipped)") == 4
+    assert "recorded release" in out  # still a deploy of this revision
+
+
+def test_force_plans_every_stack_and_a_rerun_with_nothing_to_do_applies_nothing(engine, dev, run, capsys):
+    run("deploy", dev)
+    engine.clear()
+    capsys.readouterr()
+    assert run("deploy", dev, force=True) == 0
+    assert engine.commands("plan") == ORDER and engine.commands("apply") == []
     assert capsys.readouterr().out.count("no changes") == 4
+
+
+def test_what_decides_a_stack_makes_it_plan_again(engine, dev, run, tmp_path, monkeypatch):
+    served_only(engine)
+    run("deploy", dev)
+    # Its JSON changes (a config change that only the monitoring stack uses): that stack alone.
+    engine.clear()
+    run("deploy", variant(dev, "dev", monitoring__ecs_cpu_percent=70))
+    assert engine.commands("plan") == ["monitoring-dev"]
+    dev = variant(dev, "dev", monitoring__ecs_cpu_percent=70)
+    # Another engine version: every stack.
+    engine.set("VERSION", "1.11.9")
+    engine.clear()
+    run("deploy", dev)
+    assert engine.commands("plan") == ORDER
+    # A producer re-applied with new output values: each stack that reads it plans again.
+    names = json.loads((tmp_path / "cdktf.out/stacks/data-dev/cdk.tf.json").read_text())["output"]
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps({"data-dev": {name: f"new:{name}" for name in names}}))
+    engine.set("OUTPUTS", str(outputs))
+    engine.set("CHANGES", json.dumps({"data-dev": [["aws_sqs_queue.dlq", ["update"]]]}))
+    run("deploy", dev, stacks="data", force=True)
+    engine.set("CHANGES", None)
+    engine.clear()
+    run("deploy", dev)
+    assert engine.commands("plan") == ["compute-dev", "monitoring-dev"]
+
+
+def test_new_provider_pins_make_every_stack_plan(engine, dev, run, tmp_path, monkeypatch):
+    served_only(engine)
+    from shared.ops import provider_pins
+
+    monkeypatch.setattr(provider_pins, "ROOT", tmp_path)
+    run("deploy", dev)
+    engine.clear()
+    run("deploy", dev)
+    assert engine.commands("plan") == []
+    (tmp_path / ".terraform.lock.hcl").write_text('provider "registry.terraform.io/hashicorp/aws" {\n}\n')
+    engine.clear()
+    run("deploy", dev)
+    assert engine.commands("plan") == ORDER
+
+
+def test_a_fingerprint_that_cannot_be_read_plans_the_stack(engine, dev, run):
+    served_only(engine)
+    run("deploy", dev)
+    s3 = boto3.client("s3", region_name="us-east-1")
+    key = f"{dev.state.key_prefix}/dev/fingerprints/compute.json"
+    s3.put_object(Bucket=dev.state.bucket, Key=key, Body=b"\xff not json")
+    engine.clear()
+    run("deploy", dev)
+    assert engine.commands("plan") == ["compute-dev"]
+    assert s3.get_object(Bucket=dev.state.bucket, Key=key)["Body"].read().startswith(b"{")  # recorded anew
+
+
+def test_an_apply_that_fails_leaves_no_fingerprint_so_the_next_deploy_plans_it(engine, dev, run):
+    served_only(engine)
+    run("deploy", dev)
+    engine.set("CHANGES", json.dumps({"compute-dev": [["aws_ecs_service.service", ["update"]]]}))
+    engine.set("FAIL", "apply:compute-dev")
+    run("deploy", dev, force=True)
+    engine.set("FAIL", None)
+    engine.set("CHANGES", None)
+    engine.clear()
+    run("deploy", dev)
+    assert engine.commands("plan") == ["compute-dev"]  # monitoring was applied before, and reads nothing new
+
+
+def test_plan_marks_the_stacks_whose_fingerprint_differs_from_what_was_applied(engine, dev, run, tmp_path, capsys):
+    served_only(engine)
+    run("deploy", dev)
+    dev = variant(dev, "dev", compute__cpu_target_percent=50)  # the compute stack alone uses it
+    capsys.readouterr()
+    run("plan", dev)
+    summary = capsys.readouterr().out.split("plan dev: summary", 1)[1]
+    line = next(line for line in summary.splitlines() if "compute-dev" in line)
+    assert "changed since " in line
+    assert "changed since" not in next(line for line in summary.splitlines() if "network-dev" in line)
+    report = json.loads((tmp_path / "reports/dev-plan.json").read_text())
+    assert [s["stack"] for s in report["stacks"] if "changed since" in s["note"]] == ["compute-dev"]
+
+
+def test_force_is_for_deploy_only(engine, dev, run):
+    with pytest.raises(UsageError, match="FORCE=1 is for make deploy and make promote, not make plan"):
+        run("plan", dev, force=True)
 
 
 def test_a_failing_stack_stops_the_run_and_a_rerun_picks_up_from_there(engine, dev, run, capsys):
@@ -158,9 +261,9 @@ def test_targeted_deploy_refuses_when_a_dependency_was_never_deployed(engine, de
 
 def test_targeted_deploy_touches_only_the_named_stacks(engine, dev, run):
     run("deploy", dev)
-    engine.set("DRIFT", "network-dev,compute-dev")  # both would have changes
+    engine.set("DRIFT", "network-dev,compute-dev")  # both would have changes (drift: FORCE=1 plans it)
     engine.clear()
-    assert run("deploy", dev, stacks="compute") == 0
+    assert run("deploy", dev, stacks="compute", force=True) == 0
     assert engine.commands("plan") == ["compute-dev"]
     assert engine.commands("apply") == ["compute-dev"]
 

@@ -38,6 +38,9 @@ def deployed(engine, dev, tmp_path, presynthesized):
     paths = {"outdir": presynthesized(tmp_path / "cdktf.out"), "outputs_dir": tmp_path / "outputs"}
 
     def go(action, env=dev, **kw):
+        # The stand-in's plans change without the code changing: a deploy plans every stack, as FORCE=1 does.
+        if action == "deploy":
+            kw.setdefault("force", True)
         return deploy.run(action, env, **paths, **kw)
 
     assert go("deploy") == 0
@@ -172,7 +175,7 @@ def test_a_suffix_copy_is_not_guarded(engine, dev, tmp_path):
     assert deploy.run("deploy", copy, **paths) == 0
     plan_destroys(engine, "data-pr-7", ("aws_rds_cluster.cluster", REPLACE, [["database_name"]]))
     engine.clear()
-    assert deploy.run("deploy", copy, **paths) == 0
+    assert deploy.run("deploy", copy, **paths, force=True) == 0  # the stand-in's plan changed, not the code
     assert engine.commands("apply") == ["data-pr-7"]
 
 
@@ -199,11 +202,11 @@ def test_plan_shows_the_findings_in_its_summary_and_report(engine, deployed, tmp
 def test_through_the_command_line_a_refusal_is_exit_2_with_one_message(engine, deployed, monkeypatch, capsys, tmp_path):
     monkeypatch.chdir(tmp_path)  # main() works in ./cdktf.out, which the fixture seeded
     plan_destroys(engine, "data-dev", ("aws_sqs_queue.dlq", REPLACE, [["name"]]))
-    assert main(["deploy", "--env", "dev"]) == 2
+    assert main(["deploy", "--env", "dev", "--force"]) == 2
     err = capsys.readouterr().err
     assert err.count("error: refusing to apply data-dev") == 1 and "Traceback" not in err
     engine.clear()
-    assert main(["deploy", "--env", "dev", "--allow-replace", "data:aws_sqs_queue.dlq"]) == 0
+    assert main(["deploy", "--env", "dev", "--force", "--allow-replace", "data:aws_sqs_queue.dlq"]) == 0
     assert engine.commands("apply") == ["data-dev"]
 
 

@@ -36,6 +36,7 @@ def test_the_statuses_are_the_words_reports_have_always_used():
         "interrupted",
         "drifted",
         "in sync",
+        "unchanged",
     }
 
 

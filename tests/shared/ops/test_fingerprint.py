@@ -1,0 +1,80 @@
+"""Fingerprints: what decides a stack, recorded beside its state; anything unreadable is no fingerprint."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import boto3
+import pytest
+
+from shared.config import load_environment
+from shared.ops import fingerprint
+from shared.ops.engine import Engine
+from shared.ops.speculative import reads
+from shared.ops.stacks import Stack
+
+ENGINE = Engine("/usr/bin/terraform", "1.11.4")
+
+
+@pytest.fixture
+def dev(state_buckets):
+    return load_environment("dev")
+
+
+def stack(synth, tmp_path, name: str) -> Stack:
+    workdir = tmp_path / f"{name}-dev"
+    shutil.copytree(synth.outdir / "stacks" / f"{name}-dev", workdir)
+    return Stack(name, f"{name}-dev", workdir, ())
+
+
+def put_state(env, stack_name: str, outputs: dict) -> None:
+    state = {"version": 4, "outputs": {k: {"value": v, "type": "string"} for k, v in outputs.items()}}
+    boto3.client("s3", region_name="us-east-1").put_object(
+        Bucket=env.state.bucket, Key=f"streamflix/dev/{stack_name}.tfstate", Body=json.dumps(state).encode()
+    )
+
+
+def test_a_stack_that_reads_nothing_is_its_json_pins_engine_and_providers(dev, synth, tmp_path):
+    network = stack(synth, tmp_path, "network")
+    first = fingerprint.compute(dev, network, ENGINE)
+    assert set(first.parts) == {"stack_json", "provider_pins", "engine", "providers", "reads"}
+    assert first.parts["reads"] == {} and first.parts["engine"] == "terraform 1.11.4"
+    assert fingerprint.compute(dev, network, ENGINE).digest == first.digest  # deterministic
+    assert fingerprint.compute(dev, network, Engine("/usr/bin/terraform", "1.11.5")).digest != first.digest
+
+
+def test_a_consumer_is_not_fingerprinted_until_its_producers_have_state(dev, synth, tmp_path):
+    data = stack(synth, tmp_path, "data")
+    with pytest.raises(fingerprint.Unreadable, match="network-dev has no state"):
+        fingerprint.compute(dev, data, ENGINE)
+    doc = json.loads((data.workdir / "cdk.tf.json").read_text())
+    read = sorted(next(iter(reads(doc).values()))[1])
+    put_state(dev, "network", {name: "a" for name in read})
+    before = fingerprint.compute(dev, data, ENGINE)
+    put_state(dev, "network", {**{name: "a" for name in read}, "not-read-here": "x"})
+    assert fingerprint.compute(dev, data, ENGINE).digest == before.digest  # only what it reads counts
+    put_state(dev, "network", {**{name: "a" for name in read}, read[0]: "b"})
+    assert fingerprint.compute(dev, data, ENGINE).digest != before.digest
+
+
+def test_a_record_is_read_back_and_a_broken_one_is_none(dev, synth, tmp_path):
+    network = stack(synth, tmp_path, "network")
+    assert fingerprint.recorded(dev, "network") is None
+    done = fingerprint.record(dev, "network", fingerprint.compute(dev, network, ENGINE), "0123456789abcdef")
+    back = fingerprint.recorded(dev, "network")
+    assert back == done and back.since().startswith("0123456789ab 20")
+    boto3.client("s3", region_name="us-east-1").put_object(
+        Bucket=dev.state.bucket, Key=fingerprint.key(dev, "network"), Body=b'{"digest": 1}'
+    )
+    assert fingerprint.recorded(dev, "network") is None
+    fingerprint.forget(dev, "network")
+    fingerprint.forget(dev, "network")  # nothing there: nothing to do
+    assert fingerprint.recorded(dev, "network") is None
+
+
+def test_a_state_object_that_is_not_a_state_is_unreadable(dev):
+    boto3.client("s3", region_name="us-east-1").put_object(Bucket=dev.state.bucket, Key="x.tfstate", Body=b"[1]")
+    with pytest.raises(fingerprint.Unreadable, match="is not a state"):
+        fingerprint.state_outputs(dev, dev.state.bucket, "x.tfstate")
+    assert fingerprint.state_outputs(dev, dev.state.bucket, "absent.tfstate") is None
