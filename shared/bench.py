@@ -49,6 +49,7 @@ def run(repeats: int = 3) -> int:
     print(f"  ratio        {f / p:7.2f}     ({verdict} the target of {TARGET_RATIO})")
     _bench_toolchains(repeats)
     _bench_plans()
+    _bench_deploys()
     _bench_suite(repeats)
     return 0
 
@@ -165,3 +166,93 @@ def _bench_plans(env_name: str = "local") -> None:
     print(f"plan of {env_name} (4 stacks), one run each:")
     print(f"  PARALLELISM=1 {times['1']:7.2f} s")
     print(f"  PARALLELISM=4 {times['4']:7.2f} s   (speed-up {times['1'] / times['4']:.2f}x)")
+
+
+def _cdktf_cli() -> list[str] | None:
+    """The cdktf CLI to compare with: CDKTF_CLI (a command line), else `cdktf` on PATH."""
+    import shlex
+    import shutil
+
+    if os.environ.get("CDKTF_CLI"):
+        return shlex.split(os.environ["CDKTF_CLI"])
+    found = shutil.which("cdktf")
+    return [found] if found else None
+
+
+def _bench_deploys(env_name: str = "local") -> None:
+    """`make deploy ENV=local` with fingerprints and nothing changed, with FORCE=1, and after a change only
+    the compute stack reads; beside the cdktf CLI's deploy of the same stacks where it is installed. Runs
+    against the emulator only, and puts local back as it was (one untimed deploy)."""
+    import shutil
+
+    from shared.config import load_environment
+    from shared.errors import UsageError
+    from shared.naming import STACK_NAMES, stack_id
+    from shared.ops.aws import engine_environment
+    from shared.ops.emulator import answers
+    from shared.ops.engine import find_engine
+
+    env = load_environment(env_name)
+    try:
+        find_engine()
+    except UsageError as exc:
+        print(f"deploy of {env_name}: skipped ({exc})")
+        return
+    if not env.emulated or not answers(env.aws.endpoint):
+        print(f"deploy of {env_name}: skipped (no emulator answers: make emulator, make bootstrap ENV={env_name})")
+        return
+
+    def deploy(*extra: str, environments: str | None = None) -> float | None:
+        variables = dict(os.environ, **({"STREAMFLIX_ENVIRONMENTS_DIR": environments} if environments else {}))
+        start = time.perf_counter()
+        proc = subprocess.run(
+            [sys.executable, "-m", "shared.cli", "deploy", "--env", env_name, *extra],
+            env=variables,
+            cwd=ROOT,
+            capture_output=True,
+            check=False,
+        )
+        return time.perf_counter() - start if proc.returncode == 0 else None
+
+    if deploy() is None:  # everything deployed and fingerprinted, whatever was there before
+        print(f"deploy of {env_name}: skipped (make deploy ENV={env_name} fails; run it to see why)")
+        return
+    times = {"no-op, fingerprints": deploy(), "no-op, FORCE=1": deploy("--force")}
+    with tempfile.TemporaryDirectory() as tmp:
+        changed = Path(tmp) / "environments"
+        shutil.copytree(ROOT / "environments", changed)
+        config = changed / f"{env_name}.yaml"
+        storage = env.compute.ephemeral_storage_gib + 1
+        config.write_text(
+            config.read_text().replace("compute:\n", f"compute:\n  ephemeral_storage_gib: {storage}\n", 1)
+        )
+        times["compute changed"] = deploy(environments=str(changed))
+    deploy()  # back to the checkout's own local
+    cli = _cdktf_cli()
+    if cli is not None:
+        stacks = [stack_id(s, env.suffix) for s in STACK_NAMES]
+        variables = dict(os.environ, TF_CLI_CONFIG_FILE=str(ROOT / "cdktf.out" / "terraform.rc"))
+        for name, value in engine_environment(env).items():
+            if value is None:
+                variables.pop(name, None)
+            else:
+                variables[name] = value
+        start = time.perf_counter()
+        proc = subprocess.run(
+            [*cli, "deploy", *stacks, "--auto-approve", "--skip-synth"],
+            env=variables,
+            cwd=ROOT,
+            capture_output=True,
+            check=False,
+        )
+        times["cdktf CLI deploy"] = time.perf_counter() - start if proc.returncode == 0 else None
+    base = times.get("cdktf CLI deploy")
+    print(f"deploy of {env_name} (4 stacks), one run each:")
+    for label, seconds in times.items():
+        if seconds is None:
+            print(f"  {label:22} failed")
+            continue
+        ratio = f"   ({seconds / base:.2f}x the cdktf CLI)" if base else ""
+        print(f"  {label:22} {seconds:7.2f} s{ratio}")
+    if cli is None:
+        print("  cdktf CLI              not installed (CDKTF_CLI=<command>, or npm i cdktf-cli@0.21.0): no ratio")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 
 from constructs import Construct
 from shared.cdk.aws.appautoscaling_policy import (
@@ -40,6 +39,7 @@ from shared.components.lease_tables import (
 from shared.components.log_group import EncryptedLogGroup
 from shared.config import EnvironmentConfig
 from shared.contract import SECRET_KEYS
+from shared.image_ref import ECR
 from shared.stack import PipelineStack
 from stacks.data import DataStack
 from stacks.network import NetworkStack
@@ -47,11 +47,6 @@ from stacks.network import NetworkStack
 CONTAINER_NAME = "worker"
 SCRATCH_VOLUME = "scratch"
 WORK_DIR = "/work"  # the worker's working directory, on the scratch volume like /tmp
-# <account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>[:tag|@digest]
-_ECR_IMAGE = re.compile(
-    r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?/"
-    r"(?P<repo>[a-z0-9._/-]+?)([:@].*)?$"
-)
 
 
 def metrics_namespace(env: EnvironmentConfig) -> str:
@@ -307,7 +302,7 @@ class ComputeStack(PipelineStack):
                 Condition={"StringEquals": {"kms:ViaService": via("secretsmanager", self.region)}},
             ),
         ]
-        ecr = _ECR_IMAGE.match(self.env.compute.image)
+        ecr = ECR.match(self.env.compute.image)
         if ecr:
             repo_arn = f"arn:{self.partition}:ecr:{ecr['region']}:{ecr['account']}:repository/{ecr['repo']}"
             statements += [

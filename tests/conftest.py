@@ -10,6 +10,12 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+# No test reaches past this machine: an HTTPS request (a registry asked for an image's digest) fails at once
+# through a proxy nobody listens on; everything on 127.0.0.1 (moto_server, the emulator) is reached directly.
+for _name in ("HTTPS_PROXY", "https_proxy"):
+    os.environ[_name] = "http://127.0.0.1:9"
+for _name in ("NO_PROXY", "no_proxy"):
+    os.environ[_name] = "127.0.0.1,localhost"
 
 from shared import cdk  # noqa: E402
 from shared.config import EnvironmentConfig, load_environment  # noqa: E402
@@ -49,6 +55,18 @@ def _check_groups(config, items):
 def _grouped_as_marked(request):
     if UNGROUPED in request.node.stash:
         pytest.fail(request.node.stash[UNGROUPED], pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+def _images_run_by_tag(request, monkeypatch):
+    """In the test process a command runs the configured image, as it does where no registry answers:
+    resolving it would resynthesize every environment a test deploys. The tests of the resolution
+    itself (tests/shared/ops/test_images.py) get the real thing."""
+    if request.node.path.name == "test_images.py":
+        return
+    from shared.ops import images
+
+    monkeypatch.setattr(images, "for_deploy", lambda env: (env, images.Resolved(env.compute.image)))
 
 
 @pytest.fixture(autouse=True)

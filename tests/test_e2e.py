@@ -408,15 +408,40 @@ def test_the_local_pipeline_end_to_end_with_the_real_engine(pipeline, capsys, re
     the_password_rests_only_in_secrets_manager(pipeline, outputs, step)
     faults_are_survived(pipeline, step)
 
-    step("a change only the compute stack reads: the whole deploy plans and applies compute alone")
+    step("an ECR image: resolved to its digest, compute alone applied; the same tag pushed again rolls out")
+    ecr = pipeline.aws("ecr")
+    repository = ecr.create_repository(repositoryName="video/worker")["repository"]["repositoryUri"]
+    media = "application/vnd.docker.distribution.manifest.v2+json"
+
+    def push(layer: str) -> str:
+        manifest = json.dumps({"schemaVersion": 2, "mediaType": media, "layers": [{"digest": "sha256:" + layer * 64}]})
+        ecr.put_image(
+            repositoryName="video/worker", imageManifest=manifest, imageTag="2.0.0", imageManifestMediaType=media
+        )
+        return ecr.describe_images(repositoryName="video/worker", imageIds=[{"imageTag": "2.0.0"}])["imageDetails"][0][
+            "imageDigest"
+        ]
+
+    def running_image() -> str:
+        family = outputs["compute"]["task_definition_family"]
+        task = pipeline.aws("ecs").describe_task_definition(taskDefinition=family)["taskDefinition"]
+        return task["containerDefinitions"][0]["image"]
+
+    first = push("1")
     config = pipeline.repo / "environments" / "local.yaml"
-    config.write_text(config.read_text().replace("compute:\n", "compute:\n  ephemeral_storage_gib: 30\n", 1))
+    config.write_text(config.read_text().replace("compute:\n", f"compute:\n  image: {repository}:2.0.0\n", 1))
     changed = pipeline.make("deploy", "ENV=local")
     assert re.search(r"compute-local +applied", changed.stdout), changed.stdout[-3000:]
     for stack in ("network-local", "data-local", "monitoring-local"):
         assert re.search(rf"{stack} +unchanged", changed.stdout), changed.stdout[-3000:]
-    task = pipeline.aws("ecs").describe_task_definition(taskDefinition=outputs["compute"]["task_definition_family"])
-    assert task["taskDefinition"]["ephemeralStorage"] == {"sizeInGiB": 30}
+    assert running_image() == f"{repository}@{first}"
+    shown = pipeline.make("releases", "ENV=local")
+    assert f"{repository}:2.0.0" in shown.stdout and first[:19] in shown.stdout
+    second = push("2")
+    assert second != first
+    rolled = pipeline.make("deploy", "ENV=local")
+    assert re.search(r"compute-local +applied", rolled.stdout), rolled.stdout[-3000:]
+    assert running_image() == f"{repository}@{second}"
 
     step("redeploy compute alone")
     others = {s: pipeline.state(s)[0] for s in STACKS if s != "compute-local"}

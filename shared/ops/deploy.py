@@ -340,7 +340,13 @@ def _finish_deploy(run: _Run, report: Report) -> int:
         raise OperationFailed(f"deployed, but reading the outputs failed ({exc.step}):\n{exc.output}") from None
     if run.record_release and run.selection is None:
         try:
-            releases.record(env, deployed_by=identity.get("Arn", "unknown"))
+            image = run.prepared.image
+            releases.record(
+                env,
+                deployed_by=identity.get("Arn", "unknown"),
+                image=image.configured if image else None,
+                digest=image.digest if image else "",
+            )
         except UsageError as exc:
             # Promotion trusts the records: an unrecorded deploy is a failed operation.
             print(

@@ -12,7 +12,7 @@ from shared.config import EnvironmentConfig
 from shared.contract import DEFAULT_OUTDIR
 from shared.errors import OperationFailed, UsageError
 from shared.files import owner_only
-from shared.ops import environment_lock, provider_install, releases, stacks
+from shared.ops import environment_lock, images, provider_install, releases, stacks
 from shared.ops.aws import check_credentials, engine_environment
 from shared.ops.confirm import require_confirmation
 from shared.ops.engine import Engine, find_engine
@@ -24,10 +24,11 @@ from shared.synthesis import synthesize_if_changed
 class Prepared:
     """An environment ready for the engine: engine found, credentials checked, stacks synthesized."""
 
-    env: EnvironmentConfig
+    env: EnvironmentConfig  # with compute.image pinned to its digest, where the command resolved it
     engine: Engine
     identity: dict
     ordered: list[Stack]
+    image: images.Resolved | None = None  # the configured image and its digest (deploy, plan, drift)
 
 
 def prepare(
@@ -49,11 +50,14 @@ def prepare(
     engine = find_engine()
     require_confirmation(env, action, confirm, selection)
     identity = check_credentials(env) if credentials else {}
+    image = None
+    if credentials and action in ("deploy", "plan", "drift"):  # what a deploy runs, and what plans compare with
+        env, image = images.for_deploy(env)
     environment_lock.hold(outdir, [env.suffix])  # held until this command ends
     outdir = synthesize_if_changed(env, Path(outdir))
     owner_only(outdir)  # what an earlier version left readable to others (plans, state copies, JSON)
     engine = engine.configured(engine_environment(env), outdir)
-    return Prepared(env, engine, identity, ordered_stacks(outdir, env))
+    return Prepared(env, engine, identity, ordered_stacks(outdir, env), image)
 
 
 def release_can_be_recorded(env: EnvironmentConfig, action: str) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from shared.config import PROMOTION_ORDER, EnvironmentConfig, load_environment
 from shared.contract import DEFAULT_OUTDIR
 from shared.errors import OperationFailed, UsageError
+from shared.image_ref import parse
 from shared.ops import deploy, environment_lock, guard, preparation, releases, smoke
 from shared.ops.aws import check_credentials
 from shared.ops.confirm import require_confirmation
@@ -96,7 +97,9 @@ def promote(
     _gate(4, f"smoke passes in {source}")
 
     print(f"\npromoting {head[:12]} ({running.image}) from {source} to {target}", flush=True)
-    target_env = _with_image(dst, running.image)
+    # FROM's digest, never its tag: TO runs exactly the bits FROM was checked with.
+    carried = parse(running.image).pinned(running.digest) if running.digest else running.image
+    target_env = _with_image(dst, carried)
     code = deploy.run(
         "deploy",
         target_env,
@@ -114,6 +117,12 @@ def promote(
             f"{target} is deployed but smoke fails there; roll back by checking out the previous release "
             f"(make releases) and running make deploy ENV={target}"
         )
-    releases.record(target_env, deployed_by=identity.get("Arn", "unknown"), revision=head, image=running.image)
+    releases.record(
+        target_env,
+        deployed_by=identity.get("Arn", "unknown"),
+        revision=head,
+        image=running.image,
+        digest=running.digest,
+    )
     print(f"promoted {head[:12]} to {target}")
     return 0

@@ -28,6 +28,7 @@ class Release:
     deployed_at: str
     deployed_by: str
     clean: bool = True  # False: deployed from a working tree with uncommitted changes
+    digest: str = ""  # the image's digest (sha256:...), where the deploy resolved it
     destroyed: bool = False  # True: the environment was destroyed (nothing runs there)
 
 
@@ -79,7 +80,12 @@ def _put(env: EnvironmentConfig, now: datetime, label: str, release: Release) ->
 
 
 def record(
-    env: EnvironmentConfig, *, deployed_by: str, revision: str | None = None, image: str | None = None
+    env: EnvironmentConfig,
+    *,
+    deployed_by: str,
+    revision: str | None = None,
+    image: str | None = None,
+    digest: str = "",
 ) -> Release:
     now = datetime.now(UTC)
     release = Release(
@@ -89,10 +95,12 @@ def record(
         deployed_at=now.isoformat(timespec="seconds"),
         deployed_by=deployed_by,
         clean=True if revision else tree_is_clean(),
+        digest=digest,
     )
     _put(env, now, release.revision[:12], release)
     note = "" if release.clean else ", from a tree with uncommitted changes"
-    print(f"recorded release {release.revision[:12]} ({release.image}) in {env.suffix}{note}")
+    pinned = f" {release.digest}" if release.digest else ""
+    print(f"recorded release {release.revision[:12]} ({release.image}{pinned}) in {env.suffix}{note}")
     return release
 
 
@@ -141,7 +149,7 @@ def show(envs: list[EnvironmentConfig], *, named: bool = True) -> int:
     """`make releases`: what runs where. Exit 2 when an environment's records cannot be read. Without
     ENV (`named` false), an environment this machine has no AWS credentials for at all is a row that
     says so, not an error: a machine with only the local emulator still sees its own releases."""
-    rows = [("ENVIRONMENT", "REVISION", "IMAGE", "DEPLOYED AT", "BY")]
+    rows = [("ENVIRONMENT", "REVISION", "IMAGE", "DIGEST", "DEPLOYED AT", "BY")]
     problems: list[str] = []
     unreadable: list[str] = []
     missing: NoCredentials | None = None
@@ -154,22 +162,23 @@ def show(envs: list[EnvironmentConfig], *, named: bool = True) -> int:
                 raise
             missing = exc
             unreadable.append(env.suffix)
-            rows.append((env.suffix, "(no AWS credentials here)", "", "", ""))
+            rows.append((env.suffix, "(no AWS credentials here)", "", "", "", ""))
             continue
         except UsageError as exc:
             if str(exc) not in problems:
                 problems.append(str(exc))
-            rows.append((env.suffix, "(unknown: see below)", "", "", ""))
+            rows.append((env.suffix, "(unknown: see below)", "", "", "", ""))
             continue
         rel = releases[-1] if releases else None
         if rel is None:
-            rows.append((env.suffix, "(never deployed)", "", "", ""))
+            rows.append((env.suffix, "(never deployed)", "", "", "", ""))
         elif rel.destroyed:
-            rows.append((env.suffix, "(destroyed)", "", rel.deployed_at, rel.deployed_by))
+            rows.append((env.suffix, "(destroyed)", "", "", rel.deployed_at, rel.deployed_by))
         else:
             revision = rel.revision[:12] + ("" if rel.clean else " (dirty)")
-            rows.append((env.suffix, revision, rel.image, rel.deployed_at, rel.deployed_by))
-    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+            digest = rel.digest[:19] if rel.digest else "(by tag)"  # sha256: and 12 hex digits
+            rows.append((env.suffix, revision, rel.image, digest, rel.deployed_at, rel.deployed_by))
+    widths = [max(len(r[i]) for r in rows) for i in range(6)]
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
     if unreadable:
