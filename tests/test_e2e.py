@@ -204,16 +204,7 @@ def faults_are_survived(pipeline: Pipeline, step) -> None:
     config.write_text(config.read_text().replace("password_version: 2", "password_version: 3", 1))
     (second / "environments" / "local.yaml").write_text(config.read_text())
     lock_file = pipeline.repo / "cdktf.out" / ".locks" / "local.lock"
-    proc = subprocess.Popen(
-        ["make", "deploy", "ENV=local", TOOLCHAIN],
-        cwd=pipeline.repo,
-        env=pipeline.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        start_new_session=True,
-    )
+    proc = pipeline.start("make", "deploy", "ENV=local")
     lines, engine_pid = [], None
     assert proc.stdout is not None
     for line in proc.stdout:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import threading
 import time
 from urllib.parse import urlsplit
@@ -17,7 +16,6 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.support.fault_proxy import FaultProxy
-from tests.support.local_pipeline import TOOLCHAIN
 
 pytestmark = pytest.mark.e2e
 
@@ -53,15 +51,7 @@ def test_the_network_drops_during_an_apply_and_the_state_still_tells_the_truth(p
     pipeline.make("bootstrap", "ENV=local")
 
     step(f"deploy the network stack; the network drops for {DROP_SECONDS} s once the subnets are being created")
-    proc = subprocess.Popen(
-        ["make", "deploy", "ENV=local", "STACK=network", TOOLCHAIN],
-        cwd=pipeline.repo,
-        env=pipeline.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        text=True,
-    )
+    proc = pipeline.start("make", "deploy", "ENV=local", "STACK=network", session=False)
     lines, timer = [], None
     assert proc.stdout is not None
     for line in proc.stdout:

@@ -183,16 +183,15 @@ def test_without_node_synthesis_stops_before_cdktf_loads(make, repo_copy, tmp_pa
     assert "Node.js (20 or newer) is not on PATH" in proc.stderr and "Traceback" not in proc.stderr
 
 
+# A machine with no AWS credentials anywhere (the emulator's own are given to emulated environments).
+NO_CREDENTIALS = dict.fromkeys(("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL")) | {
+    "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
+    "AWS_CONFIG_FILE": "/nonexistent",
+}
+
+
 def test_releases_without_credentials_exit_2_saying_so_once(make):
-    nowhere = "/nonexistent"
-    proc = make(
-        "releases",
-        "ENV=dev",
-        AWS_ACCESS_KEY_ID=None,
-        AWS_SECRET_ACCESS_KEY=None,
-        AWS_SHARED_CREDENTIALS_FILE=nowhere,
-        AWS_CONFIG_FILE=nowhere,
-    )
+    proc = make("releases", "ENV=dev", **NO_CREDENTIALS)
     assert proc.returncode == 2 and "Error 2" in proc.stderr
     assert proc.stderr.count("no AWS credentials found") == 1
 
@@ -201,15 +200,7 @@ def test_releases_on_a_machine_with_only_the_emulator_shows_its_releases(make, r
     config = repo_copy / "environments" / "local.yaml"
     config.write_text(config.read_text().replace("http://127.0.0.1:4566", moto_server))
     served_aws_client(moto_server, "s3").create_bucket(Bucket="streamflix-tfstate-local")
-    nowhere = "/nonexistent"
-    proc = make(
-        "releases",
-        AWS_ACCESS_KEY_ID=None,
-        AWS_SECRET_ACCESS_KEY=None,
-        AWS_ENDPOINT_URL=None,
-        AWS_SHARED_CREDENTIALS_FILE=nowhere,
-        AWS_CONFIG_FILE=nowhere,
-    )
+    proc = make("releases", **NO_CREDENTIALS)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     rows = {line.split()[0]: line for line in proc.stdout.splitlines()[1:] if line.strip()}
     assert "(never deployed)" in rows["local"]
@@ -223,14 +214,7 @@ def test_releases_with_the_emulator_stopped_says_how_to_start_it(make, repo_copy
 
     config = repo_copy / "environments" / "local.yaml"  # a port nothing listens on, whatever this machine runs
     config.write_text(config.read_text().replace("http://127.0.0.1:4566", f"http://127.0.0.1:{free_port()}"))
-    nowhere = "/nonexistent"
-    proc = make(
-        "releases",
-        AWS_ACCESS_KEY_ID=None,
-        AWS_SECRET_ACCESS_KEY=None,
-        AWS_SHARED_CREDENTIALS_FILE=nowhere,
-        AWS_CONFIG_FILE=nowhere,
-    )
+    proc = make("releases", **NO_CREDENTIALS)
     assert proc.returncode == 2 and "Error 2" in proc.stderr
     assert "start it with `make emulator ENV=local`" in proc.stderr, proc.stderr
     assert "(unknown: see below)" in proc.stdout

@@ -64,19 +64,24 @@ class Pipeline:
             assert proc.returncode == 0, f"make {' '.join(args)} failed:\n{proc.stdout[-6000:]}\n{proc.stderr[-4000:]}"
         return proc
 
-    def make_interrupted(self, *args: str, when: str) -> tuple[int, str]:
-        """Run make as a terminal would, and press Ctrl-C (SIGINT to the foreground process group) as
-        soon as a line of its output contains `when`. Returns make's exit code and all its output."""
-        proc = subprocess.Popen(
-            ["make", *args, TOOLCHAIN],
-            cwd=self.repo,
+    def start(self, *command: str, cwd: Path | None = None, session: bool = True) -> subprocess.Popen:
+        """`make <args>` (with the toolchain) started as a terminal would, in a session of its own unless told,
+        its output and errors in one pipe; the caller reads it and waits."""
+        return subprocess.Popen(
+            [*command, TOOLCHAIN],
+            cwd=cwd or self.repo,
             env=self.env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             text=True,
-            start_new_session=True,
+            start_new_session=session,
         )
+
+    def make_interrupted(self, *args: str, when: str) -> tuple[int, str]:
+        """Run make as a terminal would, and press Ctrl-C (SIGINT to the foreground process group) as
+        soon as a line of its output contains `when`. Returns make's exit code and all its output."""
+        proc = self.start("make", *args)
         lines, sent = [], False
         assert proc.stdout is not None
         for line in proc.stdout:
