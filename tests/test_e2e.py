@@ -12,7 +12,6 @@ import os
 import re
 import shutil
 import signal
-import subprocess
 import time
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from shared import precious
 from shared.contract import CONTRACT_OUTPUTS
 from shared.emulator_quirks import QUIRKS
 from shared.naming import state_kms_alias
-from tests.support.local_pipeline import LOCAL, STACKS, TOOLCHAIN, Pipeline
+from tests.support.local_pipeline import LOCAL, STACKS, Pipeline
 
 pytestmark = pytest.mark.e2e
 
@@ -215,16 +214,7 @@ def faults_are_survived(pipeline: Pipeline, step) -> None:
             assert running["stack"] == "data-local" and running["step"] == "apply", holder
             engine_pid = running["pid"]
             os.kill(holder["pid"], signal.SIGKILL)  # the tool, as the out-of-memory killer would
-            refused = subprocess.run(
-                ["make", "deploy", "ENV=local", "STACK=data", "STATE_LOCK_TIMEOUT=0", TOOLCHAIN],
-                cwd=second,
-                env=pipeline.env,
-                capture_output=True,
-                text=True,
-                stdin=subprocess.DEVNULL,
-                check=False,
-            )
-            pipeline.transcript += [refused.stdout, refused.stderr]
+            refused = pipeline.make("deploy", "ENV=local", "STACK=data", "STATE_LOCK_TIMEOUT=0", ok=False, cwd=second)
     proc.wait(timeout=120)
     pipeline.transcript += lines
     assert engine_pid is not None, "never saw the cluster being modified:\n" + "".join(lines)[-3000:]

@@ -72,36 +72,26 @@ def _plan_stack(run: _Run, outcome: Outcome) -> None:
     changes = steps.plan(run.engine, outcome.stack, outcome)
     outcome.status = Status.PLANNED if changes else Status.NO_CHANGES
     # What differs from what runs: a pull request's plan shows which stacks it touches.
-    applied = fingerprint.recorded(run.env, outcome.stack.name)
-    if applied is not None:
-        try:
-            now = fingerprint.compute(run.env, outcome.stack, run.engine)
-        except fingerprint.Unreadable:
-            now = None
-        if now is None or now.digest != applied.digest:
-            outcome.note = " ".join(filter(None, (outcome.note, f"changed since {applied.since()}")))
+    now, applied = fingerprint.compare(run.env, outcome.stack, run.engine)
+    if applied is not None and (now is None or now.digest != applied.digest):
+        outcome.note = " ".join(filter(None, (outcome.note, f"changed since {applied.since()}")))
 
 
 def _drift_stack(run: _Run, outcome: Outcome) -> None:
     outcome.status = Status.DRIFTED if steps.plan(run.engine, outcome.stack, outcome) else Status.IN_SYNC
 
 
-def _unchanged(run: _Run, outcome: Outcome) -> bool:
-    """A deploy skips a stack whose fingerprint now equals the one recorded when it was last applied:
-    no init, no plan, no engine. Computed now, after the stacks before it in this run: a producer that
-    was re-applied with a changed output makes its consumers plan. FORCE=1 plans every stack."""
-    stack = outcome.stack
-    try:
-        now = run.fingerprints[stack.id] = fingerprint.compute(run.env, stack, run.engine)
-    except fingerprint.Unreadable:
+def _unchanged_since(run: _Run, stack: Stack) -> fingerprint.Fingerprint | None:
+    """The record a deploy may skip the stack on: its fingerprint now equals the one recorded when it was
+    last applied (no init, no plan, no engine then). Computed now, after the stacks before it in this run:
+    a producer re-applied with a changed output makes its consumers plan. FORCE=1 plans every stack. The
+    fingerprint now is kept, to be recorded once the stack is applied."""
+    now, applied = fingerprint.compare(run.env, stack, run.engine)
+    if now is None:
         run.fingerprints.pop(stack.id, None)
-        return False
-    applied = None if run.force else fingerprint.recorded(run.env, stack.name)
-    if applied is None or applied.digest != now.digest:
-        return False
-    outcome.status = Status.UNCHANGED
-    outcome.note = f"unchanged since {applied.since()} (skipped)"
-    return True
+        return None
+    run.fingerprints[stack.id] = now
+    return applied if not run.force and applied is not None and applied.digest == now.digest else None
 
 
 def _record_fingerprint(run: _Run, stack: Stack) -> None:
@@ -154,7 +144,9 @@ def _work(command: _Command, run: _Run, outcome: Outcome, *, announce: bool) -> 
     stack = outcome.stack
     started = time.monotonic()
     try:
-        if command.skips_unchanged and _unchanged(run, outcome):
+        if command.skips_unchanged and (applied := _unchanged_since(run, stack)):
+            outcome.status = Status.UNCHANGED
+            outcome.note = f"unchanged since {applied.since()} (skipped)"
             return
         stacks.initialize(run.engine, stack)
         if announce:
@@ -442,7 +434,7 @@ def _over_stacks(command: _Command, run: _Run) -> int:
             if not command.read_only:
                 # Stacks that will be skipped need no providers (a producer applied in this run may still
                 # make one plan: it is initialized then, as before the preflight existed).
-                pending = [s for s in run.chosen if not (command.skips_unchanged and _unchanged(run, Outcome(s)))]
+                pending = [s for s in run.chosen if not (command.skips_unchanged and _unchanged_since(run, s))]
                 install_providers(engine, pending)
             if workers > 1 and len(report.outcomes) > 1:
                 _in_parallel(command, run, report.outcomes, workers)

@@ -111,6 +111,16 @@ def recorded(env: EnvironmentConfig, stack_name: str) -> Fingerprint | None:
         return None
 
 
+def compare(env: EnvironmentConfig, stack: Stack, engine: Engine) -> tuple[Fingerprint | None, Fingerprint | None]:
+    """The stack's fingerprint now (None: a part cannot be read) and the one recorded when it was last
+    applied (None: there is none)."""
+    try:
+        now = compute(env, stack, engine)
+    except Unreadable:
+        now = None
+    return now, recorded(env, stack.name)
+
+
 def record(env: EnvironmentConfig, stack_name: str, fingerprint: Fingerprint, revision: str) -> Fingerprint:
     done = Fingerprint(
         fingerprint.digest, fingerprint.parts, revision, datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

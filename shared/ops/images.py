@@ -10,8 +10,10 @@ given as name@sha256:... is taken as it is. `make synth`, `make check` and `make
 from __future__ import annotations
 
 import json
+import re
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 
@@ -95,10 +97,10 @@ def _registry_digest(ref: ImageRef, timeout: float = 10) -> str:
         except urllib.error.HTTPError as exc:
             if exc.code != 401 or "Bearer" not in exc.headers.get("WWW-Authenticate", ""):
                 raise
-            params = dict(p.split("=", 1) for p in exc.headers["WWW-Authenticate"][7:].replace('"', "").split(","))
+            # Bearer realm="https://...",service="...",scope="repository:<name>:pull" (a scope may hold commas)
+            params = dict(re.findall(r'(\w+)="([^"]*)"', exc.headers["WWW-Authenticate"]))
             realm = params.pop("realm")
-            query = "&".join(f"{k}={v}" for k, v in params.items())
-            with urllib.request.urlopen(f"{realm}?{query}", timeout=timeout) as answer:
+            with urllib.request.urlopen(f"{realm}?{urllib.parse.urlencode(params)}", timeout=timeout) as answer:
                 token = json.loads(answer.read()).get("token", "")
             response = head({"Authorization": f"Bearer {token}"})
     except urllib.error.HTTPError as exc:

@@ -48,11 +48,12 @@ class Pipeline:
         Path(self.env["TF_PLUGIN_CACHE_DIR"]).mkdir()
         self.env["TF_BIN"] = engine
 
-    def make(self, *args: str, ok: bool = True) -> subprocess.CompletedProcess:
+    def make(self, *args: str, ok: bool = True, cwd: Path | None = None) -> subprocess.CompletedProcess:
+        """`make <args>` in the copy (or `cwd`, another checkout), its output kept in the transcript."""
         args = (*args, TOOLCHAIN)
         proc = subprocess.run(
             ["make", *args],
-            cwd=self.repo,
+            cwd=cwd or self.repo,
             env=self.env,
             capture_output=True,
             text=True,
