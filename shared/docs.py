@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-from shared.config import EnvironmentConfig, load_environments
+from shared.config import SET_BY_THE_LOADER, EnvironmentConfig, load_environments
 from shared.files import write_atomically
 from shared.paths import ROOT
 
@@ -69,8 +69,8 @@ def config_table(environments: list[EnvironmentConfig] | None = None) -> str:
     header = ["key", "meaning", "default", *(e.name for e in envs)]
     rows = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for key, field in _fields(EnvironmentConfig):
-        if key == "name":
-            continue  # the file's stem, not a key
+        if key in SET_BY_THE_LOADER:
+            continue  # the file's stem, or what only the command line makes: not keys a file may hold
         if field.default is not PydanticUndefined:
             default = field.default
         elif field.default_factory is not None:

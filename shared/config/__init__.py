@@ -13,6 +13,7 @@ differs from them. The package, by concept:
 
 from shared.config.loader import (
     PROMOTION_ORDER,
+    SET_BY_THE_LOADER,
     available_environments,
     environments_dir,
     load_environment,
@@ -24,6 +25,7 @@ from shared.config.schema import ACCESS_LOG_SUFFIX, AuroraConfig, EnvironmentCon
 __all__ = [
     "ACCESS_LOG_SUFFIX",
     "PROMOTION_ORDER",
+    "SET_BY_THE_LOADER",
     "AuroraConfig",
     "ConfigError",
     "EnvironmentConfig",

@@ -72,6 +72,13 @@ def _as_copy(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+# Keys the loader sets and a file may not: each with why.
+SET_BY_THE_LOADER = {
+    "name": "is set by the file name",
+    "throwaway": "only a copy made with SUFFIX= on the command line is a throwaway",
+}
+
+
 def _validation_problems(exc: ValidationError, data: dict[str, Any]) -> list[tuple[tuple[str, ...], str]]:
     """Every problem pydantic finds, also those an unknown key hides: a section with a field error
     skips its cross-field rules, so validate again without the unknown keys until nothing new appears."""
@@ -164,21 +171,26 @@ def load_environment(
             header="unknown environment",
         )
     data, located, problems = read_yaml(path, shown)
-    if "name" in data:
-        problems.append(f"{shown}:{located.line_of(('name',))}: name: is set by the file name; remove it")
-        data.pop("name")
+    for derived, why in SET_BY_THE_LOADER.items():
+        if derived in data:
+            problems.append(f"{shown}:{located.line_of((derived,))}: {derived}: {why}; remove it")
+            data.pop(derived)
     data = {**data, "name": name}
     claimed = _claimed_suffixes(directory, name)
-    if suffix is not None:
+    own_suffix = data.get("environment_suffix", name)
+    if suffix is not None and suffix != own_suffix:
         why = patterns.suffix_problem(suffix)
-        if why is None and suffix in claimed and suffix != name:
+        if why is None and suffix in claimed:
             why = f"is the name or suffix of the environment in {claimed[suffix]}; a copy needs a suffix of its own"
         if why:
             problems.append(f"SUFFIX={suffix!r}: {why}")
-        data["environment_suffix"] = name if why else suffix  # the file's other problems are still found
-        if not why and suffix != name:
-            data = _as_copy(data)
+            data.setdefault("environment_suffix", name)  # the file's other problems are still found
+        else:
+            # Only here is an environment a throwaway: the loader says so, no spelling of a file can.
+            data = {**_as_copy(data), "environment_suffix": suffix, "throwaway": True}
     else:
+        # Without SUFFIX=, or with SUFFIX= naming the environment's own suffix: the environment itself, not a
+        # copy (that SUFFIX= shares the environment's state, so it keeps every protection).
         own = data.setdefault("environment_suffix", name)
         if isinstance(own, str) and own in claimed:
             first, second = sorted((shown, claimed[own]))  # the same words from either side: said once

@@ -28,10 +28,11 @@ def _protected(get: Get) -> bool:
 
 
 def prod_is_protected(get: Get) -> Problems:
+    """prod is protected whatever its suffix: only a copy made with SUFFIX= (the loader marks it a throwaway,
+    a file cannot) is not. Inferring a copy from the suffix let `environment_suffix: prd` unprotect prod."""
     name, protected = _value(get, "name", str), _value(get, "protected", bool)
-    copy_of = _value(get, "environment_suffix", str) not in (name, MISSING)  # SUFFIX=: never protected
-    if name == "prod" and protected is False and not copy_of:
-        return [("protected", "prod must be protected: set protected: true")]
+    if name == "prod" and protected is False and _value(get, "throwaway", bool) is not True:
+        return [("protected", "prod must be protected, whatever its environment_suffix: set protected: true")]
     return []
 
 

@@ -415,6 +415,12 @@ class EnvironmentConfig(_Section):
         description="Production-grade safety: deploy and destroy need confirmation, and the "
         "database and secret must be protected from deletion.",
     )
+    throwaway: bool = Field(
+        False,
+        description="Set by the loader, never by a file: true only for a copy made with SUFFIX= on the command "
+        "line. A throwaway is never protected and its deploys are not guarded; every environment that has a "
+        "file is guarded, whatever its suffix.",
+    )
     aws: AwsConfig = Field(description="Where the environment lives.")
     state: StateConfig = Field(description="Remote state backend.")
     network: NetworkConfig = Field(default_factory=NetworkConfig, description="VPC and subnets.")

@@ -407,6 +407,26 @@ def test_a_suffix_copy_of_prod_is_destroyable_and_cheaper():
     assert copy.compute == prod.compute and copy.data.kinesis == prod.data.kinesis  # same sizing
 
 
+def test_only_suffix_on_the_command_line_makes_a_throwaway(tmp_path):
+    write(tmp_path, "staging", MINIMAL + "environment_suffix: stg\n")
+    assert not load_environment("staging", directory=tmp_path).throwaway  # a suffix of its own is not a copy
+    # SUFFIX= naming the environment's own suffix is the environment itself: same state, every protection.
+    same = load_environment("staging", directory=tmp_path, suffix="stg")
+    assert same.suffix == "stg" and not same.throwaway
+    copy = load_environment("staging", directory=tmp_path, suffix="pr-1")
+    assert copy.suffix == "pr-1" and copy.throwaway
+
+
+def test_a_file_cannot_say_it_is_a_throwaway(tmp_path):
+    (found,) = problems(tmp_path, MINIMAL + "throwaway: true\n")
+    assert found.endswith(":5: throwaway: only a copy made with SUFFIX= on the command line is a throwaway; remove it")
+
+
+def test_prod_with_a_suffix_of_its_own_must_still_be_protected(tmp_path):
+    (found,) = problems(tmp_path, MINIMAL + "environment_suffix: prd\nprotected: false\n", name="prod")
+    assert "protected: prod must be protected, whatever its environment_suffix" in found
+
+
 def test_no_more_tasks_than_shards_on_a_provisioned_stream(tmp_path):
     (found,) = problems(tmp_path, MINIMAL + "data:\n  kinesis:\n    shard_count: 2\ncompute:\n  max_count: 3\n")
     assert found.endswith(

@@ -67,6 +67,14 @@ def test_each_rule_names_the_key_it_is_about(rule):
     assert [k for k, _ in found] == [key], found
 
 
+@pytest.mark.parametrize("suffix", ["prod", "prd", "production-1"])
+def test_prod_is_protected_whatever_its_suffix(suffix):
+    unprotected = {**PROTECTED, "environment_suffix": suffix, "protected": False}
+    assert [k for k, _ in rules.prod_is_protected(getter(unprotected))] == ["protected"]
+    # Only a copy the loader made from SUFFIX= on the command line is not prod: a file cannot say it is one.
+    assert rules.prod_is_protected(getter({**unprotected, "throwaway": True})) == []
+
+
 def test_a_rule_whose_values_are_missing_or_of_the_wrong_type_says_nothing():
     for rule in rules.RULES:
         assert rule(getter({})) == [], rule.__name__
