@@ -46,7 +46,7 @@ FORCE_ARG = $(if $(filter-out 0,$(strip $(value FORCE))),--force)
 CLI = STREAMFLIX_ENV_ORIGIN=$(call quote,$(origin ENV)) $(PY) -m shared.cli
 
 .PHONY: help install config synth check test lint docs bench plan deploy destroy outputs drift \
-        bootstrap smoke releases promote unlock emulator emulator-stop e2e providers-lock equivalence clean
+        bootstrap smoke releases promote unlock unprotect emulator emulator-stop e2e providers-lock equivalence clean
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -125,6 +125,9 @@ releases: $(STAMP) ## Show which revision runs in which environment
 
 promote: $(STAMP) ## Promote one step forward behind gates: FROM=<env> TO=<env> [CONFIRM=prod] [ALLOW_REPLACE=...] [FORCE=1]
 	@$(CLI) promote $(call opt,FROM,from) $(call opt,TO,to) $(call opt,CONFIRM,confirm) $(call opt,ALLOW_REPLACE,allow-replace) $(FORCE_ARG)
+
+unprotect: $(STAMP) ## Lift the protection recorded beside an environment's state (never prod): ENV=<env> CONFIRM=<suffix>
+	@$(CLI) unprotect $(ENV_ARGS) $(call opt,CONFIRM,confirm)
 
 unlock: $(STAMP) ## Release a stack's stale state lock: ENV=<env> STACK=<stack> LOCK_ID=<id> [CONFIRM=<env>]
 	@$(CLI) unlock $(ENV_ARGS) $(call opt,STACK,stack) $(call opt,LOCK_ID,lock-id) $(call opt,CONFIRM,confirm)

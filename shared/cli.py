@@ -82,6 +82,8 @@ def _parser() -> argparse.ArgumentParser:
         "emulator", "start (or --stop) moto_server for an emulator environment at its aws.endpoint", env="required"
     )
     p.add_argument("--stop", action="store_true", help="stop the emulator this command started")
+    p = command("unprotect", "lift the protection recorded beside an environment's state (never prod)", env="required")
+    p.add_argument("--confirm", help="the environment's suffix: confirms the lift")
     p = command("unlock", "release a stack's state lock that nothing holds any more", env="required")
     p.add_argument("--stack", help="the stack whose state is locked (network, data, compute or monitoring)")
     p.add_argument("--lock-id", help="the ID of the lock, as the engine or make plan named it")
@@ -238,6 +240,12 @@ def cmd_unlock(args: argparse.Namespace) -> int:
     return unlock(_one(args), args.stack, args.lock_id, confirm=args.confirm)
 
 
+def cmd_unprotect(args: argparse.Namespace) -> int:
+    from shared.ops.unprotect import unprotect  # boto3
+
+    return unprotect(_one(args), confirm=args.confirm)
+
+
 def cmd_promote(args: argparse.Namespace) -> int:
     from shared.ops.promote import promote  # boto3
 
@@ -266,6 +274,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "emulator": cmd_emulator,
     "providers-lock": cmd_providers_lock,
     "unlock": cmd_unlock,
+    "unprotect": cmd_unprotect,
 }
 
 

@@ -12,7 +12,7 @@ from shared.config import EnvironmentConfig
 from shared.contract import DEFAULT_OUTDIR
 from shared.errors import OperationFailed, UsageError
 from shared.files import owner_only
-from shared.ops import environment_lock, images, provider_install, releases, stacks
+from shared.ops import environment_lock, images, protection, provider_install, releases, stacks
 from shared.ops.aws import check_credentials, engine_environment
 from shared.ops.confirm import require_confirmation
 from shared.ops.engine import Engine, find_engine
@@ -40,16 +40,22 @@ def prepare(
     selection: list[str] | None = None,
     credentials: bool = True,
 ) -> Prepared:
-    """Everything that must hold before the engine touches anything; raises UsageError (exit 2)."""
-    if action == "destroy" and env.protected:
-        raise UsageError(
-            f"{env.suffix} is protected: the tool never destroys it, and its precious resources carry "
-            "prevent_destroy, so the engine would refuse too. To take it down on purpose, set protected: false "
-            f"in its environment file and deploy that first (make deploy ENV={env.name}); nothing was changed"
-        )
+    """Everything that must hold before the engine touches anything; raises UsageError (exit 2). A command
+    that changes things works on the environment as its state location records it (protected stays
+    protected, whatever the file says now): Prepared.env is that environment."""
+    refuse_protected_destroy(action, env)  # what the file says: before anything, not even the engine asked
     engine = find_engine()
-    require_confirmation(env, action, confirm, selection)
     identity = check_credentials(env) if credentials else {}
+    recorded = None
+    if credentials and action in CHANGING:
+        recorded = protection.read(env)
+        if line := protection.overridden(env, recorded):
+            print(line, flush=True)
+        env = protection.effective(env, recorded)
+        refuse_protected_destroy(action, env)
+    require_confirmation(env, action, confirm, selection)
+    if credentials and action == "deploy" and protection.needs_recording(env, recorded):
+        protection.record(env, by=identity.get("Arn", ""), revision=revision_or_unknown())
     image = None
     if credentials and action in ("deploy", "plan", "drift"):  # what a deploy runs, and what plans compare with
         env, image = images.for_deploy(env)
@@ -58,6 +64,39 @@ def prepare(
     owner_only(outdir)  # what an earlier version left readable to others (plans, state copies, JSON)
     engine = engine.configured(engine_environment(env), outdir)
     return Prepared(env, engine, identity, ordered_stacks(outdir, env), image)
+
+
+# The commands that change an environment: each reads the protection its state location records.
+CHANGING = ("deploy", "destroy", "unlock")
+
+
+def revision_or_unknown() -> str:
+    try:
+        return releases.current_revision()
+    except UsageError:
+        return ""  # a copy that is not a git checkout (STACK= allows it): recorded as unknown
+
+
+def refuse_protected_destroy(action: str, env: EnvironmentConfig) -> None:
+    """The tool never destroys a protected environment; the message says the only way that works."""
+    if action != "destroy" or not env.protected:
+        return
+    if env.name == protection.ALWAYS_PROTECTED:
+        how = (
+            f"{env.name} is always protected: retire it by hand, resource by resource, after its data is "
+            "saved elsewhere (docs/data-safety.md)"
+        )
+    else:
+        how = (
+            f"to take it down on purpose: set protected: false (and data.aurora.deletion_protection: false) in "
+            f"{env.name}.yaml, run make unprotect ENV={env.name} CONFIRM={env.suffix}, then make deploy "
+            f"ENV={env.name} with the ALLOW_REPLACE it asks for (turning deletion protection off is a finding), "
+            f"then make destroy ENV={env.name} CONFIRM={env.suffix}"
+        )
+    raise UsageError(
+        f"{env.suffix} is protected: the tool never destroys it, and its precious resources carry prevent_destroy. "
+        f"{how}; nothing was changed"
+    )
 
 
 def release_can_be_recorded(env: EnvironmentConfig, action: str) -> None:

@@ -17,7 +17,7 @@ from shared.config import PROMOTION_ORDER, EnvironmentConfig, load_environment
 from shared.contract import DEFAULT_OUTDIR
 from shared.errors import OperationFailed, UsageError
 from shared.image_ref import parse
-from shared.ops import deploy, environment_lock, guard, preparation, releases, smoke
+from shared.ops import deploy, environment_lock, guard, preparation, protection, releases, smoke
 from shared.ops.aws import check_credentials
 from shared.ops.confirm import require_confirmation
 from shared.ops.engine import find_engine
@@ -55,9 +55,14 @@ def promote(
     src, dst = load_environment(source), load_environment(target)
     find_engine()
     environment_lock.hold(outdir, [src.suffix, dst.suffix])  # neither may change under the promotion
-    # Ask for TO's confirmation, and check its credentials, before the gates, not after minutes of checks.
-    require_confirmation(dst, "deploy", confirm)
+    # Ask for TO's confirmation, and check its credentials, before the gates, not after minutes of checks;
+    # TO as its state location records it: protected there is protected, whatever its file says now.
     identity = check_credentials(dst)
+    recorded = protection.read(dst)
+    if line := protection.overridden(dst, recorded):
+        print(line, flush=True)
+    dst = protection.effective(dst, recorded)
+    require_confirmation(dst, "deploy", confirm)
     # FROM is synthesized once; the drift gate and the outputs for smoke share it.
     source_stacks = preparation.prepare("drift", src, outdir=outdir)
 

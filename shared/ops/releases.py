@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 
 from shared.config import EnvironmentConfig
 from shared.errors import UsageError
+from shared.ops import protection
 from shared.ops.aws import NoCredentials, check_credentials, client
 from shared.paths import ROOT
 
@@ -150,6 +151,7 @@ def show(envs: list[EnvironmentConfig], *, named: bool = True) -> int:
     ENV (`named` false), an environment this machine has no AWS credentials for at all is a row that
     says so, not an error: a machine with only the local emulator still sees its own releases."""
     rows = [("ENVIRONMENT", "REVISION", "IMAGE", "DIGEST", "DEPLOYED AT", "BY")]
+    protections: list[str] = []  # what each state location records of its protection
     problems: list[str] = []
     unreadable: list[str] = []
     missing: NoCredentials | None = None
@@ -157,6 +159,8 @@ def show(envs: list[EnvironmentConfig], *, named: bool = True) -> int:
         try:
             check_credentials(env)
             releases = history(env)
+            if (recorded := protection.read(env)) is not None:
+                protections.append(f"  {env.suffix:<12} {recorded.describe()}")
         except NoCredentials as exc:
             if named:
                 raise
@@ -181,6 +185,8 @@ def show(envs: list[EnvironmentConfig], *, named: bool = True) -> int:
     widths = [max(len(r[i]) for r in rows) for i in range(6)]
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+    if protections:
+        print("\nprotection recorded beside the state (make unprotect lifts it):\n" + "\n".join(protections))
     if unreadable:
         if len(unreadable) == len(envs) and missing is not None:
             raise missing

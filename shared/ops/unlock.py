@@ -12,6 +12,11 @@ from shared.ops import preparation, state_lock
 from shared.ops.stacks import init_quietly, parse_selection
 
 
+def _confirmed(env: EnvironmentConfig, confirm: str | None) -> None:
+    if env.protected and confirm != env.suffix:
+        raise UsageError(f"{env.suffix} is protected: releasing a lock on its state needs CONFIRM={env.suffix}")
+
+
 def unlock(
     env: EnvironmentConfig,
     stack: str | None,
@@ -26,11 +31,11 @@ def unlock(
             f"make unlock ENV={env.name} STACK=<one stack> LOCK_ID=<id>: the stack and the ID of the lock to "
             "release (`make plan` or `make deploy` names both when a state is locked)"
         )
-    if env.protected and confirm != env.suffix:
-        raise UsageError(f"{env.suffix} is protected: releasing a lock on its state needs CONFIRM={env.suffix}")
+    _confirmed(env, confirm)  # what the file says, before anything
     # The environment lock of this checkout: refused while another command, or an engine one left
     # running, works on the environment here (its engine would then be the lock's holder).
     prepared = preparation.prepare("unlock", env, outdir=outdir, confirm=confirm)
+    _confirmed(prepared.env, confirm)  # and what its state location records
     target = next(s for s in prepared.ordered if s.name == names[0])
     held = state_lock.read(env, target.name)
     if held is None:
