@@ -9,6 +9,7 @@ Light to import: no provider bindings (the guard runs without them).
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 PRECIOUS: dict[str, str] = {
@@ -28,6 +29,118 @@ PRECIOUS: dict[str, str] = {
     # log records every schema change, the workers' log is the only record of what a job did.
     "aws_cloudwatch_log_group": "the logs it holds (flow logs, the database's statement log, the workers' log)",
 }
+
+
+# What decides how long a precious resource keeps its data, or whether it survives a mistake: a plain
+# update that lowers one of these numbers, or turns one of these switches the weak way, deletes data as
+# surely as a replacement does (CloudWatch drops log events older than the new retention at once, SQS and
+# Kinesis drop older messages and records, RDS deletes backups past the new window). Listed beside the
+# types so that one list says both what is precious and how its data can be lost.
+
+
+@dataclass(frozen=True)
+class Retention:
+    """A number: how long the resource keeps its data. Lowering it loses what is older than the new value."""
+
+    attribute: str  # the attribute in the plan (dotted, with list indexes: point_in_time_recovery.0.enabled)
+    seconds_per_unit: int  # the attribute's unit, in seconds (for words: "1 day", not "86400")
+    what: str  # "log events", "DLQ messages": what is kept for that long
+    forever: int | None = None  # the value that means "kept forever" (a log group's 0)
+    # What is lost, in words: {what}, {after} (the new value) and {before} (the old one, or "forever").
+    template: str = "{what} older than {after} (kept for {before} until now)"
+
+    def weakened(self, before: object, after: object) -> bool:
+        if not _number(before) or not _number(after) or before == after:
+            return False
+        if self.forever is not None and before == self.forever:
+            return True  # forever -> anything
+        if self.forever is not None and after == self.forever:
+            return False
+        return after < before
+
+    def lost(self, before: object, after: object) -> str:
+        return self.template.format(what=self.what, after=self.words(after), before=self.words(before))
+
+    def words(self, value: object) -> str:
+        if value == self.forever:
+            return "ever"
+        if not value:
+            return f"0 {_UNITS[self.seconds_per_unit]}s"
+        return duration(int(value) * self.seconds_per_unit)
+
+
+@dataclass(frozen=True)
+class Switch:
+    """A yes/no that keeps the resource's data through a mistake: setting it to `weak` weakens that."""
+
+    attribute: str
+    weak: bool  # the value that weakens
+    lost: str  # what that costs, in one sentence
+
+    def weakened(self, before: object, after: object) -> bool:
+        return isinstance(after, bool) and after is self.weak and before is not self.weak
+
+
+DAY, HOUR = 86400, 3600
+_UNITS = {DAY: "day", HOUR: "hour", 60: "minute", 1: "second"}
+WEAKENINGS: dict[str, tuple[Retention | Switch, ...]] = {
+    "aws_rds_cluster": (
+        Retention("backup_retention_period", DAY, "automated backups (points in time to restore to)"),
+        Switch("deletion_protection", False, "the database can be deleted by any call, the engine's included"),
+        Switch("skip_final_snapshot", True, "deleting the cluster keeps no final snapshot of its data"),
+        Switch("delete_automated_backups", True, "deleting the cluster deletes its automated backups with it"),
+    ),
+    "aws_kinesis_stream": (Retention("retention_period", HOUR, "jobs on the stream"),),
+    "aws_sqs_queue": (Retention("message_retention_seconds", 1, "DLQ messages"),),
+    "aws_cloudwatch_log_group": (Retention("retention_in_days", DAY, "log events", forever=0),),
+    "aws_kms_key": (
+        Retention(
+            "deletion_window_in_days",
+            DAY,
+            "the key",
+            template="a deletion of {what} by mistake can be cancelled for {after} (for {before} until now)",
+        ),
+        Switch("is_enabled", False, "whatever the key encrypts cannot be read while it is disabled"),
+    ),
+    "aws_secretsmanager_secret": (
+        Retention(
+            "recovery_window_in_days",
+            DAY,
+            "the secret",
+            template="{what}, deleted by mistake, can be restored for {after} (for {before} until now)",
+        ),
+    ),
+    "aws_dynamodb_table": (
+        Switch("point_in_time_recovery.0.enabled", False, "the workers' leases lose their point-in-time backups"),
+        Switch("deletion_protection_enabled", False, "the table can be deleted by any call, the engine's included"),
+    ),
+}
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def duration(seconds: int) -> str:
+    """`1 day`, `36 hours`, `90 seconds`: the largest unit that divides it."""
+    for size, unit in _UNITS.items():
+        if seconds % size == 0 and seconds >= size or size == 1:
+            count = seconds // size
+            return f"{count} {unit}{'' if count == 1 else 's'}"
+    raise AssertionError("unreachable")
+
+
+def attribute(values: dict | None, dotted: str) -> object:
+    """A (nested) attribute of a plan's before or after values; None where it is absent."""
+    node: object = values or {}
+    for part in dotted.split("."):
+        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        elif isinstance(node, dict):
+            node = node.get(part)
+        else:
+            return None
+    return node
 
 
 def is_precious(resource_type: str) -> bool:

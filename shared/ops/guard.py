@@ -1,11 +1,14 @@
-"""The data guard: no plan that replaces or deletes a precious resource is applied unless the user named it.
+"""The data guard: no plan that destroys or weakens a precious resource is applied unless the user named it.
 
 A saved plan is read (`show -json`) before it is applied; every change that deletes a resource of a
 type listed in shared/precious.py (a delete, or a replacement in either order: create-before-destroy
-still destroys the old one) is a finding. Findings stop the command before that stack is applied
-(exit 2), unless ALLOW_REPLACE names each of them as `<stack>:<address>`. An allowance that matches
-no planned deletion is refused as well: a misspelt name must not pass silently, nor one left over
-from an earlier run. Suffix copies (SUFFIX=) are not guarded: they hold nothing of value.
+still destroys the old one) is a finding, and so is an update that lowers a retention or weakens a
+protection listed there (precious.WEAKENINGS): data is lost either way. Findings stop the command before
+that stack is applied (exit 2), unless ALLOW_REPLACE names each address as `<stack>:<address>`. An
+allowance that matches no finding is refused as well: a misspelt name must not pass silently, nor one
+left over from an earlier run. Every environment that has a file is guarded, whatever its suffix; only
+a copy made with SUFFIX= on the command line (a throwaway, as the loader marks it) is not, unless its
+state location is recorded as protected.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from dataclasses import dataclass
 from shared.config import EnvironmentConfig
 from shared.errors import UsageError
 from shared.naming import STACK_NAMES
-from shared.precious import PRECIOUS, is_precious, lost_with
+from shared.precious import PRECIOUS, WEAKENINGS, Retention, attribute, is_precious, lost_with
 
 # `<type>.<name>`, optionally with an index (`aws_rds_cluster_instance.instance_0`, `...x[0]`, `...x["a"]`).
 _ADDRESS = re.compile(r"^(?P<type>[a-z][a-z0-9_]*)\.[A-Za-z_][A-Za-z0-9_-]*(\[[^\]]+\])?$")
@@ -24,13 +27,16 @@ _ADDRESS = re.compile(r"^(?P<type>[a-z][a-z0-9_]*)\.[A-Za-z_][A-Za-z0-9_-]*(\[[^
 
 @dataclass(frozen=True)
 class Finding:
-    """One planned change that destroys a precious resource."""
+    """One planned change that destroys a precious resource, or weakens what keeps its data."""
 
     stack: str  # the stack's name: data
     address: str  # aws_rds_cluster.cluster
-    action: str  # "replace (delete, then create)", "replace (create, then delete)" or "delete"
+    # "replace (delete, then create)", "replace (create, then delete)", "delete", or for a weakening what the
+    # update does: "lower message_retention_seconds from 4 days to 1 day", "set deletion_protection to false"
+    action: str
     forced_by: tuple[str, ...]  # the attributes that force the replacement (the plan's replace_paths)
     lost: str
+    weakens: bool = False  # an update that weakens, not a destruction
 
     @property
     def allowance(self) -> str:
@@ -39,6 +45,7 @@ class Finding:
     def as_dict(self) -> dict:
         return {
             "address": self.address,
+            "kind": "weakens" if self.weakens else "destroys",
             "action": self.action,
             "forced_by": list(self.forced_by),
             "lost": self.lost,
@@ -51,16 +58,40 @@ class Finding:
 
     def describe(self) -> str:
         forced = f", forced by {', '.join(self.forced_by)}" if self.forced_by else ""
-        return f"{self.stack}: {self.address} would be {self.action}{forced}: lost: {self.lost}"
+        verb = "" if self.weakens else "be "
+        return f"{self.stack}: {self.address} would {verb}{self.action}{forced}: lost: {self.lost}"
+
+
+def weakenings(stack: str, address: str, rtype: str, change: dict) -> list[Finding]:
+    """What an update of a precious resource weakens: a retention lowered, a protection turned off. A value
+    known only after apply is not judged (it is the engine's to fill in)."""
+    before, after, unknown = change.get("before") or {}, change.get("after") or {}, change.get("after_unknown") or {}
+    found = []
+    for rule in WEAKENINGS.get(rtype, ()):
+        old, new = attribute(before, rule.attribute), attribute(after, rule.attribute)
+        if attribute(unknown, rule.attribute) is True or not rule.weakened(old, new):
+            continue
+        if isinstance(rule, Retention):
+            action = f"lower {rule.attribute} from {rule.words(old)} to {rule.words(new)}"
+            lost = rule.lost(old, new)
+        else:
+            action, lost = f"set {rule.attribute} to {str(new).lower()}", rule.lost
+        found.append(Finding(stack, address, action, (), lost, weakens=True))
+    return found
 
 
 def findings(stack: str, plan: dict) -> list[Finding]:
-    """The precious resources a saved plan (`show -json`) destroys, in the plan's order."""
+    """What a saved plan (`show -json`) destroys or weakens of what is precious, in the plan's order."""
     found = []
     for rc in plan.get("resource_changes", []):
         actions = rc["change"]["actions"]
         rtype = rc.get("type") or rc["address"].split(".", 1)[0]
-        if rc.get("mode", "managed") != "managed" or "delete" not in actions or not is_precious(rtype):
+        if rc.get("mode", "managed") != "managed" or not is_precious(rtype):
+            continue
+        if actions == ["update"]:
+            found += weakenings(stack, rc["address"], rtype, rc["change"])
+            continue
+        if "delete" not in actions:
             continue
         if actions == ["delete"]:
             action = "delete"
@@ -108,8 +139,11 @@ class Allowances:
 
 
 def guarded(env: EnvironmentConfig) -> bool:
-    """Every environment is guarded but a suffix copy (SUFFIX=pr-1): a throwaway holds nothing of value."""
-    return env.suffix == env.name
+    """Every environment is guarded but a throwaway copy (SUFFIX=pr-1 on the command line: the loader marks
+    it, no file can), and even that one is where its state location is recorded as protected (the runner
+    then hands it in protected). Not inferred from the suffix: `environment_suffix: stg` in staging.yaml is
+    still staging."""
+    return env.protected or not env.throwaway
 
 
 def check_selection(allowances: Allowances, chosen: list[str], env: EnvironmentConfig) -> None:
@@ -147,7 +181,7 @@ def refusal(env: EnvironmentConfig, stack_id: str, verdict: Verdict, allowances:
     """The message of a refused stack: every finding, what it loses, and the exact value to go on with."""
     lines = [f"refusing to apply {stack_id}: nothing was applied to it or to any later stack"]
     if verdict.refused:
-        lines.append("its plan destroys what is precious (shared/precious.py):")
+        lines.append("its plan destroys or weakens what is precious (shared/precious.py):")
         lines += [f"  - {f.describe()}" for f in verdict.refused]
         kept = [f"{s}:{a}" for s, a in allowances.named if f"{s}:{a}" not in verdict.unmatched]
         every = ",".join(dict.fromkeys([*kept, *(f.allowance for f in verdict.refused)]))
@@ -160,7 +194,7 @@ def refusal(env: EnvironmentConfig, stack_id: str, verdict: Verdict, allowances:
         ]
     if verdict.unmatched:
         lines.append(
-            f"ALLOW_REPLACE names {', '.join(verdict.unmatched)}, which the plan of {stack_id} neither replaces "
-            f"nor deletes: check the spelling against `make plan ENV={env.name}`"
+            f"ALLOW_REPLACE names {', '.join(verdict.unmatched)}, which the plan of {stack_id} neither destroys "
+            f"nor weakens: check the spelling against `make plan ENV={env.name}`"
         )
     return "\n".join(lines)

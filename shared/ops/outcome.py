@@ -71,6 +71,13 @@ class Outcome:
         return f"+{self.add} ~{self.change} -{self.destroy}"
 
 
+def _precious_marker(found: list[guard.Finding]) -> str:
+    """`PRECIOUS: destroys 1, weakens 2`: a lowered retention is marked as plainly as a deletion."""
+    destroys, weakens = sum(not f.weakens for f in found), sum(f.weakens for f in found)
+    parts = [f"destroys {destroys}" if destroys else "", f"weakens {weakens}" if weakens else ""]
+    return f"PRECIOUS: {', '.join(filter(None, parts))}" if found else ""
+
+
 @dataclass
 class Report:
     action: str
@@ -92,10 +99,10 @@ class Report:
         print(f"\n{self.action} {self.env.suffix}: summary")
         for o in self.outcomes:
             counts = o.counts() if o.status in COUNTED else ""
-            marker = f"PRECIOUS: destroys {len(o.precious)}" if o.precious else ""
+            marker = _precious_marker(o.precious)
             print(f"  {o.stack.id:<24} {o.status:<11} {counts:<14} {' '.join(filter(None, (o.note, marker)))}".rstrip())
         if self.precious():
-            print("\nprecious resources these plans destroy (shared/precious.py):")
+            print("\nprecious resources these plans destroy or weaken (shared/precious.py):")
             print("\n".join(f"  - {f.describe()}" for f in self.precious()))
         for o in self.outcomes:
             if o.error:
@@ -108,7 +115,7 @@ class Report:
         rows = [
             f"### {self.action} {self.env.suffix}",
             "",
-            "| stack | status | + | ~ | - | precious destroyed | seconds | note |",
+            "| stack | status | + | ~ | - | precious destroyed or weakened | seconds | note |",
             "|---|---|---|---|---|---|---|---|",
         ]
         for o in self.outcomes:
@@ -119,7 +126,8 @@ class Report:
             )
         if self.precious():
             intro = (
-                "**Precious resources these plans destroy** (a deploy refuses them unless `ALLOW_REPLACE` names each):"
+                "**Precious resources these plans destroy or weaken** (a deploy refuses them unless `ALLOW_REPLACE` "
+                "names each):"
             )
             rows += ["", intro]
             rows += ["", *(f.markdown() for f in self.precious())]

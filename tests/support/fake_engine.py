@@ -7,8 +7,9 @@ Put on PATH as `terraform` by the `engine` fixture. It keeps "state" per stack i
   FAKE_TF_DRIFT    comma-separated stack ids whose deployed infrastructure differs from the code
   FAKE_TF_LOCKED   "<command>:<stack id>": that step fails as Terraform does when another run holds the
                    state lock (its "Lock Info" included)
-  FAKE_TF_CHANGES  JSON {stack id: [[address, actions, replace_paths], ...]}: what a plan of that deployed
-                   stack changes (e.g. [["aws_sqs_queue.dlq", ["delete", "create"], [["name"]]]])
+  FAKE_TF_CHANGES  JSON {stack id: [[address, actions, replace_paths(, {"before": .., "after": ..})], ...]}:
+                   what a plan of that deployed stack changes (e.g. [["aws_sqs_queue.dlq", ["delete", "create"],
+                   [["name"]]]], or an update [["aws_sqs_queue.dlq", ["update"], [], {"before": {...}, ...}]])
   FAKE_TF_UNINSTALLABLE  a provider source (e.g. "hashicorp/random"): the init of a stack that requires it
                    fails as Terraform's does when neither a mirror nor the registry serves it
   FAKE_TF_S3       "1": an apply also writes the stack's state object (its outputs) to the S3 bucket and key
@@ -16,6 +17,8 @@ Put on PATH as `terraform` by the `engine` fixture. It keeps "state" per stack i
                    when served in the test process (`in_process`), where moto's in-process mock is AWS
   FAKE_TF_OUTPUTS  JSON file {stack id: {output name: value}} overriding the invented output values
   FAKE_TF_VERSION  what `version -json` reports (default 1.11.4)
+  FAKE_TF_SHOW     "<stack id>:warning|truncated|text|list": that stack's `show -json` prints a warning line
+                   before the JSON, half of it, text that is not JSON, or JSON that is not an object
   FAKE_TF_SLOW     "apply:<stack id>": that apply traps signals as Terraform does and works until
                    <stack>.finish appears in FAKE_TF_STATE: the first SIGINT/SIGTERM stops it gracefully
                    (it still saves state, for as long as <stack>.hold exists, and fails), a second one
@@ -95,11 +98,25 @@ def run(argv: list[str], cwd: Path, env: Mapping[str, str], out: Write, err: Wri
                 "address": change[0],
                 "mode": "managed",
                 "type": change[0].split(".")[0],
-                "change": {"actions": change[1], **({"replace_paths": change[2]} if len(change) > 2 else {})},
+                "change": {
+                    "actions": change[1],
+                    **({"replace_paths": change[2]} if len(change) > 2 and change[2] else {}),
+                    **(change[3] if len(change) > 3 else {}),  # {"before": {...}, "after": {...}}
+                },
             }
             for change in plan["changes"]
         ]
-        out(json.dumps({"resource_changes": changes}) + "\n")
+        shown = json.dumps({"resource_changes": changes}) + "\n"
+        garble = env.get("FAKE_TF_SHOW", "")  # "<stack id>:<how>": what a broken engine or wrapper prints
+        if garble.startswith(f"{stack}:"):
+            how = garble.split(":", 1)[1]
+            shown = {
+                "warning": "Warning: a provider printed this on stdout\n" + shown,
+                "truncated": shown[: len(shown) // 2],
+                "text": "\x1b[31mnot json at all \xff\x00\n",
+                "list": "[]\n",
+            }[how]
+        out(shown)
         return 0
     if command == "apply":
         plan = json.loads((cwd / argv[-1]).read_text())

@@ -123,7 +123,7 @@ def test_a_misspelt_allowance_is_refused_even_beside_a_matching_one(engine, depl
     plan_destroys(engine, "data-dev", ("aws_rds_cluster.cluster", REPLACE, []))
     with pytest.raises(UsageError) as refused:
         deployed("deploy", allow_replace="data:aws_rds_cluster.cluster,data:aws_sqs_queue.dql")
-    assert "ALLOW_REPLACE names data:aws_sqs_queue.dql, which the plan of data-dev neither replaces nor deletes" in str(
+    assert "ALLOW_REPLACE names data:aws_sqs_queue.dql, which the plan of data-dev neither destroys nor weakens" in str(
         refused.value
     )
     assert engine.commands("apply") == []
@@ -169,8 +169,9 @@ def test_a_targeted_deploy_is_guarded_too(engine, deployed):
     assert engine.commands("apply") == []
 
 
-def test_a_suffix_copy_is_not_guarded(engine, dev, tmp_path):
-    copy = variant(dev, "pr-7")
+def test_a_suffix_copy_is_not_guarded(engine, state_buckets, tmp_path):
+    copy = load_environment("dev", suffix="pr-7")  # made on the command line: the loader marks it a throwaway
+    assert copy.throwaway
     paths = {"outdir": tmp_path / "cdktf.out", "outputs_dir": tmp_path / "outputs"}
     assert deploy.run("deploy", copy, **paths) == 0
     plan_destroys(engine, "data-pr-7", ("aws_rds_cluster.cluster", REPLACE, [["database_name"]]))
@@ -215,7 +216,8 @@ def test_a_protected_environment_is_never_destroyed_by_the_tool(engine, state_bu
     with pytest.raises(UsageError) as refused:
         deploy.run("destroy", prod, confirm="prod")
     assert "prod is protected: the tool never destroys it" in str(refused.value)
-    assert "set protected: false" in str(refused.value)
+    # Only steps that work: prod's file cannot say protected: false (the config rules refuse it).
+    assert "protected: false" not in str(refused.value) and "prod is always protected" in str(refused.value)
     assert engine.calls() == []  # not even the engine's version was asked
 
 
@@ -294,3 +296,126 @@ def test_findings_read_a_real_plans_shape():
         ("data", 'aws_sqs_queue.extra["a"]'),
         ("data", "aws_rds_cluster.cluster"),
     )
+
+
+# ---------------------------------------------------------------- weakening is destroying
+
+
+def _weakening_cases() -> list[tuple[str, str, object, object]]:
+    """(type, attribute, before, after) that weakens, one per rule of precious.WEAKENINGS."""
+    cases = []
+    for rtype, rules in precious.WEAKENINGS.items():
+        for rule in rules:
+            if isinstance(rule, precious.Retention):
+                cases.append((rtype, rule.attribute, 14 if rule.forever is None else rule.forever, 1))
+            else:
+                cases.append((rtype, rule.attribute, not rule.weak, rule.weak))
+    return cases
+
+
+def _nested(dotted: str, value: object) -> dict:
+    """{"a": [{"b": value}]} for "a.0.b": the plan's shape of a block attribute."""
+    *parents, leaf = dotted.split(".")
+    node: object = {leaf: value}
+    for part in reversed(parents):
+        node = [node] if part.isdigit() else {part: node}
+    return node  # type: ignore[return-value]
+
+
+def update(address: str, dotted: str, before: object, after: object) -> tuple:
+    return (address, ["update"], [], {"before": _nested(dotted, before), "after": _nested(dotted, after)})
+
+
+@pytest.mark.parametrize(("rtype", "attribute", "before", "after"), _weakening_cases())
+def test_an_update_that_lowers_a_retention_or_weakens_a_protection_is_refused_until_named(
+    engine, deployed, rtype, attribute, before, after
+):
+    stack, address = EXAMPLES[rtype]
+    plan_destroys(engine, f"{stack}-dev", update(address, attribute, before, after))
+    with pytest.raises(UsageError) as refused:
+        deployed("deploy")
+    message = str(refused.value)
+    assert engine.commands("apply") == []
+    assert f"{stack}: {address} would " in message and attribute in message, message
+    assert "would be " not in message.split(address, 1)[1].split("\n", 1)[0]  # a verb of its own: lower, set
+    assert f"\n    ALLOW_REPLACE={stack}:{address}\n" in message
+    engine.clear()
+    assert deployed("deploy", allow_replace=f"{stack}:{address}") == 0  # named: applied
+    assert f"{stack}-dev" in engine.commands("apply")
+
+
+def test_a_lowered_retention_says_what_is_lost_in_words(engine, deployed):
+    plan_destroys(engine, "data-dev", update("aws_sqs_queue.dlq", "message_retention_seconds", 345600, 86400))
+    with pytest.raises(UsageError) as refused:
+        deployed("deploy")
+    assert (
+        "data: aws_sqs_queue.dlq would lower message_retention_seconds from 4 days to 1 day: "
+        "lost: DLQ messages older than 1 day (kept for 4 days until now)"
+    ) in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("rtype", "attribute", "before", "after"),
+    [
+        ("aws_sqs_queue", "message_retention_seconds", 86400, 345600),  # raised
+        ("aws_cloudwatch_log_group", "retention_in_days", 7, 0),  # to "never expire"
+        ("aws_kinesis_stream", "retention_period", 24, 24),  # unchanged
+        ("aws_rds_cluster", "deletion_protection", False, True),  # turned on
+        ("aws_rds_cluster", "skip_final_snapshot", True, False),
+        ("aws_sqs_queue", "visibility_timeout_seconds", 300, 30),  # not a retention
+    ],
+)
+def test_raising_a_retention_or_strengthening_a_protection_is_no_finding(
+    engine, deployed, rtype, attribute, before, after
+):
+    stack, address = EXAMPLES[rtype]
+    plan_destroys(engine, f"{stack}-dev", update(address, attribute, before, after))
+    assert deployed("deploy") == 0
+    assert engine.commands("apply") == [f"{stack}-dev"]
+
+
+def test_a_log_group_that_kept_everything_is_weakened_by_any_retention():
+    change = {"before": {"retention_in_days": 0}, "after": {"retention_in_days": 3653}}
+    (found,) = guard.weakenings("network", "aws_cloudwatch_log_group.flow_logs", "aws_cloudwatch_log_group", change)
+    assert found.lost == "log events older than 3653 days (kept for ever until now)"
+
+
+def test_a_retention_known_only_after_apply_is_not_judged():
+    change = {"before": {"retention_period": 168}, "after": {}, "after_unknown": {"retention_period": True}}
+    assert guard.weakenings("data", "aws_kinesis_stream.stream", "aws_kinesis_stream", change) == []
+
+
+def test_plan_marks_a_weakening_as_it_marks_a_deletion(engine, deployed, tmp_path, capsys):
+    plan_destroys(
+        engine,
+        "data-dev",
+        ("aws_sqs_queue.dlq", ["delete"], []),
+        update("aws_rds_cluster.cluster", "backup_retention_period", 7, 1),
+    )
+    assert deployed("plan") == 0
+    out = capsys.readouterr().out
+    assert "PRECIOUS: destroys 1, weakens 1" in out
+    assert "  - data: aws_rds_cluster.cluster would lower backup_retention_period from 7 days to 1 day" in out
+    report = json.loads((tmp_path / "reports/dev-plan.json").read_text())
+    data = next(s for s in report["stacks"] if s["stack"] == "data-dev")
+    assert [(f["kind"], f["allow"]) for f in data["precious"]] == [
+        ("destroys", "data:aws_sqs_queue.dlq"),
+        ("weakens", "data:aws_rds_cluster.cluster"),
+    ]
+    assert "lower backup_retention_period from 7 days to 1 day" in (tmp_path / "reports/dev-plan.md").read_text()
+
+
+def test_every_weakening_names_an_attribute_its_type_has():
+    """A rule on an attribute the provider does not have would never fire: each names an argument of its
+    type in the provider bindings the stacks are built with (the same names the plan's JSON uses)."""
+    import importlib
+    import inspect
+
+    for rtype, rules in precious.WEAKENINGS.items():
+        assert precious.is_precious(rtype), rtype
+        module = rtype.removeprefix("aws_")
+        camel = "".join(part.capitalize() for part in module.split("_"))
+        config = getattr(importlib.import_module(f"shared.cdk.aws.{module}"), f"{camel}Config")
+        arguments = set(inspect.signature(config.__init__).parameters)
+        for rule in rules:
+            assert rule.attribute.split(".")[0] in arguments, (rtype, rule.attribute)
