@@ -30,7 +30,7 @@ from shared.ops.engine import (
 )
 from shared.ops.outcome import Outcome, Report, Status, write_report
 from shared.ops.outputs import write_outputs
-from shared.ops.preparation import Prepared, install_providers, prepare, release_can_be_recorded
+from shared.ops.preparation import Prepared, install_providers, prepare, release_can_be_recorded, revision_or_unknown
 from shared.ops.stacks import Stack, StackFailed, parallelism, parse_selection
 from shared.paths import OUTPUTS_DIR
 from shared.workdirs import refuse_errored_state
@@ -130,11 +130,13 @@ def _deploy_stack(run: _Run, outcome: Outcome) -> None:
 
 def _destroy_stack(run: _Run, outcome: Outcome) -> None:
     stack = outcome.stack
+    # The record goes before the destroy changes any state (the snapshot key's `state rm` is such a change):
+    # a destroy that fails at any later step must leave nothing that lets the next deploy skip the stack.
+    _forget_fingerprint(run, stack)
     steps.keep_snapshot_key(run.engine, stack, run.env, outcome)
     if not steps.plan(run.engine, stack, outcome, destroy=True):
         outcome.status = Status.NO_CHANGES
         return
-    _forget_fingerprint(run, stack)  # what it described is going
     steps.apply(run.engine, stack)
     outcome.status = Status.DESTROYED
 
@@ -464,7 +466,7 @@ def execute(
     force: bool = False,
 ) -> int:
     """Run `action` over prepared stacks (several actions may share one preparation). A deploy of any
-    environment but a suffix copy is guarded: see shared/ops/guard.py."""
+    environment but a throwaway SUFFIX= copy is guarded: see shared/ops/guard.py."""
     if action == "outputs":
         return outputs.command(prepared, outputs_dir)
     command = COMMANDS[action]
@@ -478,8 +480,5 @@ def execute(
         guard.check_selection(allowances, [s.name for s in chosen], prepared.env)
     run = _Run(prepared, chosen, selection, outputs_dir, record_release, allowances, force=force)
     if command.skips_unchanged:
-        try:
-            run.revision = releases.current_revision()
-        except UsageError:
-            run.revision = ""  # STACK= from a copy that is not a git checkout: recorded as unknown
+        run.revision = revision_or_unknown()  # STACK= from a copy that is not a git checkout: recorded as unknown
     return _over_stacks(command, run)

@@ -40,7 +40,7 @@ def count_changes(engine: Engine, stack: Stack, outcome: Outcome) -> None:
     shown = engine.capture(["show", "-json", "-no-color", stack.plan_file], stack.workdir)
     if shown.returncode != 0:
         raise StackFailed("show", shown.output)
-    plan = json.loads(shown.output)
+    plan = read_plan_json(stack, shown.output)
     outcome.precious = guard.findings(stack.name, plan)
     for rc in plan.get("resource_changes", []):
         actions = rc["change"]["actions"]
@@ -52,6 +52,22 @@ def count_changes(engine: Engine, stack: Stack, outcome: Outcome) -> None:
         outcome.add += "create" in actions
         outcome.change += "update" in actions
         outcome.destroy += "delete" in actions
+
+
+def read_plan_json(stack: Stack, output: str) -> dict:
+    """The engine's `show -json` of a saved plan. Anything else (a warning line before it, output cut short, not
+    JSON at all) fails the stack in one line that names it and what was read: nothing of it is applied."""
+    try:
+        plan = json.loads(output)
+    except ValueError as exc:
+        seen = output.strip()
+        head = repr(seen[:80]) + ("..." if len(seen) > 80 else "") if seen else "nothing"
+        raise StackFailed(
+            "show", f"the engine's plan of {stack.id} is not JSON ({exc}); read {len(output)} characters: {head}"
+        ) from None
+    if not isinstance(plan, dict):
+        raise StackFailed("show", f"the engine's plan of {stack.id} is not a JSON object: {type(plan).__name__}")
+    return plan
 
 
 _KEY_REFERENCE = re.compile(r"^\$\{(aws_kms_key\.[A-Za-z0-9_-]+)\.arn\}$")

@@ -11,7 +11,7 @@ import pytest
 from shared.cli import main
 from shared.config import load_environment
 from shared.errors import UsageError
-from shared.ops import deploy
+from shared.ops import deploy, fingerprint
 from tests.support.synthesized import variant
 
 ORDER = ["network-dev", "data-dev", "compute-dev", "monitoring-dev"]
@@ -176,6 +176,26 @@ def test_an_apply_that_fails_leaves_no_fingerprint_so_the_next_deploy_plans_it(e
     engine.clear()
     run("deploy", dev)
     assert engine.commands("plan") == ["compute-dev"]  # monitoring was applied before, and reads nothing new
+
+
+def test_a_destroy_that_fails_after_its_first_state_change_leaves_no_fingerprint(engine, dev, tmp_path):
+    """The snapshot key leaves the state first; a destroy whose plan then fails must not let the next deploy
+    skip the stack (its key is no longer managed): the record goes before any state change."""
+    served_only(engine)
+    kept = variant(dev, "dev", data__aurora__final_snapshot=True)
+    paths = {"outdir": tmp_path / "cdktf.out", "outputs_dir": tmp_path / "outputs"}
+    assert deploy.run("deploy", kept, **paths) == 0
+    assert fingerprint.recorded(kept, "data") is not None
+    engine.clear()
+    engine.set("FAIL", "plan:data-dev")
+    assert deploy.run("destroy", kept, confirm="dev", **paths) == 1
+    data = [c for c, s, _ in engine.calls() if s == "data-dev"]
+    assert "state" in data and data.index("state") < data.index("plan"), data  # the key left the state first
+    assert fingerprint.recorded(kept, "data") is None
+    engine.set("FAIL", None)
+    engine.clear()
+    assert deploy.run("deploy", kept, **paths) == 0
+    assert "data-dev" in engine.commands("plan"), "the next deploy skipped a stack whose destroy had begun"
 
 
 def test_plan_marks_the_stacks_whose_fingerprint_differs_from_what_was_applied(engine, dev, run, tmp_path, capsys):

@@ -1,7 +1,13 @@
-"""The engine steps of one stack: what a planned change alters, by attribute name."""
+"""The engine steps of one stack: what a planned change alters, by attribute name; a plan that is not JSON."""
 
 from __future__ import annotations
 
+import json
+
+import pytest
+
+from shared.config import load_environment
+from shared.ops import deploy
 from shared.ops.steps import changed_attributes
 
 
@@ -17,3 +23,29 @@ def test_only_attributes_whose_known_value_changes_are_named():
 def test_a_create_or_a_delete_names_what_it_sets_or_removes():
     assert changed_attributes({"before": None, "after": {"a": 1}}) == ["a"]
     assert changed_attributes({"before": {"a": 1}, "after": None}) == ["a"]
+
+
+@pytest.mark.parametrize(
+    ("how", "words"),
+    [
+        ("warning", "'Warning: a provider printed this on stdout"),
+        ("truncated", "read "),
+        ("text", "not json at all"),
+        ("list", "is not a JSON object: list"),
+    ],
+)
+def test_a_plan_the_engine_shows_as_anything_but_json_fails_its_stack_in_one_line(
+    engine, state_buckets, tmp_path, presynthesized, capsys, how, words
+):
+    dev = load_environment("dev")
+    paths = {"outdir": presynthesized(tmp_path / "cdktf.out"), "outputs_dir": tmp_path / "outputs"}
+    engine.set("SHOW", f"network-dev:{how}")
+    assert deploy.run("deploy", dev, **paths) == 1
+    assert engine.commands("apply") == []  # nothing of it, nor of any later stack
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    (line,) = [line for line in err.splitlines() if "the engine's plan of network-dev" in line]
+    assert words in line and len(line) < 400, line
+    assert "network-dev              failed" in out and "data-dev                 not run" in out
+    report = json.loads((tmp_path / "reports/dev-deploy.json").read_text())
+    assert [s["status"] for s in report["stacks"]][:2] == ["failed", "not run"]
