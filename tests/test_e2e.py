@@ -90,6 +90,25 @@ def data_is_safe_from_routine_changes(pipeline: Pipeline, outputs: dict, step) -
     assert "Instance cannot be destroyed" in stopped.stderr and "prevent_destroy" in stopped.stderr, stopped.stderr
     assert database()[0] == renamed  # the rest of the run keeps the renamed database (a revert is one more replacement)
 
+    step("a retention cut in local.yaml: refused until named, and the emulator's queue shows which happened")
+    sqs = pipeline.aws("sqs")
+
+    def kept_for() -> int:
+        attributes = sqs.get_queue_attributes(QueueUrl=outputs["data"]["dlq_url"], AttributeNames=["All"])
+        return int(attributes["Attributes"]["MessageRetentionPeriod"])
+
+    assert kept_for() == LOCAL.data.dlq.retention_days * 86400
+    config.write_text(config.read_text().replace("data:\n", "data:\n  dlq:\n    retention_days: 1\n", 1))
+    cut = pipeline.make("deploy", "ENV=local", ok=False)
+    assert cut.returncode == 2 and "refusing to apply data-local" in cut.stderr, cut.stderr[-3000:]
+    assert "data: aws_sqs_queue.dlq would lower message_retention_seconds from 14 days to 1 day" in cut.stderr
+    assert "lost: DLQ messages older than 1 day" in cut.stderr and "\n    ALLOW_REPLACE=data:aws_sqs_queue.dlq\n" in (
+        cut.stderr
+    )
+    assert kept_for() == LOCAL.data.dlq.retention_days * 86400, "a refused retention cut reached the queue"
+    pipeline.make("deploy", "ENV=local", "ALLOW_REPLACE=data:aws_sqs_queue.dlq")
+    assert kept_for() == 86400
+
 
 def the_password_rests_only_in_secrets_manager(pipeline: Pipeline, outputs: dict, step) -> None:
     """Written through write-only arguments from an ephemeral password: in no state version, no file the
