@@ -1,4 +1,5 @@
-"""What an AWS emulator does not give back as it was given: the one list of known differences.
+"""What an AWS emulator does not give back as it was given, and what it does not serve at all: the one list of
+known differences.
 
 An emulated environment (`aws.endpoint` set, such as `local`) puts each listed attribute in the
 `ignore_changes` of every resource of its type (PipelineStack.absorb_emulator_quirks), so that a deploy
@@ -41,3 +42,27 @@ QUIRKS: tuple[Quirk, ...] = (
 def ignored(resource_type: str) -> list[str]:
     """The attributes an emulated environment ignores on a resource of this type, in list order."""
     return [q.attribute for q in QUIRKS if q.resource_type == resource_type]
+
+
+@dataclass(frozen=True)
+class Gap:
+    """An AWS API the emulator does not serve at all: what asking it gives, and what the tools do instead."""
+
+    service: str  # boto3's name for it
+    answer: str
+    instead: str
+    emulator: str = "moto"
+
+
+GAPS: tuple[Gap, ...] = (
+    Gap(
+        "ecr-public",
+        "has no ECR Public API: every call answers HTTP 500 with an HTML error page",
+        "an image on public.ecr.aws runs by its tag in an emulated environment (the emulator is not asked)",
+    ),
+)
+
+
+def lacks(service: str) -> Gap | None:
+    """The listed gap of the emulator for this AWS service, if any."""
+    return next((g for g in GAPS if g.service == service), None)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.config import EnvironmentConfig
+from shared.emulator_quirks import lacks
 from shared.errors import UsageError
 from shared.image_ref import ECR, ECR_PUBLIC_HOST, ImageRef, parse
 from shared.ops.aws import client
@@ -74,9 +75,9 @@ def _aws_digest(env: EnvironmentConfig, ref: ImageRef) -> str:
                 f"compute.image {ref.name}:{ref.tag} cannot be found ({code}): push it, or fix the "
                 "image in the environment file; nothing was changed"
             ) from None
-        raise LookupError(f"{code or 'error'}: {exc.response.get('Error', {}).get('Message', exc)}") from None
+        raise LookupError(_answered(api.meta.endpoint_url, exc)) from None
     except BotoCoreError as exc:
-        raise LookupError(str(exc)) from None
+        raise LookupError(f"asked {api.meta.endpoint_url}: {one_line(str(exc))}") from None
     if not found or not found[0].get("imageDigest"):
         raise NotFound(f"compute.image {ref.name}:{ref.tag} cannot be found: push it; nothing was changed")
     return found[0]["imageDigest"]
@@ -109,13 +110,28 @@ def _registry_digest(ref: ImageRef, timeout: float = 10) -> str:
                 f"compute.image {ref.name}:{ref.tag} cannot be found (HTTP 404 from {ref.registry}): "
                 "push it, or fix the image in the environment file; nothing was changed"
             ) from None
-        raise LookupError(f"HTTP {exc.code} from {ref.registry}") from None
+        raise LookupError(f"asked {ref.registry}: HTTP {exc.code} {one_line(str(exc.reason))}") from None
     except (OSError, ValueError, KeyError) as exc:
-        raise LookupError(f"{ref.registry} did not answer: {exc}") from None
+        raise LookupError(f"{ref.registry} did not answer: {one_line(str(exc))}") from None
     digest = response.headers.get("Docker-Content-Digest", "")
     if not digest.startswith("sha256:"):
         raise LookupError(f"{ref.registry} gave no Docker-Content-Digest")
     return digest
+
+
+def one_line(text: str, limit: int = 120) -> str:
+    """An answer in one short line: an HTML error page is reduced to its words (its title comes first)."""
+    words = " ".join(re.sub(r"<[^>]*>", " ", text).split())
+    return words if len(words) <= limit else words[: limit - 3] + "..."
+
+
+def _answered(endpoint: str, exc: ClientError) -> str:
+    """`asked <endpoint>: HTTP 500 <code>: <reason>`: which service was asked and what it answered."""
+    error, status = exc.response.get("Error", {}), exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    code, message = error.get("Code", ""), one_line(str(error.get("Message") or exc))
+    message = message.removeprefix(f"{status} ")  # an error page's title repeats the status
+    said = ": ".join(filter(None, (code if code != str(status) else "", message)))
+    return f"asked {endpoint}: HTTP {status or '?'} {said}".rstrip()
 
 
 def resolve(env: EnvironmentConfig, image: str) -> Resolved:
@@ -127,6 +143,8 @@ def resolve(env: EnvironmentConfig, image: str) -> Resolved:
     try:
         if ECR.match(ref.name):
             return Resolved(image, _aws_digest(env, ref))
+        if ref.registry == ECR_PUBLIC_HOST and env.emulated and (gap := lacks("ecr-public")):
+            return Resolved(image, why=f"the emulator at {env.aws.endpoint} {gap.answer.split(':')[0]}, a known gap")
         if ref.registry == ECR_PUBLIC_HOST:
             try:
                 return Resolved(image, _aws_digest(env, ref))

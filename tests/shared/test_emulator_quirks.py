@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.emulator_quirks import QUIRKS, ignored
+from shared.emulator_quirks import GAPS, QUIRKS, ignored, lacks
 
 STACKS = ("network", "data", "compute", "monitoring")
 QUIRKY = {(q.resource_type, q.attribute) for q in QUIRKS}
@@ -46,3 +46,13 @@ def test_what_a_resource_ignores_of_its_own_stays_beside_the_quirks(variants):
     assert service["lifecycle"]["ignore_changes"] == ["desired_count", *ignored("aws_ecs_service")]
     cluster = variants.one("data", "emulated", "aws_rds_cluster")
     assert cluster["lifecycle"]["ignore_changes"] == ["final_snapshot_identifier", *ignored("aws_rds_cluster")]
+
+
+def test_each_gap_is_a_service_boto3_knows_with_what_it_answers_and_what_is_done_instead():
+    import boto3
+
+    known = set(boto3.session.Session().get_available_services())
+    for gap in GAPS:
+        assert gap.service in known and lacks(gap.service) is gap, gap
+        assert len(gap.answer.split()) >= 4 and len(gap.instead.split()) >= 4, gap
+    assert lacks("s3") is None

@@ -72,6 +72,36 @@ def test_an_emulated_environment_asks_no_registry_off_the_machine(state_buckets)
     assert "asks no registry but its emulator" in images.resolve(local, "ghcr.io/o/r:1").why
 
 
+def test_an_answer_that_is_a_page_of_html_is_one_line_naming_who_was_asked(fresh_aws, monkeypatch, capsys):
+    """moto has no ECR Public API: it answers HTTP 500 with an HTML page. A warning says which endpoint was
+    asked and what it answered, in one line, never the page."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_ENDPOINT_URL": fresh_aws,
+    }.items():
+        monkeypatch.setenv(name, value)
+    dev = load_environment("dev")
+    images.for_deploy(dev)
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"warning: compute.image {dev.compute.image} runs by its tag: its digest cannot be resolved")
+    assert f"asked {fresh_aws}: HTTP 500 Internal Server Error" in line, line
+    assert "<" not in line and len(line) < 300, line
+
+
+def test_an_emulated_environment_does_not_ask_for_what_its_emulator_lacks(state_buckets, capsys):
+    local = load_environment("local")
+    images.for_deploy(local)
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.endswith(f"(the emulator at {local.aws.endpoint} has no ECR Public API, a known gap)"), line
+
+
+def test_one_line_keeps_the_words_of_a_page_and_cuts_them_short():
+    page = "<html><head><title>500 Internal Server Error</title></head>\n<body><h1>Oops</h1>" + "x " * 200
+    line = images.one_line(page)
+    assert line.startswith("500 Internal Server Error Oops") and len(line) == 120 and line.endswith("...")
+
+
 def test_a_deploy_runs_the_digest_and_records_it_beside_the_tag(engine, dev, tmp_path, presynthesized, capsys):
     digest = push("2.3.1", "sha256:" + "1" * 64)
     ecr = variant(dev, "dev", compute__image=f"{REPOSITORY}:2.3.1")
