@@ -46,7 +46,7 @@ FORCE_ARG = $(if $(filter-out 0,$(strip $(value FORCE))),--force)
 CLI = STREAMFLIX_ENV_ORIGIN=$(call quote,$(origin ENV)) $(PY) -m shared.cli
 
 .PHONY: help install config synth check test lint docs bench plan deploy destroy outputs drift \
-        bootstrap smoke releases promote unlock unprotect emulator emulator-stop e2e providers-lock equivalence clean
+        bootstrap smoke releases promote unlock unprotect local local-down emulator emulator-stop e2e providers-lock equivalence clean
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -134,6 +134,12 @@ unlock: $(STAMP) ## Release a stack's stale state lock: ENV=<env> STACK=<stack> 
 
 providers-lock: $(STAMP) ## Pin every provider for linux/darwin, amd64/arm64 in the lock file: [ENV=dev]
 	@$(CLI) providers-lock $(if $(strip $(value ENV)),$(call opt,ENV,env),--env dev)
+
+local: $(STAMP) ## The whole pipeline on this machine: emulator, bootstrap, deploy by the real engine, smoke: [ENV=local]
+	@$(CLI) local $(if $(strip $(value ENV)),$(call opt,ENV,env),--env local)
+
+local-down: $(STAMP) ## Destroy the local pipeline and stop its emulator: [ENV=local]
+	@$(CLI) local-down $(if $(strip $(value ENV)),$(call opt,ENV,env),--env local)
 
 emulator: $(STAMP) ## Start moto_server for the local environment at its aws.endpoint: [ENV=local]
 	@$(CLI) emulator $(if $(strip $(value ENV)),$(call opt,ENV,env),--env local)

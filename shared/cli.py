@@ -82,6 +82,8 @@ def _parser() -> argparse.ArgumentParser:
         "emulator", "start (or --stop) moto_server for an emulator environment at its aws.endpoint", env="required"
     )
     p.add_argument("--stop", action="store_true", help="stop the emulator this command started")
+    command("local", "the whole pipeline in the emulator: start it, bootstrap, deploy, smoke", env="required")
+    command("local-down", "destroy the emulator environment and stop the emulator", env="required")
     p = command("unprotect", "lift the protection recorded beside an environment's state (never prod)", env="required")
     p.add_argument("--confirm", help="the environment's suffix: confirms the lift")
     p = command("unlock", "release a stack's state lock that nothing holds any more", env="required")
@@ -240,6 +242,18 @@ def cmd_unlock(args: argparse.Namespace) -> int:
     return unlock(_one(args), args.stack, args.lock_id, confirm=args.confirm)
 
 
+def cmd_local(args: argparse.Namespace) -> int:
+    from shared.ops import local  # boto3
+
+    return local.up(_one(args))
+
+
+def cmd_local_down(args: argparse.Namespace) -> int:
+    from shared.ops import local  # boto3
+
+    return local.down(_one(args))
+
+
 def cmd_unprotect(args: argparse.Namespace) -> int:
     from shared.ops.unprotect import unprotect  # boto3
 
@@ -275,6 +289,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "providers-lock": cmd_providers_lock,
     "unlock": cmd_unlock,
     "unprotect": cmd_unprotect,
+    "local": cmd_local,
+    "local-down": cmd_local_down,
 }
 
 

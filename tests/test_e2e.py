@@ -13,6 +13,7 @@ import re
 import shutil
 import signal
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -341,8 +342,14 @@ def test_the_local_pipeline_end_to_end_with_the_real_engine(pipeline, capsys, re
     providers = pipeline.workdir("network-local") / ".terraform" / "providers"
     installed = providers.stat().st_ino
 
-    step("deploy again: goes on from there")
-    deployed = pipeline.make("deploy", "ENV=local")
+    step("make local: the emulator already runs, the bucket is in place, the deploy goes on from there, smoke")
+    deployed = pipeline.make("local")
+    assert "emulator for local already runs" in deployed.stdout and "state bucket" in deployed.stdout
+    assert "8 passed, 0 failed" in deployed.stdout, deployed.stdout[-3000:]
+    assert "local runs the whole pipeline" in deployed.stdout and "Take it down:     make local-down" in (
+        deployed.stdout
+    )
+    assert "<html" not in deployed.stderr.lower() and "has no ECR Public API, a known gap" in deployed.stderr
     assert re.search(r"network-local +(no changes|applied +\+0 ~\d+ -0)", deployed.stdout), "network was complete"
     assert providers.stat().st_ino == installed, "the kept working directory's providers were installed again"
     after_summary = deployed.stdout.split("deploy local: summary", 1)[1]
@@ -363,6 +370,15 @@ def test_the_local_pipeline_end_to_end_with_the_real_engine(pipeline, capsys, re
         )
     assert {stack: log.stat().st_mtime_ns for stack, log in logs.items()} == written, "an engine ran"
     assert "recorded release" in again.stdout
+
+    step("make local again: nothing changes, and it says so in a few seconds")
+    started_local = time.monotonic()
+    unchanged = pipeline.make("local")
+    note(f"e2e: make local with nothing changed: {time.monotonic() - started_local:.1f} s")
+    assert re.search(r"nothing changed: local already ran this code \(\d+\.\d s\)", unchanged.stdout), unchanged.stdout[
+        -3000:
+    ]
+    assert {stack: log.stat().st_mtime_ns for stack, log in logs.items()} == written, "make local ran an engine"
 
     step("re-plan every stack, serially and four at once: nothing to change")
     summaries, seconds = {}, {}
@@ -486,4 +502,12 @@ def test_the_local_pipeline_end_to_end_with_the_real_engine(pipeline, capsys, re
         managed = [r for r in pipeline.state(stack)[1].get("resources", []) if r["mode"] == "managed"]
         assert managed == [], f"{stack} state still holds {[r['type'] + '.' + r['name'] for r in managed]}"
     assert pipeline.leftovers() == []
+
+    step("make local-down: nothing left to destroy, and the emulator stops")
+    down = pipeline.make("local-down")
+    assert all(re.search(rf"{s} +no changes", down.stdout) for s in STACKS), down.stdout[-3000:]
+    assert "stopped the emulator for local" in down.stdout
+    assert not (pipeline.repo / ".emulator" / "local.pid").exists()
+    with pytest.raises(OSError):
+        urllib.request.urlopen(pipeline.endpoint, timeout=2)
     step(f"done: wall time {time.monotonic() - started:.0f} s")

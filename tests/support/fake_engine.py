@@ -65,7 +65,9 @@ def run(argv: list[str], cwd: Path, env: Mapping[str, str], out: Write, err: Wri
     deployed = state_file.exists()
     if command == "init" and (missing := env.get("FAKE_TF_UNINSTALLABLE")):
         wanted = json.loads((cwd / "cdk.tf.json").read_text())["terraform"].get("required_providers", {})
-        version = next((p["version"] for p in wanted.values() if p.get("source") == missing), None)
+        # A source without a namespace ("aws", as cdktf writes the prebuilt AWS provider's) is hashicorp's.
+        sources = {n: s if "/" in s else f"hashicorp/{s}" for n, p in wanted.items() if (s := p.get("source", n))}
+        version = next((wanted[n]["version"] for n, s in sources.items() if s == missing), None)
         if version is not None:
             out(f'Initializing provider plugins...\n- Finding {missing} versions matching "{version}"...\n')
             err(UNINSTALLABLE.format(source=missing))
