@@ -48,8 +48,10 @@ class Retention:
     forever: int | None = None  # the value that means "kept forever" (a log group's 0)
     # What is lost, in words: {what}, {after} (the new value) and {before} (the old one, or "forever").
     template: str = "{what} older than {after} (kept for {before} until now)"
+    default: int | None = None  # what AWS keeps when the attribute is left out (removing it is setting this)
 
     def weakened(self, before: object, after: object) -> bool:
+        before, after = self.default if before is None else before, self.default if after is None else after
         if not _number(before) or not _number(after) or before == after:
             return False
         if self.forever is not None and before == self.forever:
@@ -59,6 +61,7 @@ class Retention:
         return after < before
 
     def lost(self, before: object, after: object) -> str:
+        before, after = self.default if before is None else before, self.default if after is None else after
         return self.template.format(what=self.what, after=self.words(after), before=self.words(before))
 
     def words(self, value: object) -> str:
@@ -76,31 +79,34 @@ class Switch:
     attribute: str
     weak: bool  # the value that weakens
     lost: str  # what that costs, in one sentence
+    default: bool | None = None  # what AWS does when the attribute (or its block) is left out
 
     def weakened(self, before: object, after: object) -> bool:
-        return isinstance(after, bool) and after is self.weak and before is not self.weak
+        before, after = self.default if before is None else before, self.default if after is None else after
+        return isinstance(after, bool) and after is self.weak and before is (not self.weak)
 
 
 DAY, HOUR = 86400, 3600
 _UNITS = {DAY: "day", HOUR: "hour", 60: "minute", 1: "second"}
 WEAKENINGS: dict[str, tuple[Retention | Switch, ...]] = {
     "aws_rds_cluster": (
-        Retention("backup_retention_period", DAY, "automated backups (points in time to restore to)"),
-        Switch("deletion_protection", False, "the database can be deleted by any call, the engine's included"),
-        Switch("skip_final_snapshot", True, "deleting the cluster keeps no final snapshot of its data"),
-        Switch("delete_automated_backups", True, "deleting the cluster deletes its automated backups with it"),
+        Retention("backup_retention_period", DAY, "automated backups (points in time to restore to)", default=1),
+        Switch("deletion_protection", False, "the database can be deleted by any call, the engine's included", False),
+        Switch("skip_final_snapshot", True, "deleting the cluster keeps no final snapshot of its data", False),
+        Switch("delete_automated_backups", True, "deleting the cluster deletes its automated backups with it", True),
     ),
-    "aws_kinesis_stream": (Retention("retention_period", HOUR, "jobs on the stream"),),
-    "aws_sqs_queue": (Retention("message_retention_seconds", 1, "DLQ messages"),),
-    "aws_cloudwatch_log_group": (Retention("retention_in_days", DAY, "log events", forever=0),),
+    "aws_kinesis_stream": (Retention("retention_period", HOUR, "jobs on the stream", default=24),),
+    "aws_sqs_queue": (Retention("message_retention_seconds", 1, "DLQ messages", default=345600),),
+    "aws_cloudwatch_log_group": (Retention("retention_in_days", DAY, "log events", forever=0, default=0),),
     "aws_kms_key": (
         Retention(
             "deletion_window_in_days",
             DAY,
             "the key",
             template="a deletion of {what} by mistake can be cancelled for {after} (for {before} until now)",
+            default=30,
         ),
-        Switch("is_enabled", False, "whatever the key encrypts cannot be read while it is disabled"),
+        Switch("is_enabled", False, "whatever the key encrypts cannot be read while it is disabled", True),
     ),
     "aws_secretsmanager_secret": (
         Retention(
@@ -108,11 +114,16 @@ WEAKENINGS: dict[str, tuple[Retention | Switch, ...]] = {
             DAY,
             "the secret",
             template="{what}, deleted by mistake, can be restored for {after} (for {before} until now)",
+            default=30,
         ),
     ),
     "aws_dynamodb_table": (
-        Switch("point_in_time_recovery.0.enabled", False, "the workers' leases lose their point-in-time backups"),
-        Switch("deletion_protection_enabled", False, "the table can be deleted by any call, the engine's included"),
+        Switch(
+            "point_in_time_recovery.0.enabled", False, "the workers' leases lose their point-in-time backups", False
+        ),
+        Switch(
+            "deletion_protection_enabled", False, "the table can be deleted by any call, the engine's included", False
+        ),
     ),
 }
 

@@ -72,10 +72,12 @@ def weakenings(stack: str, address: str, rtype: str, change: dict) -> list[Findi
         if attribute(unknown, rule.attribute) is True or not rule.weakened(old, new):
             continue
         if isinstance(rule, Retention):
+            old, new = rule.default if old is None else old, rule.default if new is None else new
             action = f"lower {rule.attribute} from {rule.words(old)} to {rule.words(new)}"
             lost = rule.lost(old, new)
         else:
-            action, lost = f"set {rule.attribute} to {str(new).lower()}", rule.lost
+            shown = "left out" if new is None else f"set to {str(new).lower()}"
+            action, lost = f"have {rule.attribute} {shown}", rule.lost
         found.append(Finding(stack, address, action, (), lost, weakens=True))
     return found
 

@@ -419,3 +419,25 @@ def test_every_weakening_names_an_attribute_its_type_has():
         arguments = set(inspect.signature(config.__init__).parameters)
         for rule in rules:
             assert rule.attribute.split(".")[0] in arguments, (rtype, rule.attribute)
+
+
+@pytest.mark.parametrize(
+    ("rtype", "before", "after", "finding"),
+    [
+        # Left out, an attribute is AWS's default: 4 days for a queue, so leaving out 14 days lowers it.
+        (
+            "aws_sqs_queue",
+            {"message_retention_seconds": 1209600},
+            {},
+            "lower message_retention_seconds from 14 days to 4 days",
+        ),
+        ("aws_dynamodb_table", {"point_in_time_recovery": [{"enabled": True}]}, {"point_in_time_recovery": []},
+         "have point_in_time_recovery.0.enabled left out"),
+        ("aws_rds_cluster", {"delete_automated_backups": False}, {}, "have delete_automated_backups left out"),
+        ("aws_cloudwatch_log_group", {"retention_in_days": 30}, {}, None),  # left out: kept forever
+        ("aws_rds_cluster", {}, {"deletion_protection": True}, None),
+    ],
+)  # fmt: skip
+def test_an_attribute_left_out_is_judged_as_the_default_aws_then_keeps(rtype, before, after, finding):
+    found = guard.weakenings("data", f"{rtype}.x", rtype, {"before": before, "after": after})
+    assert [f.action for f in found] == ([finding] if finding else [])
