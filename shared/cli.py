@@ -84,7 +84,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--stop", action="store_true", help="stop the emulator this command started")
     p = command("unlock", "release a stack's state lock that nothing holds any more", env="required")
     p.add_argument("--stack", help="the stack whose state is locked (network, data, compute or monitoring)")
-    p.add_argument("--lock-id", help="the ID of the lock, as the engine or make plan named it")
+    p.add_argument("--lock-id", help="the ID of the lock, as make deploy or the engine named it")
     p.add_argument("--confirm", help="the environment's suffix, when it is protected")
     p = sub.add_parser("promote", help="promote the revision of FROM to TO, behind gates")
     p.add_argument("--from", dest="source")

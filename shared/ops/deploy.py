@@ -69,7 +69,7 @@ def _plan_stack(run: _Run, outcome: Outcome) -> None:
     if missing := speculative.missing_reads(outcome.stack.workdir, run.produced):
         _plan_speculatively(run.engine, outcome, run.env, missing)
         return
-    changes = steps.plan(run.engine, outcome.stack, outcome)
+    changes = steps.plan(run.engine, outcome.stack, outcome, lock=False)  # reviewed, never applied
     outcome.status = Status.PLANNED if changes else Status.NO_CHANGES
     # What differs from what runs: a pull request's plan shows which stacks it touches.
     now, applied = fingerprint.compare(run.env, outcome.stack, run.engine)
@@ -78,7 +78,8 @@ def _plan_stack(run: _Run, outcome: Outcome) -> None:
 
 
 def _drift_stack(run: _Run, outcome: Outcome) -> None:
-    outcome.status = Status.DRIFTED if steps.plan(run.engine, outcome.stack, outcome) else Status.IN_SYNC
+    drifted = steps.plan(run.engine, outcome.stack, outcome, lock=False)  # compared, never applied
+    outcome.status = Status.DRIFTED if drifted else Status.IN_SYNC
 
 
 def _unchanged_since(run: _Run, stack: Stack) -> fingerprint.Fingerprint | None:

@@ -24,7 +24,7 @@ def unlock(
     if not names or len(names) != 1 or not lock_id:
         raise UsageError(
             f"make unlock ENV={env.name} STACK=<one stack> LOCK_ID=<id>: the stack and the ID of the lock to "
-            "release (`make plan` or `make deploy` names both when a state is locked)"
+            "release (`make deploy` or `make destroy` names both when a state is locked)"
         )
     if env.protected and confirm != env.suffix:
         raise UsageError(f"{env.suffix} is protected: releasing a lock on its state needs CONFIRM={env.suffix}")

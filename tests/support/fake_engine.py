@@ -6,7 +6,7 @@ Put on PATH as `terraform` by the `engine` fixture. It keeps "state" per stack i
   FAKE_TF_FAIL     "<command>:<stack id>" (e.g. "apply:compute-dev"): that step fails
   FAKE_TF_DRIFT    comma-separated stack ids whose deployed infrastructure differs from the code
   FAKE_TF_LOCKED   "<command>:<stack id>": that step fails as Terraform does when another run holds the
-                   state lock (its "Lock Info" included)
+                   state lock (its "Lock Info" included), unless it runs with -lock=false
   FAKE_TF_CHANGES  JSON {stack id: [[address, actions, replace_paths], ...]}: what a plan of that deployed
                    stack changes (e.g. [["aws_sqs_queue.dlq", ["delete", "create"], [["name"]]]])
   FAKE_TF_UNINSTALLABLE  a provider source (e.g. "hashicorp/random"): the init of a stack that requires it
@@ -53,7 +53,7 @@ def run(argv: list[str], cwd: Path, env: Mapping[str, str], out: Write, err: Wri
     if env.get("FAKE_TF_FAIL") == f"{command}:{stack}":
         err(f"Error: {command} failed in {stack}: InvalidParameterException: the fake engine was told to fail\n")
         return 1
-    if env.get("FAKE_TF_LOCKED") == f"{command}:{stack}":
+    if env.get("FAKE_TF_LOCKED") == f"{command}:{stack}" and "-lock=false" not in argv:
         err(LOCKED.format(stack=stack))
         return 1
     if command == "force-unlock":
