@@ -86,6 +86,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--stack", help="the stack whose state is locked (network, data, compute or monitoring)")
     p.add_argument("--lock-id", help="the ID of the lock, as make deploy or the engine named it")
     p.add_argument("--confirm", help="the environment's suffix, when it is protected")
+    p = command(
+        "push-state", "push a stack's errored.tfstate back as its state, and lift the refusal of it", env="required"
+    )
+    p.add_argument("--stack", help="the stack the file belongs to (network, data, compute or monitoring)")
+    p.add_argument("--file", help="the errored.tfstate the engine left (the refusal of the stack says where)")
+    p.add_argument("--lock-id", help="the state lock the run that left it still holds, to release first")
+    p.add_argument("--confirm", help="the environment's suffix, when it is protected")
     p = sub.add_parser("promote", help="promote the revision of FROM to TO, behind gates")
     p.add_argument("--from", dest="source")
     p.add_argument("--to", dest="target")
@@ -238,6 +245,12 @@ def cmd_unlock(args: argparse.Namespace) -> int:
     return unlock(_one(args), args.stack, args.lock_id, confirm=args.confirm)
 
 
+def cmd_push_state(args: argparse.Namespace) -> int:
+    from shared.ops.push_state import push_state  # boto3
+
+    return push_state(_one(args), args.stack, args.file, lock_id=args.lock_id, confirm=args.confirm)
+
+
 def cmd_promote(args: argparse.Namespace) -> int:
     from shared.ops.promote import promote  # boto3
 
@@ -266,6 +279,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "emulator": cmd_emulator,
     "providers-lock": cmd_providers_lock,
     "unlock": cmd_unlock,
+    "push-state": cmd_push_state,
 }
 
 

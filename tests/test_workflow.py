@@ -4,6 +4,7 @@ shaped as docs/promotion.md says."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -156,6 +157,18 @@ def test_a_deploy_or_promotion_that_fails_times_out_or_is_cancelled_keeps_the_er
         assert upload["with"]["if-no-files-found"] == "ignore" and upload["with"]["retention-days"] == 30  # as told
         uploads.append(upload)
     assert uploads[0] == uploads[1] == uploads[2]  # one step, written out three times (no YAML anchors)
+
+
+def test_the_artifact_is_named_as_the_tool_records_it_beside_the_state():
+    from shared.ops.errored_state import ci_run
+
+    jobs = yaml.safe_load(WORKFLOW.read_text())["jobs"]
+    for name in ("deploy-dev", "promote-staging", "promote-prod"):
+        upload = next(s for s in jobs[name]["steps"] if s.get("uses", "").startswith("actions/upload-artifact@"))
+        github = {"github.job": name, "github.run_id": "4242", "github.run_attempt": "2"}  # as the runner sets them
+        named = re.sub(r"\$\{\{\s*([\w.]+)\s*\}\}", lambda m, github=github: github[m[1]], upload["with"]["name"])
+        runner = {"GITHUB_JOB": name, "GITHUB_RUN_ID": "4242", "GITHUB_RUN_ATTEMPT": "2"}
+        assert named == ci_run(runner).artifact, name
 
 
 # ---------------------------------------------------------------- actionlint and zizmor

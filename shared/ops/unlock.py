@@ -8,8 +8,18 @@ from pathlib import Path
 from shared.config import EnvironmentConfig
 from shared.contract import DEFAULT_OUTDIR
 from shared.errors import OperationFailed, UsageError
-from shared.ops import preparation, state_lock
-from shared.ops.stacks import init_quietly, parse_selection
+from shared.ops import errored_state, preparation, state_lock
+from shared.ops.engine import Engine
+from shared.ops.stacks import Stack, init_quietly, parse_selection
+
+
+def release(engine: Engine, target: Stack, lock_id: str) -> None:
+    """Release the lock `lock_id` on the state of `target` through the engine (its working directory initialized)."""
+    init_quietly(engine, target)
+    result = engine.run(["force-unlock", "-force", "-no-color", lock_id], target.workdir)
+    if result.returncode != 0:
+        raise OperationFailed(f"the engine could not release the lock on {target.id}:\n{result.output}")
+    print(f"released the state lock {lock_id} of {target.id}")
 
 
 def unlock(
@@ -32,6 +42,9 @@ def unlock(
     # running, works on the environment here (its engine would then be the lock's holder).
     prepared = preparation.prepare("unlock", env, outdir=outdir, confirm=confirm)
     target = next(s for s in prepared.ordered if s.name == names[0])
+    # The run that left an errored state most likely left its lock too: `make push-state ... LOCK_ID=`
+    # releases it as it pushes the state back.
+    errored_state.refuse(env, [target])
     held = state_lock.read(env, target.name)
     if held is None:
         print(f"{target.id}: its state is not locked; nothing to do")
@@ -39,9 +52,5 @@ def unlock(
     print(f"{target.id}: its state is locked, {held.describe()}")
     if held.id != lock_id:
         raise UsageError(f"LOCK_ID={lock_id} is not the lock on {target.id} (its ID is {held.id}); nothing was changed")
-    init_quietly(prepared.engine, target)
-    result = prepared.engine.run(["force-unlock", "-force", "-no-color", lock_id], target.workdir)
-    if result.returncode != 0:
-        raise OperationFailed(f"the engine could not release the lock on {target.id}:\n{result.output}")
-    print(f"released the state lock {lock_id} of {target.id}")
+    release(prepared.engine, target, lock_id)
     return 0
