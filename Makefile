@@ -35,7 +35,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 # Each variable reaches the command line as exactly one argument, whatever it holds: taken unexpanded
 # ($(value)), single-quoted for the shell, and only for the commands that take it. They are not
 # exported: make would expand a value such as $(shell ...) to put it into the recipe's environment.
-unexport ENV SUFFIX STACK FROM TO CONFIRM ALLOW_REPLACE LOCK_ID TOOLCHAIN FORCE
+unexport ENV SUFFIX STACK FROM TO CONFIRM ALLOW_REPLACE LOCK_ID FILE TOOLCHAIN FORCE
 quote = '$(subst ','\'',$(1))'
 opt = $(if $(strip $(value $(1))),--$(2) $(call quote,$(value $(1))))
 ENV_ARGS = $(call opt,ENV,env) $(call opt,SUFFIX,suffix)
@@ -46,7 +46,7 @@ FORCE_ARG = $(if $(filter-out 0,$(strip $(value FORCE))),--force)
 CLI = STREAMFLIX_ENV_ORIGIN=$(call quote,$(origin ENV)) $(PY) -m shared.cli
 
 .PHONY: help install config synth check test lint docs bench plan deploy destroy outputs drift \
-        bootstrap smoke releases promote unlock unprotect local local-down emulator emulator-stop e2e providers-lock equivalence clean
+        bootstrap smoke releases promote unlock unprotect local local-down push-state emulator emulator-stop e2e providers-lock equivalence clean
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -131,6 +131,9 @@ unprotect: $(STAMP) ## Lift the protection recorded beside an environment's stat
 
 unlock: $(STAMP) ## Release a stack's stale state lock: ENV=<env> STACK=<stack> LOCK_ID=<id> [CONFIRM=<env>]
 	@$(CLI) unlock $(ENV_ARGS) $(call opt,STACK,stack) $(call opt,LOCK_ID,lock-id) $(call opt,CONFIRM,confirm)
+
+push-state: $(STAMP) ## Push back a stack's state the engine could not save: ENV=<env> STACK=<stack> FILE=<errored.tfstate> [LOCK_ID=<id>] [CONFIRM=<env>]
+	@$(CLI) push-state $(ENV_ARGS) $(call opt,STACK,stack) $(call opt,FILE,file) $(call opt,LOCK_ID,lock-id) $(call opt,CONFIRM,confirm)
 
 providers-lock: $(STAMP) ## Pin every provider for linux/darwin, amd64/arm64 in the lock file: [ENV=dev]
 	@$(CLI) providers-lock $(if $(strip $(value ENV)),$(call opt,ENV,env),--env dev)

@@ -88,7 +88,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--confirm", help="the environment's suffix: confirms the lift")
     p = command("unlock", "release a stack's state lock that nothing holds any more", env="required")
     p.add_argument("--stack", help="the stack whose state is locked (network, data, compute or monitoring)")
-    p.add_argument("--lock-id", help="the ID of the lock, as the engine or make plan named it")
+    p.add_argument("--lock-id", help="the ID of the lock, as make deploy or the engine named it")
+    p.add_argument("--confirm", help="the environment's suffix, when it is protected")
+    p = command(
+        "push-state", "push a stack's errored.tfstate back as its state, and lift the refusal of it", env="required"
+    )
+    p.add_argument("--stack", help="the stack the file belongs to (network, data, compute or monitoring)")
+    p.add_argument("--file", help="the errored.tfstate the engine left (the refusal of the stack says where)")
+    p.add_argument("--lock-id", help="the state lock the run that left it still holds, to release first")
     p.add_argument("--confirm", help="the environment's suffix, when it is protected")
     p = sub.add_parser("promote", help="promote the revision of FROM to TO, behind gates")
     p.add_argument("--from", dest="source")
@@ -260,6 +267,12 @@ def cmd_unprotect(args: argparse.Namespace) -> int:
     return unprotect(_one(args), confirm=args.confirm)
 
 
+def cmd_push_state(args: argparse.Namespace) -> int:
+    from shared.ops.push_state import push_state  # boto3
+
+    return push_state(_one(args), args.stack, args.file, lock_id=args.lock_id, confirm=args.confirm)
+
+
 def cmd_promote(args: argparse.Namespace) -> int:
     from shared.ops.promote import promote  # boto3
 
@@ -291,6 +304,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "unprotect": cmd_unprotect,
     "local": cmd_local,
     "local-down": cmd_local_down,
+    "push-state": cmd_push_state,
 }
 
 

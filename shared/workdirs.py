@@ -69,22 +69,6 @@ def require_node() -> None:
         raise UsageError("Node.js (20 or newer) is not on PATH; the jsii runtime behind cdktf needs it to synthesize")
 
 
+# What Terraform writes into the working directory when it cannot save a stack's state to the backend
+# (shared/ops/errored_state.py records it and refuses the stack until `make push-state`).
 ERRORED_STATE = "errored.tfstate"
-
-
-def refuse_errored_state(workdirs: list[Path]) -> None:
-    """Terraform writes errored.tfstate into the working directory when it cannot save a stack's state to
-    the backend (the bucket unreachable, the credentials expired at the end of an apply): that file is
-    then the only record of what the run created. Nothing may run on such a stack until it is pushed
-    back, or a plan against the stale remote state would create everything again, or destroy it."""
-    stranded = [w for w in workdirs if (w / ERRORED_STATE).is_file()]
-    if stranded:
-        raise UsageError(
-            "the engine could not save the state of "
-            + ", ".join(w.name for w in stranded)
-            + " last time and left it in "
-            + ", ".join(str(w / ERRORED_STATE) for w in stranded)
-            + ": it is the only record of what that run created. Push it back to the backend first: "
-            + "; ".join(f"(cd {w} && terraform state push {ERRORED_STATE} && rm {ERRORED_STATE})" for w in stranded)
-            + ". Nothing was run."
-        )

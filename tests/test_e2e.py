@@ -186,7 +186,7 @@ def faults_are_survived(pipeline: Pipeline, step) -> None:
     def lock_objects() -> list[str]:
         return [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", []) if o["Key"].endswith(".tflock")]
 
-    step("a state lock left behind by a crashed run: a plan names it, make unlock shows and releases it")
+    step("a state lock left behind by a crashed run: a plan reads past it, a deploy names it, make unlock releases it")
     key = f"{LOCAL.state.key_prefix}/local/compute.tfstate"
     left = {
         "ID": "5b8f2c1e-77d0-4e5a-a0c4-crashedrun01",
@@ -198,7 +198,8 @@ def faults_are_survived(pipeline: Pipeline, step) -> None:
         "Path": f"{bucket}/{key}",
     }
     s3.put_object(Bucket=bucket, Key=f"{key}.tflock", Body=json.dumps(left).encode())
-    locked = pipeline.make("plan", "ENV=local", "STACK=compute", "STATE_LOCK_TIMEOUT=0", ok=False)
+    pipeline.make("plan", "ENV=local", "STACK=compute", "STATE_LOCK_TIMEOUT=0")  # never applied: takes no lock
+    locked = pipeline.make("deploy", "ENV=local", "STACK=compute", "FORCE=1", "STATE_LOCK_TIMEOUT=0", ok=False)
     assert locked.returncode == 2 and "Error 1" in locked.stderr, locked.stderr[-3000:]
     assert "compute-local: its state is locked, held by ci@crashed-runner for OperationTypeApply since" in (
         locked.stderr

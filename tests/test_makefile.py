@@ -138,6 +138,12 @@ def test_a_variable_reaches_the_command_as_one_argument_and_never_runs(make, rep
     assert not (repo_copy / "pwned").exists()
 
 
+def test_push_state_takes_the_file_as_one_argument(make, engine, repo_copy):
+    proc = make("push-state", "ENV=dev", "STACK=data", "FILE=x; touch pwned")
+    assert proc.returncode == 2 and "FILE=x; touch pwned: there is no such file; nothing was pushed" in proc.stderr
+    assert not (repo_copy / "pwned").exists() and engine.calls() == []
+
+
 def test_a_missing_env_says_env_and_lists_the_environments(make, engine):
     proc = make("deploy")
     assert proc.returncode == 2

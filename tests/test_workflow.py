@@ -1,15 +1,20 @@
-"""The CI workflow: valid against the published GitHub workflow schema, and shaped as docs/promotion.md says."""
+"""The CI workflow: valid against the published GitHub workflow schema, clean for actionlint and zizmor, and
+shaped as docs/promotion.md says."""
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import yaml
 
 from shared.paths import ROOT
 
 WORKFLOW = ROOT / ".github/workflows/pipeline.yml"
+SETUP = "$/.github/actions/setup"  # the self-repository form: loaded from this commit, never from the disk
 
 
 def validate(path) -> subprocess.CompletedProcess:
@@ -69,7 +74,7 @@ def test_every_job_uses_the_one_setup_with_its_caches():
     jobs = yaml.safe_load(WORKFLOW.read_text())["jobs"]
     for name, job in jobs.items():
         uses = [s.get("uses", "") for s in job["steps"]]
-        assert "./.github/actions/setup" in uses, name
+        assert SETUP in uses, name
         assert not any(u.startswith(("actions/setup-python", "hashicorp/setup-terraform")) for u in uses), name
     steps = yaml.safe_load(ACTION.read_text())["runs"]["steps"]
     python = next(s for s in steps if s.get("uses", "").startswith("actions/setup-python"))
@@ -92,24 +97,39 @@ def _environments_of(job: dict) -> list[str]:
     return job.get("strategy", {}).get("matrix", {}).get("env") or [job["environment"]]
 
 
-def test_every_job_on_an_environment_shares_that_environments_one_concurrency_group():
+def _group(job: dict, env: str) -> str:
+    return job["concurrency"]["group"].replace("${{ matrix.env }}", env)
+
+
+def test_deploys_and_promotions_of_an_environment_share_its_one_group_and_nothing_else_joins_it():
     jobs = yaml.safe_load(WORKFLOW.read_text())["jobs"]
-    touching = {n: j for n, j in jobs.items() if n != "test"}
-    assert set(touching) == {"plan", "deploy-dev", "promote-staging", "promote-prod", "drift"}
-    groups: dict[str, set[str]] = {}
-    for name, job in touching.items():
-        concurrency = job["concurrency"]
-        assert concurrency["cancel-in-progress"] is False, name  # never cancel an engine mid-apply
-        for env in _environments_of(job):
-            groups.setdefault(env, set()).add(concurrency["group"].replace("${{ matrix.env }}", env))
-    # dev, staging and prod: each has exactly one group, shared by its plans, drift checks and deploys.
-    assert groups == {"dev": {"environment-dev"}, "staging": {"environment-staging"}, "prod": {"environment-prod"}}
+    applying = {"deploy-dev": "dev", "promote-staging": "staging", "promote-prod": "prod"}
+    for name, env in applying.items():
+        assert _group(jobs[name], env) == f"environment-{env}", name
+        assert jobs[name]["concurrency"]["cancel-in-progress"] is False, name  # never cancel an engine mid-apply
+    # GitHub cancels the older pending job of a group when another queues: a plan or drift check in a
+    # deploy's group would cancel a promotion waiting for its approval. Theirs are their own.
+    for name in ("plan", "drift"):
+        for env in _environments_of(jobs[name]):
+            assert not _group(jobs[name], env).startswith("environment-"), name
+    assert {name for name, job in jobs.items() if "concurrency" in job} == {*applying, "plan", "drift"}
+
+
+def test_a_pull_requests_plans_replace_only_its_own_and_the_drift_check_waits_for_its_own():
+    jobs = yaml.safe_load(WORKFLOW.read_text())["jobs"]
+    plan, drift = jobs["plan"], jobs["drift"]
+    assert plan["concurrency"]["group"] == "plan-${{ matrix.env }}-${{ github.event.pull_request.number }}"
+    assert plan["concurrency"]["cancel-in-progress"] is True  # a plan applies nothing and holds no lock
+    assert drift["concurrency"] == {"group": "drift-${{ matrix.env }}", "cancel-in-progress": False}
+    # Neither takes the engine's state lock: a deploy's apply never waits for them, nor fails on them.
+    assert "make plan ENV=${{ matrix.env }}" in [s.get("run") for s in plan["steps"]]
+    assert "make drift ENV=${{ matrix.env }}" in [s.get("run") for s in drift["steps"]]
 
 
 def test_sessions_last_as_long_as_the_job_and_plans_use_the_read_only_role():
     jobs = yaml.safe_load(WORKFLOW.read_text())["jobs"]
     for name, job in jobs.items():
-        setup = next(s for s in job["steps"] if s.get("uses") == "./.github/actions/setup")
+        setup = next(s for s in job["steps"] if s.get("uses") == SETUP)
         role = setup.get("with", {}).get("aws-role-arn")
         if name == "test":
             assert role is None  # the tests need no AWS
@@ -122,12 +142,97 @@ def test_sessions_last_as_long_as_the_job_and_plans_use_the_read_only_role():
     assert credentials["with"]["role-duration-seconds"] == "${{ inputs.aws-session-seconds }}"
 
 
-def test_a_failed_deploy_or_promotion_keeps_the_errored_state_the_engine_left():
+def test_a_deploy_or_promotion_that_fails_times_out_or_is_cancelled_keeps_the_errored_state():
     from shared.workdirs import ERRORED_STATE
 
     jobs = yaml.safe_load(WORKFLOW.read_text())["jobs"]
+    uploads = []
     for name in ("deploy-dev", "promote-staging", "promote-prod"):
-        upload = next(s for s in jobs[name]["steps"] if s.get("uses", "").startswith("actions/upload-artifact"))
-        assert upload["if"] == "failure()", name
+        steps = jobs[name]["steps"]
+        upload = next(s for s in steps if s.get("uses", "").startswith("actions/upload-artifact@"))
+        assert steps[-1] is upload, name  # after everything that can leave one
+        # A job that times out is cancelled: failure() alone is false then, and the file would be lost.
+        assert upload["if"] == "failure() || cancelled()", name
         assert upload["with"]["path"] == f"cdktf.out/stacks/*/{ERRORED_STATE}", name
-        assert upload["with"]["if-no-files-found"] == "ignore"
+        assert upload["with"]["if-no-files-found"] == "ignore" and upload["with"]["retention-days"] == 30  # as told
+        uploads.append(upload)
+    assert uploads[0] == uploads[1] == uploads[2]  # one step, written out three times (no YAML anchors)
+
+
+def test_the_artifact_is_named_as_the_tool_records_it_beside_the_state():
+    from shared.ops.errored_state import ci_run
+
+    jobs = yaml.safe_load(WORKFLOW.read_text())["jobs"]
+    for name in ("deploy-dev", "promote-staging", "promote-prod"):
+        upload = next(s for s in jobs[name]["steps"] if s.get("uses", "").startswith("actions/upload-artifact@"))
+        github = {"github.job": name, "github.run_id": "4242", "github.run_attempt": "2"}  # as the runner sets them
+        named = re.sub(r"\$\{\{\s*([\w.]+)\s*\}\}", lambda m, github=github: github[m[1]], upload["with"]["name"])
+        runner = {"GITHUB_JOB": name, "GITHUB_RUN_ID": "4242", "GITHUB_RUN_ATTEMPT": "2"}
+        assert named == ci_run(runner).artifact, name
+
+
+# ---------------------------------------------------------------- actionlint and zizmor
+
+
+def _tool(name: str) -> str:
+    """A linter of the `dev` extra, installed beside this Python."""
+    path = Path(sys.executable).with_name(name)
+    assert path.is_file(), f"{name} is not installed: pip install -e '.[dev]' (pyproject.toml pins it)"
+    return str(path)
+
+
+def actionlint(*paths: Path) -> subprocess.CompletedProcess:
+    # shellcheck and pyflakes are left out: the project does not install them, and a check must say the
+    # same on every machine.
+    args = [_tool("actionlint"), "-no-color", "-oneline", "-shellcheck=", "-pyflakes=", *map(str, paths)]
+    return subprocess.run(args, cwd=ROOT, capture_output=True, text=True, check=False)
+
+
+def zizmor(path: Path) -> tuple[int, list[dict]]:
+    """zizmor's exit code and its findings; offline: no audit reaches GitHub."""
+    args = [_tool("zizmor"), "--offline", "--no-progress", "--format", "json", str(path)]
+    result = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, check=False)
+    assert result.stdout.strip(), result.stderr  # it ran and reported (an empty list when it found nothing)
+    return result.returncode, json.loads(result.stdout)
+
+
+def test_actionlint_finds_nothing_in_the_workflows():
+    result = actionlint(*sorted((ROOT / ".github/workflows").glob("*.yml")))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_zizmor_finds_nothing_in_the_workflows_and_the_setup():
+    code, findings = zizmor(ROOT / ".github")
+    shown = [(f["ident"], f["locations"][0]["symbolic"].get("annotation")) for f in findings]
+    assert code == 0 and findings == [], shown
+
+
+BAD_WORKFLOW = """\
+on: pull_request_target
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    needs: nowhere
+    steps:
+      - uses: actions/checkout@v4
+        with:
+          ref: ${{ github.event.pull_request.head.sha }}
+      - run: echo "${{ github.event.pull_request.title }}"
+"""
+
+
+def test_actionlint_flags_a_workflow_that_is_wrong(tmp_path):
+    bad = tmp_path / "bad.yml"
+    bad.write_text(BAD_WORKFLOW)
+    result = actionlint(bad)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "[job-needs]" in result.stdout  # a job that does not exist
+    assert '"github.event.pull_request.title" is potentially untrusted' in result.stdout
+
+
+def test_zizmor_flags_a_workflow_that_is_unsafe(tmp_path):
+    bad = tmp_path / "bad.yml"
+    bad.write_text(BAD_WORKFLOW)
+    code, findings = zizmor(bad)
+    assert code != 0
+    assert {"dangerous-triggers", "template-injection", "unpinned-uses", "artipacked"} <= {f["ident"] for f in findings}

@@ -1,2 +1,2 @@
 """Operating deployed environments: the engine, deploy orchestration, promotion, smoke checks,
-release records, state bootstrap and the emulator."""
+release records, errored states, state bootstrap and the emulator."""

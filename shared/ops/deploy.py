@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -20,7 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from shared.config import EnvironmentConfig
 from shared.contract import DEFAULT_OUTDIR
 from shared.errors import OperationFailed, UsageError
-from shared.ops import fingerprint, guard, outputs, releases, speculative, stacks, state_lock, steps
+from shared.ops import errored_state, fingerprint, guard, outputs, releases, speculative, stacks, state_lock, steps
 from shared.ops.engine import (
     INTERRUPTS,
     OUTPUT,
@@ -33,7 +34,6 @@ from shared.ops.outputs import write_outputs
 from shared.ops.preparation import Prepared, install_providers, prepare, release_can_be_recorded, revision_or_unknown
 from shared.ops.stacks import Stack, StackFailed, parallelism, parse_selection
 from shared.paths import OUTPUTS_DIR
-from shared.workdirs import refuse_errored_state
 
 # ------------------------------------------------------------------ commands
 
@@ -52,6 +52,7 @@ class _Run:
     force: bool = False  # FORCE=1: plan every stack, fingerprints or not
     revision: str = ""  # the git revision deployed, recorded with each fingerprint
     fingerprints: dict[str, fingerprint.Fingerprint] = field(default_factory=dict)  # computed this run
+    origin: errored_state.Origin | None = None  # where a command that writes state runs (read-only: None)
 
     @property
     def env(self) -> EnvironmentConfig:
@@ -69,7 +70,7 @@ def _plan_stack(run: _Run, outcome: Outcome) -> None:
     if missing := speculative.missing_reads(outcome.stack.workdir, run.produced):
         _plan_speculatively(run.engine, outcome, run.env, missing)
         return
-    changes = steps.plan(run.engine, outcome.stack, outcome)
+    changes = steps.plan(run.engine, outcome.stack, outcome, lock=False)  # reviewed, never applied
     outcome.status = Status.PLANNED if changes else Status.NO_CHANGES
     # What differs from what runs: a pull request's plan shows which stacks it touches.
     now, applied = fingerprint.compare(run.env, outcome.stack, run.engine)
@@ -78,7 +79,8 @@ def _plan_stack(run: _Run, outcome: Outcome) -> None:
 
 
 def _drift_stack(run: _Run, outcome: Outcome) -> None:
-    outcome.status = Status.DRIFTED if steps.plan(run.engine, outcome.stack, outcome) else Status.IN_SYNC
+    drifted = steps.plan(run.engine, outcome.stack, outcome, lock=False)  # compared, never applied
+    outcome.status = Status.DRIFTED if drifted else Status.IN_SYNC
 
 
 def _unchanged_since(run: _Run, stack: Stack) -> fingerprint.Fingerprint | None:
@@ -160,15 +162,28 @@ def _work(command: _Command, run: _Run, outcome: Outcome, *, announce: bool) -> 
         if held := state_lock.from_engine_output(exc.output):
             outcome.note = f"state locked ({held.operation or 'by another run'}, lock ID {held.id})"
             outcome.hint = state_lock.what_to_do(run.env, stack.name, stack.id, held)
+        _errored_state_left(command, run, outcome)
     except EngineInterrupted as exc:
         finished = exc.step == "apply" and exc.result.returncode == 0  # let finish: it completed
         outcome.status = command.applied if finished else Status.INTERRUPTED
+        _errored_state_left(command, run, outcome)
         raise
     finally:
         # Applied, found empty, refused or failed: the saved plan is of no further use to anyone, and it
         # holds the prior state of the stack.
         (stack.workdir / stack.plan_file).unlink(missing_ok=True)
         outcome.seconds = time.monotonic() - started
+
+
+def _errored_state_left(command: _Command, run: _Run, outcome: Outcome) -> None:
+    """An apply or destroy that ended badly may leave errored.tfstate: it is recorded beside the state (every
+    checkout then refuses the stack), and the summary says where the file is and how to push it back."""
+    if run.origin is None:
+        return
+    told = errored_state.left_behind(run.env, outcome.stack, command.name, run.origin, datetime.now(UTC))
+    if told:
+        outcome.note = " ".join(filter(None, (outcome.note, "state not saved: errored.tfstate")))
+        outcome.hint = "\n\n".join(filter(None, (outcome.hint, told)))
 
 
 def _producer_outputs(engine: Engine, ordered: list[Stack], chosen: list[Stack]) -> dict[str, dict | None]:
@@ -471,7 +486,7 @@ def execute(
         return outputs.command(prepared, outputs_dir)
     command = COMMANDS[action]
     chosen = [s for s in prepared.ordered if selection is None or s.name in selection]
-    refuse_errored_state([s.workdir for s in chosen])
+    errored_state.refuse(prepared.env, chosen)
     if command.reverse:
         chosen.reverse()
     guarding = command.stack_step is _deploy_stack and guard.guarded(prepared.env)
@@ -479,6 +494,7 @@ def execute(
     if allowances is not None:
         guard.check_selection(allowances, [s.name for s in chosen], prepared.env)
     run = _Run(prepared, chosen, selection, outputs_dir, record_release, allowances, force=force)
-    if command.skips_unchanged:
+    if not command.read_only:
         run.revision = revision_or_unknown()  # STACK= from a copy that is not a git checkout: recorded as unknown
+        run.origin = errored_state.Origin.here(run.revision)
     return _over_stacks(command, run)

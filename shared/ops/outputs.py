@@ -9,12 +9,11 @@ from pathlib import Path
 from shared.config import EnvironmentConfig
 from shared.errors import OperationFailed
 from shared.files import owner_only, write_atomically
-from shared.ops import fingerprint, stacks, steps
+from shared.ops import errored_state, fingerprint, stacks, steps
 from shared.ops.engine import Engine
 from shared.ops.preparation import Prepared
 from shared.ops.stacks import Stack, StackFailed, parallelism
 from shared.ops.steps import CROSS_STACK_PREFIX, stack_outputs
-from shared.workdirs import refuse_errored_state
 
 
 def write_outputs(engine: Engine, env: EnvironmentConfig, ordered: list[Stack], outputs_dir: Path) -> Path:
@@ -44,7 +43,7 @@ def write_outputs(engine: Engine, env: EnvironmentConfig, ordered: list[Stack], 
 def command(prepared: Prepared, outputs_dir: Path) -> int:
     """`make outputs`: every stack's outputs, keyed by stack, in outputs/<env>.json."""
     env, engine, ordered = prepared.env, prepared.engine, prepared.ordered
-    refuse_errored_state([s.workdir for s in ordered])
+    errored_state.refuse(env, ordered)
     try:
         path = write_outputs(engine, env, ordered, outputs_dir)
         steps.announce(engine, ordered[0])

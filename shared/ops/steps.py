@@ -23,8 +23,11 @@ def announce(engine: Engine, stack: Stack) -> None:
 
 
 def plan(engine: Engine, stack: Stack, outcome: Outcome, *, destroy: bool = False, lock: bool = True) -> bool:
-    """Plan to the stack's plan file. Returns whether there is anything to apply."""
-    locking = state_lock.engine_argument() if lock else "-lock=false"  # a speculative plan holds no state lock
+    """Plan to the stack's plan file. Returns whether there is anything to apply. `lock=False` for a plan that
+    is never applied (make plan, make drift, a speculative plan): it takes no state lock, so it never makes
+    an apply elsewhere wait or fail, and a read-only role can run it. A plan that is applied takes the lock,
+    as its apply does (each step waits STATE_LOCK_TIMEOUT for it)."""
+    locking = state_lock.engine_argument() if lock else "-lock=false"
     args = ["plan", "-input=false", "-no-color", locking, "-detailed-exitcode", f"-out={stack.plan_file}"]
     if destroy:
         args.insert(1, "-destroy")

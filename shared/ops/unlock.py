@@ -8,8 +8,18 @@ from pathlib import Path
 from shared.config import EnvironmentConfig
 from shared.contract import DEFAULT_OUTDIR
 from shared.errors import OperationFailed, UsageError
-from shared.ops import preparation, state_lock
-from shared.ops.stacks import init_quietly, parse_selection
+from shared.ops import errored_state, preparation, state_lock
+from shared.ops.engine import Engine
+from shared.ops.stacks import Stack, init_quietly, parse_selection
+
+
+def release(engine: Engine, target: Stack, lock_id: str) -> None:
+    """Release the lock `lock_id` on the state of `target` through the engine (its working directory initialized)."""
+    init_quietly(engine, target)
+    result = engine.run(["force-unlock", "-force", "-no-color", lock_id], target.workdir)
+    if result.returncode != 0:
+        raise OperationFailed(f"the engine could not release the lock on {target.id}:\n{result.output}")
+    print(f"released the state lock {lock_id} of {target.id}")
 
 
 def _confirmed(env: EnvironmentConfig, confirm: str | None) -> None:
@@ -29,7 +39,7 @@ def unlock(
     if not names or len(names) != 1 or not lock_id:
         raise UsageError(
             f"make unlock ENV={env.name} STACK=<one stack> LOCK_ID=<id>: the stack and the ID of the lock to "
-            "release (`make plan` or `make deploy` names both when a state is locked)"
+            "release (`make deploy` or `make destroy` names both when a state is locked)"
         )
     _confirmed(env, confirm)  # what the file says, before anything
     # The environment lock of this checkout: refused while another command, or an engine one left
@@ -37,6 +47,9 @@ def unlock(
     prepared = preparation.prepare("unlock", env, outdir=outdir, confirm=confirm)
     _confirmed(prepared.env, confirm)  # and what its state location records
     target = next(s for s in prepared.ordered if s.name == names[0])
+    # The run that left an errored state most likely left its lock too: `make push-state ... LOCK_ID=`
+    # releases it as it pushes the state back.
+    errored_state.refuse(env, [target])
     held = state_lock.read(env, target.name)
     if held is None:
         print(f"{target.id}: its state is not locked; nothing to do")
@@ -44,9 +57,5 @@ def unlock(
     print(f"{target.id}: its state is locked, {held.describe()}")
     if held.id != lock_id:
         raise UsageError(f"LOCK_ID={lock_id} is not the lock on {target.id} (its ID is {held.id}); nothing was changed")
-    init_quietly(prepared.engine, target)
-    result = prepared.engine.run(["force-unlock", "-force", "-no-color", lock_id], target.workdir)
-    if result.returncode != 0:
-        raise OperationFailed(f"the engine could not release the lock on {target.id}:\n{result.output}")
-    print(f"released the state lock {lock_id} of {target.id}")
+    release(prepared.engine, target, lock_id)
     return 0

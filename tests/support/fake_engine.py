@@ -6,7 +6,7 @@ Put on PATH as `terraform` by the `engine` fixture. It keeps "state" per stack i
   FAKE_TF_FAIL     "<command>:<stack id>" (e.g. "apply:compute-dev"): that step fails
   FAKE_TF_DRIFT    comma-separated stack ids whose deployed infrastructure differs from the code
   FAKE_TF_LOCKED   "<command>:<stack id>": that step fails as Terraform does when another run holds the
-                   state lock (its "Lock Info" included)
+                   state lock (its "Lock Info" included), unless it runs with -lock=false
   FAKE_TF_CHANGES  JSON {stack id: [[address, actions, replace_paths(, {"before": .., "after": ..})], ...]}:
                    what a plan of that deployed stack changes (e.g. [["aws_sqs_queue.dlq", ["delete", "create"],
                    [["name"]]]], or an update [["aws_sqs_queue.dlq", ["update"], [], {"before": {...}, ...}]])
@@ -16,6 +16,9 @@ Put on PATH as `terraform` by the `engine` fixture. It keeps "state" per stack i
                    of its backend, as the real engine does, for the tools that read state directly. Only
                    when served in the test process (`in_process`), where moto's in-process mock is AWS
   FAKE_TF_OUTPUTS  JSON file {stack id: {output name: value}} overriding the invented output values
+  FAKE_TF_ERRORED  "apply:<stack id>": that apply (or its graceful stop under FAKE_TF_SLOW) cannot save the
+                   state, as when the credentials expire mid-apply: it writes errored.tfstate into the working
+                   directory instead, and fails. `state push <file>` makes such a file the stack's state
   FAKE_TF_VERSION  what `version -json` reports (default 1.11.4)
   FAKE_TF_SHOW     "<stack id>:warning|truncated|text|list": that stack's `show -json` prints a warning line
                    before the JSON, half of it, text that is not JSON, or JSON that is not an object
@@ -56,7 +59,7 @@ def run(argv: list[str], cwd: Path, env: Mapping[str, str], out: Write, err: Wri
     if env.get("FAKE_TF_FAIL") == f"{command}:{stack}":
         err(f"Error: {command} failed in {stack}: InvalidParameterException: the fake engine was told to fail\n")
         return 1
-    if env.get("FAKE_TF_LOCKED") == f"{command}:{stack}":
+    if env.get("FAKE_TF_LOCKED") == f"{command}:{stack}" and "-lock=false" not in argv:
         err(LOCKED.format(stack=stack))
         return 1
     if command == "force-unlock":
@@ -122,8 +125,14 @@ def run(argv: list[str], cwd: Path, env: Mapping[str, str], out: Write, err: Wri
         return 0
     if command == "apply":
         plan = json.loads((cwd / argv[-1]).read_text())
+        errored = env.get("FAKE_TF_ERRORED") == f"apply:{stack}"
         if env.get("FAKE_TF_SLOW") == f"apply:{stack}":  # only ever in a process of its own (signals)
-            _slow_until_interrupted(Path(env["FAKE_TF_STATE"]), stack)
+            _slow_until_interrupted(Path(env["FAKE_TF_STATE"]), stack, cwd if errored else None)
+        if errored:
+            outputs = {name: f"{stack}:{name}" for name in _doc(cwd).get("output", {})}
+            (cwd / ERRORED_STATE).write_text(json.dumps(_state_file(stack, outputs)))
+            err(NOT_SAVED)
+            return 1
         if plan["destroy"]:
             state_file.unlink(missing_ok=True)
             outputs = {}
@@ -145,6 +154,19 @@ def run(argv: list[str], cwd: Path, env: Mapping[str, str], out: Write, err: Wri
     if command == "state" and argv[1:2] == ["show"]:
         out(f'resource "{argv[-1]}" {{\n    arn = "arn:fake:{stack}:{argv[-1]}"\n}}\n')
         return 0
+    if command == "state" and argv[1:2] == ["push"]:
+        try:
+            pushed = json.loads(Path(cwd, argv[-1]).read_text())
+            outputs = {k: v["value"] for k, v in pushed["outputs"].items()}
+            if not pushed.get("lineage"):  # as Terraform, which refuses a file without one
+                raise ValueError("the state has no lineage")
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            err(f"Error: Failed to load state: {exc}\n")
+            return 1
+        state_file.write_text(json.dumps(outputs))
+        if in_process and env.get("FAKE_TF_S3") == "1":
+            _write_state_object(_doc(cwd), outputs)
+        return 0
     if command == "state" and argv[1:2] == ["rm"]:
         with open(removed, "a") as f:
             f.write(argv[-1] + "\n")
@@ -156,6 +178,17 @@ def run(argv: list[str], cwd: Path, env: Mapping[str, str], out: Write, err: Wri
         return 0
     err(f"fake engine: unsupported command {argv}\n")
     return 1
+
+
+def _state_file(stack: str, outputs: dict) -> dict:
+    """A state as Terraform writes it (the parts the stand-in reads back)."""
+    return {
+        "version": 4,
+        "serial": 7,
+        "lineage": f"fake-{stack}",
+        "outputs": {k: {"value": v, "type": "string"} for k, v in outputs.items()},
+        "resources": [],
+    }
 
 
 def _write_state_object(doc: dict, outputs: dict) -> None:
@@ -174,6 +207,22 @@ Error: Failed to query available provider packages
 Could not retrieve the list of available versions for provider {source}: could not connect to
 registry.terraform.io: failed to request discovery document: Get
 "https://registry.terraform.io/.well-known/terraform.json": dial tcp: lookup registry.terraform.io: no such host
+"""
+
+ERRORED_STATE = "errored.tfstate"
+
+# What Terraform says when it cannot write the state at the end of an apply.
+NOT_SAVED = """
+Error: Failed to save state
+
+Error saving state: failed to upload state: operation error S3: PutObject, https response error StatusCode: 400,
+api error ExpiredToken: The provided token has expired.
+
+Error: Failed to persist state to backend
+
+The error shown above has prevented Terraform from writing the updated state to the configured backend. To
+allow for recovery, the state has been written to the file "errored.tfstate" in the current working
+directory.
 """
 
 LOCKED = """
@@ -215,10 +264,11 @@ def _force_unlock(cwd: Path, lock_id: str, out: Write, err: Write) -> int:
     return 0
 
 
-def _slow_until_interrupted(folder: Path, stack: str) -> None:
+def _slow_until_interrupted(folder: Path, stack: str, errored: Path | None = None) -> None:
     """Work until the test says the work is done (<stack>.finish appears) or a signal arrives; on a first
-    signal save state (as long as <stack>.hold exists, else at once) and fail; on a second, die unsaved.
-    The test moves each phase on when it has seen what it waits for, not after a guessed sleep."""
+    signal save state (as long as <stack>.hold exists, else at once; into `errored`/errored.tfstate when
+    the backend cannot take it) and fail; on a second, die unsaved. The test moves each phase on when it
+    has seen what it waits for, not after a guessed sleep."""
     import signal
     import time
 
@@ -249,7 +299,11 @@ def _slow_until_interrupted(folder: Path, stack: str) -> None:
     wait(lambda: received or (folder / f"{stack}.finish").exists())
     if received:
         wait(lambda: not (folder / f"{stack}.hold").exists())  # writing state
-        (folder / f"{stack}.json").write_text(json.dumps({"partial": "saved"}))
+        if errored is not None:
+            (errored / ERRORED_STATE).write_text(json.dumps(_state_file(stack, {"partial": "saved"})))
+            print(NOT_SAVED, flush=True)
+        else:
+            (folder / f"{stack}.json").write_text(json.dumps({"partial": "saved"}))
         print("Error: execution halted", flush=True)
         sys.exit(1)
 

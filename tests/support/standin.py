@@ -48,6 +48,8 @@ class FakeEngine:
             "FAKE_TF_VERSION",
             "FAKE_TF_SLOW",
             "FAKE_TF_SHOW",
+            "FAKE_TF_ERRORED",
+            "FAKE_TF_LOCKED",
         ):
             monkeypatch.delenv(name, raising=False)
         monkeypatch.setenv("FAKE_TF_LOG", str(self.log))

@@ -11,7 +11,7 @@ import pytest
 from shared.cli import main
 from shared.config import load_environment
 from shared.errors import UsageError
-from shared.ops import deploy, fingerprint
+from shared.ops import deploy, fingerprint, releases
 from tests.support.synthesized import variant
 
 ORDER = ["network-dev", "data-dev", "compute-dev", "monitoring-dev"]
@@ -564,18 +564,91 @@ def test_plan_without_env_covers_every_real_environment(engine, state_buckets, t
 
 
 @pytest.mark.parametrize("action", ["plan", "deploy", "drift", "destroy", "outputs"])
-def test_a_stack_with_an_errored_state_is_refused_before_the_engine_runs(engine, dev, run, tmp_path, action):
+def test_a_stack_with_an_errored_state_is_refused_before_the_engine_runs(
+    engine, dev, run, tmp_path, action, monkeypatch
+):
     run("deploy", dev)
     engine.clear()
     errored = tmp_path / "cdktf.out/stacks/data-dev/errored.tfstate"
     errored.write_text('{"version": 4}')
+    monkeypatch.chdir(tmp_path)  # make runs in the checkout
     with pytest.raises(UsageError) as refused:
         run(action, dev, **({"confirm": "dev"} if action == "destroy" else {}))
     message = str(refused.value)
-    assert "could not save the state of data-dev" in message and str(errored) in message
-    assert f"(cd {errored.parent} && terraform state push errored.tfstate && rm errored.tfstate)" in message
+    assert "could not save the state of data-dev" in message
+    shown = "cdktf.out/stacks/data-dev/errored.tfstate"
+    assert f"Push it back: make push-state ENV=dev STACK=data FILE={shown}" in message
     assert [c for c, _, _ in engine.calls() if c not in ("init", "output")] == []  # nothing planned or applied
     assert errored.read_text() == '{"version": 4}'  # and the file is the user's to push, untouched
+
+
+CI = {"GITHUB_JOB": "deploy-dev", "GITHUB_RUN_ID": "777", "GITHUB_RUN_ATTEMPT": "1"}
+
+
+@pytest.mark.parametrize("under_ci", [False, True])
+def test_an_apply_that_cannot_save_its_state_is_recorded_and_every_checkout_refuses_the_stack(
+    engine, dev, run, tmp_path, presynthesized, monkeypatch, capsys, under_ci
+):
+    from shared.ops import errored_state
+
+    for name in ("GITHUB_JOB", "GITHUB_RUN_ID", "GITHUB_RUN_ATTEMPT", "GITHUB_SERVER_URL", "GITHUB_REPOSITORY"):
+        monkeypatch.delenv(name, raising=False)
+    if under_ci:
+        for name, value in {**CI, "GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "o/r"}.items():
+            monkeypatch.setenv(name, value)
+    engine.set("ERRORED", "apply:data-dev")  # the credentials expire at the end of data-dev's apply
+    assert run("deploy", dev) == 1
+    captured = capsys.readouterr()
+    assert "data-dev                 failed" in captured.out and "state not saved: errored.tfstate" in captured.out
+    left = tmp_path / "cdktf.out/stacks/data-dev/errored.tfstate"
+    assert left.is_file()
+    record = errored_state.read(dev, "data")
+    assert record is not None and record.command == "deploy" and record.path == str(left)
+    assert record.revision == releases.current_revision() and record.host
+    assert "Recorded in s3://streamflix-tfstate-dev/streamflix/dev/errored/data.json" in captured.err
+    if under_ci:
+        assert record.artifact == "errored-state-deploy-dev-777-1"
+        assert record.run_url == "https://github.com/o/r/actions/runs/777"
+        assert "gh run download 777 --name errored-state-deploy-dev-777-1" in captured.err
+    else:
+        assert record.artifact == "" and f"FILE={left}" in captured.err
+
+    # A fresh checkout (a colleague, the next CI job) has no errored.tfstate: the record refuses it all the same.
+    other = presynthesized(tmp_path / "other" / "cdktf.out")
+    engine.set("ERRORED", None)
+    engine.clear()
+    for action in ("plan", "drift", "deploy", "destroy", "outputs"):
+        with pytest.raises(UsageError) as refused:
+            deploy.run(action, dev, outdir=other, outputs_dir=tmp_path / "other/outputs", confirm="dev")
+        message = str(refused.value)
+        assert message.startswith(
+            f"the engine could not save the state of data-dev at the end of a deploy on {record.host}"
+        )
+        if under_ci:
+            assert "The workflow keeps the file as the artifact errored-state-deploy-dev-777-1" in message
+        else:
+            assert f"make push-state ENV=dev STACK=data FILE={left}" in message
+    assert [c for c, _, _ in engine.calls() if c not in ("init", "output")] == []  # no engine planned or applied
+
+
+def test_a_destroy_that_cannot_save_its_state_is_recorded_as_a_destroy(engine, dev, run):
+    from shared.ops import errored_state
+
+    run("deploy", dev)
+    engine.set("ERRORED", "apply:monitoring-dev")
+    assert run("destroy", dev, confirm="dev") == 1
+    assert errored_state.read(dev, "monitoring").command == "destroy"
+    assert errored_state.read(dev, "compute") is None  # nothing after it ran
+
+
+def test_a_failed_apply_that_left_no_errored_state_records_none(engine, dev, run):
+    from shared.ops import errored_state
+
+    engine.set("FAIL", "apply:compute-dev")
+    assert run("deploy", dev) == 1
+    assert errored_state.read(dev, "compute") is None
+    engine.set("FAIL", None)
+    assert run("deploy", dev) == 0  # the usual rerun, not refused
 
 
 def test_saved_plans_are_owner_only_and_gone_once_their_command_is_done(

@@ -234,3 +234,26 @@ def test_a_command_that_waits_for_the_environment_says_so(cli, engine, fresh_aws
     assert code == 2 and "after waiting 2 s" in err
     (engine.state / "network-dev.finish").touch()
     assert deploy.finish()[0] == 0
+
+
+def test_a_cancelled_apply_that_cannot_save_its_state_is_recorded_with_its_ci_artifact(
+    cli, engine, repo_copy, fresh_aws
+):
+    s3 = served_aws_client(fresh_aws, "s3")
+    s3.create_bucket(Bucket="streamflix-tfstate-dev")
+    engine.set("SLOW", "apply:data-dev")
+    engine.set("ERRORED", "apply:data-dev")  # its graceful stop cannot reach the bucket: the session expired
+    ci = {"GITHUB_JOB": "deploy-dev", "GITHUB_RUN_ID": "99", "GITHUB_RUN_ATTEMPT": "3", "GITHUB_REPOSITORY": "o/r"}
+    deploy = cli("deploy", "--env", "dev", **ci, GITHUB_SERVER_URL="https://github.com")
+    wait_for(engine.state / "data-dev.trapping", deploy)
+    deploy.proc.send_signal(signal.SIGTERM)  # the runner cancels the job (a cancel, or its timeout)
+    code, out, err = deploy.finish()
+    assert code == 143, err
+    assert (repo_copy / "cdktf.out/stacks/data-dev/errored.tfstate").is_file()  # for the workflow to upload
+    record = json.loads(
+        s3.get_object(Bucket="streamflix-tfstate-dev", Key="streamflix/dev/errored/data.json")["Body"].read()
+    )
+    assert record["artifact"] == "errored-state-deploy-dev-99-3" and record["command"] == "deploy"
+    assert record["run_url"] == "https://github.com/o/r/actions/runs/99"
+    assert "data-dev                 interrupted" in out and "state not saved: errored.tfstate" in out
+    assert "gh run download 99 --name errored-state-deploy-dev-99-3" in err and "Traceback" not in err

@@ -181,3 +181,18 @@ def test_a_malformed_allowance_stops_a_promotion_before_any_gate(world, engine):
     with pytest.raises(UsageError, match="ALLOW_REPLACE=data:dlq: 'data:dlq' is not <stack>:<address>"):
         promote("dev", "staging", allow_replace="data:dlq", **world)
     assert engine.calls() == []
+
+
+def test_a_stack_of_to_whose_state_was_not_saved_is_refused_before_the_engine_runs_on_it(world, engine):
+    from datetime import UTC, datetime
+
+    from shared.ops import errored_state
+    from shared.ops.stacks import Stack
+
+    staging = load_environment("staging")
+    compute = Stack("compute", "compute-staging", world["outdir"] / "stacks/compute-staging", ())
+    origin = errored_state.Origin("runner-3", "a" * 40, errored_state.CiRun("errored-state-x-1-1", "https://ci/1"))
+    errored_state.record(staging, "compute", errored_state.left(compute, "deploy", origin, datetime.now(UTC)))
+    with pytest.raises(UsageError, match="could not save the state of compute-staging at the end of a deploy"):
+        promote("dev", "staging", **world)
+    assert_staging_untouched(engine)

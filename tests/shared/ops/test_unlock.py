@@ -50,7 +50,7 @@ def test_a_locked_state_is_explained_with_holder_operation_age_id_and_what_to_do
     assert deploy.run("deploy", dev, outputs_dir=tmp_path / "outputs", **paths) == 0
     capsys.readouterr()
     engine.set("LOCKED", "plan:data-dev")  # another run (a colleague, a CI job) holds data-dev's state
-    code = deploy.run("plan", dev, outputs_dir=tmp_path / "outputs", **paths)
+    code = deploy.run("deploy", dev, outputs_dir=tmp_path / "outputs", force=True, **paths)
     assert code == 1
     captured = capsys.readouterr()
     assert "data-dev                 failed" in captured.out
@@ -65,9 +65,11 @@ def test_a_locked_state_is_explained_with_holder_operation_age_id_and_what_to_do
 def test_state_lock_timeout_is_passed_to_every_locking_step_and_checked(engine, dev, tmp_path, paths, monkeypatch):
     monkeypatch.setenv("STATE_LOCK_TIMEOUT", "45")
     deploy.run("deploy", dev, outputs_dir=tmp_path / "outputs", **paths)
-    for command, _, args in engine.calls():
-        if command in ("plan", "apply"):
-            assert "-lock-timeout=45s" in args, args
+    deploy.run("destroy", dev, outputs_dir=tmp_path / "outputs", confirm="dev", **paths)
+    steps = [args for command, _, args in engine.calls() if command in ("plan", "apply")]
+    assert len(steps) == 16  # four stacks, each planned and applied by the deploy, then by the destroy
+    for args in steps:
+        assert "-lock-timeout=45s" in args and "-lock=false" not in args, args
     engine.clear()
     monkeypatch.setenv("STATE_LOCK_TIMEOUT", "5m")
     with pytest.raises(UsageError, match="STATE_LOCK_TIMEOUT='5m': give the seconds"):
@@ -125,3 +127,13 @@ def test_a_protected_environment_needs_confirm(engine, state_buckets, paths):
     with pytest.raises(UsageError, match="prod is protected: releasing a lock on its state needs CONFIRM=prod"):
         unlock(prod, "data", "x", **paths)
     assert engine.calls() == []
+
+
+@pytest.mark.parametrize("action", ["plan", "drift"])
+def test_plans_that_are_never_applied_take_no_state_lock(engine, dev, tmp_path, paths, action):
+    assert deploy.run("deploy", dev, outputs_dir=tmp_path / "outputs", **paths) == 0
+    engine.set("LOCKED", "plan:data-dev")  # a deploy elsewhere holds data-dev's state: the plan reads past it
+    engine.clear()
+    assert deploy.run(action, dev, outputs_dir=tmp_path / "outputs", **paths) == 0
+    plans = [args for command, _, args in engine.calls() if command == "plan"]
+    assert len(plans) == 4 and all("-lock=false" in args and "-lock-timeout=300s" not in args for args in plans)
