@@ -27,7 +27,7 @@ from shared.config import (
 from shared.contract import DEFAULT_OUTDIR
 from shared.errors import OperationFailed, UsageError
 from shared.files import PRIVATE_UMASK
-from shared.ops import emulator, environment_lock
+from shared.ops import emulator, engine_log, environment_lock
 from shared.policy.scan import scan
 from shared.synthesis import synthesize_if_changed
 from shared.workdirs import require_node
@@ -377,10 +377,12 @@ def _terminate(_signum, _frame) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     previous = os.umask(PRIVATE_UMASK)  # every file it or the engine writes is the user's alone
+    log = engine_log.CURRENT
     try:
         return _main(argv)
     finally:
         os.umask(previous)
+        engine_log.use(log)  # the next command (a test's) decides its own
 
 
 def _main(argv: list[str] | None) -> int:
@@ -390,6 +392,7 @@ def _main(argv: list[str] | None) -> int:
         return 0 if exc.code == 0 else 2
     try:
         _refuse_what_was_not_typed(args)
+        engine_log.use(engine_log.EngineLog.from_environment(os.environ))  # ENGINE_DEBUG and CI, read once
         return COMMANDS[args.command](args)
     except ConfigError as exc:
         print(exc.render(), file=sys.stderr)

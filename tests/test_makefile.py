@@ -412,3 +412,25 @@ def test_the_makefiles_own_definitions_cannot_be_replaced_from_the_shell(make, e
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "ENV= is required" in proc.stderr or "CONFIRM=dev came from your shell's environment" in proc.stderr
     assert engine.calls() == []
+
+
+# ---------------------------------------------------------------- no secret in any engine output
+
+
+def test_tf_log_in_the_shell_puts_no_secret_on_the_console_or_in_a_file(make, engine, repo_copy, tmp_path):
+    # The stand-in logs the secret at a debug level as the AWS provider logs GetSecretValue's response: on the
+    # console (and in engine-output.log) without TF_LOG_PATH, in TF_LOG_PATH's file with it.
+    secret = "pa&ss<wo>rd-" + "x" * 20
+    for shell in ({"TF_LOG": "DEBUG"}, {"TF_LOG": "TRACE", "TF_LOG_PATH": str(tmp_path / "tf.log")}):
+        engine.clear()
+        proc = make("deploy", "ENV=dev", "STACK=network", "FORCE=1", FAKE_TF_SECRET=secret, **shell)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert engine.commands("plan") == ["network-dev"]
+        assert secret not in proc.stdout + proc.stderr
+        for log in (repo_copy / "cdktf.out").rglob("engine-output.log"):
+            assert secret not in log.read_text(), log
+        assert not (tmp_path / "tf.log").exists()
+        assert all(entry["log_env"] == {} for entry in engine.entries())
+        names = ", ".join(sorted(shell))
+        notice = f"{names} {'is' if len(shell) == 1 else 'are'} set in your shell: the engine does not get"
+        assert proc.stderr.count(notice) == 1, proc.stderr

@@ -47,6 +47,7 @@ class FakeEngine:
             "FAKE_TF_OUTPUTS",
             "FAKE_TF_VERSION",
             "FAKE_TF_SLOW",
+            "FAKE_TF_SECRET",
         ):
             monkeypatch.delenv(name, raising=False)
         monkeypatch.setenv("FAKE_TF_LOG", str(self.log))
