@@ -2,7 +2,9 @@
 # Every target installs the project first when pyproject.toml changed, so nobody has to
 # remember `make install`.  Run `make help` for the list.
 
-SHELL := /bin/bash
+# Recipes and $(shell) run in bash as written; no definition from the command line or MAKEFLAGS changes that.
+override SHELL := /bin/bash
+override .SHELLFLAGS := -c
 .DEFAULT_GOAL := help
 
 PYTHON ?= python3

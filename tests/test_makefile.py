@@ -397,20 +397,39 @@ def test_an_allow_replace_from_the_shell_approves_nothing(make, engine):
     assert engine.commands("apply") == ["network-dev"]
 
 
-@pytest.mark.parametrize(
-    ("flags", "shell"),
-    [
-        (("-e",), {"ENGINE_ARGS": "--env dev --stack monitoring --confirm dev"}),
-        ((), {"MAKEFLAGS": "ENGINE_ARGS=--env\\ dev\\ --stack\\ monitoring\\ --confirm\\ dev"}),
-        ((), {"MAKEFLAGS": "CLI=STREAMFLIX_NOT_TYPED=\\ .venv/bin/python\\ -m\\ shared.cli", "CONFIRM": "dev"}),
-    ],
-)
-def test_the_makefiles_own_definitions_cannot_be_replaced_from_the_shell(make, engine, flags, shell):
-    # make -e lets the environment override what the Makefile defines, and a definition in MAKEFLAGS counts as
-    # typed: either handed the command its arguments whole (ENGINE_ARGS) or dropped the check (CLI).
-    proc = make(*flags, "destroy", *(() if "CONFIRM" not in shell else ("ENV=dev", "STACK=monitoring")), **shell)
-    assert proc.returncode == 2, proc.stdout + proc.stderr
-    assert "ENV= is required" in proc.stderr or "CONFIRM=dev came from your shell's environment" in proc.stderr
+# What the Makefile builds the command line from, replaced from the shell: `make -e` lets the environment
+# override the Makefile's definitions, and make counts a definition in MAKEFLAGS as typed. Each handed the
+# command its arguments whole (ENGINE_ARGS), dropped the check (CLI), or blinded it (.SHELLFLAGS, through
+# which the Makefile reads the environment make started with).
+REPLACED = {
+    "ENGINE_ARGS under make -e": (
+        ("-e", "destroy"),
+        {"ENGINE_ARGS": "--env dev --stack monitoring --confirm dev"},
+        "ENV= is required",
+    ),
+    "ENGINE_ARGS in MAKEFLAGS": (
+        ("destroy",),
+        {"MAKEFLAGS": "ENGINE_ARGS=--env\\ dev\\ --stack\\ monitoring\\ --confirm\\ dev"},
+        "ENV= is required",
+    ),
+    "CLI in MAKEFLAGS": (
+        ("destroy", "ENV=dev", "STACK=monitoring"),
+        {"MAKEFLAGS": "CLI=STREAMFLIX_NOT_TYPED=\\ .venv/bin/python\\ -m\\ shared.cli", "CONFIRM": "dev"},
+        "CONFIRM=dev came from your shell's environment",
+    ),
+    ".SHELLFLAGS in MAKEFLAGS": (
+        ("destroy", "ENV=dev", "STACK=monitoring"),
+        {"MAKEFLAGS": "CONFIRM=dev .SHELLFLAGS=-c\\ exec\\ true\\ "},
+        "CONFIRM=dev came from MAKEFLAGS in your shell's environment",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(REPLACED))
+def test_the_makefiles_own_definitions_cannot_be_replaced_from_the_shell(make, engine, case):
+    args, shell, message = REPLACED[case]
+    proc = make(*args, **shell)
+    assert proc.returncode == 2 and message in proc.stderr, proc.stdout + proc.stderr
     assert engine.calls() == []
 
 
