@@ -51,10 +51,11 @@ override FORCE_ARG = $(if $(filter-out 0,$(strip $(value FORCE))),--force)
 # count only when typed on make's command line: the command line behind the targets refuses the others,
 # exit 2 (shared/cli.py). It learns where they came from in STREAMFLIX_NOT_TYPED, NAME=<where> for each
 # with a value that make did not get from its command line: $(origin) (the shell's environment, also under
-# `make -e`; a makefile of MAKEFILES or -f), spaces as dashes. make calls a definition in a MAKEFLAGS or
-# GNUMAKEFLAGS of its environment (the shell's, or a make that runs this one) `command line` too: that
+# `make -e`; a makefile of MAKEFILES, -f or --eval), spaces as dashes. make calls a definition in a MAKEFLAGS
+# or GNUMAKEFLAGS of its environment (the shell's, or a make that runs this one) `command line` too: that
 # environment, as make got it, is read from /proc/<make>/environ where there is one, else from $(shell)'s,
-# which is make's own before make 4.4; such a definition is `makeflags`.
+# which is make's own before make 4.4; such a definition is `makeflags`. (make 4.4 or later without /proc,
+# as on macOS with Homebrew's gmake, cannot tell it from a typed one.)
 override TYPED_ONLY := ENV SUFFIX STACK FROM TO LOCK_ID CONFIRM ALLOW_REPLACE FORCE
 ifneq ($(wildcard /proc/self/environ),)
 override make_environment_flags = $(shell tr '\n\0' ' \n' </proc/$$PPID/environ | sed -n 's/^\(GNU\)\{0,1\}MAKEFLAGS=//p')
