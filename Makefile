@@ -2,7 +2,9 @@
 # Every target installs the project first when pyproject.toml changed, so nobody has to
 # remember `make install`.  Run `make help` for the list.
 
-SHELL := /bin/bash
+# Recipes and $(shell) run in bash as written; no definition from the command line or MAKEFLAGS changes that.
+override SHELL := /bin/bash
+override .SHELLFLAGS := -c
 .DEFAULT_GOAL := help
 
 PYTHON ?= python3
@@ -14,9 +16,11 @@ ifneq ($(words $(TOOLCHAIN_NAME))$(filter $(TOOLCHAIN_NAME),$(TOOLCHAINS)),1$(TO
 $(error TOOLCHAIN='$(subst ','\'',$(value TOOLCHAIN))': one of $(TOOLCHAINS))
 endif
 OTHER_TOOLCHAIN := $(filter-out $(TOOLCHAIN_NAME),$(TOOLCHAINS))
-venv_of = $(if $(filter cdktn,$(1)),.venv-cdktn,.venv)
-VENV := $(call venv_of,$(TOOLCHAIN_NAME))
-PY := $(VENV)/bin/python
+# `override` on what builds the command lines below: neither `make -e` nor a definition on the command line
+# or in MAKEFLAGS may replace them (the words of consent would otherwise arrive through them).
+override venv_of = $(if $(filter cdktn,$(1)),.venv-cdktn,.venv)
+override VENV := $(call venv_of,$(TOOLCHAIN_NAME))
+override PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 # The other toolchain, installed for synthesis only: the equivalence test of `make test` uses it.
 OTHER_VENV := $(call venv_of,$(OTHER_TOOLCHAIN))
@@ -36,14 +40,37 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 # ($(value)), single-quoted for the shell, and only for the commands that take it. They are not
 # exported: make would expand a value such as $(shell ...) to put it into the recipe's environment.
 unexport ENV SUFFIX STACK FROM TO CONFIRM ALLOW_REPLACE LOCK_ID FILE TOOLCHAIN FORCE
-quote = '$(subst ','\'',$(1))'
-opt = $(if $(strip $(value $(1))),--$(2) $(call quote,$(value $(1))))
-ENV_ARGS = $(call opt,ENV,env) $(call opt,SUFFIX,suffix)
-ENGINE_ARGS = $(ENV_ARGS) $(call opt,STACK,stack) $(call opt,CONFIRM,confirm)
+override quote = '$(subst ','\'',$(1))'
+override opt = $(if $(strip $(value $(1))),--$(2) $(call quote,$(value $(1))))
+override ENV_ARGS = $(call opt,ENV,env) $(call opt,SUFFIX,suffix)
+override ENGINE_ARGS = $(ENV_ARGS) $(call opt,STACK,stack) $(call opt,CONFIRM,confirm)
 # FORCE=1 (any value but empty or 0): plan every stack, whatever its fingerprint says.
-FORCE_ARG = $(if $(filter-out 0,$(strip $(value FORCE))),--force)
-# Where ENV came from ("environment": the user's shell, where ENV often names a shell rc file).
-CLI = STREAMFLIX_ENV_ORIGIN=$(call quote,$(origin ENV)) $(PY) -m shared.cli
+# Commands with a default environment (local, the emulator, the pins) take ENV only when it is typed: a
+# shell's ENV is usually its rc file, not a wish to work on another environment.
+override typed_env_or = $(if $(and $(strip $(value ENV)),$(filter command line,$(origin ENV))),$(call opt,ENV,env),$(1))
+override FORCE_ARG = $(if $(filter-out 0,$(strip $(value FORCE))),--force)
+
+# Words of consent (CONFIRM, ALLOW_REPLACE, FORCE), and what a command that changes something works on,
+# count only when typed on make's command line: the command line behind the targets refuses the others,
+# exit 2 (shared/cli.py). It learns where they came from in STREAMFLIX_NOT_TYPED, NAME=<where> for each
+# with a value that make did not get from its command line: $(origin) (the shell's environment, also under
+# `make -e`; a makefile of MAKEFILES, -f or --eval), spaces as dashes. make calls a definition in a MAKEFLAGS
+# or GNUMAKEFLAGS of its environment (the shell's, or a make that runs this one) `command line` too: that
+# environment, as make got it, is read from /proc/<make>/environ where there is one, else from $(shell)'s,
+# which is make's own before make 4.4; such a definition is `makeflags`. (make 4.4 or later without /proc,
+# as on macOS with Homebrew's gmake, cannot tell it from a typed one.)
+override TYPED_ONLY := ENV SUFFIX STACK FROM TO LOCK_ID FILE CONFIRM ALLOW_REPLACE FORCE
+ifneq ($(wildcard /proc/self/environ),)
+override make_environment_flags = $(shell tr '\n\0' ' \n' </proc/$$PPID/environ | sed -n 's/^\(GNU\)\{0,1\}MAKEFLAGS=//p')
+else ifneq ($(filter 3.% 4.0% 4.1% 4.2% 4.3%,$(MAKE_VERSION)),)
+override make_environment_flags = $(shell printenv MAKEFLAGS; printenv GNUMAKEFLAGS)
+endif
+# make takes `NA\ME=x`, `NAME\ =x`, `NAME:=x` and `override NAME=x` there as definitions of NAME.
+override defines = $(filter $(1) $(1)=% $(1):% $(1)+% $(1)?% $(1)!%,$(subst \,,$(2)))
+override space := $(subst ,, )
+override came_from = $(if $(filter command line,$(origin $(1))),$(if $(call defines,$(1),$(2)),makeflags),$(subst $(space),-,$(origin $(1))))
+override not_typed = $(strip $(foreach v,$(TYPED_ONLY),$(if $(strip $(value $(v))),$(addprefix $(v)=,$(call came_from,$(v),$(1))))))
+override CLI = STREAMFLIX_NOT_TYPED=$(call quote,$(call not_typed,$(make_environment_flags))) $(PY) -m shared.cli
 
 .PHONY: help install config synth check test lint docs bench plan deploy destroy outputs drift \
         bootstrap smoke releases promote unlock unprotect local local-down push-state emulator emulator-stop e2e providers-lock equivalence clean
@@ -136,19 +163,19 @@ push-state: $(STAMP) ## Push back a stack's state the engine could not save: ENV
 	@$(CLI) push-state $(ENV_ARGS) $(call opt,STACK,stack) $(call opt,FILE,file) $(call opt,LOCK_ID,lock-id) $(call opt,CONFIRM,confirm)
 
 providers-lock: $(STAMP) ## Pin every provider for linux/darwin, amd64/arm64 in the lock file: [ENV=dev]
-	@$(CLI) providers-lock $(if $(strip $(value ENV)),$(call opt,ENV,env),--env dev)
+	@$(CLI) providers-lock $(call typed_env_or,--env dev)
 
 local: $(STAMP) ## The whole pipeline on this machine: emulator, bootstrap, deploy by the real engine, smoke: [ENV=local]
-	@$(CLI) local $(if $(strip $(value ENV)),$(call opt,ENV,env),--env local)
+	@$(CLI) local $(call typed_env_or,--env local)
 
 local-down: $(STAMP) ## Destroy the local pipeline and stop its emulator: [ENV=local]
-	@$(CLI) local-down $(if $(strip $(value ENV)),$(call opt,ENV,env),--env local)
+	@$(CLI) local-down $(call typed_env_or,--env local)
 
 emulator: $(STAMP) ## Start moto_server for the local environment at its aws.endpoint: [ENV=local]
-	@$(CLI) emulator $(if $(strip $(value ENV)),$(call opt,ENV,env),--env local)
+	@$(CLI) emulator $(call typed_env_or,--env local)
 
 emulator-stop: $(STAMP) ## Stop the emulator that make emulator started: [ENV=local]
-	@$(CLI) emulator $(if $(strip $(value ENV)),$(call opt,ENV,env),--env local) --stop
+	@$(CLI) emulator $(call typed_env_or,--env local) --stop
 
 clean: ## Remove generated output (cdktf.out, outputs, reports); keeps .venv
 	rm -rf cdktf.out cdktf.out.* outputs reports .pytest_cache

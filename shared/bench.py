@@ -188,6 +188,7 @@ def _bench_deploys(env_name: str = "local") -> None:
     from shared.config import load_environment
     from shared.errors import UsageError
     from shared.naming import STACK_NAMES, stack_id
+    from shared.ops import engine_log
     from shared.ops.aws import engine_environment
     from shared.ops.emulator import answers
     from shared.ops.engine import find_engine
@@ -204,6 +205,7 @@ def _bench_deploys(env_name: str = "local") -> None:
 
     def deploy(*extra: str, environments: str | None = None) -> float | None:
         variables = dict(os.environ, **({"STREAMFLIX_ENVIRONMENTS_DIR": environments} if environments else {}))
+        variables.pop("STREAMFLIX_NOT_TYPED", None)  # what make was not typed is bench's; these flags are typed
         start = time.perf_counter()
         proc = subprocess.run(
             [sys.executable, "-m", "shared.cli", "deploy", "--env", env_name, *extra],
@@ -237,6 +239,7 @@ def _bench_deploys(env_name: str = "local") -> None:
                 variables.pop(name, None)
             else:
                 variables[name] = value
+        variables = engine_log.CURRENT.environment(variables)  # the engine it runs logs as ours does
         start = time.perf_counter()
         proc = subprocess.run(
             [*cli, "deploy", *stacks, "--auto-approve", "--skip-synth"],

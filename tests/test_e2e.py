@@ -7,12 +7,14 @@ found. The stacks run exactly as synthesized: `local` needs no provider but AWS'
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
 import shutil
 import signal
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -175,6 +177,78 @@ def the_password_rests_only_in_secrets_manager(pipeline: Pipeline, outputs: dict
     pipeline.make("plan", "ENV=local", "STACK=data,compute")
     changes = pipeline.planned_changes("plan")
     assert changes == set(), f"after the rotation a plan still changes {changes}"
+
+
+def password_escapings(secret: str) -> dict[str, str]:
+    """The password as a log could hold it: as it is; JSON-escaped, also as Go writes JSON (& < > as \\u0026
+    \\u003c \\u003e), once or inside another JSON string (a response body logged as a JSON field); URL- and
+    form-encoded; base64 and base64url at each of the three alignments it can have inside a longer blob."""
+
+    def go(text: str) -> str:
+        return json.dumps(text)[1:-1].replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+
+    forms = {
+        "as it is": secret,
+        "JSON": json.dumps(secret)[1:-1],
+        "Go's JSON": go(secret),
+        "JSON in JSON": json.dumps(json.dumps(secret)[1:-1])[1:-1],
+        "Go's JSON in JSON": json.dumps(go(secret))[1:-1],
+        "URL-encoded": urllib.parse.quote(secret, safe=""),
+        "form-encoded": urllib.parse.quote_plus(secret),
+    }
+    raw = secret.encode()
+    for shift in range(3):  # the characters that hold only the password's bits, whatever comes before it
+        start, end = -(-shift * 8 // 6), (shift + len(raw)) * 8 // 6
+        forms[f"base64 at {shift}"] = base64.b64encode(b"\0" * shift + raw).decode()[start:end]
+        forms[f"base64url at {shift}"] = base64.urlsafe_b64encode(b"\0" * shift + raw).decode()[start:end]
+    return forms
+
+
+def no_password_in_debug_logs(pipeline: Pipeline, outputs: dict, step) -> None:
+    """TF_LOG=TRACE and TF_LOG_PATH in the shell: the engine gets neither, and says so. A deploy that plans every
+    stack (the data stack's refresh of the secret's version calls GetSecretValue, whose response a provider
+    logs at a debug level) and a drift check put the password, in no escaping, on the console, in a file the
+    tools write, or at TF_LOG_PATH (which is never even created)."""
+    step("TF_LOG=TRACE and TF_LOG_PATH in the shell: the engine gets neither; the password is in no log")
+    secrets = pipeline.aws("secretsmanager")
+    value = secrets.get_secret_value(SecretId=outputs["data"]["db_secret_arn"])["SecretString"]
+    password = json.loads(value)["password"]
+    log_path = pipeline.repo.parent / "tf-log-path.log"
+    saved = dict(pipeline.env)
+    pipeline.env.update(TF_LOG="TRACE", TF_LOG_PATH=str(log_path))
+    try:
+        # The data stack alone (it holds the secret) keeps this step short; drift plans every stack.
+        deployed = pipeline.make("deploy", "ENV=local", "STACK=data", "FORCE=1")
+        drifted = pipeline.make("drift", "ENV=local")
+    finally:
+        pipeline.env.clear()
+        pipeline.env.update(saved)
+    assert re.search(r"data-local +(no changes|applied)", deployed.stdout), deployed.stdout[-3000:]  # refreshed
+    assert "no drift in local" in drifted.stdout, drifted.stdout[-3000:]
+    notice = (
+        "TF_LOG, TF_LOG_PATH are set in your shell: the engine does not get them (its debug log would hold "
+        "secrets); for engine debugging use ENGINE_DEBUG=1"
+    )
+    for proc in (deployed, drifted):
+        assert proc.stderr.count(notice) == 1, proc.stderr[-3000:]
+    assert not log_path.exists(), f"the engine wrote {log_path}"
+
+    forms = password_escapings(password)
+    found = [
+        f"make output #{i} ({name})"
+        for i, text in enumerate(pipeline.transcript)
+        for name, form in forms.items()
+        if form in text
+    ]
+    for top in ("cdktf.out", "reports", "outputs"):
+        for path in (pipeline.repo / top).rglob("*"):
+            if not path.is_file() or path.is_symlink() or "providers" in path.parts:
+                continue  # the provider binaries, through the plugin cache
+            data = path.read_bytes()
+            found += [
+                f"{path.relative_to(pipeline.repo)} ({name})" for name, form in forms.items() if form.encode() in data
+            ]
+    assert found == [], f"the password is in: {found[:20]}"
 
 
 def faults_are_survived(pipeline: Pipeline, step) -> None:
@@ -423,6 +497,7 @@ def test_the_local_pipeline_end_to_end_with_the_real_engine(pipeline, capsys, re
 
     data_is_safe_from_routine_changes(pipeline, outputs, step)
     the_password_rests_only_in_secrets_manager(pipeline, outputs, step)
+    no_password_in_debug_logs(pipeline, outputs, step)
     faults_are_survived(pipeline, step)
 
     step("an ECR image: resolved to its digest, compute alone applied; the same tag pushed again rolls out")

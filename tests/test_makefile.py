@@ -266,3 +266,196 @@ def test_an_unknown_toolchain_is_refused_before_anything_runs(make, repo_copy, e
     proc = make("deploy", "ENV=dev", f"TOOLCHAIN={value}")
     assert proc.returncode == 2 and f"TOOLCHAIN='{value}': one of cdktf cdktn" in proc.stderr
     assert not (repo_copy / "pwned").exists() and engine.calls() == []
+
+
+# ---------------------------------------------------------------- consent only from the command line
+
+
+def _ran(command: str, stack: str):
+    return lambda proc, engine: proc.returncode == 0 and engine.commands(command) == [stack]
+
+
+# Each case: make's arguments and the shell's variables that did something without a word before (a variable
+# exported in the shell, or one make takes for a typed one: MAKEFLAGS, GNUMAKEFLAGS, `make -e`, became the
+# command's --confirm, --force, --env, ...), what the refusal says; then the same words typed on make's
+# command line (the shell's own variable left set, but for MAKEFLAGS) and what shows they counted.
+FROM_THE_SHELL = {
+    "CONFIRM": (
+        ("destroy", "ENV=dev", "STACK=monitoring"),
+        {"CONFIRM": "dev"},
+        "CONFIRM=dev came from your shell's environment, not the make command line: consent counts only on the "
+        "command line (make destroy ENV=dev STACK=monitoring CONFIRM=dev); unset CONFIRM; nothing was run",
+        ("destroy", "ENV=dev", "STACK=monitoring", "CONFIRM=dev"),
+        _ran("plan", "monitoring-dev"),
+    ),
+    "CONFIRM under make -e": (
+        ("-e", "destroy", "ENV=dev", "STACK=monitoring"),
+        {"CONFIRM": "dev"},
+        "CONFIRM=dev came from your shell's environment",
+        ("-e", "destroy", "ENV=dev", "STACK=monitoring", "CONFIRM=dev"),
+        _ran("plan", "monitoring-dev"),
+    ),
+    "CONFIRM in MAKEFLAGS": (
+        ("destroy", "ENV=dev", "STACK=monitoring"),
+        {"MAKEFLAGS": "CONFIRM=dev"},
+        "CONFIRM=dev came from MAKEFLAGS in your shell's environment (or a make that runs this one), not the make "
+        "command line: consent counts only on the command line (make destroy ENV=dev STACK=monitoring "
+        "CONFIRM=dev); take it out of MAKEFLAGS",
+        ("destroy", "ENV=dev", "STACK=monitoring", "CONFIRM=dev"),
+        _ran("plan", "monitoring-dev"),
+    ),
+    "CONFIRM in GNUMAKEFLAGS, its name escaped": (
+        ("destroy", "ENV=dev", "STACK=monitoring"),
+        {"GNUMAKEFLAGS": "-s CONF\\IRM\\ =dev"},
+        "CONFIRM=dev came from MAKEFLAGS in your shell's environment",
+        ("destroy", "ENV=dev", "STACK=monitoring", "CONFIRM=dev"),
+        _ran("plan", "monitoring-dev"),
+    ),
+    "ENV of a destroy": (
+        ("destroy", "STACK=monitoring", "CONFIRM=dev"),
+        {"ENV": "dev"},
+        "ENV=dev came from your shell's environment, not the make command line: a command that changes something "
+        "takes what it works on only from the command line (make destroy ENV=dev STACK=monitoring CONFIRM=dev); "
+        "unset ENV",
+        ("destroy", "ENV=dev", "STACK=monitoring", "CONFIRM=dev"),
+        _ran("plan", "monitoring-dev"),
+    ),
+    "FORCE": (
+        ("deploy", "ENV=dev", "STACK=network"),
+        {"FORCE": "1"},
+        "FORCE came from your shell's environment",
+        ("deploy", "ENV=dev", "STACK=network", "FORCE=1"),
+        _ran("apply", "network-dev"),
+    ),
+    "ENV of bootstrap": (
+        ("bootstrap",),
+        {"ENV": "dev"},
+        "ENV=dev came from your shell's environment",
+        ("bootstrap", "ENV=dev"),
+        lambda proc, engine: proc.returncode == 0 and "streamflix-tfstate-dev" in proc.stdout,
+    ),
+    "FROM and TO": (
+        ("promote",),
+        {"FROM": "dev", "TO": "staging"},
+        "  - FROM=dev came from your shell's environment, not the make command line: a command that changes "
+        "something takes what it works on only from the command line (make promote FROM=dev TO=staging); unset "
+        "FROM\n  - TO=staging came from your shell's environment",
+        ("promote", "FROM=dev", "TO=staging"),
+        lambda proc, engine: "gate 1: working tree is clean: ok" in proc.stdout,  # then: no bucket here
+    ),
+    "CONFIRM of a plan": (
+        ("plan", "ENV=dev", "STACK=network"),
+        {"CONFIRM": "dev"},
+        "CONFIRM=dev came from your shell's environment",
+        ("plan", "ENV=dev", "STACK=network", "CONFIRM=dev"),
+        _ran("plan", "network-dev"),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(FROM_THE_SHELL))
+def test_consent_from_the_shell_is_refused_and_counts_only_typed(make, engine, case):
+    args, shell, message, typed, counted = FROM_THE_SHELL[case]
+    proc = make(*args, **shell)
+    assert proc.returncode == 2 and "Error 2" in proc.stderr, proc.stdout + proc.stderr
+    assert message in proc.stderr, proc.stderr
+    assert engine.calls() == []
+    kept = {name: value for name, value in shell.items() if not name.endswith("MAKEFLAGS")}
+    proc = make(*typed, **kept)
+    assert "came from" not in proc.stderr and "set in your environment" not in proc.stderr, proc.stderr
+    assert counted(proc, engine), proc.stdout + proc.stderr
+
+
+def test_an_empty_confirm_typed_is_no_yes_and_the_shells_counts_for_nothing(make, engine):
+    for typed in (("CONFIRM=",), ()):
+        proc = make("destroy", "ENV=dev", "STACK=monitoring", *typed, CONFIRM="dev")
+        assert proc.returncode == 2, proc.stdout + proc.stderr
+        assert "refusing to destroy monitoring-dev without confirmation" in proc.stderr or (
+            not typed and "CONFIRM=dev came from your shell's environment" in proc.stderr
+        )
+    assert engine.calls() == []
+
+
+def test_env_from_the_shell_is_refused_by_a_change_and_taken_by_a_plan(make, engine):
+    # plan, drift, config, outputs, releases read: ENV from the shell still works there (and, when it is no
+    # environment, says where it came from); what changes something takes it only typed.
+    refused = make("deploy", "STACK=network", ENV="dev")
+    assert refused.returncode == 2 and "ENV=dev came from your shell's environment" in refused.stderr
+    assert engine.calls() == []
+    planned = make("plan", "STACK=network", ENV="dev")
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+    assert engine.commands("plan") == ["network-dev"]
+
+
+def test_an_allow_replace_from_the_shell_approves_nothing(make, engine):
+    # The data guard stops a deploy that would replace a precious resource until it is named; a name exported
+    # in the shell pre-approved the next matching replacement.
+    assert make("deploy", "ENV=dev", "STACK=network").returncode == 0
+    key = "aws_kms_key.flow_logs_key_D66FA823"
+    engine.set("CHANGES", json.dumps({"network-dev": [[key, ["delete", "create"], [["description"]]]]}))
+    engine.clear()
+    shell = make("deploy", "ENV=dev", "STACK=network", "FORCE=1", ALLOW_REPLACE=f"network:{key}")
+    assert shell.returncode == 2
+    assert f"ALLOW_REPLACE=network:{key} came from your shell's environment, not the make command line" in shell.stderr
+    assert engine.calls() == []
+    typed = make("deploy", "ENV=dev", "STACK=network", "FORCE=1", f"ALLOW_REPLACE=network:{key}")
+    assert typed.returncode == 0, typed.stdout + typed.stderr
+    assert engine.commands("apply") == ["network-dev"]
+
+
+# What the Makefile builds the command line from, replaced from the shell: `make -e` lets the environment
+# override the Makefile's definitions, and make counts a definition in MAKEFLAGS as typed. Each handed the
+# command its arguments whole (ENGINE_ARGS), dropped the check (CLI), or blinded it (.SHELLFLAGS, through
+# which the Makefile reads the environment make started with).
+REPLACED = {
+    "ENGINE_ARGS under make -e": (
+        ("-e", "destroy"),
+        {"ENGINE_ARGS": "--env dev --stack monitoring --confirm dev"},
+        "ENV= is required",
+    ),
+    "ENGINE_ARGS in MAKEFLAGS": (
+        ("destroy",),
+        {"MAKEFLAGS": "ENGINE_ARGS=--env\\ dev\\ --stack\\ monitoring\\ --confirm\\ dev"},
+        "ENV= is required",
+    ),
+    "CLI in MAKEFLAGS": (
+        ("destroy", "ENV=dev", "STACK=monitoring"),
+        {"MAKEFLAGS": "CLI=STREAMFLIX_NOT_TYPED=\\ .venv/bin/python\\ -m\\ shared.cli", "CONFIRM": "dev"},
+        "CONFIRM=dev came from your shell's environment",
+    ),
+    ".SHELLFLAGS in MAKEFLAGS": (
+        ("destroy", "ENV=dev", "STACK=monitoring"),
+        {"MAKEFLAGS": "CONFIRM=dev .SHELLFLAGS=-c\\ exec\\ true\\ "},
+        "CONFIRM=dev came from MAKEFLAGS in your shell's environment",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(REPLACED))
+def test_the_makefiles_own_definitions_cannot_be_replaced_from_the_shell(make, engine, case):
+    args, shell, message = REPLACED[case]
+    proc = make(*args, **shell)
+    assert proc.returncode == 2 and message in proc.stderr, proc.stdout + proc.stderr
+    assert engine.calls() == []
+
+
+# ---------------------------------------------------------------- no secret in any engine output
+
+
+def test_tf_log_in_the_shell_puts_no_secret_on_the_console_or_in_a_file(make, engine, repo_copy, tmp_path):
+    # The stand-in logs the secret at a debug level as the AWS provider logs GetSecretValue's response: on the
+    # console (and in engine-output.log) without TF_LOG_PATH, in TF_LOG_PATH's file with it.
+    secret = "pa&ss<wo>rd-" + "x" * 20
+    for shell in ({"TF_LOG": "DEBUG"}, {"TF_LOG": "TRACE", "TF_LOG_PATH": str(tmp_path / "tf.log")}):
+        engine.clear()
+        proc = make("deploy", "ENV=dev", "STACK=network", "FORCE=1", FAKE_TF_SECRET=secret, **shell)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert engine.commands("plan") == ["network-dev"]
+        assert secret not in proc.stdout + proc.stderr
+        for log in (repo_copy / "cdktf.out").rglob("engine-output.log"):
+            assert secret not in log.read_text(), log
+        assert not (tmp_path / "tf.log").exists()
+        assert all(entry["log_env"] == {} for entry in engine.entries())
+        names = ", ".join(sorted(shell))
+        notice = f"{names} {'is' if len(shell) == 1 else 'are'} set in your shell: the engine does not get"
+        assert proc.stderr.count(notice) == 1, proc.stderr

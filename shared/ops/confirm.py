@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 
 from shared.config import EnvironmentConfig
@@ -14,8 +13,10 @@ def require_confirmation(
     env: EnvironmentConfig, action: str, confirm: str | None = None, selection: list[str] | None = None
 ) -> None:
     """Protected environments are never applied, and no environment destroyed, without a yes. A CONFIRM
-    that names another environment is refused whatever the command: it says the user meant another."""
-    confirm = os.environ.get("CONFIRM") if confirm is None else confirm
+    that names another environment is refused whatever the command: it says the user meant another.
+
+    The yes is `confirm` (typed: make's command line, or --confirm) or the prompt; never the environment's
+    CONFIRM, which outlives the command it was meant for (shared/cli.py refuses one set there)."""
     if confirm and confirm != env.suffix:
         raise UsageError(
             f"CONFIRM={confirm} does not name the environment this command works on ({env.suffix}); nothing was changed"

@@ -23,7 +23,7 @@ from pathlib import Path
 from shared.contract import ENGINE_FLOOR
 from shared.errors import UsageError
 from shared.files import write_atomically
-from shared.ops import environment_lock
+from shared.ops import engine_log, environment_lock
 
 MINIMUM = ENGINE_FLOOR
 INSTALL_HINT = (
@@ -87,7 +87,7 @@ class Engine:
                 variables.pop(key, None)
             else:
                 variables[key] = value
-        return variables
+        return engine_log.CURRENT.environment(variables)  # no TF_LOG* of the user's: its debug log holds secrets
 
     def run(self, args: list[str], cwd: Path, *, applying: bool = False) -> Result:
         """Run the engine and show its output as it comes, or collect it into this thread's OUTPUT.buffer
@@ -373,7 +373,13 @@ def find_engine() -> Engine:
         binary = shutil.which("terraform") or shutil.which("tofu")
         if not binary:
             raise UsageError(f"no deploy engine found (neither terraform nor tofu is on PATH): {INSTALL_HINT}")
-    proc = subprocess.run([binary, "version", "-json"], capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [binary, "version", "-json"],
+        env=engine_log.CURRENT.environment(os.environ),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     try:
         version = json.loads(proc.stdout)["terraform_version"]
     except (json.JSONDecodeError, KeyError, TypeError):

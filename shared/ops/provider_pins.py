@@ -15,6 +15,7 @@ from pathlib import Path
 
 from shared.config import EnvironmentConfig
 from shared.files import write_atomically
+from shared.ops.engine_log import under_ci
 from shared.paths import ROOT
 
 LOCK_NAME = ".terraform.lock.hcl"
@@ -53,7 +54,7 @@ def versions(workdir: Path) -> dict[str, str]:
 
 
 def read_only() -> bool:
-    return os.environ.get("CI", "").lower() in ("true", "1", "yes")
+    return under_ci(os.environ)
 
 
 def init_args() -> list[str]:

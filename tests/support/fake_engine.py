@@ -2,7 +2,7 @@
 
 Put on PATH as `terraform` by the `engine` fixture. It keeps "state" per stack in FAKE_TF_STATE
 (a folder), reads the stack's cdk.tf.json to know its resources and outputs, and obeys:
-  FAKE_TF_LOG      JSON lines file: one {"args": [...], "cwd": "..."} per invocation
+  FAKE_TF_LOG      JSON lines file: one {"args": [...], "cwd": "...", "log_env": {TF_LOG*: ...}} per invocation
   FAKE_TF_FAIL     "<command>:<stack id>" (e.g. "apply:compute-dev"): that step fails
   FAKE_TF_DRIFT    comma-separated stack ids whose deployed infrastructure differs from the code
   FAKE_TF_LOCKED   "<command>:<stack id>": that step fails as Terraform does when another run holds the
@@ -22,6 +22,8 @@ Put on PATH as `terraform` by the `engine` fixture. It keeps "state" per stack i
   FAKE_TF_VERSION  what `version -json` reports (default 1.11.4)
   FAKE_TF_SHOW     "<stack id>:warning|truncated|text|list": that stack's `show -json` prints a warning line
                    before the JSON, half of it, text that is not JSON, or JSON that is not an object
+  FAKE_TF_SECRET   what a plan or apply logs when TF_LOG is set, as the AWS provider logs the GetSecretValue
+                   response of the database secret: to TF_LOG_PATH when set, else to the engine's stderr
   FAKE_TF_SLOW     "apply:<stack id>": that apply traps signals as Terraform does and works until
                    <stack>.finish appears in FAKE_TF_STATE: the first SIGINT/SIGTERM stops it gracefully
                    (it still saves state, for as long as <stack>.hold exists, and fails), a second one
@@ -47,12 +49,20 @@ Write = Callable[[str], None]
 def run(argv: list[str], cwd: Path, env: Mapping[str, str], out: Write, err: Write, *, in_process: bool = False) -> int:
     """One engine call: what it prints goes to `out` and `err`, its exit code is returned."""
     stack = cwd.name
-    entry = {"args": argv, "cwd": str(cwd)}
+    logging = {k: v for k, v in env.items() if k.startswith(("TF_LOG", "TF_ACC_LOG"))}  # what it would log by
+    entry = {"args": argv, "cwd": str(cwd), "log_env": logging}
     if argv[:1] == ["apply"] and (cwd / argv[-1]).is_file():  # who could read the plan it applies
         entry.update(plan_mode=oct((cwd / argv[-1]).stat().st_mode & 0o777), dir_mode=oct(cwd.stat().st_mode & 0o777))
     with open(env["FAKE_TF_LOG"], "a") as log:
         log.write(json.dumps(entry) + "\n")
     command = argv[0] if argv else ""
+    if env.get("TF_LOG") and command in ("plan", "apply"):
+        _log_debug(
+            env,
+            f"[DEBUG] provider.terraform-provider-aws: HTTP Response Received: {stack}: "
+            f'{{"SecretString":{json.dumps(env.get("FAKE_TF_SECRET", ""))}}}\n',
+            err,
+        )
     if command == "version":
         out(json.dumps({"terraform_version": env.get("FAKE_TF_VERSION", "1.11.4")}) + "\n")
         return 0
@@ -189,6 +199,15 @@ def _state_file(stack: str, outputs: dict) -> dict:
         "outputs": {k: {"value": v, "type": "string"} for k, v in outputs.items()},
         "resources": [],
     }
+
+
+def _log_debug(env: Mapping[str, str], line: str, err: Write) -> None:
+    """As Terraform logs: to TF_LOG_PATH when it is set, else to stderr (which the tool shows and keeps)."""
+    if env.get("TF_LOG_PATH"):
+        with open(env["TF_LOG_PATH"], "a") as log:
+            log.write(line)
+    else:
+        err(line)
 
 
 def _write_state_object(doc: dict, outputs: dict) -> None:

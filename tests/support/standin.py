@@ -50,6 +50,7 @@ class FakeEngine:
             "FAKE_TF_SHOW",
             "FAKE_TF_ERRORED",
             "FAKE_TF_LOCKED",
+            "FAKE_TF_SECRET",
         ):
             monkeypatch.delenv(name, raising=False)
         monkeypatch.setenv("FAKE_TF_LOG", str(self.log))

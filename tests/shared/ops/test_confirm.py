@@ -54,3 +54,13 @@ def test_a_confirm_that_names_another_environment_is_refused_whatever_the_comman
     for action in ("plan", "deploy", "destroy"):
         with pytest.raises(UsageError, match="CONFIRM=staging does not name the environment this command works on"):
             require_confirmation(prod, action, "staging")
+
+
+def test_a_confirm_in_the_environment_is_no_yes(prod, monkeypatch):
+    # `export CONFIRM=prod` once, and every later deploy of prod was confirmed without a word.
+    monkeypatch.setenv("CONFIRM", "prod")
+    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
+    with pytest.raises(UsageError, match="refusing to apply changes to prod without confirmation"):
+        require_confirmation(prod, "deploy")
+    with pytest.raises(UsageError, match="refusing to destroy every stack of prod without confirmation"):
+        require_confirmation(prod, "destroy")

@@ -447,13 +447,12 @@ def test_a_deploy_that_cannot_record_its_release_fails_and_says_how_to_record_it
     assert "run make deploy ENV=dev again: it changes nothing and records the release" in err
 
 
-def test_a_destroy_is_recorded_and_nothing_runs_afterwards(engine, dev, run, monkeypatch, capsys):
+def test_a_destroy_is_recorded_and_nothing_runs_afterwards(engine, dev, run, capsys):
     from shared.ops import releases
 
     assert run("deploy", dev) == 0
     assert releases.latest(dev) is not None
-    monkeypatch.setenv("CONFIRM", "dev")
-    assert run("destroy", dev) == 0
+    assert run("destroy", dev, confirm="dev") == 0
     assert releases.latest(dev) is None and releases.history(dev)[-1].destroyed
     assert releases.show([dev]) == 0
     assert "dev          (destroyed)" in capsys.readouterr().out
