@@ -58,3 +58,18 @@ def test_every_relative_link_of_the_readme_and_docs_points_to_a_file():
     assert broken == []
     linked = set(re.findall(r"\]\(docs/([^)#]+)\)", (ROOT / "README.md").read_text()))
     assert linked == {p.name for p in pages[1:]}, "a document the README does not point to"
+
+
+def test_no_page_holds_what_a_merge_left_unresolved():
+    import re
+
+    from shared.paths import ROOT
+
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    marked = [
+        f"{page.relative_to(ROOT)}:{n}"
+        for page in pages
+        for n, line in enumerate(page.read_text().splitlines(), 1)
+        if re.match(r"^(<{7}|>{7}|={7})( |$)", line)
+    ]
+    assert marked == [], f"merge conflict markers: {marked}"
