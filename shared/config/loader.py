@@ -129,6 +129,13 @@ def _claimed_suffixes(directory: Path, besides: str) -> dict[str, str]:
     return claimed
 
 
+def _own_name_if_suffixed(directory: Path, name: str, data: dict[str, Any]) -> dict[str, str]:
+    """An environment whose file sets a suffix of its own still claims its name: a copy under that name
+    (SUFFIX=<name>) would be taken for a throwaway beside the environment itself."""
+    own = data.get("environment_suffix", name)
+    return {name: _shown(directory / f"{name}.yaml")} if isinstance(own, str) and own != name else {}
+
+
 def _did_you_mean(name: str, names: list[str]) -> str:
     """`; did you mean local?` for a name that differs from one of `names` in case or by a typo, else ""."""
     close = [n for n in names if n == name.lower()] or difflib.get_close_matches(name.lower(), names, n=1, cutoff=0.7)
@@ -178,10 +185,14 @@ def load_environment(
     data = {**data, "name": name}
     claimed = _claimed_suffixes(directory, name)
     own_suffix = data.get("environment_suffix", name)
+    copies_may_not_take = {**claimed, **_own_name_if_suffixed(directory, name, data)}
     if suffix is not None and suffix != own_suffix:
         why = patterns.suffix_problem(suffix)
-        if why is None and suffix in claimed:
-            why = f"is the name or suffix of the environment in {claimed[suffix]}; a copy needs a suffix of its own"
+        if why is None and suffix in copies_may_not_take:
+            why = (
+                f"is the name or suffix of the environment in {copies_may_not_take[suffix]}; a copy needs a suffix "
+                "of its own"
+            )
         if why:
             problems.append(f"SUFFIX={suffix!r}: {why}")
             data.setdefault("environment_suffix", name)  # the file's other problems are still found

@@ -31,7 +31,7 @@ from shared.ops.engine import (
 )
 from shared.ops.outcome import Outcome, Report, Status, write_report
 from shared.ops.outputs import write_outputs
-from shared.ops.preparation import Prepared, install_providers, prepare, release_can_be_recorded, revision_or_unknown
+from shared.ops.preparation import Prepared, install_providers, prepare, release_can_be_recorded
 from shared.ops.stacks import Stack, StackFailed, parallelism, parse_selection
 from shared.paths import OUTPUTS_DIR
 
@@ -495,6 +495,6 @@ def execute(
         guard.check_selection(allowances, [s.name for s in chosen], prepared.env)
     run = _Run(prepared, chosen, selection, outputs_dir, record_release, allowances, force=force)
     if not command.read_only:
-        run.revision = revision_or_unknown()  # STACK= from a copy that is not a git checkout: recorded as unknown
+        run.revision = releases.revision_or_unknown()  # "" from a copy that is no git checkout
         run.origin = errored_state.Origin.here(run.revision)
     return _over_stacks(command, run)

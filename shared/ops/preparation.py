@@ -55,7 +55,7 @@ def prepare(
         refuse_protected_destroy(action, env)
     require_confirmation(env, action, confirm, selection)
     if credentials and action == "deploy" and protection.needs_recording(env, recorded):
-        protection.record(env, by=identity.get("Arn", ""), revision=revision_or_unknown())
+        protection.record(env, by=identity.get("Arn", ""), revision=releases.revision_or_unknown())
     image = None
     if credentials and action in ("deploy", "plan", "drift"):  # what a deploy runs, and what plans compare with
         env, image = images.for_deploy(env)
@@ -68,13 +68,6 @@ def prepare(
 
 # The commands that change an environment: each reads the protection its state location records.
 CHANGING = ("deploy", "destroy", "unlock")
-
-
-def revision_or_unknown() -> str:
-    try:
-        return releases.current_revision()
-    except UsageError:
-        return ""  # a copy that is not a git checkout (STACK= allows it): recorded as unknown
 
 
 def refuse_protected_destroy(action: str, env: EnvironmentConfig) -> None:

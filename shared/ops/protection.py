@@ -1,13 +1,17 @@
-"""Protection recorded beside the state: once a protected environment is deployed, its state location
-remembers that it is protected, so that no edit of a local file lifts it.
+"""What lives at a state location, recorded beside the state: an environment that has a file (guarded) and
+whether it is protected, so that no edit of a local file, rename or SUFFIX= copy takes that away.
 
 The record is one object in the state bucket, `<key_prefix>/<suffix>/protection.json`, beside the
-environment's state keys. The first deploy (or bootstrap) of a protected environment writes it. Every
-later deploy, destroy, promotion or unlock that uses that state location reads it and, where it says
-protected, works on the environment as protected (confirmation, the guard, never destroyed), whatever
-the local file now says: renamed, another suffix spelling that still points here, `protected: false`, or
-a SUFFIX= copy that names this location. Lifting it is one explicit command, `make unprotect`, recorded
-in the same object (who, when, from which revision) and shown by `make releases`; never prod.
+environment's state keys. The first deploy or bootstrap of an environment writes it, and the first of a
+protected one records that it is protected (so does a later one, when the file has become protected).
+Every later deploy, destroy, promotion or unlock that uses that state location reads it: where it says
+protected, the environment is worked on as protected (confirmation, the guard, never destroyed); where it
+says an environment with a file lives there, a SUFFIX= copy that names the location is guarded as that
+environment is, not a throwaway. Whatever the local file now says: renamed, removed, another suffix
+spelling that still points here, `protected: false`. Lifting the protection is one explicit command,
+`make unprotect`, recorded in the same object (who, when, from which revision) and shown by
+`make releases`; never prod. An environment deployed before these records existed gets its record from its
+next deploy (or promotion), before anything of it is applied: until then only its file protects it.
 
 Pure functions decide (`effective`, `needs_recording`, `lift_refusal`); `read` and `write` talk to S3.
 """
@@ -39,9 +43,16 @@ class Protection:
     changed_by: str
     changed_at: str
     revision: str = ""
+    throwaway: bool = False  # written by a SUFFIX= copy: nothing of a file environment lives there
+    lifted: bool = False  # the protection was lifted by make unprotect
 
     def describe(self) -> str:
-        verb = "protected" if self.protected else "protection lifted"
+        if self.protected:
+            verb = "protected"
+        elif self.lifted:
+            verb = "protection lifted"
+        else:
+            verb = "a throwaway copy" if self.throwaway else "guarded, not protected"
         return f"{verb} {self.changed_at} by {self.changed_by} (from {self.environment}, {self.revision[:12] or '?'})"
 
 
@@ -67,14 +78,17 @@ def read(env: EnvironmentConfig) -> Protection | None:
         raise UsageError(_unreadable(env, exc)) from None
     try:
         doc = json.loads(raw)
+        flags = {name: doc.get(name, False) for name in ("protected", "throwaway", "lifted")}
+        if not all(isinstance(v, bool) for v in flags.values()) or "protected" not in doc:
+            raise TypeError(f"protected, throwaway and lifted must be true or false: {flags}")  # never "true"
         return Protection(
-            protected=doc["protected"] is True,
             environment=str(doc["environment"]),
             changed_by=str(doc["changed_by"]),
             changed_at=str(doc["changed_at"]),
             revision=str(doc.get("revision", "")),
+            **flags,
         )
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise UsageError(f"{where(env)} is not a protection record ({exc!r}); nothing was changed") from None
 
 
@@ -86,28 +100,43 @@ def _unreadable(env: EnvironmentConfig, exc: Exception) -> str:
 
 
 def effective(env: EnvironmentConfig, recorded: Protection | None) -> EnvironmentConfig:
-    """The environment as a command must treat it: protected where its state location says so, whatever the
-    file says. A record that was lifted does not unprotect a file that says protected."""
-    if recorded is not None and recorded.protected and not env.protected:
-        return env.model_copy(update={"protected": True, "throwaway": False})
-    return env
+    """The environment as a command must treat it: protected where its state location says so, and guarded
+    (no throwaway) where an environment with a file lives there, whatever the file or SUFFIX= says. A record
+    that was lifted does not unprotect a file that says protected."""
+    if recorded is None:
+        return env
+    update = {}
+    if recorded.protected and not env.protected:
+        update.update(protected=True, throwaway=False)
+    if not recorded.throwaway and env.throwaway:
+        update.update(throwaway=False)
+    return env.model_copy(update=update) if update else env
 
 
 def needs_recording(env: EnvironmentConfig, recorded: Protection | None) -> bool:
-    """A protected environment whose state location does not say so yet (its first deploy, or after a lift
-    that its file does not agree with)."""
-    return env.protected and not (recorded is not None and recorded.protected)
+    """Nothing recorded yet; or a protected environment whose location does not say so (after a lift that its
+    file does not agree with); or an environment with a file where only a throwaway copy had been."""
+    if recorded is None:
+        return True
+    return (env.protected and not recorded.protected) or (not env.throwaway and recorded.throwaway)
 
 
 def overridden(file_env: EnvironmentConfig, recorded: Protection | None) -> str:
-    """One line when the record protects what the file does not, else ""."""
-    if recorded is None or not recorded.protected or file_env.protected:
+    """One line when the record protects, or guards, what the file or SUFFIX= does not, else ""."""
+    if recorded is None:
         return ""
-    return (
-        f"{file_env.suffix} is treated as protected: its state location says so ({where(file_env)}: "
-        f"{recorded.describe()}), whatever {file_env.name}.yaml says. To lift it: make unprotect "
-        f"ENV={file_env.name} CONFIRM={file_env.suffix}"
-    )
+    if recorded.protected and not file_env.protected:
+        return (
+            f"{file_env.suffix} is treated as protected: its state location says so ({where(file_env)}: "
+            f"{recorded.describe()}), whatever {file_env.name}.yaml says. To lift it: make unprotect "
+            f"ENV={file_env.name} CONFIRM={file_env.suffix}"
+        )
+    if file_env.throwaway and not recorded.throwaway:
+        return (
+            f"{file_env.suffix} is no throwaway: the environment {recorded.environment} lives at that state "
+            f"location ({where(file_env)}), so this copy is guarded as it is"
+        )
+    return ""
 
 
 def lift_refusal(file_env: EnvironmentConfig, recorded: Protection | None) -> str:
@@ -140,11 +169,14 @@ def _now() -> str:
 
 
 def record(env: EnvironmentConfig, *, by: str, revision: str) -> Protection:
-    """The state location now says protected (before anything of a first protected deploy is applied)."""
-    done = _write(env, Protection(True, env.name, by or f"unknown@{socket.gethostname()}", _now(), revision))
-    print(f"recorded that {env.suffix} is protected at {where(env)}", flush=True)
+    """What lives at the state location, written before anything of the command that records it is applied."""
+    who = by or f"unknown@{socket.gethostname()}"
+    done = _write(env, Protection(env.protected, env.name, who, _now(), revision, throwaway=env.throwaway))
+    if env.protected:
+        print(f"recorded that {env.suffix} is protected at {where(env)}", flush=True)
     return done
 
 
 def lift(env: EnvironmentConfig, *, by: str, revision: str) -> Protection:
-    return _write(env, Protection(False, env.name, by or f"unknown@{socket.gethostname()}", _now(), revision))
+    who = by or f"unknown@{socket.gethostname()}"
+    return _write(env, Protection(False, env.name, who, _now(), revision, throwaway=env.throwaway, lifted=True))

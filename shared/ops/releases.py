@@ -47,6 +47,14 @@ def current_revision() -> str:
     return git("rev-parse", "HEAD")
 
 
+def revision_or_unknown() -> str:
+    """The checked-out revision, or "" in a copy that is not a git checkout (STACK= allows one)."""
+    try:
+        return current_revision()
+    except UsageError:
+        return ""
+
+
 def tree_is_clean() -> bool:
     return not git("status", "--porcelain")
 
@@ -159,7 +167,7 @@ def show(envs: list[EnvironmentConfig], *, named: bool = True) -> int:
         try:
             check_credentials(env)
             releases = history(env)
-            if (recorded := protection.read(env)) is not None:
+            if (recorded := protection.read(env)) is not None and (recorded.protected or recorded.lifted):
                 protections.append(f"  {env.suffix:<12} {recorded.describe()}")
         except NoCredentials as exc:
             if named:

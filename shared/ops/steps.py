@@ -70,7 +70,28 @@ def read_plan_json(stack: Stack, output: str) -> dict:
         ) from None
     if not isinstance(plan, dict):
         raise StackFailed("show", f"the engine's plan of {stack.id} is not a JSON object: {type(plan).__name__}")
+    if problem := _plan_shape_problem(plan):
+        # The guard reads what is there: a plan of another shape must never pass for one that changes nothing.
+        raise StackFailed("show", f"the engine's plan of {stack.id} is not a plan as Terraform writes it: {problem}")
     return plan
+
+
+def _plan_shape_problem(plan: dict) -> str:
+    """Why a JSON object is not a saved plan's `show -json` ("" when it is one): its format version, and every
+    resource change with its address and its list of actions (a plan that changes only outputs has none)."""
+    if not isinstance(plan.get("format_version"), str):
+        return "no format_version"
+    changes = plan.get("resource_changes", [])
+    if not isinstance(changes, list):
+        return f"resource_changes is {type(changes).__name__}, not a list"
+    for i, rc in enumerate(changes):
+        change = rc.get("change") if isinstance(rc, dict) else None
+        if not isinstance(change, dict) or not isinstance(rc.get("address"), str):
+            return f"resource_changes[{i}] has no address or change"
+        actions = change.get("actions")
+        if not isinstance(actions, list) or not actions or not all(isinstance(a, str) for a in actions):
+            return f"resource_changes[{i}] ({rc['address'][:80]}) has no list of actions"
+    return ""
 
 
 _KEY_REFERENCE = re.compile(r"^\$\{(aws_kms_key\.[A-Za-z0-9_-]+)\.arn\}$")

@@ -20,8 +20,10 @@ Put on PATH as `terraform` by the `engine` fixture. It keeps "state" per stack i
                    state, as when the credentials expire mid-apply: it writes errored.tfstate into the working
                    directory instead, and fails. `state push <file>` makes such a file the stack's state
   FAKE_TF_VERSION  what `version -json` reports (default 1.11.4)
-  FAKE_TF_SHOW     "<stack id>:warning|truncated|text|list": that stack's `show -json` prints a warning line
-                   before the JSON, half of it, text that is not JSON, or JSON that is not an object
+  FAKE_TF_SHOW     "<stack id>:warning|truncated|text|list|empty|null|actionless": that stack's `show -json`
+                   prints a warning line before the JSON, half of it, text that is not JSON, JSON that is not an
+                   object, or an object that is not a plan (no format_version, resource_changes null, a change
+                   without actions)
   FAKE_TF_SECRET   what a plan or apply logs when TF_LOG is set, as the AWS provider logs the GetSecretValue
                    response of the database secret: to TF_LOG_PATH when set, else to the engine's stderr
   FAKE_TF_SLOW     "apply:<stack id>": that apply traps signals as Terraform does and works until
@@ -121,7 +123,7 @@ def run(argv: list[str], cwd: Path, env: Mapping[str, str], out: Write, err: Wri
             }
             for change in plan["changes"]
         ]
-        shown = json.dumps({"resource_changes": changes}) + "\n"
+        shown = json.dumps({"format_version": "1.2", "resource_changes": changes}) + "\n"
         garble = env.get("FAKE_TF_SHOW", "")  # "<stack id>:<how>": what a broken engine or wrapper prints
         if garble.startswith(f"{stack}:"):
             how = garble.split(":", 1)[1]
@@ -130,6 +132,9 @@ def run(argv: list[str], cwd: Path, env: Mapping[str, str], out: Write, err: Wri
                 "truncated": shown[: len(shown) // 2],
                 "text": "\x1b[31mnot json at all \xff\x00\n",
                 "list": "[]\n",
+                "empty": "{}\n",  # parses, but is no plan: it must not pass for one that changes nothing
+                "null": '{"format_version": "1.2", "resource_changes": null}\n',
+                "actionless": '{"format_version": "1.2", "resource_changes": [{"address": "aws_sqs_queue.dlq"}]}\n',
             }[how]
         out(shown)
         return 0

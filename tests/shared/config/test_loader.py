@@ -417,6 +417,14 @@ def test_only_suffix_on_the_command_line_makes_a_throwaway(tmp_path):
     assert copy.suffix == "pr-1" and copy.throwaway
 
 
+def test_a_copy_may_not_take_the_name_of_an_environment_with_a_suffix_of_its_own(tmp_path):
+    write(tmp_path, "prod", MINIMAL + "environment_suffix: prd\nprotected: true\n")
+    (found,) = problems(tmp_path, MINIMAL, name="dev", suffix="prod")
+    assert found.startswith("SUFFIX='prod': is the name or suffix of the environment in"), found
+    found = problems(tmp_path, MINIMAL + "environment_suffix: prd\nprotected: true\n", name="prod", suffix="prod")
+    assert any(p.startswith("SUFFIX='prod': is the name or suffix of the environment in") for p in found), found
+
+
 def test_a_file_cannot_say_it_is_a_throwaway(tmp_path):
     (found,) = problems(tmp_path, MINIMAL + "throwaway: true\n")
     assert found.endswith(":5: throwaway: only a copy made with SUFFIX= on the command line is a throwaway; remove it")

@@ -67,7 +67,8 @@ def test_a_record_protects_what_the_file_does_not_and_a_lift_never_unprotects_a_
     assert protection.effective(prod, lifted).protected
     assert protection.needs_recording(prod, None) and protection.needs_recording(prod, lifted)
     assert not protection.needs_recording(prod, protection.Protection(True, "prod", "a", "t"))
-    assert not protection.needs_recording(dev, None)
+    assert protection.needs_recording(dev, None)  # every environment's first deploy says what lives there
+    assert not protection.needs_recording(dev, lifted)
     assert "make unprotect ENV=dev CONFIRM=dev" in protection.overridden(dev, on)
     assert protection.overridden(prod, on) == ""
 
@@ -136,6 +137,31 @@ def test_a_suffix_copy_that_names_a_protected_state_location_is_protected(engine
     with pytest.raises(UsageError, match="pr-9 is protected: the tool never destroys it"):
         deploy.run("destroy", copy, confirm="pr-9", **paths)
     assert [c for c, _, _ in engine.calls() if c in ("plan", "apply")] == []
+
+
+def test_a_copy_on_the_state_of_a_renamed_environment_is_guarded_as_that_environment(
+    engine, environments, state_buckets, paths, capsys
+):
+    staging = load_environment("staging")
+    assert deploy.run("deploy", staging, **paths) == 0  # records that an environment with a file lives there
+    (environments / "staging.yaml").rename(environments / "stage.yaml")
+    copy = load_environment("stage", suffix="staging")  # the old location is no longer claimed by a file
+    assert copy.throwaway
+    plans_replace_the_cluster(engine, "staging")
+    engine.clear()
+    with pytest.raises(UsageError, match="refusing to apply data-staging"):
+        deploy.run("deploy", copy, force=True, **paths)
+    assert engine.commands("apply") == []
+    assert "staging is no throwaway: the environment staging lives at that state location" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("flag", ['"true"', "1", "null"])
+def test_a_record_whose_flags_are_not_booleans_is_no_record(state_buckets, flag):
+    dev = load_environment("dev")
+    body = f'{{"protected": {flag}, "environment": "dev", "changed_by": "a", "changed_at": "t"}}'
+    mocked_client("s3", dev.state_region).put_object(Bucket=dev.state.bucket, Key=protection.key(dev), Body=body)
+    with pytest.raises(UsageError, match="is not a protection record"):
+        protection.read(dev)
 
 
 def test_an_unreadable_protection_record_stops_a_destroy(engine, state_buckets, paths):

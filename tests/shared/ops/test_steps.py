@@ -32,6 +32,9 @@ def test_a_create_or_a_delete_names_what_it_sets_or_removes():
         ("truncated", "read "),
         ("text", "not json at all"),
         ("list", "is not a JSON object: list"),
+        ("empty", "is not a plan as Terraform writes it: no format_version"),
+        ("null", "resource_changes is NoneType, not a list"),
+        ("actionless", "resource_changes[0] has no address or change"),
     ],
 )
 def test_a_plan_the_engine_shows_as_anything_but_json_fails_its_stack_in_one_line(
