@@ -28,18 +28,34 @@ from shared.errors import UsageError
 from shared.paths import OUTPUTS_DIR, REPORTS_DIR, ROOT
 
 WITHHELD = ("TF_LOG", "TF_ACC_LOG")  # prefixes of the variables the engine never inherits
+# Variables that would make the engine work somewhere or on something else than the tool checks and records
+# (the state location its protection, fingerprints, locks and errored-state records describe; the arguments
+# it gives): a TF_WORKSPACE left from another project moves every state key, TF_CLI_ARGS_plan=-destroy turns
+# every plan into a destroy. Withheld like the logging ones, and named once.
+RETARGETING = ("TF_WORKSPACE", "TF_CLI_ARGS", "TF_DATA_DIR", "TF_REATTACH_PROVIDERS")
 LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "JSON")  # what TF_LOG takes (JSON: TRACE, as JSON)
 DEBUG_VARIABLE = "ENGINE_DEBUG"
 
 
 def under_ci(environ: Mapping[str, str]) -> bool:
-    """A CI job (CI=true, as GitHub Actions and most others set it): its log and artifacts are shared."""
-    return environ.get("CI", "").lower() in ("true", "1", "yes")
+    """A CI job (CI=true, as GitHub Actions and most others set it; GITHUB_ACTIONS=true even without CI): its
+    log and artifacts are shared."""
+    yes = ("true", "1", "yes")
+    return environ.get("CI", "").strip().lower() in yes or environ.get("GITHUB_ACTIONS", "").strip().lower() in yes
 
 
 def withheld(environ: Mapping[str, str]) -> list[str]:
     """The logging variables set in `environ` (with a value) that the engine will not get."""
     return sorted(name for name, value in environ.items() if name.startswith(WITHHELD) and value)
+
+
+def retargeting(environ: Mapping[str, str]) -> list[str]:
+    """The variables set in `environ` that would move the engine off what the tool checks: not passed on."""
+    return sorted(name for name, value in environ.items() if _retargets(name) and value)
+
+
+def _retargets(name: str) -> bool:
+    return name.startswith("TF_CLI_ARGS") or name in RETARGETING
 
 
 class EngineLog:
@@ -59,7 +75,7 @@ class EngineLog:
         """ENGINE_DEBUG and CI, read once. Refuses (exit 2) engine debugging under CI, or where the private
         folder would land inside what CI uploads."""
         value = environ.get(DEBUG_VARIABLE, "").strip()
-        if value in ("", "0"):
+        if value.lower() in ("", "0", "false", "no", "off"):
             return cls()
         if under_ci(environ):
             raise UsageError(
@@ -84,13 +100,19 @@ class EngineLog:
     def environment(self, variables: Mapping[str, str]) -> dict[str, str]:
         """`variables` as the engine gets them: without any logging variable, with the debug log's when
         asked for (its file made at the first engine run of the command)."""
-        kept = {name: value for name, value in variables.items() if not name.startswith(WITHHELD)}
+        kept = {n: v for n, v in variables.items() if not n.startswith(WITHHELD) and not _retargets(n)}
         with self._lock:
             if self.debug_level and self._file is None:
                 self._file = _private_file(self._directory)
             if not self._said:
                 self._said = True
                 self._say(withheld(variables))
+                if moved := retargeting(variables):
+                    _notice(
+                        f"{', '.join(moved)} {'is' if len(moved) == 1 else 'are'} set in your shell: the engine does "
+                        "not get it: it would move the engine off the state and arguments this tool checks and "
+                        "records (unset it)"
+                    )
         if self._file is not None:
             kept.update(TF_LOG=self.debug_level or "TRACE", TF_LOG_PATH=str(self._file))
         return kept

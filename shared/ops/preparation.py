@@ -67,7 +67,7 @@ def prepare(
 
 
 # The commands that change an environment: each reads the protection its state location records.
-CHANGING = ("deploy", "destroy", "unlock")
+CHANGING = ("deploy", "destroy", "unlock", "push-state")
 
 
 def refuse_protected_destroy(action: str, env: EnvironmentConfig) -> None:

@@ -10,7 +10,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from shared.config import EnvironmentConfig
 from shared.contract import DEFAULT_OUTDIR
 from shared.errors import OperationFailed, UsageError
-from shared.ops import errored_state, preparation, state_lock
+from shared.ops import errored_state, fingerprint, preparation, state_lock
 from shared.ops.engine import EngineInterrupted
 from shared.ops.stacks import Stack, init_quietly, parse_selection
 from shared.ops.unlock import release
@@ -66,6 +66,8 @@ def push_state(
         raise UsageError(f"{env.suffix} is protected: pushing a state into it needs CONFIRM={env.suffix}")
     # The environment lock of this checkout: nothing else here runs on the environment meanwhile.
     prepared = preparation.prepare("push-state", env, outdir=outdir, confirm=confirm)
+    if prepared.env.protected and confirm != env.suffix:  # protected as its state location records it
+        raise UsageError(f"{env.suffix} is protected: pushing a state into it needs CONFIRM={env.suffix}")
     target = next(s for s in prepared.ordered if s.name == names[0])
     try:
         recorded = errored_state.read(env, target.name)
@@ -78,6 +80,10 @@ def push_state(
         print(f"{target.id}: no errored state is recorded for it in {errored_state.where(env, target.name)}")
     releasing = _lock_in_the_way(env, target, file, lock_id)
     init_quietly(prepared.engine, target)
+    try:  # what is pushed is not what was last applied: the next deploy must plan the stack, not skip it
+        fingerprint.forget(env, target.name)
+    except fingerprint.Unreadable as exc:
+        raise UsageError(f"{exc}; nothing was pushed") from None
     if releasing:
         release(prepared.engine, target, releasing)
     try:

@@ -2,7 +2,8 @@
 
 Put on PATH as `terraform` by the `engine` fixture. It keeps "state" per stack in FAKE_TF_STATE
 (a folder), reads the stack's cdk.tf.json to know its resources and outputs, and obeys:
-  FAKE_TF_LOG      JSON lines file: one {"args": [...], "cwd": "...", "log_env": {TF_LOG*: ...}} per invocation
+  FAKE_TF_LOG      JSON lines file: one {"args": [...], "cwd": "...", "log_env": {TF_LOG*: ...}, "retarget_env":
+                   {TF_WORKSPACE, TF_CLI_ARGS*, ...}} per invocation
   FAKE_TF_FAIL     "<command>:<stack id>" (e.g. "apply:compute-dev"): that step fails
   FAKE_TF_DRIFT    comma-separated stack ids whose deployed infrastructure differs from the code
   FAKE_TF_LOCKED   "<command>:<stack id>": that step fails as Terraform does when another run holds the
@@ -46,13 +47,16 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 Write = Callable[[str], None]
+_RETARGETING = ("TF_WORKSPACE", "TF_DATA_DIR", "TF_REATTACH_PROVIDERS")
 
 
 def run(argv: list[str], cwd: Path, env: Mapping[str, str], out: Write, err: Write, *, in_process: bool = False) -> int:
     """One engine call: what it prints goes to `out` and `err`, its exit code is returned."""
     stack = cwd.name
     logging = {k: v for k, v in env.items() if k.startswith(("TF_LOG", "TF_ACC_LOG"))}  # what it would log by
-    entry = {"args": argv, "cwd": str(cwd), "log_env": logging}
+    # What would move Terraform elsewhere: another workspace (state key), extra arguments, another data dir.
+    moving = {k: v for k, v in env.items() if k.startswith("TF_CLI_ARGS") or k in _RETARGETING}
+    entry = {"args": argv, "cwd": str(cwd), "log_env": logging, "retarget_env": moving}
     if argv[:1] == ["apply"] and (cwd / argv[-1]).is_file():  # who could read the plan it applies
         entry.update(plan_mode=oct((cwd / argv[-1]).stat().st_mode & 0o777), dir_mode=oct(cwd.stat().st_mode & 0o777))
     with open(env["FAKE_TF_LOG"], "a") as log:

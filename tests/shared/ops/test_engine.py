@@ -168,6 +168,39 @@ def test_no_logging_variable_reaches_the_engine_and_the_tool_says_so_once(
     assert shown.err.count(notice) == 1, shown.err
 
 
+def test_variables_that_would_move_the_engine_elsewhere_never_reach_it(
+    engine, command_log, monkeypatch, tmp_path, capsys
+):
+    """A TF_WORKSPACE left from another project would move every state key off the location whose protection,
+    fingerprints and locks the tool reads; TF_CLI_ARGS_plan=-destroy would make every plan a destroy."""
+    from shared.ops.engine import find_engine
+
+    shell = {
+        "TF_WORKSPACE": "other-project",
+        "TF_CLI_ARGS": "-lock=false",
+        "TF_CLI_ARGS_plan": "-destroy",
+        "TF_CLI_ARGS_init": "-backend-config=key=elsewhere.tfstate",
+        "TF_DATA_DIR": str(tmp_path / "data"),
+        "TF_REATTACH_PROVIDERS": '{"registry.terraform.io/hashicorp/aws": {}}',
+    }
+    for name, value in shell.items():
+        monkeypatch.setenv(name, value)
+    command_log()
+    found = find_engine()
+    found.run(["plan"], workdir(tmp_path))
+    found.capture(["plan"], tmp_path / "data-dev")
+    assert [entry["retarget_env"] for entry in engine.entries()] == [{}] * 3  # version, plan, plan
+    err = capsys.readouterr().err
+    assert err.count(f"{', '.join(sorted(shell))} are set in your shell: the engine does not get it") == 1, err
+
+
+def test_engine_debugging_is_off_when_it_says_so(monkeypatch):
+    from shared.ops import engine_log
+
+    for off in ("", "0", "false", "OFF", "no"):
+        assert engine_log.EngineLog.from_environment({"ENGINE_DEBUG": off}).debug_level is None
+
+
 def test_without_logging_variables_the_tool_says_nothing(engine, command_log, monkeypatch, tmp_path, capsys):
     for name in [n for n in os.environ if n.startswith(("TF_LOG", "TF_ACC_LOG"))]:
         monkeypatch.delenv(name)
@@ -213,12 +246,13 @@ def test_engine_debugging_writes_only_to_a_private_file(engine, command_log, mon
     assert engine.entries()[-1]["log_env"]["TF_LOG"] == "DEBUG" and again.debug_file.parent != debug.parent
 
 
-@pytest.mark.parametrize("ci", ["true", "1"])
+@pytest.mark.parametrize("ci", [{"CI": "true"}, {"CI": "1"}, {"CI": "true "}, {"CI": "", "GITHUB_ACTIONS": "true"}])
 def test_engine_debugging_is_refused_under_ci(engine, monkeypatch, tmp_path, capsys, ci):
     from shared.cli import main
 
     monkeypatch.chdir(tmp_path)  # were it not refused, nothing would land in this checkout
-    monkeypatch.setenv("CI", ci)
+    for name, value in ci.items():
+        monkeypatch.setenv(name, value)
     monkeypatch.setenv("ENGINE_DEBUG", "1")
     assert main(["plan", "--env", "dev"]) == 2
     assert "ENGINE_DEBUG=1 is refused under CI=true: the engine's debug log holds secrets" in capsys.readouterr().err

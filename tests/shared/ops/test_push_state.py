@@ -142,3 +142,24 @@ def test_the_command_line_takes_stack_file_and_lock_id(engine, dev, tmp_path, pa
     file = "cdktf.out/stacks/data-dev/errored.tfstate"
     assert main(["push-state", "--env", "dev", "--stack", "data", "--file", file, "--lock-id", "x"]) == 0
     assert errored_state.read(dev, "data") is None and not (tmp_path / file).exists()
+
+
+def test_an_environment_its_state_location_records_as_protected_needs_confirmation(engine, dev, paths, stranded):
+    from shared.ops import protection
+    from tests.support.moto_pipeline import mocked_client
+
+    doc = {"protected": True, "environment": "dev", "changed_by": "arn:test", "changed_at": "t"}
+    mocked_client("s3", dev.state_region).put_object(
+        Bucket=dev.state.bucket, Key=protection.key(dev), Body=json.dumps(doc).encode()
+    )
+    with pytest.raises(UsageError, match="dev is protected: pushing a state into it needs CONFIRM=dev"):
+        push_state(dev, "data", str(stranded), **paths)
+    assert [c for c, _, _ in engine.calls() if c == "state"] == [] and stranded.is_file()
+
+
+def test_a_push_forgets_the_fingerprint_so_the_next_deploy_plans_the_stack(engine, dev, paths, stranded):
+    from shared.ops import fingerprint
+
+    fingerprint.record(dev, "data", fingerprint.Fingerprint("d" * 64, {}), "r" * 40)  # as a skipped deploy would
+    assert push_state(dev, "data", str(stranded), **paths) == 0
+    assert fingerprint.recorded(dev, "data") is None
