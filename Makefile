@@ -47,7 +47,7 @@ override ENGINE_ARGS = $(ENV_ARGS) $(call opt,STACK,stack) $(call opt,CONFIRM,co
 # FORCE=1 (any value but empty or 0): plan every stack, whatever its fingerprint says.
 # Commands with a default environment (local, the emulator, the pins) take ENV only when it is typed: a
 # shell's ENV is usually its rc file, not a wish to work on another environment.
-override typed_env_or = $(if $(and $(strip $(value ENV)),$(filter command line,$(origin ENV))),$(call opt,ENV,env),$(1))
+override typed_env_or = $(if $(call typed,ENV),$(call opt,ENV,env),$(1))
 override FORCE_ARG = $(if $(filter-out 0,$(strip $(value FORCE))),--force)
 
 # Words of consent (CONFIRM, ALLOW_REPLACE, FORCE), and what a command that changes something works on,
@@ -71,6 +71,10 @@ override space := $(subst ,, )
 override came_from = $(if $(filter command line,$(origin $(1))),$(if $(call defines,$(1),$(2)),makeflags),$(subst $(space),-,$(origin $(1))))
 override not_typed = $(strip $(foreach v,$(TYPED_ONLY),$(if $(strip $(value $(v))),$(addprefix $(v)=,$(call came_from,$(v),$(1))))))
 override CLI = STREAMFLIX_NOT_TYPED=$(call quote,$(call not_typed,$(make_environment_flags))) $(PY) -m shared.cli
+# Typed: with a value, and from make's command line alone. A target with a default environment passes ENV only
+# when typed (else its default), so the CLI is not told of an ENV it was never given.
+override typed = $(and $(strip $(value $(1))),$(if $(call came_from,$(1),$(make_environment_flags)),,typed))
+override CLI_DEFAULT_ENV = STREAMFLIX_NOT_TYPED=$(call quote,$(filter-out ENV=%,$(call not_typed,$(make_environment_flags)))) $(PY) -m shared.cli
 
 .PHONY: help install config synth check test lint docs bench plan deploy destroy outputs drift \
         bootstrap smoke releases promote unlock unprotect local local-down push-state emulator emulator-stop e2e providers-lock equivalence clean
@@ -163,19 +167,24 @@ push-state: $(STAMP) ## Push back a stack's state the engine could not save: ENV
 	@$(CLI) push-state $(ENV_ARGS) $(call opt,STACK,stack) $(call opt,FILE,file) $(call opt,LOCK_ID,lock-id) $(call opt,CONFIRM,confirm)
 
 providers-lock: $(STAMP) ## Pin every provider for linux/darwin, amd64/arm64 in the lock file: [ENV=dev]
-	@$(CLI) providers-lock $(call typed_env_or,--env dev)
+	@$(CLI_DEFAULT_ENV) providers-lock $(call typed_env_or,--env dev)
 
 local: $(STAMP) ## The whole pipeline on this machine: emulator, bootstrap, deploy by the real engine, smoke: [ENV=local]
-	@$(CLI) local $(call typed_env_or,--env local)
+	@$(CLI_DEFAULT_ENV) local $(call typed_env_or,--env local)
 
 local-down: $(STAMP) ## Destroy the local pipeline and stop its emulator: [ENV=local]
-	@$(CLI) local-down $(call typed_env_or,--env local)
+	@$(CLI_DEFAULT_ENV) local-down $(call typed_env_or,--env local)
 
 emulator: $(STAMP) ## Start moto_server for the local environment at its aws.endpoint: [ENV=local]
-	@$(CLI) emulator $(call typed_env_or,--env local)
+	@$(CLI_DEFAULT_ENV) emulator $(call typed_env_or,--env local)
 
 emulator-stop: $(STAMP) ## Stop the emulator that make emulator started: [ENV=local]
-	@$(CLI) emulator $(call typed_env_or,--env local) --stop
+	@$(CLI_DEFAULT_ENV) emulator $(call typed_env_or,--env local) --stop
 
-clean: ## Remove generated output (cdktf.out, outputs, reports); keeps .venv
+# An errored.tfstate is the only record of what a run created that the engine could not save: never removed here.
+clean: ## Remove generated output (cdktf.out, outputs, reports); keeps .venv, and refuses while an errored.tfstate is there
+	@left="$$(ls cdktf.out/stacks/*/errored.tfstate 2>/dev/null)"; if [ -n "$$left" ]; then \
+	  echo "error: not removing cdktf.out: it holds the only record of what a run created that the engine could" \
+	    "not save: $$(echo $$left). Push it back first: make push-state ENV=<env> STACK=<stack> FILE=<that file>" >&2; \
+	  exit 2; fi
 	rm -rf cdktf.out cdktf.out.* outputs reports .pytest_cache

@@ -459,3 +459,25 @@ def test_tf_log_in_the_shell_puts_no_secret_on_the_console_or_in_a_file(make, en
         names = ", ".join(sorted(shell))
         notice = f"{names} {'is' if len(shell) == 1 else 'are'} set in your shell: the engine does not get"
         assert proc.stderr.count(notice) == 1, proc.stderr
+
+
+@pytest.mark.parametrize("target", ["local", "local-down", "emulator", "emulator-stop"])
+def test_a_target_with_a_default_environment_ignores_an_env_it_was_not_typed(make, target):
+    """sh's ENV names a startup file: it must not refuse `make local`, nor a MAKEFLAGS ENV choose for it."""
+    for shell in ({"ENV": "/root/.shrc"}, {"MAKEFLAGS": "ENV=dev"}):
+        shown = make("-n", target, **shell)
+        assert shown.returncode == 0, shown.stderr
+        (line,) = [line for line in shown.stdout.splitlines() if "shared.cli" in line]
+        assert line.startswith("STREAMFLIX_NOT_TYPED='' ") and "--env local" in line, line
+    typed = make("-n", target, "ENV=local", ENV="/root/.shrc")
+    assert "--env 'local'" in typed.stdout, typed.stdout
+
+
+def test_clean_never_removes_an_errored_state(make, repo_copy):
+    left = repo_copy / "cdktf.out/stacks/data-dev/errored.tfstate"
+    left.write_text('{"lineage": "x"}')
+    refused = make("clean")
+    assert refused.returncode == 2 and "not removing cdktf.out" in refused.stderr and "data-dev" in refused.stderr
+    assert left.is_file()
+    left.unlink()
+    assert make("clean").returncode == 0 and not (repo_copy / "cdktf.out").exists()
