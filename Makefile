@@ -68,7 +68,13 @@ endif
 # make takes `NA\ME=x`, `NAME\ =x`, `NAME:=x` and `override NAME=x` there as definitions of NAME.
 override defines = $(filter $(1) $(1)=% $(1):% $(1)+% $(1)?% $(1)!%,$(subst \,,$(2)))
 override space := $(subst ,, )
-override came_from = $(if $(filter command line,$(origin $(1))),$(if $(call defines,$(1),$(2)),makeflags),$(subst $(space),-,$(origin $(1))))
+# Where /proc tells make's own arguments, a `command line` variable is typed only when one of them defines it:
+# a definition that make's expansion or a makefile made (MAKEFLAGS='CONF$$()IRM=x', MAKEFILES appending to
+# MAKEFLAGS) is not among them, whatever its spelling. Elsewhere, the text of the MAKEFLAGS make started with.
+ifneq ($(wildcard /proc/self/cmdline),)
+override make_argv := $(shell tr '\0' '\n' </proc/$$PPID/cmdline)
+endif
+override came_from = $(if $(filter command line,$(origin $(1))),$(if $(make_argv),$(if $(call defines,$(1),$(make_argv)),,makeflags),$(if $(call defines,$(1),$(2)),makeflags)),$(subst $(space),-,$(origin $(1))))
 override not_typed = $(strip $(foreach v,$(TYPED_ONLY),$(if $(strip $(value $(v))),$(addprefix $(v)=,$(call came_from,$(v),$(1))))))
 override CLI = STREAMFLIX_NOT_TYPED=$(call quote,$(call not_typed,$(make_environment_flags))) $(PY) -m shared.cli
 # Typed: with a value, and from make's command line alone. A target with a default environment passes ENV only

@@ -311,6 +311,13 @@ FROM_THE_SHELL = {
         ("destroy", "ENV=dev", "STACK=monitoring", "CONFIRM=dev"),
         _ran("plan", "monitoring-dev"),
     ),
+    "CONFIRM in MAKEFLAGS, its name made by make's expansion": (
+        ("destroy", "ENV=dev", "STACK=monitoring"),
+        {"MAKEFLAGS": "CONF$()IRM=dev"},
+        "CONFIRM=dev came from MAKEFLAGS in your shell's environment",
+        ("destroy", "ENV=dev", "STACK=monitoring", "CONFIRM=dev"),
+        _ran("plan", "monitoring-dev"),
+    ),
     "ENV of a destroy": (
         ("destroy", "STACK=monitoring", "CONFIRM=dev"),
         {"ENV": "dev"},
@@ -481,3 +488,11 @@ def test_clean_never_removes_an_errored_state(make, repo_copy):
     assert left.is_file()
     left.unlink()
     assert make("clean").returncode == 0 and not (repo_copy / "cdktf.out").exists()
+
+
+def test_a_makefile_of_makefiles_that_adds_consent_to_makeflags_is_refused(make, repo_copy, engine):
+    extra = repo_copy.parent / "extra.mk"
+    extra.write_text("MAKEFLAGS += CONFIRM=dev\n")
+    refused = make("destroy", "ENV=dev", "STACK=monitoring", MAKEFILES=str(extra))
+    assert refused.returncode == 2 and "CONFIRM=dev came from MAKEFLAGS" in refused.stderr, refused.stderr
+    assert [c for c, _, _ in engine.calls() if c in ("plan", "apply")] == []

@@ -151,7 +151,9 @@ def lift_refusal(file_env: EnvironmentConfig, recorded: Protection | None) -> st
     return ""
 
 
-def _write(env: EnvironmentConfig, record: Protection) -> Protection:
+def _write(env: EnvironmentConfig, record: Protection) -> Protection | None:
+    """The record written; None where the state bucket does not exist (nothing lives there yet, and the
+    engine's backend stops the command before anything is applied)."""
     try:
         client("s3", env, region=env.state_region).put_object(
             Bucket=env.state.bucket,
@@ -159,7 +161,11 @@ def _write(env: EnvironmentConfig, record: Protection) -> Protection:
             Body=(json.dumps(asdict(record), indent=2, sort_keys=True) + "\n").encode(),
             ContentType="application/json",
         )
-    except (ClientError, BotoCoreError) as exc:
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "NoSuchBucket":
+            return None
+        raise UsageError(f"cannot write the protection record {where(env)} ({exc}); nothing was changed") from None
+    except BotoCoreError as exc:
         raise UsageError(f"cannot write the protection record {where(env)} ({exc}); nothing was changed") from None
     return record
 
@@ -168,15 +174,15 @@ def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def record(env: EnvironmentConfig, *, by: str, revision: str) -> Protection:
+def record(env: EnvironmentConfig, *, by: str, revision: str) -> Protection | None:
     """What lives at the state location, written before anything of the command that records it is applied."""
     who = by or f"unknown@{socket.gethostname()}"
     done = _write(env, Protection(env.protected, env.name, who, _now(), revision, throwaway=env.throwaway))
-    if env.protected:
+    if done is not None and env.protected:
         print(f"recorded that {env.suffix} is protected at {where(env)}", flush=True)
     return done
 
 
-def lift(env: EnvironmentConfig, *, by: str, revision: str) -> Protection:
+def lift(env: EnvironmentConfig, *, by: str, revision: str) -> Protection | None:
     who = by or f"unknown@{socket.gethostname()}"
     return _write(env, Protection(False, env.name, who, _now(), revision, throwaway=env.throwaway, lifted=True))
