@@ -185,12 +185,14 @@ def how_to_push(env: EnvironmentConfig, stack: Stack, rec: Record | None, local:
     """Where the errored.tfstate of `stack` is, and the exact steps that push it back. `local`: the file in
     this checkout's working directory; `here`: this host (a record made here may name a file here)."""
     if rec is not None and rec.artifact and local is None:
-        run_id = rec.run_url.rstrip("/").rsplit("/", 1)[-1]
+        # The record comes from the bucket: anything in it is quoted before it becomes a line to copy.
+        run_id = shlex.quote(rec.run_url.rstrip("/").rsplit("/", 1)[-1])
+        artifact = shlex.quote(rec.artifact)
         unpacked = f"{rec.artifact}/{stack.id}/{ERRORED_STATE}"  # the artifact keeps each stack's folder
         return (
             f"The workflow keeps the file as the artifact {rec.artifact} of {rec.run_url}. Push it back from a "
             "checkout of this repository:\n"
-            f"    gh run download {run_id} --name {rec.artifact} --dir {rec.artifact}\n"
+            f"    gh run download {run_id} --name {artifact} --dir {artifact}\n"
             f"    {push_command(env, stack.name, unpacked)}\n"
             f"(or download the artifact from the run's page and unpack it: the file is {stack.id}/{ERRORED_STATE} "
             "in it)"

@@ -3,6 +3,7 @@ the refusal that shared/ops/errored_state.py records for it."""
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -31,7 +32,7 @@ def _lock_in_the_way(env: EnvironmentConfig, target: Stack, file: str, lock_id: 
     print(f"{target.id}: its state is locked, {held.describe()}")
     if lock_id == held.id:
         return held.id
-    again = errored_state.push_command(env, target.name, file) + f" LOCK_ID={held.id}"
+    again = errored_state.push_command(env, target.name, file) + f" LOCK_ID={shlex.quote(held.id)}"
     if lock_id:
         raise UsageError(f"LOCK_ID={lock_id} is not the lock on {target.id} (its ID is {held.id}); nothing was pushed")
     raise UsageError(

