@@ -225,6 +225,17 @@ def _refuse_what_was_not_typed(args: argparse.Namespace) -> None:
         raise UsageError("nothing was run:\n" + "\n".join(f"  - {problem}" for problem in problems))
 
 
+def _say_where_environments_come_from(args: argparse.Namespace) -> None:
+    """A command that changes something says so when the environment files are not the checkout's own: which
+    files exist decides what a SUFFIX= copy may claim, and a leftover STREAMFLIX_ENVIRONMENTS_DIR would decide
+    it unseen."""
+    elsewhere = os.environ.get("STREAMFLIX_ENVIRONMENTS_DIR")
+    if elsewhere and args.command in CHANGING:
+        print(
+            f"environments are read from {elsewhere} (STREAMFLIX_ENVIRONMENTS_DIR), not environments/", file=sys.stderr
+        )
+
+
 def _one(args: argparse.Namespace) -> EnvironmentConfig:
     if not args.env:
         raise UsageError(f"ENV= is required: make {args.command} ENV=<env> (--env), one of: {_environments_hint()}")
@@ -450,6 +461,7 @@ def _main(argv: list[str] | None) -> int:
         return 0 if exc.code == 0 else 2
     try:
         _refuse_what_was_not_typed(args)
+        _say_where_environments_come_from(args)
         engine_log.use(engine_log.EngineLog.from_environment(os.environ))  # ENGINE_DEBUG and CI, read once
         return COMMANDS[args.command](args)
     except ConfigError as exc:

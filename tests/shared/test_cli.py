@@ -143,3 +143,14 @@ def test_what_make_did_not_get_typed_is_refused_before_anything_runs(
     assert main(argv) == 2
     assert message in capsys.readouterr().err
     assert engine.calls() == []
+
+
+def test_a_command_that_changes_something_says_where_the_environment_files_come_from(monkeypatch, tmp_path, capsys):
+    from shared.cli import main
+
+    monkeypatch.setenv("STREAMFLIX_ENVIRONMENTS_DIR", str(tmp_path))  # holds no environment
+    assert main(["destroy", "--env", "dev", "--confirm", "dev"]) == 2
+    err = capsys.readouterr().err
+    assert f"environments are read from {tmp_path} (STREAMFLIX_ENVIRONMENTS_DIR), not environments/" in err
+    assert main(["config", "--env", "dev"]) == 2
+    assert "environments are read from" not in capsys.readouterr().err  # a read says nothing
