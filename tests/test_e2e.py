@@ -579,9 +579,9 @@ def test_the_local_pipeline_end_to_end_with_the_real_engine(pipeline, capsys, re
         assert managed == [], f"{stack} state still holds {[r['type'] + '.' + r['name'] for r in managed]}"
     assert pipeline.leftovers() == []
 
-    step("make local-down: nothing left to destroy, and the emulator stops")
+    step("make local-down: nothing left to destroy (the states say so, no engine runs), and the emulator stops")
     down = pipeline.make("local-down")
-    assert all(re.search(rf"{s} +no changes", down.stdout) for s in STACKS), down.stdout[-3000:]
+    assert "nothing is deployed in local: no stack's state holds anything" in down.stdout, down.stdout[-3000:]
     assert "stopped the emulator for local" in down.stdout
     assert not (pipeline.repo / ".emulator" / "local.pid").exists()
     with pytest.raises(OSError):

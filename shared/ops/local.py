@@ -18,7 +18,8 @@ from pathlib import Path
 from shared.config import EnvironmentConfig
 from shared.contract import DEFAULT_OUTDIR
 from shared.errors import OperationFailed, UsageError
-from shared.ops import deploy, emulator, environment_lock, provider_install, smoke
+from shared.naming import STACK_NAMES, state_key
+from shared.ops import deploy, emulator, environment_lock, fingerprint, provider_install, smoke
 from shared.ops.bootstrap import ensure_state_bucket
 from shared.ops.engine import Engine, find_engine
 from shared.ops.outcome import Status
@@ -132,12 +133,27 @@ def _what_runs(env: EnvironmentConfig, outputs_dir: Path, reports_dir: Path, sec
     )
 
 
+def _anything_deployed(env: EnvironmentConfig) -> bool:
+    """Whether any stack's state object holds outputs (read directly: no engine, no init). A state that cannot
+    be read counts as deployed: the destroy then finds out."""
+    for name in STACK_NAMES:
+        try:
+            if fingerprint.state_outputs(env, env.state.bucket, state_key(env, name)):
+                return True
+        except fingerprint.Unreadable:
+            return True
+    return False
+
+
 def down(env: EnvironmentConfig, *, outdir: Path = DEFAULT_OUTDIR, outputs_dir: Path = OUTPUTS_DIR) -> int:
     """`make local-down`: destroy every stack (the command's name is the consent: an emulator holds nothing
     of value), then stop the emulator. A destroy that fails leaves the emulator running, to look at."""
     _emulated(env, "local-down")
     if not emulator.answers(env.aws.endpoint):
         print(f"no emulator answers at {env.aws.endpoint}: nothing is deployed there")
+        return emulator.stop(env)
+    if not _anything_deployed(env):
+        print(f"nothing is deployed in {env.suffix}: no stack's state holds anything")
         return emulator.stop(env)
     code = deploy.run("destroy", env, outdir=outdir, outputs_dir=outputs_dir, confirm=env.suffix)
     if code != 0:

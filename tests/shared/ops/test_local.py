@@ -76,3 +76,26 @@ def test_local_down_with_no_emulator_running_says_so_and_succeeds(checkout, engi
     assert main(["local-down", "--env", "local"]) == 0
     assert "nothing is deployed there" in capsys.readouterr().out
     assert engine.calls() == []
+
+
+def test_local_down_reads_the_states_to_know_whether_anything_is_deployed(state_buckets):
+    """No engine and no init for an environment whose stacks' states hold nothing (as after a destroy)."""
+    import json
+
+    from shared.config import load_environment
+    from shared.naming import state_key
+    from shared.ops import local
+    from tests.support.moto_pipeline import mocked_client
+
+    dev = load_environment("dev")  # in this process's moto, as local is in its emulator
+    s3 = mocked_client("s3", dev.state_region)
+    assert not local._anything_deployed(dev)  # no state at all
+    empty = {"version": 4, "outputs": {}, "resources": []}
+    for name in ("network", "data", "compute", "monitoring"):
+        s3.put_object(Bucket=dev.state.bucket, Key=state_key(dev, name), Body=json.dumps(empty).encode())
+    assert not local._anything_deployed(dev)  # destroyed: states without outputs
+    deployed = {"version": 4, "outputs": {"vpc_id": {"value": "vpc-1", "type": "string"}}}
+    s3.put_object(Bucket=dev.state.bucket, Key=state_key(dev, "network"), Body=json.dumps(deployed).encode())
+    assert local._anything_deployed(dev)
+    s3.put_object(Bucket=dev.state.bucket, Key=state_key(dev, "network"), Body=b"\xff not a state")
+    assert local._anything_deployed(dev)  # unreadable: the destroy finds out
