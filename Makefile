@@ -71,10 +71,12 @@ override space := $(subst ,, )
 # Where /proc tells make's own arguments, a `command line` variable is typed only when one of them defines it:
 # a definition that make's expansion or a makefile made (MAKEFLAGS='CONF$$()IRM=x', MAKEFILES appending to
 # MAKEFLAGS) is not among them, whatever its spelling. Elsewhere, the text of the MAKEFLAGS make started with.
+# One name per argument that defines a variable (read per argument: a value holding `NAME=x` defines nothing
+# more); `make` itself first, so the list is never empty where /proc tells it.
 ifneq ($(wildcard /proc/self/cmdline),)
-override make_argv := $(shell tr '\0' '\n' </proc/$$PPID/cmdline)
+override make_argv := make $(shell tr '\n\0' ' \n' </proc/$$PPID/cmdline | sed -n 's/^\([A-Za-z_][A-Za-z0-9_]*\)[:+?!]*=.*/\1/p')
 endif
-override came_from = $(if $(filter command line,$(origin $(1))),$(if $(make_argv),$(if $(call defines,$(1),$(make_argv)),,makeflags),$(if $(call defines,$(1),$(2)),makeflags)),$(subst $(space),-,$(origin $(1))))
+override came_from = $(if $(filter command line,$(origin $(1))),$(if $(make_argv),$(if $(filter $(1),$(make_argv)),,makeflags),$(if $(call defines,$(1),$(2)),makeflags)),$(subst $(space),-,$(origin $(1))))
 override not_typed = $(strip $(foreach v,$(TYPED_ONLY),$(if $(strip $(value $(v))),$(addprefix $(v)=,$(call came_from,$(v),$(1))))))
 override CLI = STREAMFLIX_NOT_TYPED=$(call quote,$(call not_typed,$(make_environment_flags))) $(PY) -m shared.cli
 # Typed: with a value, and from make's command line alone. A target with a default environment passes ENV only

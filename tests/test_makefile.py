@@ -318,6 +318,13 @@ FROM_THE_SHELL = {
         ("destroy", "ENV=dev", "STACK=monitoring", "CONFIRM=dev"),
         _ran("plan", "monitoring-dev"),
     ),
+    "CONFIRM in MAKEFLAGS, vouched for by a typed value that holds CONFIRM=": (
+        ("destroy", "ENV=dev", "STACK=monitoring CONFIRM=x"),
+        {"MAKEFLAGS": "CONFIRM=dev"},
+        "CONFIRM=dev came from MAKEFLAGS in your shell's environment",
+        ("destroy", "ENV=dev", "STACK=monitoring", "CONFIRM=dev"),
+        _ran("plan", "monitoring-dev"),
+    ),
     "ENV of a destroy": (
         ("destroy", "STACK=monitoring", "CONFIRM=dev"),
         {"ENV": "dev"},

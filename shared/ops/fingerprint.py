@@ -62,8 +62,8 @@ def _s3(env: EnvironmentConfig):
     return client("s3", env, region=env.state_region)
 
 
-def state_outputs(env: EnvironmentConfig, bucket: str, state_key: str) -> dict | None:
-    """The output values held in a state object, read directly (None: there is no such state)."""
+def state_document(env: EnvironmentConfig, bucket: str, state_key: str) -> dict | None:
+    """A state object, read directly and parsed (None: there is no such state)."""
     try:
         body = _s3(env).get_object(Bucket=bucket, Key=state_key)["Body"].read()
     except ClientError as exc:
@@ -73,8 +73,22 @@ def state_outputs(env: EnvironmentConfig, bucket: str, state_key: str) -> dict |
     except BotoCoreError as exc:
         raise Unreadable(f"s3://{bucket}/{state_key}: {exc}") from None
     try:
-        return {name: out.get("value") for name, out in json.loads(body).get("outputs", {}).items()}
-    except (ValueError, AttributeError) as exc:
+        doc = json.loads(body)
+    except ValueError as exc:
+        raise Unreadable(f"s3://{bucket}/{state_key} is not a state: {exc}") from None
+    if not isinstance(doc, dict):
+        raise Unreadable(f"s3://{bucket}/{state_key} is not a state: {type(doc).__name__}")
+    return doc
+
+
+def state_outputs(env: EnvironmentConfig, bucket: str, state_key: str) -> dict | None:
+    """The output values held in a state object, read directly (None: there is no such state)."""
+    doc = state_document(env, bucket, state_key)
+    if doc is None:
+        return None
+    try:
+        return {name: out.get("value") for name, out in doc.get("outputs", {}).items()}
+    except AttributeError as exc:
         raise Unreadable(f"s3://{bucket}/{state_key} is not a state: {exc}") from None
 
 

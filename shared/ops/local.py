@@ -134,13 +134,15 @@ def _what_runs(env: EnvironmentConfig, outputs_dir: Path, reports_dir: Path, sec
 
 
 def _anything_deployed(env: EnvironmentConfig) -> bool:
-    """Whether any stack's state object holds outputs (read directly: no engine, no init). A state that cannot
-    be read counts as deployed: the destroy then finds out."""
+    """Whether any stack's state object holds resources or outputs (read directly: no engine, no init); a first
+    apply that failed may have left resources and no outputs. A state that cannot be read counts as deployed:
+    the destroy then finds out."""
     for name in STACK_NAMES:
         try:
-            if fingerprint.state_outputs(env, env.state.bucket, state_key(env, name)):
-                return True
+            held = fingerprint.state_document(env, env.state.bucket, state_key(env, name))
         except fingerprint.Unreadable:
+            return True
+        if held is not None and (held.get("resources") or held.get("outputs")):
             return True
     return False
 

@@ -183,6 +183,9 @@ def record(env: EnvironmentConfig, *, by: str, revision: str) -> Protection | No
     return done
 
 
-def lift(env: EnvironmentConfig, *, by: str, revision: str) -> Protection | None:
+def lift(env: EnvironmentConfig, recorded: Protection, *, by: str, revision: str) -> Protection | None:
+    """Only the protection goes: what lives there (which environment, not a throwaway) is the record's, never
+    the lifting command's (a SUFFIX= copy that names the location must not turn it into a throwaway's)."""
     who = by or f"unknown@{socket.gethostname()}"
-    return _write(env, Protection(False, env.name, who, _now(), revision, throwaway=env.throwaway, lifted=True))
+    lifted = Protection(False, recorded.environment, who, _now(), revision, throwaway=recorded.throwaway, lifted=True)
+    return _write(env, lifted)

@@ -32,7 +32,7 @@ def unprotect(env: EnvironmentConfig, *, confirm: str | None, outdir: Path = DEF
         return 0
     if refusal := protection.lift_refusal(env, recorded):
         raise UsageError(f"{refusal} ({protection.where(env)}: {recorded.describe()}); nothing was changed")
-    protection.lift(env, by=identity.get("Arn", ""), revision=releases.revision_or_unknown())
+    protection.lift(env, recorded, by=identity.get("Arn", ""), revision=releases.revision_or_unknown())
     print(
         f"lifted the protection of {env.suffix} recorded at {protection.where(env)} ({recorded.describe()}); "
         f"its deploys are still guarded, and make destroy ENV={env.name} CONFIRM={env.suffix} may now take it down"

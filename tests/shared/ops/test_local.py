@@ -93,7 +93,10 @@ def test_local_down_reads_the_states_to_know_whether_anything_is_deployed(state_
     empty = {"version": 4, "outputs": {}, "resources": []}
     for name in ("network", "data", "compute", "monitoring"):
         s3.put_object(Bucket=dev.state.bucket, Key=state_key(dev, name), Body=json.dumps(empty).encode())
-    assert not local._anything_deployed(dev)  # destroyed: states without outputs
+    assert not local._anything_deployed(dev)  # destroyed: states without outputs or resources
+    failed = {"version": 4, "outputs": {}, "resources": [{"mode": "managed", "type": "aws_vpc", "name": "vpc"}]}
+    s3.put_object(Bucket=dev.state.bucket, Key=state_key(dev, "network"), Body=json.dumps(failed).encode())
+    assert local._anything_deployed(dev)  # a first apply that failed: resources, no outputs yet
     deployed = {"version": 4, "outputs": {"vpc_id": {"value": "vpc-1", "type": "string"}}}
     s3.put_object(Bucket=dev.state.bucket, Key=state_key(dev, "network"), Body=json.dumps(deployed).encode())
     assert local._anything_deployed(dev)

@@ -197,3 +197,15 @@ def test_unprotect_is_refused_for_prod_under_any_name(engine, state_buckets, env
     with pytest.raises(UsageError, match="prod is always protected"):
         unprotect(dev, confirm="dev", outdir=paths["outdir"])
     assert protection.read(dev).protected
+
+
+def test_a_lift_through_a_suffix_copy_keeps_what_lives_there(engine, environments, state_buckets, paths):
+    """qa was protected and its file removed: a copy that names its location may lift the protection (the
+    file behind it says unprotected), but the location stays qa's, guarded, never a throwaway's."""
+    dev = load_environment("dev")
+    qa = load_environment("dev", suffix="qa")
+    record(qa, environment="qa")  # as qa's own deploy wrote it
+    assert unprotect(qa, confirm="qa", outdir=paths["outdir"]) == 0
+    lifted = protection.read(qa)
+    assert lifted.lifted and not lifted.protected and not lifted.throwaway and lifted.environment == "qa"
+    assert guard.guarded(protection.effective(qa, lifted)) and not protection.effective(dev, None).throwaway
