@@ -35,7 +35,7 @@ def _time_synth(plain: bool, outdir: str) -> float:
     return time.perf_counter() - start
 
 
-def run(repeats: int = 3) -> int:
+def run(repeats: int = 3) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "cdktf.out")
         _time_synth(False, out)  # warm the byte-code caches so neither side pays for compiling
@@ -51,7 +51,6 @@ def run(repeats: int = 3) -> int:
     _bench_plans()
     _bench_deploys()
     _bench_suite(repeats)
-    return 0
 
 
 def _toolchain_python(name: str) -> Path | None:
@@ -94,9 +93,6 @@ def _version(python: Path, distribution: str) -> str:
 def _bench_suite(repeats: int) -> None:
     """The test suite without the real-engine test, against a plain import of the provider bindings
     measured in the same run (the yardstick: at most 3x; its median, as one import varies by a second)."""
-    if os.environ.get("PYTEST_CURRENT_TEST"):  # called from a test: running the suite would recurse
-        print("test suite: skipped (running inside the test suite)")
-        return
     variables = dict(os.environ, JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20")
     imports = [_timed([sys.executable, "-c", f"import {cdk.ACTIVE.modules['aws']}"], variables) for _ in range(repeats)]
     plain = statistics.median(imports)
@@ -135,8 +131,8 @@ def _bench_plans(env_name: str = "local") -> None:
     """`make plan ENV=local` serially and four stacks at once, where the emulator answers."""
     from shared.config import load_environment
     from shared.errors import UsageError
-    from shared.ops.emulator import answers
-    from shared.ops.engine import find_engine
+    from shared.ops.commands.emulator import answers
+    from shared.ops.engine.discovery import find_engine
 
     env = load_environment(env_name)
     try:
@@ -188,10 +184,10 @@ def _bench_deploys(env_name: str = "local") -> None:
     from shared.config import load_environment
     from shared.errors import UsageError
     from shared.naming import STACK_NAMES, stack_id
-    from shared.ops import engine_log
     from shared.ops.aws import engine_environment
-    from shared.ops.emulator import answers
-    from shared.ops.engine import find_engine
+    from shared.ops.commands.emulator import answers
+    from shared.ops.engine import log as engine_log
+    from shared.ops.engine.discovery import find_engine
 
     env = load_environment(env_name)
     try:

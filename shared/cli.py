@@ -8,13 +8,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shlex
 import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from shared import docs
+from shared import docs, typed
 from shared.bench import run as run_bench
 from shared.config import (
     PROMOTION_ORDER,
@@ -27,7 +26,9 @@ from shared.config import (
 from shared.contract import DEFAULT_OUTDIR
 from shared.errors import OperationFailed, UsageError
 from shared.files import PRIVATE_UMASK
-from shared.ops import emulator, engine_log, environment_lock
+from shared.ops.commands import emulator
+from shared.ops.engine import log as engine_log
+from shared.ops.runner import environment_lock
 from shared.policy.scan import scan
 from shared.synthesis import synthesize_if_changed
 from shared.workdirs import require_node
@@ -111,141 +112,16 @@ def _environments_hint() -> str:
     return ", ".join(available_environments()) or "none"
 
 
-# ------------------------------------------------------------------ what counts: only what was typed
-
-# Words of consent, and what a command that changes something works on, count only when typed: on make's
-# command line, or as this command line's flags. Never from the shell's environment, where they outlive the
-# command they were meant for. Variable -> the flag's attribute, in the order a make command line names them.
-SELECTION = {
-    "ENV": "env",
-    "SUFFIX": "suffix",
-    "STACK": "stack",
-    "FROM": "source",
-    "TO": "target",
-    "LOCK_ID": "lock_id",
-    "FILE": "file",
-}
-CONSENT = {"CONFIRM": "confirm", "ALLOW_REPLACE": "allow_replace", "FORCE": "force"}
-# Commands that write to AWS or state (smoke puts one test record on the stream). The others (plan, drift,
-# config, synth, outputs, releases, ...) take ENV from the shell as before, saying so when it is not one.
-CHANGING = (
-    "deploy",
-    "destroy",
-    "promote",
-    "unlock",
-    "bootstrap",
-    "smoke",
-    "unprotect",
-    "push-state",
-    "local",
-    "local-down",
-)
-# STREAMFLIX_NOT_TYPED, set by the Makefile: `NAME=<where>` for each variable with a value that make did not
-# get from its own command line, <where> being make's $(origin) (spaces as dashes), or `makeflags` for a
-# definition in a MAKEFLAGS or GNUMAKEFLAGS make found in its environment (make calls those `command line`).
-NOT_TYPED = "STREAMFLIX_NOT_TYPED"
-_WHERE = {
-    "environment": "your shell's environment",
-    "environment-override": "your shell's environment (make -e)",
-    "makeflags": "MAKEFLAGS in your shell's environment (or a make that runs this one)",
-    "file": "a makefile other than the project's (MAKEFILES, -f or --eval)",
-    "override": "an override in a makefile other than the project's (MAKEFILES, -f or --eval)",
-}
-_REMEDY = {
-    "makeflags": "take it out of MAKEFLAGS",
-    "file": "remove that definition",
-    "override": "remove that definition",
-}
-
-
-def _not_typed() -> dict[str, str]:
-    """{variable: where it came from} for what make did not get from its command line (empty without make)."""
-    found = {}
-    for word in os.environ.get(NOT_TYPED, "").split():
-        name, _, where = word.partition("=")
-        found[name] = where
-    return found
-
-
-def _counts(name: str, value: object) -> bool:
-    if name == "FORCE":  # the Makefile's rule: any value but empty or 0
-        return bool(value) and str(value).strip() not in ("", "0")
-    return bool(value)
-
-
-def _typed_line(args: argparse.Namespace) -> str:
-    """The make command line that gives this command what it was given, every variable typed."""
-    words = [f"make {args.command}"]
-    for name, attribute in {**SELECTION, **CONSENT}.items():
-        value = getattr(args, attribute, None)
-        if name == "FORCE":
-            value = "1" if value else None
-        if name == "ENV" and value and value not in available_environments():
-            words.append("ENV=<env>")  # from the shell, ENV often names a shell's rc file
-        elif value:
-            words.append(shlex.quote(f"{name}={value}"))
-    return " ".join(words)
-
-
-def _refuse_what_was_not_typed(args: argparse.Namespace) -> None:
-    """Exit 2, before anything runs, when a word of consent (or, for a command that changes something, what
-    it works on) came from anywhere but the command line. The Makefile never passes these on through the
-    environment (it unexports them): one found there was set by whoever called this command line directly."""
-    problems = []
-    not_typed = _not_typed()
-    taken = {name: attribute for name, attribute in {**SELECTION, **CONSENT}.items() if hasattr(args, attribute)}
-    for name, attribute in taken.items():
-        value = getattr(args, attribute)
-        consent = name in CONSENT
-        if not _counts(name, value) or name not in not_typed or not (consent or args.command in CHANGING):
-            continue
-        where = not_typed[name]
-        shown = f"{name}={value}" if name != "FORCE" else name
-        why = (
-            "consent counts only on the command line"
-            if consent
-            else "a command that changes something takes what it works on only from the command line"
-        )
-        problems.append(
-            f"{shown} came from {_WHERE.get(where, f'{where} (make origin)')}, not the make command line: {why} "
-            f"({_typed_line(args)}); {_REMEDY.get(where, f'unset {name}')}"
-        )
-    for name, attribute in CONSENT.items():
-        value = os.environ.get(name, "")
-        if hasattr(args, attribute) and _counts(name, value):
-            flag = f"--{attribute.replace('_', '-')}"
-            problems.append(
-                f"{name}={value} is set in your environment, and this command never reads consent from it: "
-                f"pass {flag if name == 'FORCE' else f'{flag} {shlex.quote(value)}'} on its command line "
-                f"(through make: {name}=... on make's), and unset {name}"
-            )
-    if len(problems) == 1:
-        raise UsageError(f"{problems[0]}; nothing was run")
-    if problems:
-        raise UsageError("nothing was run:\n" + "\n".join(f"  - {problem}" for problem in problems))
-
-
-def _say_where_environments_come_from(args: argparse.Namespace) -> None:
-    """A command that changes something says so when the environment files are not the checkout's own: which
-    files exist decides what a SUFFIX= copy may claim, and a leftover STREAMFLIX_ENVIRONMENTS_DIR would decide
-    it unseen."""
-    elsewhere = os.environ.get("STREAMFLIX_ENVIRONMENTS_DIR")
-    if elsewhere and args.command in CHANGING:
-        print(
-            f"environments are read from {elsewhere} (STREAMFLIX_ENVIRONMENTS_DIR), not environments/", file=sys.stderr
-        )
-
-
 def _one(args: argparse.Namespace) -> EnvironmentConfig:
     if not args.env:
         raise UsageError(f"ENV= is required: make {args.command} ENV=<env> (--env), one of: {_environments_hint()}")
     try:
         return load_environment(args.env, suffix=args.suffix)
     except ConfigError as exc:
-        where = _not_typed().get("ENV")
+        where = typed.not_typed().get("ENV")
         if where:
             exc.problems.append(
-                f"ENV={args.env} came from {_WHERE.get(where, where)}, not from the make command line: "
+                f"ENV={args.env} came from {typed.WHERE.get(where, where)}, not from the make command line: "
                 f"name the environment, make {args.command} ENV=<env>, or unset ENV"
             )
         raise
@@ -257,17 +133,15 @@ def _many(args: argparse.Namespace) -> list[EnvironmentConfig]:
     return load_environments(None, suffix=args.suffix)
 
 
-def cmd_config(args: argparse.Namespace) -> int:
+def cmd_config(args: argparse.Namespace) -> None:
     print(json.dumps(_one(args).model_dump(mode="json"), indent=2))
-    return 0
 
 
 def _lock_for_synthesis(envs: list[EnvironmentConfig], outdir: Path) -> None:
-
     environment_lock.hold(outdir, [e.suffix for e in envs])  # a deploy of one of them may be reading its JSON
 
 
-def cmd_synth(args: argparse.Namespace) -> int:
+def cmd_synth(args: argparse.Namespace) -> None:
     envs = _many(args)  # validate everything before anything is written
     require_node()
     _lock_for_synthesis(envs, Path(args.outdir))
@@ -276,149 +150,159 @@ def cmd_synth(args: argparse.Namespace) -> int:
     out = synthesize(envs, args.outdir)
     for env in envs:
         print(f"synthesized {env.name} (suffix {env.suffix}) into {out}/stacks/")
-    return 0
 
 
-def cmd_check(args: argparse.Namespace) -> int:
+def cmd_check(args: argparse.Namespace) -> None:
     envs = _many(args)
     _lock_for_synthesis(envs, DEFAULT_OUTDIR)
-
+    out = DEFAULT_OUTDIR  # where the stacks are, also when there is no environment to synthesize
     for env in envs:
         out = synthesize_if_changed(env, DEFAULT_OUTDIR)
-    return scan(envs, out)
+    if scan(envs, out):
+        raise OperationFailed("checkov found problems in the synthesized stacks (see above)")
 
 
-def cmd_bench(args: argparse.Namespace) -> int:
-    return run_bench()
+def cmd_bench(args: argparse.Namespace) -> None:
+    run_bench()
 
 
-def _deploy_command(action: str) -> Callable[[argparse.Namespace], int]:
-    def run(args: argparse.Namespace) -> int:
-        from shared.ops import deploy  # boto3
-
-        if action == "plan" and not args.env:
-            return _every_environment(args, action, lambda env: deploy.run(action, env, stacks=args.stack))
-        allow = {"allow_replace": args.allow_replace, "force": args.force} if action == "deploy" else {}
-        return deploy.run(action, _one(args), stacks=args.stack, confirm=args.confirm, **allow)
-
-    return run
-
-
-def _every_environment(args: argparse.Namespace, action: str, run: Callable[[EnvironmentConfig], int]) -> int:
-    """plan and drift without ENV: every real environment in turn (an emulator one only when named)."""
+def _every_environment(args: argparse.Namespace, action: str, run: Callable[[EnvironmentConfig], None]) -> None:
+    """plan and drift without ENV: every real environment in turn (an emulator one only when named), each
+    one's problem said where it happens; the command fails with the worst of them."""
     if args.suffix:
         raise UsageError(f"SUFFIX= makes a copy of one environment: name it with ENV= (make {action} ENV=<env>)")
-    envs = [e for e in load_environments() if not e.emulated]
     codes = {}
-    for env in envs:
+    for env in (e for e in load_environments() if not e.emulated):
         print(f"\n##### {action} {env.name}", flush=True)
-        codes[env.name] = run(env)
+        codes[env.name] = _exit_code(run, env)
     print(
         f"\n{action} of every environment: "
         + ", ".join(f"{name} {'ok' if c == 0 else f'exit {c}'}" for name, c in codes.items())
     )
-    return max(codes.values(), default=0)
+    if worst := max(codes.values(), default=0):
+        raise (UsageError if worst == 2 else OperationFailed)(
+            f"{action} failed in {', '.join(n for n, c in codes.items() if c)}"
+        )
 
 
-def cmd_outputs(args: argparse.Namespace) -> int:
-    from shared.ops import deploy  # boto3
-
-    return deploy.run("outputs", _one(args))
-
-
-def cmd_drift(args: argparse.Namespace) -> int:
-    from shared.ops import deploy  # boto3
+def cmd_plan(args: argparse.Namespace) -> None:
+    from shared.ops.commands.plan import plan  # boto3
 
     if not args.env:
-        return _every_environment(args, "drift", lambda env: deploy.run("drift", env))
-    return deploy.run("drift", _one(args))
+        _every_environment(args, "plan", lambda env: plan(env, stack_names=args.stack))
+    else:
+        plan(_one(args), stack_names=args.stack)
 
 
-def cmd_bootstrap(args: argparse.Namespace) -> int:
-    from shared.ops.bootstrap import bootstrap  # boto3
+def cmd_deploy(args: argparse.Namespace) -> None:
+    from shared.ops.commands.deploy import deploy  # boto3
 
-    return bootstrap(_one(args))
-
-
-def cmd_smoke(args: argparse.Namespace) -> int:
-    from shared.ops.smoke import run  # boto3
-
-    return run(_one(args))
+    deploy(_one(args), stack_names=args.stack, confirm=args.confirm, allow_replace=args.allow_replace, force=args.force)
 
 
-def cmd_releases(args: argparse.Namespace) -> int:
-    from shared.ops.releases import show  # boto3
+def cmd_destroy(args: argparse.Namespace) -> None:
+    from shared.ops.commands.destroy import destroy  # boto3
 
-    return show(_many(args), named=bool(args.env))
+    destroy(_one(args), stack_names=args.stack, confirm=args.confirm)
 
 
-def cmd_docs(args: argparse.Namespace) -> int:
+def cmd_outputs(args: argparse.Namespace) -> None:
+    from shared.ops.commands.outputs import outputs  # boto3
 
+    outputs(_one(args))
+
+
+def cmd_drift(args: argparse.Namespace) -> None:
+    from shared.ops.commands.drift import drift  # boto3
+
+    if not args.env:
+        _every_environment(args, "drift", drift)
+    else:
+        drift(_one(args))
+
+
+def cmd_bootstrap(args: argparse.Namespace) -> None:
+    from shared.ops.commands.bootstrap import bootstrap  # boto3
+
+    bootstrap(_one(args))
+
+
+def cmd_smoke(args: argparse.Namespace) -> None:
+    from shared.ops.commands.smoke import run  # boto3
+
+    run(_one(args))
+
+
+def cmd_releases(args: argparse.Namespace) -> None:
+    from shared.ops.commands.releases import show  # boto3
+
+    show(_many(args), named=bool(args.env))
+
+
+def cmd_docs(args: argparse.Namespace) -> None:
     for path in docs.write():
         print(f"wrote {path}")
-    return 0
 
 
-def cmd_providers_lock(args: argparse.Namespace) -> int:
-    from shared.ops.relock import relock  # boto3
+def cmd_providers_lock(args: argparse.Namespace) -> None:
+    from shared.ops.commands.providers_lock import relock  # boto3
 
-    return relock(_one(args))
-
-
-def cmd_emulator(args: argparse.Namespace) -> int:
-
-    return (emulator.stop if args.stop else emulator.start)(_one(args))
+    relock(_one(args))
 
 
-def cmd_unlock(args: argparse.Namespace) -> int:
-    from shared.ops.unlock import unlock  # boto3
-
-    return unlock(_one(args), args.stack, args.lock_id, confirm=args.confirm)
+def cmd_emulator(args: argparse.Namespace) -> None:
+    (emulator.stop if args.stop else emulator.start)(_one(args))
 
 
-def cmd_local(args: argparse.Namespace) -> int:
-    from shared.ops import local  # boto3
+def cmd_unlock(args: argparse.Namespace) -> None:
+    from shared.ops.commands.unlock import unlock  # boto3
 
-    return local.up(_one(args))
-
-
-def cmd_local_down(args: argparse.Namespace) -> int:
-    from shared.ops import local  # boto3
-
-    return local.down(_one(args))
+    unlock(_one(args), args.stack, args.lock_id, confirm=args.confirm)
 
 
-def cmd_unprotect(args: argparse.Namespace) -> int:
-    from shared.ops.unprotect import unprotect  # boto3
+def cmd_local(args: argparse.Namespace) -> None:
+    from shared.ops.commands import local  # boto3
 
-    return unprotect(_one(args), confirm=args.confirm)
-
-
-def cmd_push_state(args: argparse.Namespace) -> int:
-    from shared.ops.push_state import push_state  # boto3
-
-    return push_state(_one(args), args.stack, args.file, lock_id=args.lock_id, confirm=args.confirm)
+    local.up(_one(args))
 
 
-def cmd_promote(args: argparse.Namespace) -> int:
-    from shared.ops.promote import promote  # boto3
+def cmd_local_down(args: argparse.Namespace) -> None:
+    from shared.ops.commands import local  # boto3
+
+    local.down(_one(args))
+
+
+def cmd_unprotect(args: argparse.Namespace) -> None:
+    from shared.ops.commands.unprotect import unprotect  # boto3
+
+    unprotect(_one(args), confirm=args.confirm)
+
+
+def cmd_push_state(args: argparse.Namespace) -> None:
+    from shared.ops.commands.push_state import push_state  # boto3
+
+    push_state(_one(args), args.stack, args.file, lock_id=args.lock_id, confirm=args.confirm)
+
+
+def cmd_promote(args: argparse.Namespace) -> None:
+    from shared.ops.commands.promote import promote  # boto3
 
     if not args.source or not args.target:
         raise UsageError(
             f"FROM= and TO= are required: make promote FROM=<env> TO=<env>, along {' -> '.join(PROMOTION_ORDER)}"
         )
-    return promote(args.source, args.target, confirm=args.confirm, allow_replace=args.allow_replace, force=args.force)
+    promote(args.source, args.target, confirm=args.confirm, allow_replace=args.allow_replace, force=args.force)
 
 
-COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+COMMANDS: dict[str, Callable[[argparse.Namespace], None]] = {
     "config": cmd_config,
     "synth": cmd_synth,
     "check": cmd_check,
     "bench": cmd_bench,
     "docs": cmd_docs,
-    "plan": _deploy_command("plan"),
-    "deploy": _deploy_command("deploy"),
-    "destroy": _deploy_command("destroy"),
+    "plan": cmd_plan,
+    "deploy": cmd_deploy,
+    "destroy": cmd_destroy,
     "outputs": cmd_outputs,
     "drift": cmd_drift,
     "bootstrap": cmd_bootstrap,
@@ -454,16 +338,14 @@ def main(argv: list[str] | None = None) -> int:
         engine_log.use(log)  # the next command (a test's) decides its own
 
 
-def _main(argv: list[str] | None) -> int:
+def _exit_code(command: Callable, *args) -> int:
+    """The one mapping from how a command ended to its exit code (the contract): 0 success, 1 an operation
+    failed, 2 usage or input error, 130/143 interrupted. Each failure is said once, on stderr."""
+    from shared.ops.engine.process import EngineInterrupted
+
     try:
-        args = _parser().parse_args(argv)
-    except SystemExit as exc:  # argparse already printed the usage problem
-        return 0 if exc.code == 0 else 2
-    try:
-        _refuse_what_was_not_typed(args)
-        _say_where_environments_come_from(args)
-        engine_log.use(engine_log.EngineLog.from_environment(os.environ))  # ENGINE_DEBUG and CI, read once
-        return COMMANDS[args.command](args)
+        command(*args)
+        return 0
     except ConfigError as exc:
         print(exc.render(), file=sys.stderr)
         return 2
@@ -473,12 +355,29 @@ def _main(argv: list[str] | None) -> int:
     except OperationFailed as exc:
         print(f"failed: {exc}", file=sys.stderr)
         return 1
+    except EngineInterrupted as exc:
+        return 130 if exc.signum == signal.SIGINT else 143  # a hangup is handled as SIGTERM
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
     except Terminated:
         print("terminated", file=sys.stderr)
         return 143
+
+
+def _start(args: argparse.Namespace) -> None:
+    typed.refuse_what_was_not_typed(args)
+    typed.say_where_environments_come_from(args)
+    engine_log.use(engine_log.EngineLog.from_environment(os.environ))  # ENGINE_DEBUG and CI, read once
+    COMMANDS[args.command](args)
+
+
+def _main(argv: list[str] | None) -> int:
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:  # argparse already printed the usage problem
+        return 0 if exc.code == 0 else 2
+    return _exit_code(_start, args)
 
 
 if __name__ == "__main__":

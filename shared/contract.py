@@ -9,7 +9,7 @@ ENGINE_FLOOR = (1, 11)
 # Where synthesis writes: cdktf.out/stacks/<id>/cdk.tf.json and cdktf.out/manifest.json.
 DEFAULT_OUTDIR = Path("cdktf.out")
 
-# The key identifiers every stack exposes as top-level outputs, under exactly these names (DESIGN.md).
+# The key identifiers every stack exposes as top-level outputs, under exactly these names (docs/stacks.md).
 CONTRACT_OUTPUTS = {
     "network": ("vpc_id",),
     "data": ("kinesis_stream_name", "rds_cluster_endpoint", "dlq_url", "db_secret_arn"),

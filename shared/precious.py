@@ -1,7 +1,7 @@
 """What is precious: the data-bearing resource types, each with what is lost when one goes.
 
 This is the one list. The stacks read it to put `prevent_destroy` on every such resource of a
-protected environment, the deploy guard (shared/ops/guard.py) reads it to refuse a plan that
+protected environment, the deploy guard (shared/ops/runner/guard.py) reads it to refuse a plan that
 replaces or deletes one, and precious_addresses.json beside this file pins the addresses it selects.
 Light to import: no provider bindings (the guard runs without them).
 """

@@ -70,5 +70,5 @@ def require_node() -> None:
 
 
 # What Terraform writes into the working directory when it cannot save a stack's state to the backend
-# (shared/ops/errored_state.py records it and refuses the stack until `make push-state`).
+# (shared/ops/state_bucket/errored_state.py records it and refuses the stack until `make push-state`).
 ERRORED_STATE = "errored.tfstate"

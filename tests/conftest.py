@@ -61,10 +61,10 @@ def _grouped_as_marked(request):
 def _images_run_by_tag(request, monkeypatch):
     """In the test process a command runs the configured image, as it does where no registry answers:
     resolving it would resynthesize every environment a test deploys. The tests of the resolution
-    itself (tests/shared/ops/test_images.py) get the real thing."""
+    itself (tests/shared/ops/runner/test_images.py) get the real thing."""
     if request.node.path.name == "test_images.py":
         return
-    from shared.ops import images
+    from shared.ops.runner import images
 
     monkeypatch.setattr(images, "for_deploy", lambda env: (env, images.Resolved(env.compute.image)))
 
@@ -72,7 +72,7 @@ def _images_run_by_tag(request, monkeypatch):
 @pytest.fixture(autouse=True)
 def _release_environment_locks():
     """Each test's commands run as if in a process of their own: no lock carries over."""
-    from shared.ops import environment_lock
+    from shared.ops.runner import environment_lock
 
     yield
     environment_lock.release_all()

@@ -97,3 +97,54 @@ def test_a_sibling_taken_from_the_own_package_is_no_circle_but_a_name_the_packag
     assert first_circle(tmp_path) is None
     (tmp_path / "shared/config/rules.py").write_text("from shared.config import load\n")
     assert first_circle(tmp_path) == ["shared.config", "shared.config.loader", "shared.config.rules", "shared.config"]
+
+
+# The layers of shared/ops (its __init__ says why): package -> what it may never import, at any depth.
+LAYERS = {
+    "shared.ops.runner": ("shared.ops.commands",),
+    "shared.ops.engine": ("shared.ops.runner", "shared.ops.commands"),
+    "shared.ops.state_bucket": ("shared.ops.runner", "shared.ops.commands"),
+}
+
+
+def layer_breaches(root: Path) -> list[str]:
+    known = project_modules(root)
+    found = []
+    for name, path in sorted(known.items()):
+        for layer, forbidden in LAYERS.items():
+            if name == layer or name.startswith(layer + "."):
+                found += [
+                    f"{name} imports {target}"
+                    for target in sorted(imported(path, known, name))
+                    if any(target == f or target.startswith(f + ".") for f in forbidden)
+                ]
+    return found
+
+
+def test_the_runner_never_imports_a_command_and_the_engine_and_the_state_bucket_neither_of_them():
+    assert layer_breaches(ROOT) == []
+
+
+def test_a_layer_breach_is_found_also_inside_a_function(tmp_path):
+    for package in ("shared", "shared/ops", "shared/ops/engine", "shared/ops/runner", "stacks"):
+        (tmp_path / package).mkdir(parents=True, exist_ok=True)
+        (tmp_path / package / "__init__.py").write_text("")
+    (tmp_path / "shared/ops/runner/run.py").write_text("from shared.ops.engine import process\n")
+    (tmp_path / "shared/ops/engine/process.py").write_text("")
+    assert layer_breaches(tmp_path) == []  # the runner may use the engine
+    (tmp_path / "shared/ops/engine/process.py").write_text("def run():\n    from shared.ops.runner import run\n")
+    assert "shared.ops.engine.process imports shared.ops.runner.run" in layer_breaches(tmp_path)
+
+
+def test_exit_codes_are_decided_only_by_the_command_line():
+    """Everything below shared/cli.py raises; nothing else exits or names an exit code."""
+    offenders = []
+    for path in sorted((ROOT / "shared").rglob("*.py")):
+        if path == ROOT / "shared" / "cli.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Attribute) and node.attr in ("exit", "_exit", "exit_code"):
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.attr}")
+            elif isinstance(node, ast.Name) and node.id == "SystemExit":
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} SystemExit")
+    assert offenders == []

@@ -81,7 +81,9 @@ def test_every_job_uses_the_one_setup_with_its_caches():
     assert python["with"]["cache"] == "pip" and python["with"]["cache-dependency-path"] == "pyproject.toml"
     plugins = next(s for s in steps if s.get("uses", "").startswith("actions/cache"))
     assert "hashFiles('.terraform.lock.hcl')" in plugins["with"]["key"]
-    assert plugins["with"]["path"] == "~/.cache/streamflix/terraform-plugins"  # shared/ops/engine.py's default
+    assert (
+        plugins["with"]["path"] == "~/.cache/streamflix/terraform-plugins"
+    )  # shared/ops/engine/providers.py's default
 
 
 def test_a_scheduled_drift_job_per_environment_fails_on_drift():
@@ -160,7 +162,7 @@ def test_a_deploy_or_promotion_that_fails_times_out_or_is_cancelled_keeps_the_er
 
 
 def test_the_artifact_is_named_as_the_tool_records_it_beside_the_state():
-    from shared.ops.errored_state import ci_run
+    from shared.ops.state_bucket.errored_state import ci_run
 
     jobs = yaml.safe_load(WORKFLOW.read_text())["jobs"]
     for name in ("deploy-dev", "promote-staging", "promote-prod"):

@@ -19,7 +19,7 @@ from shared.config import load_environment
 from shared.emulator_quirks import QUIRKS
 from shared.naming import state_kms_alias
 from shared.ops.aws import engine_environment
-from shared.ops.steps import changed_attributes
+from shared.ops.runner.steps import changed_attributes
 from tests.support import real_engine
 
 LOCAL = load_environment("local")

@@ -6,7 +6,7 @@ import os
 import shutil
 from pathlib import Path
 
-from shared.ops.engine import mirrored_providers
+from shared.ops.engine.providers import mirrored_providers
 
 AWS = "registry.terraform.io/hashicorp/aws"
 

@@ -9,7 +9,7 @@ import pytest
 
 from shared.cli import main
 from shared.config import load_environment
-from shared.ops.bootstrap import PUBLIC_ACCESS_BLOCK, ensure_state_bucket
+from shared.ops.state_bucket.bootstrap import PUBLIC_ACCESS_BLOCK, ensure_state_bucket
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import pytest
 
 from shared.config import load_environment
 from shared.errors import UsageError
-from shared.ops.confirm import require_confirmation
+from shared.ops.runner.confirm import require_confirmation
 
 
 @pytest.fixture

@@ -9,7 +9,10 @@ from pathlib import Path
 import pytest
 
 from shared.errors import UsageError
-from shared.ops.engine import Engine, mirrored_providers, provider_mirror, write_cli_config
+from shared.ops.engine import interrupts as interrupts_module
+from shared.ops.engine.interrupts import _Interrupts
+from shared.ops.engine.process import Engine
+from shared.ops.engine.providers import mirrored_providers, provider_mirror, write_cli_config
 
 
 def make_mirror(root: Path, *providers: str) -> Path:
@@ -76,9 +79,7 @@ def test_a_ctrl_c_that_lands_while_the_last_one_is_being_passed_on_only_warns(mo
     import signal
     import threading
 
-    from shared.ops import engine
-
-    interrupts = engine._Interrupts()
+    interrupts = _Interrupts()
     sent = []
 
     def stop(proc) -> None:
@@ -86,7 +87,7 @@ def test_a_ctrl_c_that_lands_while_the_last_one_is_being_passed_on_only_warns(mo
         if len(sent) == 1:
             interrupts._on_signal(signal.SIGINT, None)  # the third Ctrl-C, inside the second's handler
 
-    monkeypatch.setattr(engine, "_stop", stop)
+    monkeypatch.setattr(interrupts_module, "_stop", stop)
     interrupts.register("apply", applying=True)
     interrupts._on_signal(signal.SIGINT, None)  # first: let the apply finish
     done = threading.Event()
@@ -121,7 +122,7 @@ EVERY_LOGGING_VARIABLE = {
 @pytest.fixture
 def command_log(monkeypatch):
     """A command's own EngineLog (shared/cli.py makes one per command), as the engine runs follow it."""
-    from shared.ops import engine_log
+    from shared.ops.engine import log as engine_log
 
     def start(log: engine_log.EngineLog | None = None) -> engine_log.EngineLog:
         log = log or engine_log.EngineLog()
@@ -144,7 +145,8 @@ def test_no_logging_variable_reaches_the_engine_and_the_tool_says_so_once(
 ):
     # The stand-in logs the secret at a debug level as the AWS provider logs GetSecretValue: with TF_LOG alone
     # on the console and in engine-output.log (a CI job's log and artifact), with TF_LOG_PATH in that file.
-    from shared.ops.engine import ENGINE_OUTPUT, find_engine
+    from shared.ops.engine.discovery import find_engine
+    from shared.ops.engine.process import ENGINE_OUTPUT
 
     for name, value in shell.items():
         monkeypatch.setenv(name, value.format(tmp=tmp_path))
@@ -173,7 +175,7 @@ def test_variables_that_would_move_the_engine_elsewhere_never_reach_it(
 ):
     """A TF_WORKSPACE left from another project would move every state key off the location whose protection,
     fingerprints and locks the tool reads; TF_CLI_ARGS_plan=-destroy would make every plan a destroy."""
-    from shared.ops.engine import find_engine
+    from shared.ops.engine.discovery import find_engine
 
     shell = {
         "TF_WORKSPACE": "other-project",
@@ -195,7 +197,7 @@ def test_variables_that_would_move_the_engine_elsewhere_never_reach_it(
 
 
 def test_engine_debugging_is_off_when_it_says_so(monkeypatch):
-    from shared.ops import engine_log
+    from shared.ops.engine import log as engine_log
 
     for off in ("", "0", "false", "OFF", "no"):
         assert engine_log.EngineLog.from_environment({"ENGINE_DEBUG": off}).debug_level is None
@@ -206,7 +208,7 @@ def test_without_logging_variables_the_tool_says_nothing(engine, command_log, mo
         monkeypatch.delenv(name)
     monkeypatch.setenv("TF_LOG", "")  # set, empty: off
     command_log()
-    from shared.ops.engine import find_engine
+    from shared.ops.engine.discovery import find_engine
 
     find_engine().run(["plan"], workdir(tmp_path))
     assert "set in your shell" not in capsys.readouterr().err
@@ -216,8 +218,9 @@ def test_engine_debugging_writes_only_to_a_private_file(engine, command_log, mon
     import stat
     import tempfile
 
-    from shared.ops import engine_log
-    from shared.ops.engine import ENGINE_OUTPUT, find_engine
+    from shared.ops.engine import log as engine_log
+    from shared.ops.engine.discovery import find_engine
+    from shared.ops.engine.process import ENGINE_OUTPUT
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
     (tmp_path / "tmp").mkdir()
@@ -262,7 +265,7 @@ def test_engine_debugging_is_refused_under_ci(engine, monkeypatch, tmp_path, cap
 def test_engine_debugging_never_writes_where_ci_uploads(tmp_path, monkeypatch):
     import tempfile
 
-    from shared.ops import engine_log
+    from shared.ops.engine import log as engine_log
 
     monkeypatch.chdir(tmp_path)
     for top in ("cdktf.out", "reports", "outputs"):

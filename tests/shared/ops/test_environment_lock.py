@@ -9,7 +9,7 @@ import time
 import pytest
 
 from shared.errors import UsageError
-from shared.ops import environment_lock
+from shared.ops.runner import environment_lock
 from shared.paths import ROOT
 
 
@@ -17,7 +17,7 @@ from shared.paths import ROOT
 def holder(tmp_path):
     """Another process that holds dev's lock until told to stop (a line on its stdin)."""
     code = (
-        "import sys; from shared.ops import environment_lock; "
+        "import sys; from shared.ops.runner import environment_lock; "
         f"environment_lock.hold({str(tmp_path)!r}, ['dev'], command='shared.cli deploy --env dev'); "
         "print('held', flush=True); sys.stdin.readline()"
     )
@@ -51,7 +51,7 @@ def test_lock_timeout_waits_for_the_holder_to_finish(holder, tmp_path, monkeypat
 
 def test_a_crashed_holder_leaves_no_lock(tmp_path):
     hold = f"environment_lock.hold({str(tmp_path)!r}, ['dev'])"
-    code = f"from shared.ops import environment_lock; {hold}; import os; os._exit(9)"
+    code = f"from shared.ops.runner import environment_lock; {hold}; import os; os._exit(9)"
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 9
     environment_lock.hold(tmp_path, ["dev"], timeout=0)
 

@@ -12,9 +12,10 @@ from botocore.exceptions import ClientError
 
 from shared.config import load_environment
 from shared.errors import UsageError
-from shared.ops import errored_state
-from shared.ops.errored_state import CiRun, Origin, Record, Stranded
-from shared.ops.stacks import Stack
+from shared.ops.engine.workdir import Stack
+from shared.ops.state_bucket import errored_state
+from shared.ops.state_bucket.bucket import StateBucket
+from shared.ops.state_bucket.errored_state import CiRun, Origin, Record, Stranded
 from tests.support.synthesized import variant
 
 CI = {
@@ -96,7 +97,7 @@ def test_a_record_that_cannot_be_read_refuses_the_stack_and_says_why(dev, tmp_pa
         errored_state.refuse(dev, [stack])
     assert "whether the engine left an errored state of it cannot be told" in str(refused.value)
     assert "s3://streamflix-tfstate-dev/streamflix/dev/errored/data.json is there but unreadable" in str(refused.value)
-    monkeypatch.setattr(errored_state, "_s3", lambda env: _Denied())  # a role that may not read it
+    monkeypatch.setattr(StateBucket, "_s3", lambda self: _Denied())  # a role that may not read it
     with pytest.raises(UsageError) as refused:
         errored_state.refuse(dev, [stack])
     message = str(refused.value)
@@ -171,7 +172,7 @@ def test_what_a_failed_apply_tells_names_the_artifact_under_ci_and_says_when_it_
     )
     assert "Recorded in s3://streamflix-tfstate-dev/streamflix/dev/errored/data.json" in told
     assert "gh run download 4242 --name errored-state-promote-prod-4242-2" in told  # the runner's file goes
-    monkeypatch.setattr(errored_state, "_s3", lambda env: _Denied())  # as when the credentials expired
+    monkeypatch.setattr(StateBucket, "_s3", lambda self: _Denied())  # as when the credentials expired
     told = errored_state.left_behind(dev, stack, "deploy", Origin("laptop", ""), WHEN)
     assert "It could NOT be recorded in s3://streamflix-tfstate-dev/streamflix/dev/errored/data.json" in told
     assert "make push-state ENV=dev STACK=data FILE=cdktf.out/stacks/data-dev/errored.tfstate" in told

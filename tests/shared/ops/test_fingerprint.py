@@ -9,10 +9,11 @@ import boto3
 import pytest
 
 from shared.config import load_environment
-from shared.ops import fingerprint
-from shared.ops.engine import Engine
-from shared.ops.speculative import reads
-from shared.ops.stacks import Stack
+from shared.ops.engine.process import Engine
+from shared.ops.engine.workdir import Stack
+from shared.ops.runner import fingerprinting
+from shared.ops.runner.speculative import reads
+from shared.ops.state_bucket import fingerprint
 
 ENGINE = Engine("/usr/bin/terraform", "1.11.4")
 
@@ -37,31 +38,31 @@ def put_state(env, stack_name: str, outputs: dict) -> None:
 
 def test_a_stack_that_reads_nothing_is_its_json_pins_engine_and_providers(dev, synth, tmp_path):
     network = stack(synth, tmp_path, "network")
-    first = fingerprint.compute(dev, network, ENGINE)
+    first = fingerprinting.compute(dev, network, ENGINE)
     assert set(first.parts) == {"stack_json", "provider_pins", "engine", "providers", "reads"}
     assert first.parts["reads"] == {} and first.parts["engine"] == "terraform 1.11.4"
-    assert fingerprint.compute(dev, network, ENGINE).digest == first.digest  # deterministic
-    assert fingerprint.compute(dev, network, Engine("/usr/bin/terraform", "1.11.5")).digest != first.digest
+    assert fingerprinting.compute(dev, network, ENGINE).digest == first.digest  # deterministic
+    assert fingerprinting.compute(dev, network, Engine("/usr/bin/terraform", "1.11.5")).digest != first.digest
 
 
 def test_a_consumer_is_not_fingerprinted_until_its_producers_have_state(dev, synth, tmp_path):
     data = stack(synth, tmp_path, "data")
     with pytest.raises(fingerprint.Unreadable, match="network-dev has no state"):
-        fingerprint.compute(dev, data, ENGINE)
+        fingerprinting.compute(dev, data, ENGINE)
     doc = json.loads((data.workdir / "cdk.tf.json").read_text())
     read = sorted(next(iter(reads(doc).values()))[1])
     put_state(dev, "network", {name: "a" for name in read})
-    before = fingerprint.compute(dev, data, ENGINE)
+    before = fingerprinting.compute(dev, data, ENGINE)
     put_state(dev, "network", {**{name: "a" for name in read}, "not-read-here": "x"})
-    assert fingerprint.compute(dev, data, ENGINE).digest == before.digest  # only what it reads counts
+    assert fingerprinting.compute(dev, data, ENGINE).digest == before.digest  # only what it reads counts
     put_state(dev, "network", {**{name: "a" for name in read}, read[0]: "b"})
-    assert fingerprint.compute(dev, data, ENGINE).digest != before.digest
+    assert fingerprinting.compute(dev, data, ENGINE).digest != before.digest
 
 
 def test_a_record_is_read_back_and_a_broken_one_is_none(dev, synth, tmp_path):
     network = stack(synth, tmp_path, "network")
     assert fingerprint.recorded(dev, "network") is None
-    done = fingerprint.record(dev, "network", fingerprint.compute(dev, network, ENGINE), "0123456789abcdef")
+    done = fingerprint.record(dev, "network", fingerprinting.compute(dev, network, ENGINE), "0123456789abcdef")
     back = fingerprint.recorded(dev, "network")
     assert back == done and back.since().startswith("0123456789ab 20")
     boto3.client("s3", region_name="us-east-1").put_object(

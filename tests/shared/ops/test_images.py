@@ -10,7 +10,11 @@ import pytest
 
 from shared.config import load_environment
 from shared.errors import UsageError
-from shared.ops import deploy, images, releases
+from shared.ops.commands.releases import show as show_releases
+from shared.ops.runner import images
+from shared.ops.runner import run as runner
+from shared.ops.state_bucket import releases
+from tests.support.exit_code import exit_code
 from tests.support.synthesized import variant
 
 REPOSITORY = "123456789012.dkr.ecr.us-east-1.amazonaws.com/video/worker"
@@ -106,12 +110,12 @@ def test_a_deploy_runs_the_digest_and_records_it_beside_the_tag(engine, dev, tmp
     digest = push("2.3.1", "sha256:" + "1" * 64)
     ecr = variant(dev, "dev", compute__image=f"{REPOSITORY}:2.3.1")
     outdir = presynthesized(tmp_path / "cdktf.out")
-    assert deploy.run("deploy", ecr, outdir=outdir, outputs_dir=tmp_path / "outputs") == 0
+    assert exit_code(runner.perform, "deploy", ecr, outdir=outdir, outputs_dir=tmp_path / "outputs") == 0
     task = json.loads((outdir / "stacks/compute-dev/cdk.tf.json").read_text())["resource"]["aws_ecs_task_definition"]
     (container,) = json.loads(next(iter(task.values()))["container_definitions"])
     assert container["image"] == f"{REPOSITORY}@{digest}"
     release = releases.latest(ecr)
     assert (release.image, release.digest) == (f"{REPOSITORY}:2.3.1", digest)
     capsys.readouterr()
-    assert releases.show([ecr]) == 0
+    assert exit_code(show_releases, [ecr]) == 0
     assert digest[:19] in capsys.readouterr().out

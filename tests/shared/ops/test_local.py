@@ -11,7 +11,7 @@ from shared.cli import main
 @pytest.fixture
 def checkout(tmp_path, presynthesized, monkeypatch):
     """A working directory whose cdktf.out holds every environment's synthesis (no synthesis here)."""
-    from shared.ops import emulator
+    from shared.ops.commands import emulator
 
     presynthesized(tmp_path / "cdktf.out")
     monkeypatch.chdir(tmp_path)
@@ -47,8 +47,8 @@ def test_offline_without_a_mirror_nothing_starts_and_the_message_names_the_provi
 
 def test_the_preflight_installs_exactly_the_providers_the_stacks_require(checkout, engine):
     from shared.config import load_environment
-    from shared.ops import local
-    from shared.ops.engine import find_engine
+    from shared.ops.commands import local
+    from shared.ops.engine.discovery import find_engine
 
     engine.set("UNINSTALLABLE", "hashicorp/random")  # local's stacks need only AWS's: the preflight passes
     local._providers_installable(find_engine(), load_environment("local"), checkout / "cdktf.out")
@@ -84,7 +84,7 @@ def test_local_down_reads_the_states_to_know_whether_anything_is_deployed(state_
 
     from shared.config import load_environment
     from shared.naming import state_key
-    from shared.ops import local
+    from shared.ops.commands import local
     from tests.support.moto_pipeline import mocked_client
 
     dev = load_environment("dev")  # in this process's moto, as local is in its emulator

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 from shared.config import load_environment
-from shared.ops.outcome import Outcome, Report, Status
-from shared.ops.stacks import Stack
+from shared.ops.engine.workdir import Stack
+from shared.ops.runner.outcome import Outcome, Report, Status
 
 
 def outcome(status: Status, **kw) -> Outcome:

@@ -10,8 +10,10 @@ import pytest
 
 from shared.config import load_environment
 from shared.errors import OperationFailed, UsageError
-from shared.ops import deploy, releases
-from shared.ops.promote import promote
+from shared.ops.commands.promote import promote
+from shared.ops.runner import run as runner
+from shared.ops.state_bucket import releases
+from tests.support.exit_code import exit_code
 from tests.support.moto_pipeline import create_pipeline
 
 
@@ -44,7 +46,7 @@ def world(repo, engine, state_buckets, tmp_path, monkeypatch, presynthesized):
     paths = {"outdir": presynthesized(tmp_path / "cdktf.out"), "outputs_dir": tmp_path / "outputs"}
     for stamp in paths["outdir"].glob("stacks/*-staging/.synthesized"):
         stamp.unlink()
-    assert deploy.run("deploy", load_environment("dev"), **paths) == 0
+    assert exit_code(runner.perform, "deploy", load_environment("dev"), **paths) == 0
     engine.clear()
     return paths
 
@@ -75,7 +77,7 @@ def test_happy_path_deploys_smokes_and_records(world, engine, capsys, monkeypatc
     monkeypatch.setattr(
         shared.app, "synthesize", lambda envs, outdir: synthesized.append(envs[0].name) or real(envs, outdir)
     )
-    assert promote("dev", "staging", **world) == 0
+    assert exit_code(promote, "dev", "staging", **world) == 0
     # dev's stacks are up to date from its deploy (the world), staging's are synthesized once: the
     # gates share FROM's stacks and TO's deploy synthesizes nothing twice.
     assert synthesized == ["staging"]
@@ -115,7 +117,7 @@ def test_gate_2_revision_not_the_one_running_in_source(world, engine, repo):
 
 def test_gate_2_source_deployed_from_a_dirty_tree(world, engine, repo):
     (repo / "notes.txt").write_text("scratch\n")
-    assert deploy.run("deploy", load_environment("dev"), **world) == 0  # records the dirty deploy
+    assert exit_code(runner.perform, "deploy", load_environment("dev"), **world) == 0  # records the dirty deploy
     (repo / "notes.txt").unlink()
     engine.clear()
     with pytest.raises(OperationFailed, match="gate 2: dev runs [0-9a-f]{12} plus uncommitted changes"):
@@ -154,7 +156,7 @@ def test_prod_needs_its_confirmation_before_any_gate(repo, engine, state_buckets
 
 
 def test_the_deploy_step_is_guarded_and_takes_allow_replace(world, engine):
-    assert promote("dev", "staging", **world) == 0
+    assert exit_code(promote, "dev", "staging", **world) == 0
     engine.set("CHANGES", json.dumps({"data-staging": [["aws_sqs_queue.dlq", ["delete", "create"], [["name"]]]]}))
     engine.clear()
     with pytest.raises(UsageError, match="refusing to apply data-staging") as refused:
@@ -162,17 +164,17 @@ def test_the_deploy_step_is_guarded_and_takes_allow_replace(world, engine):
     assert "ALLOW_REPLACE=data:aws_sqs_queue.dlq" in str(refused.value)
     assert [s for s in engine.commands("apply") if s.endswith("-staging")] == []
     engine.clear()
-    assert promote("dev", "staging", allow_replace="data:aws_sqs_queue.dlq", force=True, **world) == 0
+    assert exit_code(promote, "dev", "staging", allow_replace="data:aws_sqs_queue.dlq", force=True, **world) == 0
     assert "data-staging" in engine.commands("apply")
 
 
 def test_a_promotion_deploys_only_what_changed_in_to(world, engine, capsys):
     if not engine.served:
         pytest.skip("the Python stand-in run as a process writes no state objects to moto (no C compiler here)")
-    assert promote("dev", "staging", **world) == 0
+    assert exit_code(promote, "dev", "staging", **world) == 0
     engine.clear()
     capsys.readouterr()
-    assert promote("dev", "staging", **world) == 0  # the same revision and image again
+    assert exit_code(promote, "dev", "staging", **world) == 0  # the same revision and image again
     assert [s for s in engine.commands("plan") if s.endswith("-staging")] == []
     assert capsys.readouterr().out.count("unchanged since ") == 4
 
@@ -186,8 +188,8 @@ def test_a_malformed_allowance_stops_a_promotion_before_any_gate(world, engine):
 def test_a_stack_of_to_whose_state_was_not_saved_is_refused_before_the_engine_runs_on_it(world, engine):
     from datetime import UTC, datetime
 
-    from shared.ops import errored_state
-    from shared.ops.stacks import Stack
+    from shared.ops.engine.workdir import Stack
+    from shared.ops.state_bucket import errored_state
 
     staging = load_environment("staging")
     compute = Stack("compute", "compute-staging", world["outdir"] / "stacks/compute-staging", ())

@@ -10,9 +10,13 @@ import pytest
 
 from shared.config import load_environment
 from shared.errors import UsageError
-from shared.ops import deploy, guard, protection, releases
-from shared.ops.unprotect import unprotect
+from shared.ops.commands.releases import show as show_releases
+from shared.ops.commands.unprotect import unprotect
+from shared.ops.runner import guard
+from shared.ops.runner import run as runner
+from shared.ops.state_bucket import protection
 from shared.paths import ENVIRONMENTS_DIR
+from tests.support.exit_code import exit_code
 from tests.support.moto_pipeline import mocked_client
 
 REPLACE_CLUSTER = {"data-{suffix}": [["aws_rds_cluster.cluster", ["delete", "create"], [["database_name"]]]]}
@@ -89,18 +93,18 @@ def test_prod_can_never_be_unprotected_and_a_protected_file_not_yet():
 def test_a_file_environment_with_a_suffix_of_its_own_is_guarded(engine, environments, state_buckets, paths):
     own_suffix(environments / "staging.yaml", "stg")
     staging = load_environment("staging")
-    assert deploy.run("deploy", staging, **paths) == 0
+    assert exit_code(runner.perform, "deploy", staging, **paths) == 0
     plans_replace_the_cluster(engine, "stg")
     engine.clear()
     with pytest.raises(UsageError, match="refusing to apply data-stg"):
-        deploy.run("deploy", staging, **paths, force=True)
+        runner.perform("deploy", staging, **paths, force=True)
     assert engine.commands("apply") == []
 
 
 def test_the_first_deploy_of_a_protected_environment_records_it_beside_its_state(engine, state_buckets, paths):
     prod = load_environment("prod")
     assert protection.read(prod) is None
-    assert deploy.run("deploy", prod, confirm="prod", **paths) == 0
+    assert exit_code(runner.perform, "deploy", prod, confirm="prod", **paths) == 0
     recorded = protection.read(prod)
     assert recorded.protected and recorded.environment == "prod" and recorded.changed_by.startswith("arn:")
 
@@ -109,7 +113,7 @@ def test_a_renamed_prod_file_that_says_unprotected_is_still_protected_and_guarde
     engine, environments, state_buckets, paths, capsys
 ):
     prod = load_environment("prod")
-    assert deploy.run("deploy", prod, confirm="prod", **paths) == 0
+    assert exit_code(runner.perform, "deploy", prod, confirm="prod", **paths) == 0
     # production.yaml: the same state location (bucket and suffix), and protected: false.
     text = (environments / "prod.yaml").read_text().replace("protected: true", "protected: false")
     (environments / "prod.yaml").unlink()
@@ -118,13 +122,13 @@ def test_a_renamed_prod_file_that_says_unprotected_is_still_protected_and_guarde
     assert not renamed.protected and renamed.suffix == "prod"
     engine.clear()
     with pytest.raises(UsageError, match="prod is protected: the tool never destroys it"):
-        deploy.run("destroy", renamed, confirm="prod", **paths)
+        runner.perform("destroy", renamed, confirm="prod", **paths)
     with pytest.raises(UsageError, match="without confirmation: run again with CONFIRM=prod"):
-        deploy.run("deploy", renamed, **paths)
+        runner.perform("deploy", renamed, **paths)
     assert "prod is treated as protected: its state location says so" in capsys.readouterr().out
     plans_replace_the_cluster(engine, "prod")
     with pytest.raises(UsageError, match="refusing to apply data-prod"):
-        deploy.run("deploy", renamed, confirm="prod", force=True, **paths)
+        runner.perform("deploy", renamed, confirm="prod", force=True, **paths)
     assert engine.commands("apply") == []
     # Synthesized as protected: prevent_destroy is back on what is precious.
     doc = json.loads((paths["outdir"] / "stacks/data-prod/cdk.tf.json").read_text())
@@ -135,7 +139,7 @@ def test_a_suffix_copy_that_names_a_protected_state_location_is_protected(engine
     copy = load_environment("dev", suffix="pr-9")
     record(copy, environment="dev")
     with pytest.raises(UsageError, match="pr-9 is protected: the tool never destroys it"):
-        deploy.run("destroy", copy, confirm="pr-9", **paths)
+        runner.perform("destroy", copy, confirm="pr-9", **paths)
     assert [c for c, _, _ in engine.calls() if c in ("plan", "apply")] == []
 
 
@@ -143,14 +147,16 @@ def test_a_copy_on_the_state_of_a_renamed_environment_is_guarded_as_that_environ
     engine, environments, state_buckets, paths, capsys
 ):
     staging = load_environment("staging")
-    assert deploy.run("deploy", staging, **paths) == 0  # records that an environment with a file lives there
+    assert (
+        exit_code(runner.perform, "deploy", staging, **paths) == 0
+    )  # records that an environment with a file lives there
     (environments / "staging.yaml").rename(environments / "stage.yaml")
     copy = load_environment("stage", suffix="staging")  # the old location is no longer claimed by a file
     assert copy.throwaway
     plans_replace_the_cluster(engine, "staging")
     engine.clear()
     with pytest.raises(UsageError, match="refusing to apply data-staging"):
-        deploy.run("deploy", copy, force=True, **paths)
+        runner.perform("deploy", copy, force=True, **paths)
     assert engine.commands("apply") == []
     assert "staging is no throwaway: the environment staging lives at that state location" in capsys.readouterr().out
 
@@ -168,7 +174,7 @@ def test_an_unreadable_protection_record_stops_a_destroy(engine, state_buckets, 
     dev = load_environment("dev")
     mocked_client("s3", dev.state_region).put_object(Bucket=dev.state.bucket, Key=protection.key(dev), Body=b"{")
     with pytest.raises(UsageError, match="is not a protection record"):
-        deploy.run("destroy", dev, confirm="dev", **paths)
+        runner.perform("destroy", dev, confirm="dev", **paths)
     assert [c for c, _, _ in engine.calls() if c in ("plan", "apply")] == []
 
 
@@ -181,12 +187,12 @@ def test_unprotect_lifts_a_record_the_file_no_longer_backs_and_releases_shows_it
     with pytest.raises(UsageError, match="needs CONFIRM=dev on the command line"):
         unprotect(dev, confirm=None, outdir=paths["outdir"])
     assert protection.read(dev).protected
-    assert unprotect(dev, confirm="dev", outdir=paths["outdir"]) == 0
+    assert exit_code(unprotect, dev, confirm="dev", outdir=paths["outdir"]) == 0
     lifted = protection.read(dev)
     assert not lifted.protected and lifted.changed_by.startswith("arn:")
-    assert releases.show([dev]) == 0
+    assert exit_code(show_releases, [dev]) == 0
     assert "protection lifted" in capsys.readouterr().out
-    assert deploy.run("destroy", dev, confirm="dev", **paths) == 0  # no longer protected
+    assert exit_code(runner.perform, "destroy", dev, confirm="dev", **paths) == 0  # no longer protected
 
 
 def test_unprotect_is_refused_for_prod_under_any_name(engine, state_buckets, environments, paths):
@@ -205,7 +211,7 @@ def test_a_lift_through_a_suffix_copy_keeps_what_lives_there(engine, environment
     dev = load_environment("dev")
     qa = load_environment("dev", suffix="qa")
     record(qa, environment="qa")  # as qa's own deploy wrote it
-    assert unprotect(qa, confirm="qa", outdir=paths["outdir"]) == 0
+    assert exit_code(unprotect, qa, confirm="qa", outdir=paths["outdir"]) == 0
     lifted = protection.read(qa)
     assert lifted.lifted and not lifted.protected and not lifted.throwaway and lifted.environment == "qa"
     assert guard.guarded(protection.effective(qa, lifted)) and not protection.effective(dev, None).throwaway

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.ops.provider_install import explain, full_source, required
+from shared.ops.engine.provider_install import explain, full_source, required
 
 STACK = {
     "terraform": {

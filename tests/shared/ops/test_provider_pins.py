@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 
 from shared.config import load_environment
-from shared.ops import deploy, provider_pins
-from shared.ops.relock import relock
+from shared.ops.commands.providers_lock import relock
+from shared.ops.engine import provider_pins
+from shared.ops.runner import run as runner
+from tests.support.exit_code import exit_code
 
 AWS = (
     'provider "registry.terraform.io/hashicorp/aws" {\n  version     = "6.25.0"\n  hashes = [\n    "h1:aaa=",\n  ]\n}\n'
@@ -54,7 +56,9 @@ def test_ci_never_changes_the_committed_pins(
         monkeypatch.setenv("CI", ci)
     else:
         monkeypatch.delenv("CI", raising=False)
-    assert deploy.run("plan", load_environment("dev"), stacks="network", outdir=tmp_path / "out") == 0
+    assert (
+        exit_code(runner.perform, "plan", load_environment("dev"), stack_names="network", outdir=tmp_path / "out") == 0
+    )
     (init,) = [args for cmd, _, args in engine.calls() if cmd == "init"]
     assert ("-lockfile=readonly" in init) is readonly
     if committed:  # copied where init reads it

@@ -12,8 +12,10 @@ import pytest
 from shared.cli import main
 from shared.config import load_environment
 from shared.errors import OperationFailed, UsageError
-from shared.ops import deploy, errored_state, state_lock
-from shared.ops.push_state import push_state
+from shared.ops.commands.push_state import push_state
+from shared.ops.runner import run as runner
+from shared.ops.state_bucket import errored_state, state_lock
+from tests.support.exit_code import exit_code
 
 
 @pytest.fixture
@@ -30,7 +32,7 @@ def paths(tmp_path, presynthesized):
 def stranded(engine, dev, tmp_path, paths):
     """data-dev's apply could not save its state: errored.tfstate in its working directory, and the record."""
     engine.set("ERRORED", "apply:data-dev")
-    assert deploy.run("deploy", dev, outputs_dir=tmp_path / "outputs", **paths) == 1
+    assert exit_code(runner.perform, "deploy", dev, outputs_dir=tmp_path / "outputs", **paths) == 1
     engine.set("ERRORED", None)
     engine.clear()
     left = paths["outdir"] / "stacks/data-dev/errored.tfstate"
@@ -41,7 +43,7 @@ def stranded(engine, dev, tmp_path, paths):
 def test_the_file_is_pushed_then_the_record_and_the_file_go_and_the_stack_deploys_again(
     engine, dev, tmp_path, paths, stranded, capsys
 ):
-    assert push_state(dev, "data", str(stranded), **paths) == 0
+    assert exit_code(push_state, dev, "data", str(stranded), **paths) == 0
     (push,) = [(stack, args) for command, stack, args in engine.calls() if command == "state"]
     assert push == ("data-dev", ["state", "push", "-no-color", "-lock-timeout=300s", str(stranded)])  # never -force
     assert json.loads((engine.state / "data-dev.json").read_text())  # the engine holds what the file held
@@ -51,7 +53,7 @@ def test_the_file_is_pushed_then_the_record_and_the_file_go_and_the_stack_deploy
     assert f"pushed {stranded} as the state of data-dev" in out and f"removed {stranded}" in out
     engine.clear()
     capsys.readouterr()
-    assert deploy.run("deploy", dev, outputs_dir=tmp_path / "outputs", **paths) == 0
+    assert exit_code(runner.perform, "deploy", dev, outputs_dir=tmp_path / "outputs", **paths) == 0
     assert "data-dev" in engine.commands("plan")  # no fingerprint: planned against the state pushed back
     assert "data-dev                 no changes" in capsys.readouterr().out  # it holds what that apply made
 
@@ -59,13 +61,13 @@ def test_the_file_is_pushed_then_the_record_and_the_file_go_and_the_stack_deploy
 def test_a_file_downloaded_in_another_checkout_is_pushed_from_there(engine, dev, tmp_path, stranded, presynthesized):
     other = presynthesized(tmp_path / "other" / "cdktf.out")  # the record refuses this checkout
     with pytest.raises(UsageError, match="could not save the state of data-dev"):
-        deploy.run("plan", dev, outdir=other, outputs_dir=tmp_path / "other/outputs")
+        runner.perform("plan", dev, outdir=other, outputs_dir=tmp_path / "other/outputs")
     downloaded = tmp_path / "download" / "data-dev" / "errored.tfstate"  # as the artifact unpacks
     downloaded.parent.mkdir(parents=True)
     shutil.move(stranded, downloaded)
-    assert push_state(dev, "data", str(downloaded), outdir=other) == 0
+    assert exit_code(push_state, dev, "data", str(downloaded), outdir=other) == 0
     assert errored_state.read(dev, "data") is None
-    assert deploy.run("plan", dev, outdir=other, outputs_dir=tmp_path / "other/outputs") == 0
+    assert exit_code(runner.perform, "plan", dev, outdir=other, outputs_dir=tmp_path / "other/outputs") == 0
 
 
 def test_a_push_the_engine_refuses_keeps_the_record_and_the_file_and_shows_why(engine, dev, paths, stranded):
@@ -76,7 +78,7 @@ def test_a_push_the_engine_refuses_keeps_the_record_and_the_file_and_shows_why(e
     assert "the fake engine was told to fail" in str(failed.value)  # the engine's own error
     assert errored_state.read(dev, "data") is not None and stranded.is_file()
     with pytest.raises(UsageError, match="could not save the state of data-dev"):
-        deploy.run("plan", dev, **paths)  # still refused
+        runner.perform("plan", dev, **paths)  # still refused
 
 
 def test_a_file_that_is_not_a_state_is_not_pushed(engine, dev, paths, stranded, tmp_path):
@@ -101,13 +103,13 @@ def test_the_lock_the_errored_run_left_is_named_then_released_with_the_push(engi
     with pytest.raises(UsageError, match=f"LOCK_ID=another is not the lock on data-dev \\(its ID is {LOCK['ID']}\\)"):
         push_state(dev, "data", str(stranded), lock_id="another", **paths)
     assert [c for c, _, _ in engine.calls() if c in ("state", "force-unlock")] == []  # nothing done yet
-    assert push_state(dev, "data", str(stranded), lock_id=LOCK["ID"], **paths) == 0
+    assert exit_code(push_state, dev, "data", str(stranded), lock_id=LOCK["ID"], **paths) == 0
     assert [c for c, _, _ in engine.calls() if c in ("state", "force-unlock")] == ["force-unlock", "state"]
     assert state_lock.read(dev, "data") is None and errored_state.read(dev, "data") is None
 
 
 def test_unlock_of_a_stack_with_an_errored_state_is_refused(engine, dev, paths, stranded):
-    from shared.ops.unlock import unlock
+    from shared.ops.commands.unlock import unlock
 
     with pytest.raises(UsageError, match="could not save the state of data-dev"):
         unlock(dev, "data", "whatever", **paths)
@@ -145,7 +147,7 @@ def test_the_command_line_takes_stack_file_and_lock_id(engine, dev, tmp_path, pa
 
 
 def test_an_environment_its_state_location_records_as_protected_needs_confirmation(engine, dev, paths, stranded):
-    from shared.ops import protection
+    from shared.ops.state_bucket import protection
     from tests.support.moto_pipeline import mocked_client
 
     doc = {"protected": True, "environment": "dev", "changed_by": "arn:test", "changed_at": "t"}
@@ -158,8 +160,8 @@ def test_an_environment_its_state_location_records_as_protected_needs_confirmati
 
 
 def test_a_push_forgets_the_fingerprint_so_the_next_deploy_plans_the_stack(engine, dev, paths, stranded):
-    from shared.ops import fingerprint
+    from shared.ops.state_bucket import fingerprint
 
     fingerprint.record(dev, "data", fingerprint.Fingerprint("d" * 64, {}), "r" * 40)  # as a skipped deploy would
-    assert push_state(dev, "data", str(stranded), **paths) == 0
+    assert exit_code(push_state, dev, "data", str(stranded), **paths) == 0
     assert fingerprint.recorded(dev, "data") is None

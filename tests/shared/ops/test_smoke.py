@@ -6,7 +6,8 @@ import pytest
 
 from shared.config import load_environment
 from shared.errors import UsageError
-from shared.ops import smoke
+from shared.ops.commands import smoke
+from tests.support.exit_code import exit_code
 from tests.support.moto_pipeline import create_pipeline, write_outputs
 
 
@@ -20,7 +21,7 @@ def dev(aws, monkeypatch):
 def results(env, outputs, tmp_path, capsys) -> tuple[int, dict[str, tuple[bool, str]], str]:
     """Exit code and printed table of `smoke.run`, and each check's (ok, detail)."""
     write_outputs(tmp_path, env, outputs)
-    code = smoke.run(env, outputs_dir=tmp_path)
+    code = exit_code(smoke.run, env, outputs_dir=tmp_path)
     out = capsys.readouterr().out
     table = {c.name: (c.ok, c.detail) for c in smoke.Smoke(env, outputs).run()}
     for name, (ok, detail) in table.items():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from shared.config import load_environment
-from shared.ops import speculative
+from shared.ops.runner import speculative
 
 
 def test_a_consumer_names_its_producers_and_what_each_lacks(synth):

@@ -8,7 +8,7 @@ import pytest
 
 from shared.config import load_environment
 from shared.errors import UsageError
-from shared.ops.stacks import ordered_stacks, parse_selection
+from shared.ops.runner.selection import ordered_stacks, parse_selection
 
 
 def manifest(tmp_path, stacks: dict[str, list[str]]):

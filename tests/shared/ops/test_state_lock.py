@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shared.errors import UsageError
-from shared.ops import state_lock
+from shared.ops.state_bucket import state_lock
 from tests.support.fake_engine import LOCKED
 
 

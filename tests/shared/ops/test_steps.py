@@ -7,8 +7,9 @@ import json
 import pytest
 
 from shared.config import load_environment
-from shared.ops import deploy
-from shared.ops.steps import changed_attributes
+from shared.ops.runner import run as runner
+from shared.ops.runner.steps import changed_attributes
+from tests.support.exit_code import exit_code
 
 
 def test_only_attributes_whose_known_value_changes_are_named():
@@ -43,7 +44,7 @@ def test_a_plan_the_engine_shows_as_anything_but_json_fails_its_stack_in_one_lin
     dev = load_environment("dev")
     paths = {"outdir": presynthesized(tmp_path / "cdktf.out"), "outputs_dir": tmp_path / "outputs"}
     engine.set("SHOW", f"network-dev:{how}")
-    assert deploy.run("deploy", dev, **paths) == 1
+    assert exit_code(runner.perform, "deploy", dev, **paths) == 1
     assert engine.commands("apply") == []  # nothing of it, nor of any later stack
     out, err = capsys.readouterr()
     assert "Traceback" not in out + err

@@ -12,8 +12,10 @@ import pytest
 
 from shared.config import load_environment
 from shared.errors import UsageError
-from shared.ops import deploy, state_lock
-from shared.ops.unlock import unlock
+from shared.ops.commands.unlock import unlock
+from shared.ops.runner import run as runner
+from shared.ops.state_bucket import state_lock
+from tests.support.exit_code import exit_code
 
 LOCK = {
     "ID": "0d3c5b0e-4a57-4b8e-9d3c-1f0c2b7a9e11",
@@ -47,10 +49,10 @@ def lock_left(env, stack: str = "data") -> bool:
 
 
 def test_a_locked_state_is_explained_with_holder_operation_age_id_and_what_to_do(engine, dev, tmp_path, paths, capsys):
-    assert deploy.run("deploy", dev, outputs_dir=tmp_path / "outputs", **paths) == 0
+    assert exit_code(runner.perform, "deploy", dev, outputs_dir=tmp_path / "outputs", **paths) == 0
     capsys.readouterr()
     engine.set("LOCKED", "plan:data-dev")  # another run (a colleague, a CI job) holds data-dev's state
-    code = deploy.run("deploy", dev, outputs_dir=tmp_path / "outputs", force=True, **paths)
+    code = exit_code(runner.perform, "deploy", dev, outputs_dir=tmp_path / "outputs", force=True, **paths)
     assert code == 1
     captured = capsys.readouterr()
     assert "data-dev                 failed" in captured.out
@@ -64,8 +66,8 @@ def test_a_locked_state_is_explained_with_holder_operation_age_id_and_what_to_do
 
 def test_state_lock_timeout_is_passed_to_every_locking_step_and_checked(engine, dev, tmp_path, paths, monkeypatch):
     monkeypatch.setenv("STATE_LOCK_TIMEOUT", "45")
-    deploy.run("deploy", dev, outputs_dir=tmp_path / "outputs", **paths)
-    deploy.run("destroy", dev, outputs_dir=tmp_path / "outputs", confirm="dev", **paths)
+    runner.perform("deploy", dev, outputs_dir=tmp_path / "outputs", **paths)
+    runner.perform("destroy", dev, outputs_dir=tmp_path / "outputs", confirm="dev", **paths)
     steps = [args for command, _, args in engine.calls() if command in ("plan", "apply")]
     assert len(steps) == 16  # four stacks, each planned and applied by the deploy, then by the destroy
     for args in steps:
@@ -73,7 +75,7 @@ def test_state_lock_timeout_is_passed_to_every_locking_step_and_checked(engine, 
     engine.clear()
     monkeypatch.setenv("STATE_LOCK_TIMEOUT", "5m")
     with pytest.raises(UsageError, match="STATE_LOCK_TIMEOUT='5m': give the seconds"):
-        deploy.run("plan", dev, **paths)
+        runner.perform("plan", dev, **paths)
     assert engine.calls() == []
 
 
@@ -87,7 +89,7 @@ def test_unlock_shows_the_lock_and_refuses_another_id(engine, dev, paths, capsys
 
 def test_unlock_releases_the_named_lock_through_the_engine(engine, dev, paths, capsys):
     leave_lock(dev)
-    assert unlock(dev, "data", LOCK["ID"], **paths) == 0
+    assert exit_code(unlock, dev, "data", LOCK["ID"], **paths) == 0
     assert [args for c, _, args in engine.calls() if c == "force-unlock"] == [
         ["force-unlock", "-force", "-no-color", LOCK["ID"]]
     ]
@@ -96,7 +98,7 @@ def test_unlock_releases_the_named_lock_through_the_engine(engine, dev, paths, c
 
 
 def test_unlock_of_a_state_that_is_not_locked_changes_nothing(engine, dev, paths, capsys):
-    assert unlock(dev, "compute", "whatever", **paths) == 0
+    assert exit_code(unlock, dev, "compute", "whatever", **paths) == 0
     assert "compute-dev: its state is not locked; nothing to do" in capsys.readouterr().out
     assert [c for c, _, _ in engine.calls() if c == "force-unlock"] == []
 
@@ -131,9 +133,9 @@ def test_a_protected_environment_needs_confirm(engine, state_buckets, paths):
 
 @pytest.mark.parametrize("action", ["plan", "drift"])
 def test_plans_that_are_never_applied_take_no_state_lock(engine, dev, tmp_path, paths, action):
-    assert deploy.run("deploy", dev, outputs_dir=tmp_path / "outputs", **paths) == 0
+    assert exit_code(runner.perform, "deploy", dev, outputs_dir=tmp_path / "outputs", **paths) == 0
     engine.set("LOCKED", "plan:data-dev")  # a deploy elsewhere holds data-dev's state: the plan reads past it
     engine.clear()
-    assert deploy.run(action, dev, outputs_dir=tmp_path / "outputs", **paths) == 0
+    assert exit_code(runner.perform, action, dev, outputs_dir=tmp_path / "outputs", **paths) == 0
     plans = [args for command, _, args in engine.calls() if command == "plan"]
     assert len(plans) == 4 and all("-lock=false" in args and "-lock-timeout=300s" not in args for args in plans)

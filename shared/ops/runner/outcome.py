@@ -1,0 +1,162 @@
+"""What happened to each stack of a command, and the report of it: a summary, JSON and Markdown."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+from shared.config import EnvironmentConfig
+from shared.files import owner_only, write_atomically
+from shared.ops.engine.workdir import Stack
+from shared.ops.runner import guard
+from shared.ops.runner.steps import Plan
+from shared.paths import REPORTS_DIR
+
+
+class Status(StrEnum):
+    """A stack's status in a command's summary and report (the words are the report's contract)."""
+
+    NOT_RUN = "not run"
+    PLANNED = "planned"
+    NO_CHANGES = "no changes"
+    APPLIED = "applied"
+    DESTROYED = "destroyed"
+    REFUSED = "refused"  # the data guard did not let its plan be applied
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+    DRIFTED = "drifted"
+    IN_SYNC = "in sync"
+    UNCHANGED = "unchanged"  # its fingerprint equals the one recorded when it was last applied: skipped
+
+
+# The statuses whose summary line shows the plan's counts.
+COUNTED = (Status.APPLIED, Status.PLANNED, Status.DESTROYED, Status.DRIFTED, Status.REFUSED)
+
+
+@dataclass
+class Outcome:
+    stack: Stack
+    status: Status = Status.NOT_RUN
+    add: int = 0
+    change: int = 0
+    destroy: int = 0
+    error: str = ""
+    note: str = ""  # e.g. "speculative: network-dev not deployed"
+    addresses: list[str] = field(default_factory=list)  # what the plan changes
+    seconds: float = 0.0
+    precious: list[guard.Finding] = field(default_factory=list)  # what the plan destroys that is precious
+    # Per changed resource: its actions and the names (never the values) of the attributes it changes.
+    changes: list[dict] = field(default_factory=list)
+    refusal: str = ""  # why the guard did not let the plan be applied
+    hint: str = ""  # what to do about a failure, when the tool knows (a state locked by another run)
+
+    def as_dict(self) -> dict:
+        return {
+            "stack": self.stack.id,
+            "status": self.status,
+            "add": self.add,
+            "change": self.change,
+            "destroy": self.destroy,
+            "addresses": self.addresses,
+            "seconds": round(self.seconds, 1),
+            "note": self.note,
+            "precious": [f.as_dict() for f in self.precious],
+            "changes": self.changes,
+        }
+
+    def took(self, plan: Plan, precious: list[guard.Finding]) -> None:
+        """What the stack's plan changes, as the summary and the reports show it, and what of it is precious."""
+        self.add, self.change, self.destroy = plan.add, plan.change, plan.destroy
+        self.changes, self.addresses = list(plan.changes), plan.addresses
+        self.precious = precious
+
+    def counts(self) -> str:
+        return f"+{self.add} ~{self.change} -{self.destroy}"
+
+
+def _precious_marker(found: list[guard.Finding]) -> str:
+    """`PRECIOUS: destroys 1, weakens 2`: a lowered retention is marked as plainly as a deletion."""
+    destroys, weakens = sum(not f.weakens for f in found), sum(f.weakens for f in found)
+    parts = [f"destroys {destroys}" if destroys else "", f"weakens {weakens}" if weakens else ""]
+    return f"PRECIOUS: {', '.join(filter(None, parts))}" if found else ""
+
+
+@dataclass
+class Report:
+    action: str
+    env: EnvironmentConfig
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        return any(o.status == Status.FAILED for o in self.outcomes)
+
+    @property
+    def refused(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status == Status.REFUSED]
+
+    def precious(self) -> list[guard.Finding]:
+        return [f for o in self.outcomes for f in o.precious]
+
+    def print(self) -> None:
+        print(f"\n{self.action} {self.env.suffix}: summary")
+        for o in self.outcomes:
+            counts = o.counts() if o.status in COUNTED else ""
+            marker = _precious_marker(o.precious)
+            print(f"  {o.stack.id:<24} {o.status:<11} {counts:<14} {' '.join(filter(None, (o.note, marker)))}".rstrip())
+        if self.precious():
+            print("\nprecious resources these plans destroy or weaken (shared/precious.py):")
+            print("\n".join(f"  - {f.describe()}" for f in self.precious()))
+        for o in self.outcomes:
+            if o.error:
+                print(f"\n{o.stack.id} failed; the engine said:\n{o.error.rstrip()}", file=sys.stderr)
+        for o in self.outcomes:
+            if o.hint:
+                print(f"\n{o.hint}", file=sys.stderr)
+
+    def markdown(self) -> str:
+        rows = [
+            f"### {self.action} {self.env.suffix}",
+            "",
+            "| stack | status | + | ~ | - | precious destroyed or weakened | seconds | note |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for o in self.outcomes:
+            precious = len(o.precious) or ""
+            rows.append(
+                f"| {o.stack.id} | {o.status} | {o.add} | {o.change} | {o.destroy} | {precious} | {o.seconds:.0f} | "
+                f"{o.note} |"
+            )
+        if self.precious():
+            intro = (
+                "**Precious resources these plans destroy or weaken** (a deploy refuses them unless `ALLOW_REPLACE` "
+                "names each):"
+            )
+            rows += ["", intro]
+            rows += ["", *(f.markdown() for f in self.precious())]
+        return "\n".join(rows) + "\n"
+
+    def write(self, directory: Path) -> Path:
+        """reports/<suffix>-<action>.json and .md (atomically); the Markdown also goes to the GitHub job summary."""
+        directory.mkdir(parents=True, exist_ok=True)
+        base = directory / f"{self.env.suffix}-{self.action}"
+        doc = {"action": self.action, "environment": self.env.suffix, "stacks": [o.as_dict() for o in self.outcomes]}
+        write_atomically(base.with_suffix(".json"), json.dumps(doc, indent=2) + "\n")
+        write_atomically(base.with_suffix(".md"), self.markdown())
+        summary = os.environ.get("GITHUB_STEP_SUMMARY")
+        if summary:
+            with open(summary, "a") as f:
+                f.write(self.markdown() + "\n")
+        return base.with_suffix(".json")
+
+
+def write_report(report: Report, outputs_dir: Path) -> None:
+    if report.action in ("plan", "drift", "deploy"):
+        directory = outputs_dir.parent / REPORTS_DIR.name
+        written = report.write(directory)
+        owner_only(directory)
+        print(f"report: {written}")

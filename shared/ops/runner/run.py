@@ -1,0 +1,235 @@
+"""The runner's loop: the chosen stacks of a prepared environment through one command, each stack's outcome
+recorded, the report written, and the command's own ending; an interrupt stops it with every state saved.
+
+Every stack is planned to a saved plan file and exactly that file is applied. Order comes from the
+dependencies in cdktf.out/manifest.json (destroy runs in reverse). A failing stack stops the run; the
+summary says what happened to each stack, and a rerun picks up from there.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+
+from shared.config import EnvironmentConfig
+from shared.contract import DEFAULT_OUTDIR
+from shared.errors import OperationFailed, UsageError
+from shared.ops.engine.console import OUTPUT, emit
+from shared.ops.engine.interrupts import INTERRUPTS
+from shared.ops.engine.process import Engine, EngineInterrupted
+from shared.ops.engine.workdir import Stack, StackFailed, initialize
+from shared.ops.runner import guard, outputs, speculative, steps
+from shared.ops.runner.actions import ACTIONS, Action, unchanged_since
+from shared.ops.runner.job import Job
+from shared.ops.runner.outcome import Outcome, Report, Status, write_report
+from shared.ops.runner.preparation import Prepared, install_providers, prepare, release_can_be_recorded
+from shared.ops.runner.selection import parallelism, parse_selection
+from shared.ops.state_bucket import errored_state, releases, state_lock
+from shared.paths import OUTPUTS_DIR
+
+
+def _work(action: Action, job: Job, outcome: Outcome, *, announce: bool) -> None:
+    """One stack's part of the action; the outcome records what happened (a failure included)."""
+    stack = outcome.stack
+    started = time.monotonic()
+    try:
+        if action.skips_unchanged and (applied := unchanged_since(job, stack)):
+            outcome.status = Status.UNCHANGED
+            outcome.note = f"unchanged since {applied.since()} (skipped)"
+            return
+        initialize(job.engine, stack)
+        if announce:
+            steps.announce(job.engine, stack)
+        action.stack_step(job, outcome)
+    except StackFailed as exc:
+        outcome.status = Status.FAILED
+        outcome.error = f"({exc.step}) {exc.output}"
+        if held := state_lock.from_engine_output(exc.output):
+            outcome.note = f"state locked ({held.operation or 'by another run'}, lock ID {held.id})"
+            outcome.hint = state_lock.what_to_do(job.env, stack.name, stack.id, held)
+        _errored_state_left(action, job, outcome)
+    except EngineInterrupted as exc:
+        finished = exc.step == "apply" and exc.result.returncode == 0  # let finish: it completed
+        outcome.status = action.applied if finished else Status.INTERRUPTED
+        _errored_state_left(action, job, outcome)
+        raise
+    finally:
+        # Applied, found empty, refused or failed: the saved plan is of no further use to anyone, and it
+        # holds the prior state of the stack.
+        (stack.workdir / stack.plan_file).unlink(missing_ok=True)
+        outcome.seconds = time.monotonic() - started
+
+
+def _errored_state_left(action: Action, job: Job, outcome: Outcome) -> None:
+    """An apply or destroy that ended badly may leave errored.tfstate: it is recorded beside the state (every
+    checkout then refuses the stack), and the summary says where the file is and how to push it back."""
+    if job.origin is None:
+        return
+    told = errored_state.left_behind(job.env, outcome.stack, action.name, job.origin, datetime.now(UTC))
+    if told:
+        outcome.note = " ".join(filter(None, (outcome.note, "state not saved: errored.tfstate")))
+        outcome.hint = "\n\n".join(filter(None, (outcome.hint, told)))
+
+
+def _producer_outputs(engine: Engine, ordered: list[Stack], chosen: list[Stack]) -> dict[str, dict | None]:
+    """Outputs (wiring included) of every stack a chosen one reads, read once before plans start, so
+    that no two engines ever share a working directory. None: the stack has no state yet."""
+    wanted = {p for s in chosen for p in speculative.producers(s.workdir)}
+    found: dict[str, dict | None] = {}
+    for stack in (s for s in ordered if s.id in wanted):
+        initialize(engine, stack, quiet=True)
+        found[stack.id] = steps.all_outputs(engine, stack) or None
+    return found
+
+
+def _in_parallel(action: Action, job: Job, outcomes: list[Outcome], workers: int) -> None:
+    """Read-only work on several stacks at once; each stack's output is printed as one block."""
+    printing = threading.Lock()
+
+    def one(index: int, outcome: Outcome) -> None:
+        OUTPUT.buffer = [f"\n=== {action.name} {outcome.stack.id}\n"]
+        try:
+            _work(action, job, outcome, announce=index == 0)
+        finally:
+            with printing:
+                sys.stdout.write("".join(OUTPUT.buffer))
+                sys.stdout.flush()
+            OUTPUT.buffer = None
+
+    interrupted: EngineInterrupted | None = None
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for future in [pool.submit(one, i, o) for i, o in enumerate(outcomes)]:
+            try:
+                future.result()
+            except EngineInterrupted as exc:
+                interrupted = interrupted or exc
+    if interrupted is not None:
+        raise interrupted
+
+
+def perform(
+    action: str,
+    env: EnvironmentConfig,
+    *,
+    stack_names: str | None = None,
+    outdir: Path = DEFAULT_OUTDIR,
+    outputs_dir: Path = OUTPUTS_DIR,
+    confirm: str | None = None,
+    record_release: bool = True,
+    allow_replace: str | None = None,
+    force: bool = False,
+) -> None:
+    """One of plan, deploy, destroy, outputs, drift. Raises UsageError (exit 2), OperationFailed (exit 1) or
+    EngineInterrupted. `allow_replace` (ALLOW_REPLACE=, deploy only) names the precious resources a deploy may
+    destroy; `force` (FORCE=1, deploy only) plans every stack, however unchanged its fingerprint says it is."""
+    selection = parse_selection(stack_names)
+    state_lock.wait_seconds()  # a bad STATE_LOCK_TIMEOUT stops the command before anything runs
+    allowances = guard.Allowances.parse(allow_replace)
+    if allowances.named and action != "deploy":
+        raise UsageError(f"ALLOW_REPLACE= is for make deploy and make promote, not make {action}; nothing was changed")
+    if force and action != "deploy":
+        raise UsageError(f"FORCE=1 is for make deploy and make promote, not make {action}; nothing was changed")
+    prepared = prepare(action, env, outdir=outdir, confirm=confirm, selection=selection)
+    if action != "outputs" and not ACTIONS[action].read_only and selection is None and record_release:
+        release_can_be_recorded(env, action)  # after the engine and credentials checks, before any stack
+    execute(
+        action,
+        prepared,
+        selection=selection,
+        outputs_dir=outputs_dir,
+        record_release=record_release,
+        allowances=allowances,
+        force=force,
+    )
+
+
+def _interrupted(job: Job, report: Report, exc: EngineInterrupted) -> None:
+    report.print()
+    write_report(report, job.outputs_dir)
+    stopped = [o.stack.id for o in report.outcomes if o.status == Status.INTERRUPTED]
+    if stopped:
+        what = (
+            f"was interrupted during {exc.step or 'the start'} of {', '.join(stopped)}; the engine "
+            "stopped with its state saved"
+        )
+    else:
+        done = [o.stack.id for o in report.outcomes if o.status not in (Status.NOT_RUN, Status.FAILED)]
+        finished = f"{done[-1]} finished and saved its state" if done else "no stack had started"
+        what = f"was interrupted after {finished}; no further stack was started"
+    print(
+        f"\n{report.action} of {job.env.suffix} {what}. No outputs or release were recorded; run the same "
+        "command again to go on from there.",
+        file=sys.stderr,
+    )
+
+
+def _over_stacks(action: Action, job: Job) -> None:
+    """Each chosen stack through the action's step, then the action's own ending."""
+    report = Report(action.name, job.env, [Outcome(s) for s in job.chosen])
+    engine = job.engine
+    try:
+        if job.selection is not None:
+            action.neighbours(job)
+        if action.reads_producers:
+            job.produced = _producer_outputs(engine, job.prepared.ordered, job.chosen)
+    except StackFailed as exc:
+        raise OperationFailed(f"reading the state of the other stacks ({exc.step}):\n{exc.output}") from None
+    workers = parallelism() if action.read_only else 1
+    try:
+        with INTERRUPTS.handling():
+            if not action.read_only:
+                # Stacks that will be skipped need no providers (a producer applied in this run may still
+                # make one plan: it is initialized then, as before the preflight existed).
+                pending = [s for s in job.chosen if not (action.skips_unchanged and unchanged_since(job, s))]
+                install_providers(engine, pending)
+            if workers > 1 and len(report.outcomes) > 1:
+                _in_parallel(action, job, report.outcomes, workers)
+            else:
+                for i, outcome in enumerate(report.outcomes):
+                    emit(f"\n=== {action.name} {outcome.stack.id}")
+                    _work(action, job, outcome, announce=i == 0)
+                    if outcome.status in (Status.FAILED, Status.REFUSED) and not action.read_only:
+                        break  # later stacks are not touched
+    except EngineInterrupted as exc:
+        _interrupted(job, report, exc)
+        raise
+    report.print()
+    write_report(report, job.outputs_dir)
+    if report.refused:
+        raise UsageError("\n\n".join(o.refusal for o in report.refused))
+    action.finish(job, report)
+
+
+def execute(
+    action_name: str,
+    prepared: Prepared,
+    *,
+    selection: list[str] | None = None,
+    outputs_dir: Path = OUTPUTS_DIR,
+    record_release: bool = True,
+    allowances: guard.Allowances | None = None,
+    force: bool = False,
+) -> None:
+    """Run an action over prepared stacks (several actions may share one preparation). A deploy of any
+    environment but a throwaway SUFFIX= copy is guarded: see shared/ops/runner/guard.py."""
+    if action_name == "outputs":
+        outputs.write_for(prepared, outputs_dir)
+        return
+    action = ACTIONS[action_name]
+    chosen = [s for s in prepared.ordered if selection is None or s.name in selection]
+    errored_state.refuse(prepared.env, chosen)
+    if action.reverse:
+        chosen.reverse()
+    guarding = action.guarded and guard.guarded(prepared.env)
+    allowances = (allowances or guard.Allowances()) if guarding else None
+    if allowances is not None:
+        guard.check_selection(allowances, [s.name for s in chosen], prepared.env)
+    job = Job(prepared, chosen, selection, outputs_dir, record_release, allowances, force=force)
+    if not action.read_only:
+        job.revision = releases.revision_or_unknown()  # "" from a copy that is no git checkout
+        job.origin = errored_state.Origin.here(job.revision)
+    _over_stacks(action, job)
