@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from shared import docs, typed
+from shared import docs, options, typed
 from shared.bench import run as run_bench
 from shared.config import (
     PROMOTION_ORDER,
@@ -335,6 +335,7 @@ def main(argv: list[str] | None = None) -> int:
         return _main(argv)
     finally:
         os.umask(previous)
+        options.use(None)
         engine_log.use(log)  # the next command (a test's) decides its own
 
 
@@ -366,6 +367,7 @@ def _exit_code(command: Callable, *args) -> int:
 
 
 def _start(args: argparse.Namespace) -> None:
+    options.use(options.Options.from_environment(os.environ))  # every variable, parsed once, each problem said
     typed.refuse_what_was_not_typed(args)
     typed.say_where_environments_come_from(args)
     engine_log.use(engine_log.EngineLog.from_environment(os.environ))  # ENGINE_DEBUG and CI, read once

@@ -17,6 +17,7 @@ from pydantic_core import PydanticUndefined
 
 from shared.config import SET_BY_THE_LOADER, EnvironmentConfig, load_environments
 from shared.files import write_atomically
+from shared.options import VARIABLES
 from shared.paths import ROOT
 
 CONFIG_DOC = ROOT / "docs" / "environments.md"
@@ -95,8 +96,18 @@ def commands_table(makefile: Path = ROOT / "Makefile") -> str:
     return "\n".join(rows)
 
 
+def variables_table() -> str:
+    rows = ["| variable | what it sets | default |", "|---|---|---|"]
+    for variable in VARIABLES:
+        rows.append(f"| `{variable.name}` | {_cell(variable.description)} | {_cell(variable.default or '(unset)')} |")
+    return "\n".join(rows)
+
+
 def tables() -> dict[Path, dict[str, str]]:
-    return {CONFIG_DOC: {"config keys": config_table()}, COMMANDS_DOC: {"make targets": commands_table()}}
+    return {
+        CONFIG_DOC: {"config keys": config_table()},
+        COMMANDS_DOC: {"make targets": commands_table(), "environment variables": variables_table()},
+    }
 
 
 def render(text: str, generated: dict[str, str], path: Path) -> str:

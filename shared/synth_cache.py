@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from functools import cache
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from shared import cdk
 from shared.config import EnvironmentConfig
 from shared.files import write_atomically
 from shared.naming import STACK_NAMES, stack_id
+from shared.options import current
 from shared.paths import ROOT
 
 STAMP = ".synthesized"
@@ -64,7 +64,7 @@ def record(env: EnvironmentConfig, outdir: Path) -> None:
 
 def is_fresh(env: EnvironmentConfig, outdir: Path) -> bool:
     """True when every stack of `env` in `outdir` is what a synthesis now would write."""
-    if os.environ.get("STREAMFLIX_RESYNTH", "") not in ("", "0"):
+    if current().resynthesize:
         return False
     try:
         listed = json.loads((outdir / "manifest.json").read_text())["stacks"]

@@ -11,6 +11,7 @@ import sys
 
 from shared.config import available_environments
 from shared.errors import UsageError
+from shared.options import current
 
 # Words of consent, and what a command that changes something works on, count only when typed: on make's
 # command line, or as this command line's flags. Never from the shell's environment, where they outlive the
@@ -128,7 +129,7 @@ def say_where_environments_come_from(args: argparse.Namespace) -> None:
     """A command that changes something says so when the environment files are not the checkout's own: which
     files exist decides what a SUFFIX= copy may claim, and a leftover STREAMFLIX_ENVIRONMENTS_DIR would decide
     it unseen."""
-    elsewhere = os.environ.get("STREAMFLIX_ENVIRONMENTS_DIR")
+    elsewhere = current().environments_dir
     if elsewhere and args.command in CHANGING:
         print(
             f"environments are read from {elsewhere} (STREAMFLIX_ENVIRONMENTS_DIR), not environments/", file=sys.stderr

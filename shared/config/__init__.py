@@ -4,13 +4,18 @@ Defaults live in the schema, once; an environment file (`environments/<env>.yaml
 differs from them. The package, by concept:
 
 - patterns.py  every regular expression a value must match, each with the words its message uses
-- schema.py    the sections and the environment, with their descriptions, defaults and own rules
+- section.py   what every section is: strict, closed, frozen
+- location.py  aws (account, region, an emulator) and state (the bucket and its keys)
+- network.py, data.py, compute.py, observability.py
+               the sections, each with its descriptions, defaults and own rules
+- schema.py    the environment that holds the sections
 - rules.py     rules across sections, one function each
 - source.py    reading a file defensively (size, UTF-8, aliases, duplicates, lines)
 - problems.py  the error that carries every problem, and pydantic's errors in the user's terms
 - loader.py    load_environment / load_environments: file to EnvironmentConfig
 """
 
+from shared.config.data import AuroraConfig
 from shared.config.loader import (
     PROMOTION_ORDER,
     SET_BY_THE_LOADER,
@@ -19,8 +24,9 @@ from shared.config.loader import (
     load_environment,
     load_environments,
 )
+from shared.config.location import ACCESS_LOG_SUFFIX
 from shared.config.problems import ConfigError
-from shared.config.schema import ACCESS_LOG_SUFFIX, AuroraConfig, EnvironmentConfig
+from shared.config.schema import EnvironmentConfig
 
 __all__ = [
     "ACCESS_LOG_SUFFIX",

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import copy
 import difflib
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from shared.config import patterns, rules
 from shared.config.problems import ConfigError, describe
 from shared.config.schema import EnvironmentConfig
 from shared.config.source import read_yaml
+from shared.options import current
 from shared.paths import ENVIRONMENTS_DIR
 
 # Promotion order; also the environments a checkout is expected to have.
@@ -26,7 +26,7 @@ PROMOTION_ORDER = ("dev", "staging", "prod")
 
 def environments_dir() -> Path:
     """Where environment files live; STREAMFLIX_ENVIRONMENTS_DIR points elsewhere (tests, forks)."""
-    return Path(os.environ.get("STREAMFLIX_ENVIRONMENTS_DIR") or ENVIRONMENTS_DIR)
+    return Path(current().environments_dir or ENVIRONMENTS_DIR)
 
 
 def available_environments(directory: Path | None = None) -> list[str]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ import yaml
 from shared.config import EnvironmentConfig
 from shared.errors import UsageError
 from shared.naming import STACK_NAMES, stack_id
+from shared.options import current
 from shared.paths import CHECKOV
 
 SKIPS_FILE = Path(__file__).with_name("checkov_skips.yaml")
@@ -58,7 +58,7 @@ def load_skips(path: Path = SKIPS_FILE) -> list[Skip]:
 
 
 def checkov_binary() -> str:
-    found = os.environ.get("STREAMFLIX_CHECKOV") or (str(CHECKOV) if CHECKOV.exists() else shutil.which("checkov"))
+    found = current().checkov or (str(CHECKOV) if CHECKOV.exists() else shutil.which("checkov"))
     if not found or not Path(found).exists():
         raise UsageError("checkov is not installed: run `make install` (it lives in .venv/checkov)")
     return found

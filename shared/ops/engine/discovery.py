@@ -13,6 +13,7 @@ from shared.contract import ENGINE_FLOOR
 from shared.errors import UsageError
 from shared.ops.engine import log as engine_log
 from shared.ops.engine.process import Engine
+from shared.options import current
 
 MINIMUM = ENGINE_FLOOR
 INSTALL_HINT = (
@@ -28,7 +29,7 @@ def _parse_version(text: str) -> tuple[int, ...] | None:
 
 def find_engine() -> Engine:
     """TF_BIN if set, else `terraform`, else `tofu` on PATH; refuse anything older than 1.11."""
-    explicit = os.environ.get("TF_BIN")
+    explicit = current().engine_binary
     if explicit:
         binary = shutil.which(explicit)
         if not binary:

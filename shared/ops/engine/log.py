@@ -25,6 +25,7 @@ from pathlib import Path
 
 from shared.contract import DEFAULT_OUTDIR
 from shared.errors import UsageError
+from shared.options import under_ci
 from shared.paths import OUTPUTS_DIR, REPORTS_DIR, ROOT
 
 WITHHELD = ("TF_LOG", "TF_ACC_LOG")  # prefixes of the variables the engine never inherits
@@ -35,13 +36,6 @@ WITHHELD = ("TF_LOG", "TF_ACC_LOG")  # prefixes of the variables the engine neve
 RETARGETING = ("TF_WORKSPACE", "TF_CLI_ARGS", "TF_DATA_DIR", "TF_REATTACH_PROVIDERS")
 LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "JSON")  # what TF_LOG takes (JSON: TRACE, as JSON)
 DEBUG_VARIABLE = "ENGINE_DEBUG"
-
-
-def under_ci(environ: Mapping[str, str]) -> bool:
-    """A CI job (CI=true, as GitHub Actions and most others set it; GITHUB_ACTIONS=true even without CI): its
-    log and artifacts are shared."""
-    yes = ("true", "1", "yes")
-    return environ.get("CI", "").strip().lower() in yes or environ.get("GITHUB_ACTIONS", "").strip().lower() in yes
 
 
 def withheld(environ: Mapping[str, str]) -> list[str]:

@@ -8,14 +8,13 @@ told to commit it. Under CI=true, `init -lockfile=readonly`: CI never changes th
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 from pathlib import Path
 
 from shared.config import EnvironmentConfig
 from shared.files import write_atomically
-from shared.ops.engine.log import under_ci
+from shared.options import current
 from shared.paths import ROOT
 
 LOCK_NAME = ".terraform.lock.hcl"
@@ -54,7 +53,7 @@ def versions(workdir: Path) -> dict[str, str]:
 
 
 def read_only() -> bool:
-    return under_ci(os.environ)
+    return current().under_ci
 
 
 def init_args() -> list[str]:

@@ -5,20 +5,20 @@ a plugin cache, TF_PLUGIN_CACHE_DIR or a per-user default."""
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 
 from shared.errors import UsageError
 from shared.files import write_atomically
+from shared.options import current
 
 
 def plugin_cache_dir() -> Path:
     """TF_PLUGIN_CACHE_DIR, else a per-user cache (created): each provider is unpacked once per machine."""
-    explicit = os.environ.get("TF_PLUGIN_CACHE_DIR")
+    explicit = current().plugin_cache_dir
     if explicit:
         return Path(explicit)
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    base = Path(current().cache_home or Path.home() / ".cache")
     path = base / "streamflix" / "terraform-plugins"
     path.mkdir(parents=True, exist_ok=True)
     return path
@@ -26,7 +26,7 @@ def plugin_cache_dir() -> Path:
 
 def provider_mirror() -> Path | None:
     """The filesystem mirror named by TF_PROVIDER_MIRROR, checked; None when it is not set."""
-    value = os.environ.get("TF_PROVIDER_MIRROR")
+    value = current().provider_mirror
     if not value:
         return None
     path = Path(value).expanduser().resolve()

@@ -20,10 +20,11 @@ from shared.ops.state_bucket.bucket import BucketError
 # ------------------------------------------------------------------ each command's step for one stack
 
 
-def _read(outcome: Outcome, plan: steps.Plan) -> None:
-    """The plan's changes into the stack's outcome, with what the guard finds precious in them."""
+def _read(outcome: Outcome, plan: steps.Plan) -> list[guard.Finding]:
+    """What the guard finds precious in the plan's changes, recorded with them in the stack's outcome."""
     precious = guard.findings(outcome.stack.name, plan.document) if plan.changed else []
     outcome.took(plan, precious)
+    return precious
 
 
 def _plan_stack(job: Job, outcome: Outcome) -> None:
@@ -79,8 +80,8 @@ def _forget_fingerprint(job: Job, stack: Stack) -> None:
 def _deploy_stack(job: Job, outcome: Outcome) -> None:
     stack = outcome.stack
     plan = steps.plan(job.engine, stack)
-    _read(outcome, plan)
-    if job.allowances is not None and not (verdict := guard.judge(stack.name, outcome.precious, job.allowances)).ok:
+    precious = _read(outcome, plan)
+    if job.allowances is not None and not (verdict := guard.judge(stack.name, precious, job.allowances)).ok:
         outcome.status = Status.REFUSED
         outcome.refusal = guard.refusal(job.env, stack.id, verdict, job.allowances)  # its plan goes below, unapplied
     elif not plan.changed:
@@ -116,7 +117,7 @@ def _plan_speculatively(job: Job, outcome: Outcome, missing: dict) -> None:
         f"{outcome.stack.id} is planned speculatively ({outcome.note.removeprefix('speculative: ')}): "
         "placeholder values stand in for what it reads; nothing of this plan can be applied"
     )
-    workdir = speculative.prepare(job.env, outcome.stack.workdir, missing)
+    workdir = speculative.stand_in_workdir(job.env, outcome.stack.workdir, missing)
     stand_in = replace(outcome.stack, workdir=workdir, lock_file=None)
     try:
         initialize(job.engine, stand_in)

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from shared.errors import UsageError
 from shared.ops.engine import process
+from shared.options import current
 from shared.workdirs import check_outdir, process_alive
 
 LOCK_DIR = ".locks"
@@ -32,14 +33,7 @@ _writing = threading.Lock()  # engines start and end in several threads at once 
 
 
 def lock_timeout() -> float:
-    value = os.environ.get("LOCK_TIMEOUT", "0").strip() or "0"
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = -1.0
-    if not 0 <= seconds <= 86_400:
-        raise UsageError(f"LOCK_TIMEOUT={value!r}: give the seconds to wait for another command, 0 to 86400")
-    return seconds
+    return current().lock_timeout
 
 
 def _now() -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -14,6 +13,7 @@ from shared.files import owner_only, write_atomically
 from shared.ops.engine.workdir import Stack
 from shared.ops.runner import guard
 from shared.ops.runner.steps import Plan
+from shared.options import current
 from shared.paths import REPORTS_DIR
 
 
@@ -147,7 +147,7 @@ class Report:
         doc = {"action": self.action, "environment": self.env.suffix, "stacks": [o.as_dict() for o in self.outcomes]}
         write_atomically(base.with_suffix(".json"), json.dumps(doc, indent=2) + "\n")
         write_atomically(base.with_suffix(".md"), self.markdown())
-        summary = os.environ.get("GITHUB_STEP_SUMMARY")
+        summary = current().step_summary
         if summary:
             with open(summary, "a") as f:
                 f.write(self.markdown() + "\n")

@@ -4,7 +4,6 @@ dependencies first; a STACK= selection; how many read-only ones run side by side
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from shared.config import EnvironmentConfig
@@ -12,6 +11,7 @@ from shared.errors import UsageError
 from shared.naming import STACK_NAMES, stack_id
 from shared.ops.engine import provider_pins
 from shared.ops.engine.workdir import Stack
+from shared.options import current
 
 
 def ordered_stacks(outdir: Path, env: EnvironmentConfig) -> list[Stack]:
@@ -49,7 +49,4 @@ def parse_selection(stacks: str | None) -> list[str] | None:
 
 def parallelism() -> int:
     """PARALLELISM=: how many stacks read-only work (plan, drift, outputs) runs at once; 1 is serial."""
-    value = os.environ.get("PARALLELISM", "4").strip() or "4"
-    if not value.isdigit() or not 1 <= int(value) <= 32:
-        raise UsageError(f"PARALLELISM={value!r}: give how many stacks to work on at once, 1 to 32")
-    return int(value)
+    return current().parallelism

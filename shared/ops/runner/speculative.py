@@ -79,7 +79,7 @@ def placeholder(output: str, region: str) -> str:
     return f"placeholder-{output.removeprefix('cross-stack-output-')}"
 
 
-def prepare(env: EnvironmentConfig, workdir: Path, missing: dict[str, Missing]) -> Path:
+def stand_in_workdir(env: EnvironmentConfig, workdir: Path, missing: dict[str, Missing]) -> Path:
     """The stack's JSON in `<workdir>/.speculative/`, reading placeholders where the producers lack outputs."""
     folder = workdir / FOLDER
     folder.mkdir(exist_ok=True)  # kept, like the stack's own working directory: its .terraform/ survives

@@ -5,7 +5,6 @@ lock as the bucket holds it. Not the environment lock of a checkout (shared/ops/
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
 from dataclasses import dataclass
@@ -14,16 +13,14 @@ from datetime import UTC, datetime
 from shared.config import EnvironmentConfig
 from shared.errors import UsageError
 from shared.ops.state_bucket.bucket import StateBucket
+from shared.options import current
 
 DEFAULT_SECONDS = 300
 
 
 def wait_seconds() -> int:
     """STATE_LOCK_TIMEOUT=: how long each engine step waits for a stack's state lock (default 300)."""
-    value = os.environ.get("STATE_LOCK_TIMEOUT", "").strip() or str(DEFAULT_SECONDS)
-    if not value.isdigit() or int(value) > 86_400:
-        raise UsageError(f"STATE_LOCK_TIMEOUT={value!r}: give the seconds to wait for a state lock, 0 to 86400")
-    return int(value)
+    return current().state_lock_timeout
 
 
 def engine_argument() -> str:

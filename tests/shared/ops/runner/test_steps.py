@@ -53,3 +53,25 @@ def test_a_plan_the_engine_shows_as_anything_but_json_fails_its_stack_in_one_lin
     assert "network-dev              failed" in out and "data-dev                 not run" in out
     report = json.loads((tmp_path / "reports/dev-deploy.json").read_text())
     assert [s["status"] for s in report["stacks"]][:2] == ["failed", "not run"]
+
+
+def test_a_plan_step_returns_what_the_plan_changes_and_nothing_else_is_touched(engine, tmp_path):
+    import dataclasses
+
+    from shared.ops.engine.discovery import find_engine
+    from shared.ops.engine.workdir import Stack, initialize
+    from shared.ops.runner import steps
+
+    workdir = tmp_path / "compute-dev"
+    workdir.mkdir()
+    (workdir / "cdk.tf.json").write_text(json.dumps({"resource": {"aws_ecs_service": {"service": {}}}}))
+    stack = Stack("compute", "compute-dev", workdir, ())
+    found = find_engine()
+    initialize(found, stack)
+    plan = steps.plan(found, stack)  # nothing deployed: the stand-in creates what the JSON holds
+    assert (plan.changed, plan.add, plan.change, plan.destroy) == (True, 1, 0, 0)
+    assert plan.addresses == ["aws_ecs_service.service"] and plan.document["resource_changes"]
+    assert plan.changes[0]["actions"] == ["create"]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        plan.changed = False  # a value: the runner records it, nobody writes into it
+    assert steps.plan(found, stack, destroy=True) == steps.NOTHING_TO_APPLY  # nothing there to destroy

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from shared.ops.engine import interrupts as interrupts_module
+from shared.ops.engine.interrupts import _Interrupts
 from tests.support.served_aws import served_aws_client, served_aws_env
 
 
@@ -153,7 +155,7 @@ def test_sigterm_to_the_tool_alone_stops_the_engine_gracefully_at_once(cli, engi
 
 
 def test_ctrl_c_during_synthesis_keeps_the_previous_tree(cli, repo_copy):
-    out = repo_copy / "cdktf.out"  # holds an earlier synthesis (conftest's repo_copy)
+    out = repo_copy / "cdktf.out"  # holds an earlier synthesis (repo_copy, tests/support/fixtures_engine.py)
     before = {p: p.read_bytes() for p in out.rglob("cdk.tf.json")}
     synth = cli("synth", "--env", "dev")
     deadline = time.monotonic() + 60
@@ -257,3 +259,30 @@ def test_a_cancelled_apply_that_cannot_save_its_state_is_recorded_with_its_ci_ar
     assert record["run_url"] == "https://github.com/o/r/actions/runs/99"
     assert "data-dev                 interrupted" in out and "state not saved: errored.tfstate" in out
     assert "gh run download 99 --name errored-state-deploy-dev-99-3" in err and "Traceback" not in err
+
+
+def test_a_ctrl_c_that_lands_while_the_last_one_is_being_passed_on_only_warns(monkeypatch, capsys):
+    # A signal's handler runs between any two bytecodes of the main thread, also inside the handler
+    # of the signal before: here the third Ctrl-C lands while the second is being passed on. With a
+    # plain lock the tool waited for itself forever; counting the stop after sending it made the
+    # third Ctrl-C send another one (the engine then quits without saving).
+    import signal
+    import threading
+
+    interrupts = _Interrupts()
+    sent = []
+
+    def stop(proc) -> None:
+        sent.append(proc)
+        if len(sent) == 1:
+            interrupts._on_signal(signal.SIGINT, None)  # the third Ctrl-C, inside the second's handler
+
+    monkeypatch.setattr(interrupts_module, "_stop", stop)
+    interrupts.register("apply", applying=True)
+    interrupts._on_signal(signal.SIGINT, None)  # first: let the apply finish
+    done = threading.Event()
+    worker = threading.Thread(target=lambda: (interrupts._on_signal(signal.SIGINT, None), done.set()), daemon=True)
+    worker.start()  # the second, where a deadlock cannot hang the suite
+    assert done.wait(timeout=10), "the handler waited for itself"
+    assert sent == ["apply"]  # exactly one graceful stop
+    assert "the engine is still saving state" in capsys.readouterr().err

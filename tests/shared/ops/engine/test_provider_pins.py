@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from shared.config import load_environment
-from shared.ops.commands.providers_lock import relock
 from shared.ops.engine import provider_pins
 from shared.ops.runner import run as runner
 from tests.support.exit_code import exit_code
@@ -66,22 +65,6 @@ def test_ci_never_changes_the_committed_pins(
     # CI says when it runs without pins, once; a developer's first init is how the pins come to be.
     warned = capsys.readouterr().err.count("warning: no committed provider pins (.terraform.lock.hcl")
     assert warned == (1 if ci and not committed else 0)
-
-
-def test_providers_lock_says_what_it_needs_when_nothing_can_serve_every_platform(engine, tmp_path, monkeypatch):
-    from shared.errors import OperationFailed
-
-    monkeypatch.chdir(tmp_path)  # it synthesizes into ./cdktf.out
-    monkeypatch.setattr(provider_pins, "ROOT", tmp_path)
-    with pytest.raises(OperationFailed) as exc:
-        relock(load_environment("dev"))
-    assert "could not pin the providers of network-dev for linux_amd64, linux_arm64, darwin_amd64, darwin_arm64" in str(
-        exc.value
-    )
-    assert "it needs the registry, or a mirror that holds every platform" in str(exc.value)
-    (args,) = [a for cmd, _, a in engine.calls() if cmd == "providers"]
-    assert args[:2] == ["providers", "lock"] and "-platform=darwin_arm64" in args
-    assert not (tmp_path / ".terraform.lock.hcl").exists()  # nothing half-written
 
 
 def test_provider_versions_come_from_the_lock_file(tmp_path):

@@ -30,7 +30,7 @@ def test_the_copy_reads_placeholders_from_a_local_state_and_leaves_the_stack_alo
     shutil.copytree(synth.outdir / "stacks" / "compute-dev", workdir)
     before = (workdir / "cdk.tf.json").read_text()
     missing = speculative.missing_reads(workdir, {"network-dev": None, "data-dev": None})
-    folder = speculative.prepare(load_environment("dev"), workdir, missing)
+    folder = speculative.stand_in_workdir(load_environment("dev"), workdir, missing)
     assert (workdir / "cdk.tf.json").read_text() == before
     sources = json.loads((folder / "cdk.tf.json").read_text())["data"]["terraform_remote_state"]
     assert {s["backend"] for s in sources.values()} == {"local"}

@@ -1,5 +1,5 @@
 """Errored states: recorded beside the state, read back (or refused when they cannot be read), and told to the
-user with the exact steps that push them back (moto's bucket; the deploy path is in test_deploy.py)."""
+user with the exact steps that push them back (moto's bucket; the deploy path: tests/shared/ops/runner/)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,77 @@
+"""The compute section: the ECS Fargate workers, their size, count and scaling."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from shared.config.problems import raise_if
+from shared.config.section import Section
+
+# Fargate task sizes: cpu units -> the memory sizes (MiB) AWS accepts with them.
+FARGATE_SIZES: dict[int, tuple[int, ...]] = {
+    256: (512, 1024, 2048),
+    512: tuple(range(1024, 4097, 1024)),
+    1024: tuple(range(2048, 8193, 1024)),
+    2048: tuple(range(4096, 16385, 1024)),
+    4096: tuple(range(8192, 30721, 1024)),
+    8192: tuple(range(16384, 61441, 4096)),
+    16384: tuple(range(32768, 122881, 8192)),
+}
+
+
+class ComputeConfig(Section):
+    image: str = Field(
+        "public.ecr.aws/streamflix/video-worker:1.0.0",
+        description="Container image of the video worker.",
+        min_length=3,
+    )
+    cpu: int = Field(256, description="Fargate task CPU units (256, 512, 1024, ...).")
+    memory: int = Field(512, description="Fargate task memory (MiB); must suit cpu.")
+    architecture: Literal["X86_64", "ARM64"] = Field("X86_64", description="CPU architecture of the task.")
+    desired_count: int = Field(1, ge=0, le=1000, description="Tasks running after a deploy.")
+    min_count: int = Field(1, ge=0, le=1000, description="Auto scaling lower bound.")
+    max_count: int = Field(1, ge=1, le=1000, description="Auto scaling upper bound (at most the shard count).")
+    cpu_target_percent: int = Field(60, ge=10, le=90, description="Average task CPU that auto scaling aims for.")
+    lag_target_ms: int = Field(
+        10_000,
+        ge=1_000,
+        le=86_400_000,
+        description="Consumer lag that auto scaling aims for (ms): the iterator age when polling, "
+        "MillisBehindLatest with enhanced fan-out. Lag is the first scaling signal, CPU the second.",
+    )
+    ephemeral_storage_gib: int = Field(
+        21,
+        ge=21,
+        le=200,
+        description="Fargate ephemeral storage (GiB) behind the worker's scratch volume at /tmp and its work "
+        "directory; the root filesystem stays read-only.",
+    )
+    autoscaling: bool = Field(
+        True,
+        description="Scale the service between min_count and max_count. false runs exactly desired_count "
+        "tasks: no scaling target or policy, and a deploy resets the count to desired_count.",
+    )
+
+    @model_validator(mode="after")
+    def _sizes(self) -> ComputeConfig:
+        problems = []
+        if self.cpu not in FARGATE_SIZES:
+            problems.append(("cpu", f"must be one of {sorted(FARGATE_SIZES)}, got {self.cpu}"))
+        elif self.memory not in FARGATE_SIZES[self.cpu]:
+            allowed = FARGATE_SIZES[self.cpu]
+            problems.append(
+                ("memory", f"{self.memory} MiB does not fit cpu {self.cpu}; allowed {allowed[0]}..{allowed[-1]}")
+            )
+        if self.min_count > self.max_count:
+            problems.append(("min_count", f"{self.min_count} is above max_count ({self.max_count})"))
+        elif not self.min_count <= self.desired_count <= self.max_count:
+            problems.append(
+                (
+                    "desired_count",
+                    f"{self.desired_count} is outside min_count..max_count ({self.min_count}..{self.max_count})",
+                )
+            )
+        raise_if(problems)
+        return self

@@ -1,0 +1,137 @@
+"""The data section: the ingest stream, the Aurora cluster and its secret, the dead-letter queue."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from shared.config import patterns
+from shared.config.problems import raise_if
+from shared.config.section import Section
+
+# The first minor of each Aurora PostgreSQL major whose Serverless v2 instances may pause at 0 ACU.
+AUTO_PAUSE_MINORS = {13: 15, 14: 12, 15: 7, 16: 3}
+
+
+class KinesisConfig(Section):
+    mode: Literal["provisioned", "on_demand"] = Field("provisioned", description="Capacity mode of the ingest stream.")
+    shard_count: int = Field(1, ge=1, le=500, description="Shards when mode is provisioned.")
+    retention_hours: int = Field(24, ge=24, le=8760, description="How long records stay on the stream.")
+    consumer: Literal["polling", "enhanced_fan_out"] = Field(
+        "polling",
+        description="How the workers read: polling (GetRecords, sharing 2 MB/s per shard with every other reader) "
+        "or enhanced_fan_out (a registered stream consumer with its own 2 MB/s per shard, pushed over HTTP/2; "
+        "billed per consumer-shard hour).",
+    )
+
+
+class AuroraConfig(Section):
+    engine_version: str = Field(
+        "16.4",
+        description="Lowest Aurora PostgreSQL version (major.minor) to run. AWS may raise the minor version "
+        "(auto minor upgrades); a deploy never plans a downgrade. Raising it upgrades; a new major "
+        "replaces the parameter group and upgrades the cluster in place.",
+        pattern=patterns.ENGINE_VERSION.regex,
+    )
+    database_name: str = Field(
+        "streamflix", description="Name of the metadata database.", pattern=patterns.DATABASE_NAME.regex
+    )
+    master_username: str = Field(
+        "streamflix_admin", description="Master user name.", pattern=patterns.DATABASE_USER.regex
+    )
+    min_acu: float = Field(
+        0.5,
+        ge=0,
+        le=256,
+        description="Serverless v2 minimum capacity (ACU). 0 lets the cluster pause when idle (no compute "
+        "cost; the first connection after a pause waits about 15 s); needs engine 13.15, 14.12, 15.7, 16.3 or later.",
+    )
+    max_acu: float = Field(1.0, ge=1, le=256, description="Serverless v2 maximum capacity (ACU).")
+    seconds_until_auto_pause: int | None = Field(
+        None,
+        ge=300,
+        le=86_400,
+        description="Idle seconds before a cluster with min_acu 0 pauses (300-86400); unset takes AWS's 300. "
+        "Only with min_acu 0.",
+    )
+    instances: int = Field(
+        1, ge=1, le=15, description="Cluster instances of class db.serverless (2+ spreads over AZs)."
+    )
+    password_version: int = Field(
+        1,
+        ge=1,
+        description="Version of the master password. Raising it writes a new password to the secret and the "
+        "cluster in one deploy, and rolls the workers so that they read it (the password itself is never in "
+        "state or a plan file: it is written through write-only arguments).",
+    )
+    password_generator: Literal["random", "secrets_manager"] = Field(
+        "random",
+        description="What makes the master password, as an ephemeral value: the random provider's "
+        "random_password, or the AWS provider's aws_secretsmanager_random_password (GetRandomPassword), so "
+        "that an offline mirror with only the AWS provider can deploy (the emulator environment).",
+    )
+    backup_retention_days: int = Field(1, ge=1, le=35, description="Automated backup retention.")
+    deletion_protection: bool = Field(False, description="Refuse to delete the cluster.")
+    final_snapshot: bool = Field(False, description="Take a final snapshot when the cluster is deleted.")
+    performance_insights: bool = Field(
+        False,
+        description="Performance Insights on the instances (encrypted with the pipeline key). Off by default: "
+        "dev does not read it.",
+    )
+    enhanced_monitoring: bool = Field(
+        False,
+        description="OS metrics every 60 s through a role that uses the AWS-managed "
+        "AmazonRDSEnhancedMonitoringRole policy. Off by default: dev does not read them.",
+    )
+
+    @model_validator(mode="after")
+    def _acu_range(self) -> AuroraConfig:
+        problems = []
+        if self.min_acu > self.max_acu:
+            problems.append(("min_acu", f"{self.min_acu} is above max_acu ({self.max_acu})"))
+        for key in ("min_acu", "max_acu"):
+            if (getattr(self, key) * 2) % 1:
+                problems.append((key, f"must be a multiple of 0.5, got {getattr(self, key)}"))
+        if self.seconds_until_auto_pause is not None and self.min_acu != 0:
+            problems.append(
+                (
+                    "seconds_until_auto_pause",
+                    f"only a cluster that may pause has it: set min_acu to 0 (it is {self.min_acu}) or remove this key",
+                )
+            )
+        if self.min_acu == 0:
+            major, minor = (int(part) for part in self.engine_version.split("."))
+            floor = AUTO_PAUSE_MINORS.get(major)
+            if floor is None and major < min(AUTO_PAUSE_MINORS) or floor is not None and minor < floor:
+                versions = ", ".join(f"{m}.{n}" for m, n in sorted(AUTO_PAUSE_MINORS.items()))
+                problems.append(
+                    (
+                        "min_acu",
+                        f"0 ACU (auto-pause) needs Aurora PostgreSQL {versions} or later; "
+                        f"engine_version is {self.engine_version}",
+                    )
+                )
+        raise_if(problems)
+        return self
+
+
+class DlqConfig(Section):
+    retention_days: int = Field(14, ge=1, le=14, description="How long failed jobs are kept.")
+
+
+class DataConfig(Section):
+    kinesis: KinesisConfig = Field(default_factory=KinesisConfig, description="The ingest stream.")
+    aurora: AuroraConfig = Field(default_factory=AuroraConfig, description="The metadata database.")
+    dlq: DlqConfig = Field(default_factory=DlqConfig, description="The dead-letter queue.")
+    secret_recovery_window_days: int = Field(
+        0,
+        description="Days a deleted secret can be restored: 0 deletes at once (dev, staging), 7-30 protects it (prod).",
+    )
+
+    @field_validator("secret_recovery_window_days")
+    @classmethod
+    def _window(cls, value: int) -> int:
+        if value != 0 and not 7 <= value <= 30:
+            raise ValueError(f"must be 0 or between 7 and 30, got {value}")
+        return value

@@ -1,0 +1,77 @@
+"""Test plugin: the engine stand-in (served to a native client where one can be built), a git copy of the
+working tree for make-level tests, and the local pipeline on the real engine."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from shared import cdk
+from shared.paths import ROOT
+from tests.support.standin import FakeEngine
+
+
+@pytest.fixture(scope="session")
+def served_engine(tmp_path_factory):
+    """The stand-in engine served from this process to a native client, for the session; None where
+    the client cannot be built (no C compiler)."""
+    from tests.support import fake_engine_server
+
+    client = fake_engine_server.build_client(tmp_path_factory.mktemp("fake-engine"))
+    if client is None:
+        yield None
+        return
+    with fake_engine_server.serving() as socket_path:
+        yield client, socket_path
+
+
+@pytest.fixture
+def engine(tmp_path, monkeypatch, served_engine) -> FakeEngine:
+    return FakeEngine(tmp_path / "engine", monkeypatch, served_engine)
+
+
+@pytest.fixture
+def repo_copy(tmp_path, presynthesized):
+    """A git checkout of the working tree in tmp (sharing .venv), so make targets write nothing here;
+    its cdktf.out holds an up-to-date synthesis of every environment (an edited file resynthesizes)."""
+    import shutil
+    import subprocess
+
+    clone = tmp_path / "repo"
+    shutil.copytree(ROOT, clone, ignore=shutil.ignore_patterns(".venv*", "cdktf.out*", ".git", "outputs", ".emulator"))
+    for toolchain in cdk.TOOLCHAINS.values():  # each installed toolchain's virtual environment
+        if (ROOT / toolchain.venv).is_dir():
+            (clone / toolchain.venv).symlink_to(ROOT / toolchain.venv)
+    # The copy shares the real .venv: its make must never reinstall (the editable install would then
+    # point into this temporary copy), so its pyproject.toml is older than any install stamp.
+    os.utime(clone / "pyproject.toml", (0, 0))
+    for args in (
+        ["init", "-q"],
+        ["add", "."],
+        ["-c", "user.email=ci@example.com", "-c", "user.name=CI", "commit", "-qm", "copy"],
+    ):
+        subprocess.run(["git", *args], cwd=clone, check=True, capture_output=True)
+    presynthesized(clone / "cdktf.out")
+    return clone
+
+
+@pytest.fixture
+def pipeline(repo_copy, tmp_path):
+    """The local pipeline in a repository copy, its emulator on a port of its own (a developer's emulator is
+    left alone), stopped at the end; skipped, saying why, where the machine has no engine or AWS provider."""
+    from tests.support.local_pipeline import LOCAL, Pipeline, free_port
+    from tests.support.real_engine import missing
+
+    lacking = missing(LOCAL.aws.provider_version)
+    if lacking:
+        pytest.skip(f"real-engine test: {lacking}")
+    endpoint = f"http://127.0.0.1:{free_port()}"
+    config = repo_copy / "environments" / "local.yaml"
+    config.write_text(config.read_text().replace(LOCAL.aws.endpoint, endpoint))
+    p = Pipeline(repo_copy, endpoint, tmp_path)
+    p.make("emulator")
+    try:
+        yield p
+    finally:
+        p.make("emulator-stop", ok=False)
