@@ -6,11 +6,6 @@ from __future__ import annotations
 import json
 
 from constructs import Construct
-from shared.cdk.aws.data_aws_rds_cluster import DataAwsRdsCluster
-from shared.cdk.aws.data_aws_rds_clusters import (
-    DataAwsRdsClusters,
-    DataAwsRdsClustersFilter,
-)
 from shared.cdk.aws.db_subnet_group import DbSubnetGroup
 from shared.cdk.aws.iam_role import IamRole
 from shared.cdk.aws.iam_role_policy_attachment import IamRolePolicyAttachment
@@ -34,10 +29,11 @@ from shared.cdk.aws.secretsmanager_secret_version import (
 )
 from shared.cdk.aws.sqs_queue import SqsQueue
 from shared.cdk.aws.sqs_queue_policy import SqsQueuePolicy
-from shared.cdk.core import Fn, TerraformLocal, TerraformResourceLifecycle, Token
+from shared.cdk.core import Fn, TerraformResourceLifecycle
 from shared.cdk.random.provider import RandomProvider
 
 from shared.cdk.ephemeral import Ephemeral
+from shared.components.aurora_version import engine_version_floor
 from shared.components.encryption_key import EncryptionKey, ServiceGrant
 from shared.components.iam import assume_role_policy
 from shared.components.lease_tables import LeaseTables
@@ -225,8 +221,10 @@ class DataStack(PipelineStack):
             cluster_identifier=self.cluster_identifier,
             engine="aurora-postgresql",
             engine_mode="provisioned",  # Serverless v2 runs on the provisioned engine mode
-            engine_version=self._engine_version(),
-            # Only a change of the configured major version can ask for one (see _engine_version).
+            engine_version=engine_version_floor(
+                self, floor=aurora.engine_version, cluster_identifier=self.cluster_identifier
+            ),
+            # Only a change of the configured major version can ask for one (see engine_version_floor).
             allow_major_version_upgrade=True,
             database_name=aurora.database_name,
             master_username=aurora.master_username,
@@ -373,34 +371,3 @@ class DataStack(PipelineStack):
             {"secret_id": self.secret.id, "version_id": value.version_id},
         )
         return f"${{jsondecode({written.expression('secret_string')}).password}}"
-
-    def _engine_version(self) -> str:
-        """The configured version as a floor: whatever runs, if it is newer (AWS raised the minor), else the floor.
-
-        Pinning the configured version would plan a downgrade after every automatic minor upgrade,
-        which ModifyDBCluster refuses (hashicorp/terraform-provider-aws#45026): each later deploy
-        would fail and drift would never clear. Before the first deploy nothing runs: the floor.
-        """
-        floor = self.env.data.aurora.engine_version
-        major, minor = (int(part) for part in floor.split("."))
-        existing = DataAwsRdsClusters(
-            self,
-            "existing_cluster",
-            filter=[DataAwsRdsClustersFilter(name="db-cluster-id", values=[self.cluster_identifier])],
-        )
-        running_cluster = DataAwsRdsCluster(
-            self,
-            "running_cluster",
-            cluster_identifier=self.cluster_identifier,
-            count=Token.as_number(Fn.length_of(existing.cluster_identifiers)),
-        )
-        running = TerraformLocal(self, "aurora_running_version", f"${{one({running_cluster.fqn}[*].engine_version)}}")
-        # major * 1000 + minor of what runs, 0 when that cannot be read (then the floor is planned).
-        parts = rf'regex("^(\\d+)\\.(\\d+)", {running.fqn})'  # HCL string: \\d is \d
-        rank = f"try(tonumber({parts}[0]) * 1000 + tonumber({parts}[1]), 0)"
-        version = TerraformLocal(
-            self,
-            "aurora_engine_version",
-            f'${{{running.fqn} != null && {rank} >= {major * 1000 + minor} ? {running.fqn} : "{floor}"}}',
-        )
-        return version.as_string
