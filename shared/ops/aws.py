@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import threading
+import urllib.parse
+from collections.abc import Iterator
 
 import boto3
 import botocore.handlers
@@ -18,6 +21,10 @@ from shared.config import EnvironmentConfig
 from shared.errors import UsageError
 
 _RETRIES = Config(retries={"max_attempts": 5, "mode": "standard"})
+# An endpoint on this machine is an emulator: what it answers is its answer, not a fault of the network on
+# the way, and retrying it only delays the message (an unsupported API's 500 took a second of backoff).
+_NO_RETRIES = Config(retries={"total_max_attempts": 1, "mode": "standard"})
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 # What an emulator accepts; an emulator environment is never handed the user's real credentials.
 EMULATOR_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
@@ -69,14 +76,49 @@ def new_session(env: EnvironmentConfig | None = None) -> boto3.session.Session:
     return boto3.session.Session(botocore_session=core)
 
 
+# The clients of the command running now, by what makes them differ; None outside a command (each call
+# then makes its own). Making a client costs 10-30 ms of botocore's setup, and a deploy asks for the state
+# bucket's dozens of times; boto3's clients are safe to share between threads.
+_COMMAND_CLIENTS: dict[tuple, object] | None = None
+_COMMAND_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def one_command() -> Iterator[None]:
+    """Within it, `client()` makes each client once: one command resolves its credentials once. Reentrant: an
+    inner scope (a runner inside a command) shares the outer one's clients."""
+    global _COMMAND_CLIENTS
+    if _COMMAND_CLIENTS is not None:
+        yield
+        return
+    _COMMAND_CLIENTS = {}
+    try:
+        yield
+    finally:
+        _COMMAND_CLIENTS = None
+
+
 def client(
     service: str, env: EnvironmentConfig, region: str | None = None, session: boto3.session.Session | None = None
 ):
     """A boto3 client in the environment's region; at aws.endpoint for an emulator environment
-    (otherwise AWS_ENDPOINT_URL, if set, points it elsewhere)."""
-    session = session or new_session(env)
+    (otherwise AWS_ENDPOINT_URL, if set, points it elsewhere). Within `one_command()`, made once."""
+    region = region or env.aws.region
+    if session is not None or _COMMAND_CLIENTS is None:
+        return _make(service, env, region, session or new_session(env))
+    key = (service, region, env.emulated, env.aws.endpoint if env.emulated else None)
+    with _COMMAND_LOCK:
+        if key not in _COMMAND_CLIENTS:
+            _COMMAND_CLIENTS[key] = _make(service, env, region, new_session(env))
+        return _COMMAND_CLIENTS[key]
+
+
+def _make(service: str, env: EnvironmentConfig, region: str, session: boto3.session.Session):
     endpoint = {"endpoint_url": env.aws.endpoint} if env.emulated else {}
-    return session.client(service, region_name=region or env.aws.region, config=_RETRIES, **endpoint)
+    made = session.client(service, region_name=region, config=_RETRIES, **endpoint)
+    if urllib.parse.urlsplit(made.meta.endpoint_url).hostname in _LOOPBACK:  # AWS_ENDPOINT_URL may point here too
+        made = session.client(service, region_name=region, config=_NO_RETRIES, **endpoint)
+    return made
 
 
 class NoCredentials(UsageError):

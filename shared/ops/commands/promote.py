@@ -17,7 +17,7 @@ from shared.config import PROMOTION_ORDER, EnvironmentConfig, load_environment
 from shared.contract import DEFAULT_OUTDIR
 from shared.errors import OperationFailed, UsageError
 from shared.image_ref import parse
-from shared.ops.aws import check_credentials
+from shared.ops.aws import check_credentials, one_command
 from shared.ops.commands import smoke
 from shared.ops.engine.discovery import find_engine
 from shared.ops.runner import environment_lock, guard, preparation
@@ -43,6 +43,7 @@ def _with_image(env: EnvironmentConfig, image: str) -> EnvironmentConfig:
     return env.model_copy(update={"compute": env.compute.model_copy(update={"image": image})})
 
 
+@one_command()  # the clients of both environments, made once for the whole promotion
 def promote(
     source: str,
     target: str,

@@ -18,6 +18,7 @@ from pathlib import Path
 from shared.config import EnvironmentConfig
 from shared.contract import DEFAULT_OUTDIR
 from shared.errors import OperationFailed, UsageError
+from shared.ops.aws import one_command
 from shared.ops.engine.console import OUTPUT, emit
 from shared.ops.engine.interrupts import INTERRUPTS
 from shared.ops.engine.process import Engine, EngineInterrupted
@@ -126,25 +127,28 @@ def perform(
     """One of plan, deploy, destroy, outputs, drift. Raises UsageError (exit 2), OperationFailed (exit 1) or
     EngineInterrupted. `allow_replace` (ALLOW_REPLACE=, deploy only) names the precious resources a deploy may
     destroy; `force` (FORCE=1, deploy only) plans every stack, however unchanged its fingerprint says it is."""
-    selection = parse_selection(stack_names)
-    state_lock.wait_seconds()  # a bad STATE_LOCK_TIMEOUT stops the command before anything runs
-    allowances = guard.Allowances.parse(allow_replace)
-    if allowances.named and action != "deploy":
-        raise UsageError(f"ALLOW_REPLACE= is for make deploy and make promote, not make {action}; nothing was changed")
-    if force and action != "deploy":
-        raise UsageError(f"FORCE=1 is for make deploy and make promote, not make {action}; nothing was changed")
-    prepared = prepare(action, env, outdir=outdir, confirm=confirm, selection=selection)
-    if action != "outputs" and not ACTIONS[action].read_only and selection is None and record_release:
-        release_can_be_recorded(env, action)  # after the engine and credentials checks, before any stack
-    execute(
-        action,
-        prepared,
-        selection=selection,
-        outputs_dir=outputs_dir,
-        record_release=record_release,
-        allowances=allowances,
-        force=force,
-    )
+    with one_command():  # the state bucket's client, and every other, made once for the command
+        selection = parse_selection(stack_names)
+        state_lock.wait_seconds()  # a bad STATE_LOCK_TIMEOUT stops the command before anything runs
+        allowances = guard.Allowances.parse(allow_replace)
+        if allowances.named and action != "deploy":
+            raise UsageError(
+                f"ALLOW_REPLACE= is for make deploy and make promote, not make {action}; nothing was changed"
+            )
+        if force and action != "deploy":
+            raise UsageError(f"FORCE=1 is for make deploy and make promote, not make {action}; nothing was changed")
+        prepared = prepare(action, env, outdir=outdir, confirm=confirm, selection=selection)
+        if action != "outputs" and not ACTIONS[action].read_only and selection is None and record_release:
+            release_can_be_recorded(env, action)  # after the engine and credentials checks, before any stack
+        execute(
+            action,
+            prepared,
+            selection=selection,
+            outputs_dir=outputs_dir,
+            record_release=record_release,
+            allowances=allowances,
+            force=force,
+        )
 
 
 def _interrupted(job: Job, report: Report, exc: EngineInterrupted) -> None:
