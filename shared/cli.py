@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from shared import docs, options, typed
+from shared.arguments import parser
 from shared.bench import run as run_bench
 from shared.config import (
     PROMOTION_ORDER,
@@ -38,74 +39,6 @@ from shared.workdirs import require_node
 # usage error start without them. Everything light is imported here.
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="shared.cli", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    def command(name: str, help: str, *, env: str = "optional", stack: bool = False) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help)
-        if env != "none":
-            # Required ones are checked in _one, with a message that lists the environments.
-            p.add_argument("--env", help="environment name (environments/<env>.yaml)")
-            p.add_argument("--suffix", help="override environment_suffix: an ephemeral copy of the environment")
-        if stack:
-            p.add_argument("--stack", help="comma-separated stack names (network,data,compute,monitoring)")
-            p.add_argument("--confirm", help="the environment's suffix: confirms a protected deploy or a destroy")
-        return p
-
-    command("config", "print the resolved config of an environment", env="required")
-    p = command("synth", "synthesize the stacks of one or all environments")
-    p.add_argument("--outdir", default="cdktf.out")
-    command("check", "synthesize and scan with checkov")
-    command("docs", "write the generated tables of docs/ (config keys, make targets) from the code", env="none")
-    command("bench", "time synthesis with the fast and the plain provider import", env="none")
-    for name, text in (
-        ("plan", "plan the stacks of an environment"),
-        ("deploy", "plan and apply the stacks of an environment, in dependency order"),
-        ("destroy", "destroy the stacks of an environment, in reverse order"),
-    ):
-        p = command(name, text, env="required", stack=True)
-    p = sub.choices["deploy"]
-    p.add_argument("--allow-replace", help="<stack>:<address>[,...]: precious resources this deploy may destroy")
-    p.add_argument("--force", action="store_true", help="plan every stack, even one whose fingerprint is unchanged")
-    command("outputs", "write every stack's outputs to outputs/<env>.json", env="required")
-    command("drift", "list stacks whose real infrastructure differs from the code", env="required")
-    command("bootstrap", "create the environment's state bucket, idempotently", env="required")
-    command("smoke", "check the deployed pipeline through the AWS APIs", env="required")
-    command("releases", "show which revision runs in which environment")
-    command(
-        "providers-lock",
-        "pin the providers of an environment's stacks for linux and darwin, amd64 and arm64",
-        env="required",
-    )
-    p = command(
-        "emulator", "start (or --stop) moto_server for an emulator environment at its aws.endpoint", env="required"
-    )
-    p.add_argument("--stop", action="store_true", help="stop the emulator this command started")
-    command("local", "the whole pipeline in the emulator: start it, bootstrap, deploy, smoke", env="required")
-    command("local-down", "destroy the emulator environment and stop the emulator", env="required")
-    p = command("unprotect", "lift the protection recorded beside an environment's state (never prod)", env="required")
-    p.add_argument("--confirm", help="the environment's suffix: confirms the lift")
-    p = command("unlock", "release a stack's state lock that nothing holds any more", env="required")
-    p.add_argument("--stack", help="the stack whose state is locked (network, data, compute or monitoring)")
-    p.add_argument("--lock-id", help="the ID of the lock, as make deploy or the engine named it")
-    p.add_argument("--confirm", help="the environment's suffix, when it is protected")
-    p = command(
-        "push-state", "push a stack's errored.tfstate back as its state, and lift the refusal of it", env="required"
-    )
-    p.add_argument("--stack", help="the stack the file belongs to (network, data, compute or monitoring)")
-    p.add_argument("--file", help="the errored.tfstate the engine left (the refusal of the stack says where)")
-    p.add_argument("--lock-id", help="the state lock the run that left it still holds, to release first")
-    p.add_argument("--confirm", help="the environment's suffix, when it is protected")
-    p = sub.add_parser("promote", help="promote the revision of FROM to TO, behind gates")
-    p.add_argument("--from", dest="source")
-    p.add_argument("--to", dest="target")
-    p.add_argument("--confirm", help="TO's suffix, when TO is protected")
-    p.add_argument("--allow-replace", help="<stack>:<address>[,...]: precious resources of TO the deploy may destroy")
-    p.add_argument("--force", action="store_true", help="plan every stack of TO, unchanged fingerprints or not")
-    return parser
 
 
 def _environments_hint() -> str:
@@ -168,17 +101,29 @@ def cmd_bench(args: argparse.Namespace) -> None:
 
 def _every_environment(args: argparse.Namespace, action: str, run: Callable[[EnvironmentConfig], None]) -> None:
     """plan and drift without ENV: every real environment in turn (an emulator one only when named), each
-    one's problem said where it happens; the command fails with the worst of them."""
+    one's problem said where it happens; the command fails with the worst of them. An interrupt stops it
+    there, with what was done so far said, and ends it as an interrupt (130/143), never as a failure."""
     if args.suffix:
         raise UsageError(f"SUFFIX= makes a copy of one environment: name it with ENV= (make {action} ENV=<env>)")
-    codes = {}
+    codes: dict[str, int | str] = {}
+
+    def summary() -> None:
+        print(
+            f"\n{action} of every environment: "
+            + ", ".join(
+                f"{name} {'ok' if c == 0 else c if isinstance(c, str) else f'exit {c}'}" for name, c in codes.items()
+            )
+        )
+
     for env in (e for e in load_environments() if not e.emulated):
         print(f"\n##### {action} {env.name}", flush=True)
-        codes[env.name] = _exit_code(run, env)
-    print(
-        f"\n{action} of every environment: "
-        + ", ".join(f"{name} {'ok' if c == 0 else f'exit {c}'}" for name, c in codes.items())
-    )
+        try:
+            codes[env.name] = _failure_code(run, env)
+        except BaseException:  # an interrupt (or a defect): nothing more is started, and it ends the command
+            codes[env.name] = "interrupted"
+            summary()
+            raise
+    summary()
     if worst := max(codes.values(), default=0):
         raise (UsageError if worst == 2 else OperationFailed)(
             f"{action} failed in {', '.join(n for n, c in codes.items() if c)}"
@@ -319,6 +264,13 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], None]] = {
 }
 
 
+# The commands that run the engine: a bad tuning variable (PARALLELISM, ...) stops them before anything runs.
+# The others are refused only if they read one.
+RUNS_THE_ENGINE = frozenset(
+    ("plan", "deploy", "destroy", "outputs", "drift", "promote", "unlock", "push-state", "local", "local-down")
+)
+
+
 class Terminated(BaseException):
     """SIGTERM (a CI cancel, `kill`) or SIGHUP (a closed terminal) outside an engine run: stop like Ctrl-C,
     exit 143."""
@@ -339,11 +291,9 @@ def main(argv: list[str] | None = None) -> int:
         engine_log.use(log)  # the next command (a test's) decides its own
 
 
-def _exit_code(command: Callable, *args) -> int:
-    """The one mapping from how a command ended to its exit code (the contract): 0 success, 1 an operation
-    failed, 2 usage or input error, 130/143 interrupted. Each failure is said once, on stderr."""
-    from shared.ops.engine.process import EngineInterrupted
-
+def _failure_code(command: Callable, *args) -> int:
+    """0 when the command succeeded, else the exit code of how it failed (1 an operation, 2 usage or input),
+    said once on stderr. Anything else (an interrupt) is raised on."""
     try:
         command(*args)
         return 0
@@ -356,6 +306,15 @@ def _exit_code(command: Callable, *args) -> int:
     except OperationFailed as exc:
         print(f"failed: {exc}", file=sys.stderr)
         return 1
+
+
+def _exit_code(command: Callable, *args) -> int:
+    """The one mapping from how a command ended to its exit code (the contract): 0 success, 1 an operation
+    failed, 2 usage or input error, 130/143 interrupted. Each failure is said once, on stderr."""
+    from shared.ops.engine.process import EngineInterrupted
+
+    try:
+        return _failure_code(command, *args)
     except EngineInterrupted as exc:
         return 130 if exc.signum == signal.SIGINT else 143  # a hangup is handled as SIGTERM
     except KeyboardInterrupt:
@@ -367,7 +326,9 @@ def _exit_code(command: Callable, *args) -> int:
 
 
 def _start(args: argparse.Namespace) -> None:
-    options.use(options.Options.from_environment(os.environ))  # every variable, parsed once, each problem said
+    options.use(options.Options.from_environment(os.environ))  # every variable, parsed once
+    if args.command in RUNS_THE_ENGINE:
+        options.current().refuse()  # every bad value at once, before anything runs
     typed.refuse_what_was_not_typed(args)
     typed.say_where_environments_come_from(args)
     engine_log.use(engine_log.EngineLog.from_environment(os.environ))  # ENGINE_DEBUG and CI, read once
@@ -376,7 +337,7 @@ def _start(args: argparse.Namespace) -> None:
 
 def _main(argv: list[str] | None) -> int:
     try:
-        args = _parser().parse_args(argv)
+        args = parser().parse_args(argv)
     except SystemExit as exc:  # argparse already printed the usage problem
         return 0 if exc.code == 0 else 2
     return _exit_code(_start, args)

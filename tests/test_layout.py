@@ -16,6 +16,7 @@ NO_TEST_OF_ITS_OWN = {
     "shared/contract.py": "names only: the stacks' and tools' tests assert each name",
     "shared/errors.py": "two exception classes",
     "shared/paths.py": "paths only",
+    "shared/arguments.py": "the argument table, tested through the command line (tests/shared/test_cli.py)",
     "shared/synthesis.py": "one call into synth_cache, tested in tests/shared/test_synth_cache.py",
     "shared/cdk/ephemeral.py": "a construct, asserted in the data stack's JSON (tests/stacks/test_data.py)",
     "shared/components/aurora_version.py": "locals, asserted in the data stack's JSON (tests/stacks/test_data.py)",

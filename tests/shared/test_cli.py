@@ -56,3 +56,62 @@ def test_make_synth_writes_the_contract_paths(repo_copy):
     }
     bad = subprocess.run(["make", "synth", "ENV=nope"], cwd=clone, capture_output=True, text=True, check=False)
     assert bad.returncode == 2 and "unknown environment 'nope'" in bad.stderr
+
+
+def _plans_of_every_environment(monkeypatch, stop):
+    """`plan` without ENV, each environment's plan replaced by `stop(env)`; the environments it reached."""
+    from shared.ops.commands import plan as plan_command
+
+    reached = []
+
+    def plan(env, **kwargs):
+        reached.append(env.name)
+        stop(env)
+
+    monkeypatch.setattr(plan_command, "plan", plan)
+    return reached
+
+
+def test_an_interrupt_stops_plan_of_every_environment_there_and_ends_as_an_interrupt(monkeypatch, capsys):
+    # Ctrl-C or a CI cancel during dev's plan went on to plan staging and prod, and ended with exit 1, which
+    # a nightly drift job reads as "drift found".
+    import signal
+
+    import pytest
+
+    from shared.cli import Terminated
+    from shared.ops.engine.process import EngineInterrupted, Result
+
+    for raised, code in (
+        (KeyboardInterrupt(), 130),
+        (Terminated(), 143),
+        (EngineInterrupted(signal.SIGINT, Result(130, "")), 130),
+        (EngineInterrupted(signal.SIGTERM, Result(143, "")), 143),
+    ):
+
+        def stop(env, raised=raised):
+            raise raised
+
+        reached = _plans_of_every_environment(monkeypatch, stop)
+        assert main(["plan"]) == code, raised
+        assert reached == ["dev"], raised
+        assert "plan of every environment: dev interrupted" in capsys.readouterr().out
+    with pytest.raises(ZeroDivisionError):  # a defect is not a failure of the environment: it surfaces
+        _plans_of_every_environment(monkeypatch, lambda env: 1 / 0)
+        main(["plan"])
+
+
+def test_plan_of_every_environment_goes_on_after_a_failure_and_ends_with_the_worst(monkeypatch, capsys):
+    from shared.errors import OperationFailed, UsageError
+
+    def stop(env):
+        if env.name == "dev":
+            raise OperationFailed("a stack could not be planned")
+        if env.name == "staging":
+            raise UsageError("no credentials")
+
+    reached = _plans_of_every_environment(monkeypatch, stop)
+    assert main(["plan"]) == 2
+    assert reached == ["dev", "staging", "prod"]
+    out = capsys.readouterr().out
+    assert "plan of every environment: dev exit 1, staging exit 2, prod ok" in out
