@@ -1,7 +1,9 @@
 """Every variable the tool reads from its process environment, described once and parsed once.
 
-The command line (shared/cli.py) parses them when a command starts, before anything runs, and reports every bad
-value at once (exit 2); the code below it asks `current()` and never reads the environment itself. A caller
+The command line (shared/cli.py) parses them when a command starts; a command that runs the engine refuses
+every bad value at once, before anything runs (exit 2), and any other command is refused only if it reads one
+(`Options.checked`): a stray PARALLELISM does not stop `make config`. The code below the command line asks
+`current()` and never reads the environment itself. A caller
 that is not the command line (a test, the benchmark) gets them parsed from the environment as it is then.
 docs/commands.md's table of them is generated from VARIABLES (`make docs`).
 
@@ -107,11 +109,12 @@ class Options:
     checkov: str = ""
     step_summary: str = ""
     under_ci: bool = False
+    problems: tuple[tuple[str, str], ...] = ()  # (variable, what is wrong with its value): its field holds the default
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str]) -> Options:
-        """The options, or UsageError naming every variable whose value is not one."""
-        problems: list[str] = []
+        """The options, each bad value kept in `problems` (its field holding the default) for `refuse`/`checked`."""
+        problems: list[tuple[str, str]] = []
 
         def number(name: str, default: str, kind: type, low: float, high: float, words: str):
             value = environ.get(name, "").strip() or default
@@ -120,7 +123,7 @@ class Options:
             except ValueError:
                 parsed = None
             if parsed is None or not low <= parsed <= high or (kind is int and not value.isdigit()):
-                problems.append(f"{name}={value!r}: {words}")
+                problems.append((name, f"{name}={value!r}: {words}"))
                 return kind(default)
             return parsed
 
@@ -144,12 +147,22 @@ class Options:
             checkov=environ.get("STREAMFLIX_CHECKOV", ""),
             step_summary=environ.get("GITHUB_STEP_SUMMARY", ""),
             under_ci=under_ci(environ),
+            problems=tuple(problems),
         )
-        if len(problems) == 1:
-            raise UsageError(f"{problems[0]}; nothing was run")
-        if problems:
-            raise UsageError("nothing was run:\n" + "\n".join(f"  - {p}" for p in problems))
         return options
+
+    def refuse(self, names: tuple[str, ...] | None = None) -> None:
+        """UsageError naming every bad value (of `names`, else of all), at once; nothing when there is none."""
+        said = [text for name, text in self.problems if names is None or name in names]
+        if len(said) == 1:
+            raise UsageError(f"{said[0]}; nothing was run")
+        if said:
+            raise UsageError("nothing was run:\n" + "\n".join(f"  - {p}" for p in said))
+
+    def checked(self, field: str):
+        """The value of `field`, or UsageError if its variable's value was bad: never a default in its place."""
+        self.refuse(tuple(v.name for v in VARIABLES if v.field == field))
+        return getattr(self, field)
 
 
 def under_ci(environ: Mapping[str, str]) -> bool:

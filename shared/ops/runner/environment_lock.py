@@ -33,7 +33,7 @@ _writing = threading.Lock()  # engines start and end in several threads at once 
 
 
 def lock_timeout() -> float:
-    return current().lock_timeout
+    return current().checked("lock_timeout")
 
 
 def _now() -> str:

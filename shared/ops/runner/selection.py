@@ -49,4 +49,4 @@ def parse_selection(stacks: str | None) -> list[str] | None:
 
 def parallelism() -> int:
     """PARALLELISM=: how many stacks read-only work (plan, drift, outputs) runs at once; 1 is serial."""
-    return current().parallelism
+    return current().checked("parallelism")

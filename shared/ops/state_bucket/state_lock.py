@@ -20,7 +20,7 @@ DEFAULT_SECONDS = 300
 
 def wait_seconds() -> int:
     """STATE_LOCK_TIMEOUT=: how long each engine step waits for a stack's state lock (default 300)."""
-    return current().state_lock_timeout
+    return current().checked("state_lock_timeout")
 
 
 def engine_argument() -> str:
