@@ -22,7 +22,7 @@ from shared.naming import STACK_NAMES, state_key
 from shared.ops.commands import emulator, smoke
 from shared.ops.engine import provider_install
 from shared.ops.engine.discovery import find_engine
-from shared.ops.engine.process import Engine
+from shared.ops.engine.process import Engine, EngineInterrupted
 from shared.ops.runner import environment_lock
 from shared.ops.runner import run as runner
 from shared.ops.runner.outcome import Status
@@ -158,7 +158,7 @@ def down(env: EnvironmentConfig, *, outdir: Path = DEFAULT_OUTDIR, outputs_dir: 
     else:
         try:
             runner.perform("destroy", env, outdir=outdir, outputs_dir=outputs_dir, confirm=env.suffix)
-        except OperationFailed:
+        except (OperationFailed, EngineInterrupted):  # failed or stopped half-way: what is left is there to see
             print(f"the emulator keeps running, to look at: make emulator-stop ENV={env.name} stops it")
             raise
     emulator.stop(env)

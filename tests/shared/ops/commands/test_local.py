@@ -102,3 +102,29 @@ def test_local_down_reads_the_states_to_know_whether_anything_is_deployed(state_
     assert local._anything_deployed(dev)
     s3.put_object(Bucket=dev.state.bucket, Key=state_key(dev, "network"), Body=b"\xff not a state")
     assert local._anything_deployed(dev)  # unreadable: the destroy finds out
+
+
+@pytest.mark.parametrize("how", ["failed", "interrupted"])
+def test_a_local_down_that_stops_half_way_keeps_the_emulator_and_says_how_to_stop_it(monkeypatch, capsys, how):
+    import signal
+
+    from shared.config import load_environment
+    from shared.errors import OperationFailed
+    from shared.ops.commands import emulator, local
+    from shared.ops.engine.process import EngineInterrupted, Result
+    from shared.ops.runner import run as runner
+
+    stopped = []
+    monkeypatch.setattr(emulator, "answers", lambda endpoint: True)
+    monkeypatch.setattr(emulator, "stop", stopped.append)
+    monkeypatch.setattr(local, "_anything_deployed", lambda env: True)
+    raised = OperationFailed("destroy failed") if how == "failed" else EngineInterrupted(signal.SIGINT, Result(130, ""))
+
+    def destroy(*args, **kwargs):
+        raise raised
+
+    monkeypatch.setattr(runner, "perform", destroy)
+    with pytest.raises(type(raised)):
+        local.down(load_environment("local"))
+    assert "the emulator keeps running, to look at: make emulator-stop ENV=local stops it" in capsys.readouterr().out
+    assert stopped == []
