@@ -2,37 +2,18 @@
 
 from __future__ import annotations
 
-import json
-import shutil
-
 import boto3
 import pytest
 
 from shared.config import load_environment
-from shared.ops.engine.process import Engine
-from shared.ops.engine.workdir import Stack
 from shared.ops.runner import fingerprinting
 from shared.ops.state_bucket import fingerprint
-
-ENGINE = Engine("/usr/bin/terraform", "1.11.4")
+from tests.support.fingerprints import ENGINE, stack
 
 
 @pytest.fixture
 def dev(state_buckets):
     return load_environment("dev")
-
-
-def stack(synth, tmp_path, name: str) -> Stack:
-    workdir = tmp_path / f"{name}-dev"
-    shutil.copytree(synth.outdir / "stacks" / f"{name}-dev", workdir)
-    return Stack(name, f"{name}-dev", workdir, ())
-
-
-def put_state(env, stack_name: str, outputs: dict) -> None:
-    state = {"version": 4, "outputs": {k: {"value": v, "type": "string"} for k, v in outputs.items()}}
-    boto3.client("s3", region_name="us-east-1").put_object(
-        Bucket=env.state.bucket, Key=f"streamflix/dev/{stack_name}.tfstate", Body=json.dumps(state).encode()
-    )
 
 
 def test_a_record_is_read_back_and_a_broken_one_is_none(dev, synth, tmp_path):
