@@ -24,6 +24,11 @@ PRECIOUS: dict[str, str] = {
     "aws_kms_key": "whatever it encrypts (stream, queue, secret, database, logs, snapshots) becomes unreadable "
     "once its deletion window ends",
     "aws_secretsmanager_secret": "the database credentials the workers read at start",
+    # Only a generated password has one (password_generator random or secrets_manager): a new version writes a
+    # new password to the secret while the cluster keeps the old one (its write-only password is sent only when
+    # password_version changes), and every task started after it fails to log in.
+    "aws_secretsmanager_secret_version": "the database password the cluster has: a new version holds one the "
+    "cluster does not, and every new task fails to log in (raise data.aurora.password_version instead)",
     "aws_sqs_queue": "every failed job waiting in the dead-letter queue",
     # All log groups, not only the audit ones: flow logs are the network's audit trail, the database's
     # log records every schema change, the workers' log is the only record of what a job did.

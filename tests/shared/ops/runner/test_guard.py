@@ -446,3 +446,28 @@ def test_every_weakening_names_an_attribute_its_type_has():
 def test_an_attribute_left_out_is_judged_as_the_default_aws_then_keeps(rtype, before, after, finding):
     found = guard.weakenings("data", f"{rtype}.x", rtype, {"before": before, "after": after})
     assert [f.action for f in found] == ([finding] if finding else [])
+
+
+def test_a_new_version_of_a_generated_passwords_secret_is_refused_the_cluster_would_keep_the_old_one():
+    """Renaming the version's construct id (or anything that replaces it) writes a new password to the secret
+    while the cluster, whose write-only password is sent only when password_version changes, keeps the old:
+    every new task would fail to log in. Refused until named, saying so."""
+    plan = {
+        "resource_changes": [
+            {
+                "address": "aws_secretsmanager_secret_version.db_secret_value_renamed",
+                "mode": "managed",
+                "type": "aws_secretsmanager_secret_version",
+                "change": {"actions": ["create"]},
+            },
+            {
+                "address": "aws_secretsmanager_secret_version.db_secret_value",
+                "mode": "managed",
+                "type": "aws_secretsmanager_secret_version",
+                "change": {"actions": ["delete"]},
+            },
+        ]
+    }
+    (finding,) = guard.findings("data", plan)
+    assert (finding.address, finding.action) == ("aws_secretsmanager_secret_version.db_secret_value", "delete")
+    assert "the cluster does not" in finding.lost and "password_version" in finding.lost
