@@ -1,5 +1,6 @@
 """What an AWS emulator does not give back as it was given, and what it does not serve at all: the one list of
-known differences.
+known differences: attributes it gives back otherwise (QUIRKS), APIs it lacks (GAPS), calls it answers
+otherwise (IMITATIONS: nothing in an emulated environment changes for them, only what it can prove).
 
 An emulated environment (`aws.endpoint` set, such as `local`) puts each listed attribute in the
 `ignore_changes` of every resource of its type (PipelineStack.absorb_emulator_quirks), so that a deploy
@@ -59,6 +60,32 @@ GAPS: tuple[Gap, ...] = (
         "ecr-public",
         "has no ECR Public API: every call answers HTTP 500 with an HTML error page",
         "an image on public.ecr.aws runs by its tag in an emulated environment (the emulator is not asked)",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Imitation:
+    """A call the emulator answers, but not as AWS does: what it does instead, and what that leaves untested."""
+
+    call: str  # Service:Operation (Parameter)
+    instead: str
+    untested: str
+    emulator: str = "moto"
+
+
+IMITATIONS: tuple[Imitation, ...] = (
+    Imitation(
+        "RDS:ModifyDBCluster (ManageMasterUserPassword)",
+        "creates the RDS-managed secret (rds!cluster-<uuid>, under the given KMS key) with a fixed "
+        '{"username": "admin", "password": "P@55w0rd!"}, not the master user and a new password; CreateDBCluster '
+        "the same; DeleteDBCluster deletes it at once",
+        "that the cluster accepts the secret's password: an emulated environment runs no database and no task",
+    ),
+    Imitation(
+        "SecretsManager:RotateSecret (RotationRules only, on RDS's secret)",
+        "records the schedule (RotationEnabled, RotationRules) and never rotates",
+        "a rotation by RDS: the emulated environment's password never changes by itself",
     ),
 )
 
