@@ -72,6 +72,8 @@ class Imitation:
     instead: str
     untested: str
     emulator: str = "moto"
+    # A resource type an emulated environment does not create because of it ("" where nothing changes).
+    not_created: str = ""
 
 
 IMITATIONS: tuple[Imitation, ...] = (
@@ -83,11 +85,20 @@ IMITATIONS: tuple[Imitation, ...] = (
         "that the cluster accepts the secret's password: an emulated environment runs no database and no task",
     ),
     Imitation(
-        "SecretsManager:RotateSecret (RotationRules only, on RDS's secret)",
-        "records the schedule (RotationEnabled, RotationRules) and never rotates",
-        "a rotation by RDS: the emulated environment's password never changes by itself",
+        "SecretsManager:CancelRotateSecret (on RDS's secret)",
+        "refuses it (InvalidRequestException: the secret has no rotation Lambda function ARN), so destroying "
+        "aws_secretsmanager_secret_rotation fails every destroy; AWS cancels the managed rotation (RotateSecret "
+        "with rules only sets the schedule and would be accepted)",
+        "the rotation schedule: an emulated environment does not set it (RDS's default schedule stays) and its "
+        "synthesized JSON is what proves it (tests/stacks/test_data.py)",
+        not_created="aws_secretsmanager_secret_rotation",
     ),
 )
+
+
+def not_created(resource_type: str) -> bool:
+    """Whether an emulated environment leaves out resources of this type (IMITATIONS); real ones never do."""
+    return any(i.not_created == resource_type for i in IMITATIONS)
 
 
 def lacks(service: str) -> Gap | None:

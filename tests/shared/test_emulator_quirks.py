@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.emulator_quirks import GAPS, IMITATIONS, QUIRKS, ignored, lacks
+from shared.emulator_quirks import GAPS, IMITATIONS, QUIRKS, ignored, lacks, not_created
 
 STACKS = ("network", "data", "compute", "monitoring")
 QUIRKY = {(q.resource_type, q.attribute) for q in QUIRKS}
@@ -64,3 +64,12 @@ def test_each_imitation_names_a_call_what_the_emulator_does_instead_and_what_tha
         service, _, operation = imitation.call.partition(":")
         assert service and operation[:1].isupper() and imitation.emulator == "moto", imitation
         assert len(imitation.instead.split()) >= 4 and len(imitation.untested.split()) >= 4, imitation
+
+
+@pytest.mark.parametrize("env", ["dev", "staging", "prod"])
+def test_a_real_environment_creates_what_an_emulated_one_leaves_out(synth, env):
+    left_out = {i.not_created for i in IMITATIONS if i.not_created}
+    assert left_out and all(not_created(rtype) for rtype in left_out)
+    for rtype in left_out:
+        assert synth.resources("data", env, rtype), (env, rtype)
+        assert synth.resources("data", "local", rtype) == {}, rtype
