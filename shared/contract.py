@@ -16,9 +16,13 @@ CONTRACT_OUTPUTS = {
     "compute": ("ecs_cluster_name",),
 }
 
-# Keys of the connection JSON in the database secret: what the workers read (as DB_<KEY>). The host is not
-# among them: the secret is written before the cluster exists; the workers get DB_HOST from their task.
-SECRET_KEYS = ("engine", "port", "dbname", "username", "password")
+# Keys the workers read from the database secret (`db_secret_arn`), as DB_<KEY>, whoever keeps the password:
+# RDS's own secret holds exactly these. The host, port, database name and engine come from their task
+# definition (DB_HOST, DB_PORT, DB_DBNAME, DB_ENGINE): RDS's secret does not hold them.
+SECRET_KEYS = ("username", "password")
+# The connection JSON a generated password's secret holds (password_generator random or secrets_manager):
+# no host, because that secret is written before the cluster exists.
+GENERATED_SECRET_KEYS = ("engine", "port", "dbname", "username", "password")
 
 # The monitoring stack's alarms; each alarm is named streamflix-<id>-<suffix>. Smoke checks them all.
 ALARM_IDS = (

@@ -1,5 +1,6 @@
 """What an AWS emulator does not give back as it was given, and what it does not serve at all: the one list of
-known differences.
+known differences: attributes it gives back otherwise (QUIRKS), APIs it lacks (GAPS), calls it answers
+otherwise (IMITATIONS: nothing in an emulated environment changes for them, only what it can prove).
 
 An emulated environment (`aws.endpoint` set, such as `local`) puts each listed attribute in the
 `ignore_changes` of every resource of its type (PipelineStack.absorb_emulator_quirks), so that a deploy
@@ -61,6 +62,43 @@ GAPS: tuple[Gap, ...] = (
         "an image on public.ecr.aws runs by its tag in an emulated environment (the emulator is not asked)",
     ),
 )
+
+
+@dataclass(frozen=True)
+class Imitation:
+    """A call the emulator answers, but not as AWS does: what it does instead, and what that leaves untested."""
+
+    call: str  # Service:Operation (Parameter)
+    instead: str
+    untested: str
+    emulator: str = "moto"
+    # A resource type an emulated environment does not create because of it ("" where nothing changes).
+    not_created: str = ""
+
+
+IMITATIONS: tuple[Imitation, ...] = (
+    Imitation(
+        "RDS:ModifyDBCluster (ManageMasterUserPassword)",
+        "creates the RDS-managed secret (rds!cluster-<uuid>, under the given KMS key) with a fixed "
+        '{"username": "admin", "password": "P@55w0rd!"}, not the master user and a new password; CreateDBCluster '
+        "the same; DeleteDBCluster deletes it at once",
+        "that the cluster accepts the secret's password: an emulated environment runs no database and no task",
+    ),
+    Imitation(
+        "SecretsManager:CancelRotateSecret (on RDS's secret)",
+        "refuses it (InvalidRequestException: the secret has no rotation Lambda function ARN), so destroying "
+        "aws_secretsmanager_secret_rotation fails every destroy; AWS cancels the managed rotation (RotateSecret "
+        "with rules only sets the schedule and would be accepted)",
+        "the rotation schedule: an emulated environment does not set it (RDS's default schedule stays) and its "
+        "synthesized JSON is what proves it (tests/stacks/test_data.py)",
+        not_created="aws_secretsmanager_secret_rotation",
+    ),
+)
+
+
+def not_created(resource_type: str) -> bool:
+    """Whether an emulated environment leaves out resources of this type (IMITATIONS); real ones never do."""
+    return any(i.not_created == resource_type for i in IMITATIONS)
 
 
 def lacks(service: str) -> Gap | None:

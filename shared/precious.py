@@ -24,11 +24,37 @@ PRECIOUS: dict[str, str] = {
     "aws_kms_key": "whatever it encrypts (stream, queue, secret, database, logs, snapshots) becomes unreadable "
     "once its deletion window ends",
     "aws_secretsmanager_secret": "the database credentials the workers read at start",
+    # Only a generated password has one (password_generator random or secrets_manager): a new version writes a
+    # new password to the secret while the cluster keeps the old one (its write-only password is sent only when
+    # password_version changes), and every task started after it fails to log in.
+    "aws_secretsmanager_secret_version": "the database password the cluster has: a new version holds one the "
+    "cluster does not, and every new task fails to log in (raise data.aurora.password_version instead: that "
+    "replaces it and updates the cluster in the same plan, see PAIRS)",
     "aws_sqs_queue": "every failed job waiting in the dead-letter queue",
     # All log groups, not only the audit ones: flow logs are the network's audit trail, the database's
     # log records every schema change, the workers' log is the only record of what a job did.
     "aws_cloudwatch_log_group": "the logs it holds (flow logs, the database's statement log, the workers' log)",
 }
+
+
+@dataclass(frozen=True)
+class Pair:
+    """Two attributes that carry one value into two resources: a replacement of the first resource forced by its
+    attribute alone is no loss when the same plan updates the second's attribute to the same value (a generated
+    password's deliberate change: the AWS provider replaces the secret version when its write-only version
+    changes, and the cluster takes the password of that new version in the same apply)."""
+
+    resource_type: str
+    attribute: str
+    partner_type: str
+    partner_attribute: str
+
+
+PAIRS: tuple[Pair, ...] = (
+    Pair(
+        "aws_secretsmanager_secret_version", "secret_string_wo_version", "aws_rds_cluster", "master_password_wo_version"
+    ),
+)
 
 
 # What decides how long a precious resource keeps its data, or whether it survives a mistake: a plain

@@ -42,7 +42,7 @@ from shared.contract import SECRET_KEYS
 from shared.image_ref import ECR
 from shared.stack import PipelineStack
 from stacks.data import DataStack
-from stacks.network import NetworkStack
+from stacks.network import POSTGRES_PORT, NetworkStack
 
 CONTAINER_NAME = "worker"
 SCRATCH_VOLUME = "scratch"
@@ -266,19 +266,27 @@ class ComputeStack(PipelineStack):
                     else []
                 ),
                 {"name": "DLQ_URL", "value": data.dlq.url},
-                # Not in the secret: it is written before the cluster exists (stacks/data.py, _secret).
+                # Not in the secret: RDS's own holds only the username and password, and a generated password's
+                # is written before the cluster exists.
                 {"name": "DB_HOST", "value": data.cluster.endpoint},
-                # A new password version is a new task definition: the service rolls, and each new task
-                # reads the new password from the secret as it starts.
-                {"name": "DB_PASSWORD_VERSION", "value": str(env.data.aurora.password_version)},
+                {"name": "DB_PORT", "value": str(POSTGRES_PORT)},
+                {"name": "DB_DBNAME", "value": env.data.aurora.database_name},
+                {"name": "DB_ENGINE", "value": "postgres"},
+                # A generated password's new version is a new task definition: the service rolls, and each new
+                # task reads the new password from the secret as it starts. RDS rotates its own without a deploy.
+                *(
+                    []
+                    if env.data.aurora.rds_managed
+                    else [{"name": "DB_PASSWORD_VERSION", "value": str(env.data.aurora.password_version)}]
+                ),
                 {"name": "METRICS_NAMESPACE", "value": metrics_namespace(env)},
                 {"name": "AWS_REGION", "value": env.aws.region},
                 {"name": "TMPDIR", "value": "/tmp"},
             ],
-            # The agent injects each key of the connection JSON at task start; the password never sits in the
-            # task definition.
+            # The agent injects the username and password from the secret at task start; the password never
+            # sits in the task definition.
             "secrets": [
-                {"name": f"DB_{key.upper()}", "valueFrom": f"{data.secret.arn}:{key}::"} for key in SECRET_KEYS
+                {"name": f"DB_{key.upper()}", "valueFrom": f"{data.secret_arn}:{key}::"} for key in SECRET_KEYS
             ],
             "logConfiguration": {
                 "logDriver": "awslogs",
@@ -293,7 +301,7 @@ class ComputeStack(PipelineStack):
     def _execution_statements(self, data: DataStack) -> list[dict]:
         statements = [
             statement("WriteTaskLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{self.log_group.arn}:*"]),
-            statement("ReadDatabaseSecret", ["secretsmanager:GetSecretValue"], [data.secret.arn]),
+            statement("ReadDatabaseSecret", ["secretsmanager:GetSecretValue"], [data.secret_arn]),
             # Only Secrets Manager decrypts for this role (the agent reads the secret through it).
             statement(
                 "DecryptDatabaseSecret",

@@ -23,31 +23,26 @@ from shared.cdk.aws.rds_cluster_parameter_group import (
     RdsClusterParameterGroup,
     RdsClusterParameterGroupParameter,
 )
-from shared.cdk.aws.secretsmanager_secret import SecretsmanagerSecret
-from shared.cdk.aws.secretsmanager_secret_version import (
-    SecretsmanagerSecretVersion,
-)
 from shared.cdk.aws.sqs_queue import SqsQueue
 from shared.cdk.aws.sqs_queue_policy import SqsQueuePolicy
-from shared.cdk.core import Fn, TerraformResourceLifecycle
+from shared.cdk.core import TerraformResourceLifecycle
 from shared.cdk.random.provider import RandomProvider
 
-from shared.cdk.ephemeral import Ephemeral
 from shared.components.aurora_version import engine_version_floor
+from shared.components.database_password import (
+    generated_password,
+    rds_managed_password,
+    rotate_rds_managed_secret,
+)
 from shared.components.encryption_key import EncryptionKey, ServiceGrant
 from shared.components.iam import assume_role_policy
 from shared.components.lease_tables import LeaseTables
 from shared.components.log_group import EncryptedLogGroup, logs_service_grant
-from shared.config import AuroraConfig, EnvironmentConfig
-from shared.contract import SECRET_KEYS
+from shared.config import EnvironmentConfig
 from shared.naming import resource_name
 from shared.stack import PipelineStack
 from stacks.network import POSTGRES_PORT, NetworkStack
 
-# RDS rejects '/', '@', '"' and spaces in master passwords; everything else printable is fine.
-RDS_SAFE_SPECIALS = "!#$%&*()-_=+[]{}<>:?"
-RDS_UNSAFE = '/@" '
-PASSWORD_LENGTH = 40
 ENHANCED_MONITORING_POLICY = "service-role/AmazonRDSEnhancedMonitoringRole"
 
 
@@ -58,7 +53,8 @@ def consumer_app_name(env: EnvironmentConfig) -> str:
 
 class DataStack(PipelineStack):
     """Exposes `key`, `stream`, `stream_consumer` (enhanced fan-out only, else None), `lease_tables`, `dlq`,
-    `secret` and `cluster` to the stacks that build on it."""
+    `secret_arn` (the secret with the master user's username and password) and `cluster` to the stacks that
+    build on it."""
 
     stack_name = "data"
 
@@ -175,7 +171,10 @@ class DataStack(PipelineStack):
         self.output("dlq_arn", self.dlq.arn, "ARN of the dead-letter queue.")
         self.output("dlq_name", self.dlq.name, "Name of the dead-letter queue.")
         self.output(
-            "db_secret_arn", self.secret.arn, "ARN of the Secrets Manager secret with the database connection JSON."
+            "db_secret_arn",
+            self.secret_arn,
+            "ARN of the Secrets Manager secret with the database master user's username and password: RDS's own "
+            "(password_generator rds), else the stack's, which also holds engine, port and dbname.",
         )
         self.output("rds_cluster_endpoint", self.cluster.endpoint, "Writer endpoint of the Aurora cluster.")
         self.output(
@@ -188,7 +187,10 @@ class DataStack(PipelineStack):
         env, aurora = self.env, self.env.data.aurora
         major = aurora.engine_version.split(".")[0]
 
-        master_password = self._secret(aurora)
+        if aurora.rds_managed:
+            password = rds_managed_password(self, self.key.arn)
+        else:
+            password = generated_password(self, aurora, self.key.arn, POSTGRES_PORT)
         subnets = DbSubnetGroup(
             self,
             "db_subnets",
@@ -228,9 +230,7 @@ class DataStack(PipelineStack):
             allow_major_version_upgrade=True,
             database_name=aurora.database_name,
             master_username=aurora.master_username,
-            # Write-only: sent to RDS when the version changes, never kept in state or a plan file.
-            master_password_wo=master_password,
-            master_password_wo_version=aurora.password_version,
+            **password.cluster_arguments,
             port=POSTGRES_PORT,
             db_subnet_group_name=subnets.name,
             db_cluster_parameter_group_name=params.name,
@@ -266,6 +266,9 @@ class DataStack(PipelineStack):
             if aurora.final_snapshot
             else None,
         )
+        if aurora.rds_managed:
+            rotate_rds_managed_secret(self, password, self.cluster, aurora)
+        self.secret_arn = password.secret_arn
         monitoring = {}
         if aurora.enhanced_monitoring:
             monitoring_role = IamRole(
@@ -306,68 +309,3 @@ class DataStack(PipelineStack):
             )
             for i in range(aurora.instances)
         ]
-
-    def _secret(self, aurora: AuroraConfig) -> str:
-        """The secret, written first with an ephemeral password; returns the cluster's master password as an
-        ephemeral read of that very secret version. So the secret is the one source: the cluster cannot get
-        a password the secret does not hold, whatever fails between the two writes, and neither the
-        password nor anything derived from it is ever in state or a plan file (write-only arguments)."""
-        env = self.env
-        if aurora.password_generator == "random":
-            generated = Ephemeral(
-                self,
-                "random_password",
-                "db_password",
-                {
-                    "length": PASSWORD_LENGTH,
-                    "special": True,
-                    "override_special": RDS_SAFE_SPECIALS,
-                    "min_lower": 2,
-                    "min_upper": 2,
-                    "min_numeric": 2,
-                    "min_special": 2,
-                },
-            ).value("result", "db_password")
-        else:  # GetRandomPassword, through the AWS provider: no other provider needed
-            generated = Ephemeral(
-                self,
-                "aws_secretsmanager_random_password",
-                "db_password",
-                {
-                    "password_length": PASSWORD_LENGTH,
-                    "exclude_characters": RDS_UNSAFE,
-                    "require_each_included_type": True,
-                },
-            ).value("random_password", "db_password")
-        self.secret = SecretsmanagerSecret(
-            self,
-            "db_secret",
-            name=self.name("metadata-db"),
-            description=f"Connection details of the {env.suffix} metadata database",
-            kms_key_id=self.key.arn,
-            recovery_window_in_days=env.data.secret_recovery_window_days,
-        )
-        # The connection JSON, but the host: the cluster's endpoint exists only after the cluster, which
-        # takes its password from here. The workers get the host as DB_HOST from the task definition.
-        connection = {
-            "engine": "postgres",
-            "port": POSTGRES_PORT,
-            "dbname": aurora.database_name,
-            "username": aurora.master_username,
-            "password": generated,
-        }
-        assert tuple(connection) == SECRET_KEYS, "the secret's keys are the contract's"
-        value = SecretsmanagerSecretVersion(
-            self,
-            "db_secret_value",
-            secret_id=self.secret.id,
-            secret_string_wo=Fn.jsonencode(connection),
-            secret_string_wo_version=aurora.password_version,
-        )
-        written = Ephemeral(
-            self,
-            "aws_secretsmanager_secret_version",
-            "db_secret_written",
-            {"secret_id": self.secret.id, "version_id": value.version_id},
-        )
-        return f"${{jsondecode({written.expression('secret_string')}).password}}"

@@ -74,7 +74,7 @@ def data_is_safe_from_routine_changes(pipeline: Pipeline, outputs: dict, step) -
     from shared.app import synthesize  # the product's own synthesis of a protected shape (this process only)
 
     # As the copy's local.yaml has it (its own emulator port, the renamed database), but protected.
-    aurora = LOCAL.data.aurora.model_copy(update={"database_name": renamed})
+    aurora = LOCAL.data.aurora.model_copy(update={"database_name": renamed, "password_generator": GENERATED})
     protected = LOCAL.model_copy(
         update={
             "protected": True,
@@ -162,6 +162,8 @@ def the_password_rests_only_in_secrets_manager(pipeline: Pipeline, outputs: dict
     step("raise data.aurora.password_version: a new password in the secret and the cluster, in one deploy")
     config = pipeline.repo / "environments" / "local.yaml"
     config.write_text(config.read_text().replace("  aurora:\n", "  aurora:\n    password_version: 2\n", 1))
+    # And a recovery window (a plain update of the secret): the upgrade to RDS's password deletes it later.
+    config.write_text(config.read_text().replace("data:\n", f"data:\n  secret_recovery_window_days: {WINDOW}\n", 1))
     rotated = pipeline.make("deploy", "ENV=local")
     assert re.search(r"data-local +applied", rotated.stdout) and re.search(r"compute-local +applied", rotated.stdout)
     second = password()
@@ -249,6 +251,103 @@ def no_password_in_debug_logs(pipeline: Pipeline, outputs: dict, step) -> None:
                 f"{path.relative_to(pipeline.repo)} ({name})" for name, form in forms.items() if form.encode() in data
             ]
     assert found == [], f"the password is in: {found[:20]}"
+
+
+GENERATED = "secrets_manager"  # today's generator of the deployed environments this test upgrades (AWS provider only)
+WINDOW = 7  # days the secret of the generated password can be restored once the upgrade deletes it
+
+
+def rds_takes_over_the_password(pipeline: Pipeline, outputs: dict, step) -> dict:
+    """The upgrade of a deployed environment from a generated password to the one RDS keeps: the cluster is
+    updated in place, only the old secret (and its version) are deleted, named, with their recovery window;
+    db_secret_arn becomes RDS's secret and the workers roll onto it. Then no engine run reads the password:
+    at TRACE, the engine's whole debug log holds no GetSecretValue and no form of it. Returns the new outputs."""
+    rds, secrets, ecs = pipeline.aws("rds"), pipeline.aws("secretsmanager"), pipeline.aws("ecs")
+    cluster_id = outputs["data"]["rds_cluster_identifier"]
+    family = outputs["compute"]["task_definition_family"]
+
+    def cluster() -> dict:
+        return rds.describe_db_clusters(DBClusterIdentifier=cluster_id)["DBClusters"][0]
+
+    before = cluster()
+    old_secret = outputs["data"]["db_secret_arn"]
+    old_revision = ecs.describe_task_definition(taskDefinition=family)["taskDefinition"]["revision"]
+
+    step("switch to the password RDS keeps: refused until the old secret's deletion is named, the cluster stays")
+    config = pipeline.repo / "environments" / "local.yaml"
+    text = config.read_text()
+    for line in (f"    password_generator: {GENERATED}\n", "    password_version: 3\n"):
+        assert line in text, line
+        text = text.replace(line, "", 1)
+    config.write_text(text)
+    refused = pipeline.make("deploy", "ENV=local", ok=False)
+    assert refused.returncode == 2 and "refusing to apply data-local" in refused.stderr, refused.stderr[-3000:]
+    assert "aws_rds_cluster.cluster would" not in refused.stderr, refused.stderr[-3000:]  # updated in place
+    allow = re.search(r"^    ALLOW_REPLACE=(\S+)$", refused.stderr, re.MULTILINE)[1]
+    assert set(allow.split(",")) == {
+        "data:aws_secretsmanager_secret.db_secret",
+        "data:aws_secretsmanager_secret_version.db_secret_value",
+    }, allow
+    assert cluster()["ClusterCreateTime"] == before["ClusterCreateTime"] and "MasterUserSecret" not in cluster()
+
+    upgraded = pipeline.make("deploy", "ENV=local", f"ALLOW_REPLACE={allow}")
+    for stack in ("data-local", "compute-local"):
+        assert re.search(rf"{stack} +applied", upgraded.stdout), upgraded.stdout[-3000:]
+    after = cluster()
+    assert (after["DbClusterResourceId"], after["ClusterCreateTime"]) == (
+        before["DbClusterResourceId"],
+        before["ClusterCreateTime"],
+    ), "the cluster was replaced"
+    new = json.loads((pipeline.repo / "outputs" / "local.json").read_text())
+    managed = after["MasterUserSecret"]
+    assert new["data"]["db_secret_arn"] == managed["SecretArn"] != old_secret
+    assert managed["KmsKeyId"] == new["data"]["kms_key_arn"]
+    assert set(json.loads(secrets.get_secret_value(SecretId=managed["SecretArn"])["SecretString"])) == {
+        "username",
+        "password",
+    }
+    # No rotation schedule set here: the emulator could not cancel it on destroy (emulator_quirks.IMITATIONS).
+    gone = secrets.describe_secret(SecretId=old_secret)
+    assert "DeletedDate" in gone, "the old secret was not scheduled for deletion"
+    task = ecs.describe_task_definition(taskDefinition=family)["taskDefinition"]
+    assert task["revision"] > old_revision, "the workers were not rolled"
+    (container,) = task["containerDefinitions"]
+    assert {s["name"]: s["valueFrom"] for s in container["secrets"]} == {
+        "DB_USERNAME": f"{managed['SecretArn']}:username::",
+        "DB_PASSWORD": f"{managed['SecretArn']}:password::",
+    }
+    assert "DB_PASSWORD_VERSION" not in {e["name"] for e in container["environment"]}
+    pipeline.make("plan", "ENV=local")
+    assert pipeline.planned_changes("plan") == set(), "a plan right after the upgrade changes something"
+    held = sorted(
+        f"{r['type']}.{r['name']}"
+        for r in pipeline.state("data-local")[1]["resources"]
+        if r["mode"] == "managed" and precious.is_precious(r["type"])
+    )
+    assert held == precious.committed_addresses()["local"]["data"], held
+
+    step("no engine run reads the password RDS keeps: ENGINE_DEBUG=1 (TRACE) on a forced deploy and a drift check")
+    password = json.loads(secrets.get_secret_value(SecretId=managed["SecretArn"])["SecretString"])["password"]
+    saved = dict(pipeline.env)
+    for name in ("CI", "GITHUB_ACTIONS"):  # engine debugging is refused under CI; this run's log is its own
+        pipeline.env.pop(name, None)
+    pipeline.env["ENGINE_DEBUG"] = "1"
+    try:
+        runs = [pipeline.make("deploy", "ENV=local", "STACK=data", "FORCE=1"), pipeline.make("drift", "ENV=local")]
+    finally:
+        pipeline.env.clear()
+        pipeline.env.update(saved)
+    forms = password_escapings(password)
+    for run in runs:
+        path = Path(re.search(r"engine debug log \(ENGINE_DEBUG, TF_LOG=TRACE\): (\S+);", run.stdout + run.stderr)[1])
+        trace = path.read_text(errors="replace")
+        assert "DescribeDBClusters" in trace  # the log is the provider's whole conversation
+        # The call, not the name in a policy document the engine reads back (secretsmanager:GetSecretValue).
+        calls = re.findall(r"(?<!secretsmanager:)(?<!secretsmanager%3A)GetSecretValue", trace)
+        assert calls == [], "an engine run read a secret"
+        assert [name for name, form in forms.items() if form in trace] == []
+        shutil.rmtree(path.parent, ignore_errors=True)
+    return new
 
 
 def faults_are_survived(pipeline: Pipeline, step) -> None:
@@ -388,7 +487,9 @@ def test_the_local_pipeline_end_to_end_with_the_real_engine(pipeline, capsys, re
     def step(text: str) -> None:
         note(f"e2e {time.monotonic() - started:6.1f} s  {text}")
 
-    step("bootstrap")
+    step("bootstrap; the environment deploys with today's generated password first (the upgrade comes later)")
+    config = pipeline.repo / "environments" / "local.yaml"
+    config.write_text(config.read_text().replace("  aurora:\n", f"  aurora:\n    password_generator: {GENERATED}\n", 1))
     pipeline.make("bootstrap", "ENV=local")
 
     step("one stack before its producers exist: refused, nothing changed")
@@ -487,18 +588,22 @@ def test_the_local_pipeline_end_to_end_with_the_real_engine(pipeline, capsys, re
 
     step("the precious addresses the engine holds in state are the committed contract")
     committed = precious.committed_addresses()["local"]
+    # The contract is RDS's password; until the upgrade the data stack also holds the generated one's.
+    generated = ["aws_secretsmanager_secret.db_secret", "aws_secretsmanager_secret_version.db_secret_value"]
     for stack in STACKS:
         held = sorted(
             f"{r['type']}.{r['name']}"
             for r in pipeline.state(stack)[1]["resources"]
             if r["mode"] == "managed" and precious.is_precious(r["type"])
         )
-        assert held == committed[stack.split("-")[0]], f"{stack}: state holds {held}"
+        expected = sorted(committed[stack.split("-")[0]] + (generated if stack == "data-local" else []))
+        assert held == expected, f"{stack}: state holds {held}"
 
     data_is_safe_from_routine_changes(pipeline, outputs, step)
     the_password_rests_only_in_secrets_manager(pipeline, outputs, step)
     no_password_in_debug_logs(pipeline, outputs, step)
     faults_are_survived(pipeline, step)
+    outputs = rds_takes_over_the_password(pipeline, outputs, step)
 
     step("an ECR image: resolved to its digest, compute alone applied; the same tag pushed again rolls out")
     ecr = pipeline.aws("ecr")

@@ -20,6 +20,8 @@ NO_TEST_OF_ITS_OWN = {
     "shared/synthesis.py": "one call into synth_cache, tested in tests/shared/test_synth_cache.py",
     "shared/cdk/ephemeral.py": "a construct, asserted in the data stack's JSON (tests/stacks/test_data.py)",
     "shared/components/aurora_version.py": "locals, asserted in the data stack's JSON (tests/stacks/test_data.py)",
+    "shared/components/database_password.py": "constructs, asserted in the data and compute stacks' JSON "
+    "(tests/stacks/test_data.py, tests/stacks/test_compute.py)",
     "shared/components/encryption_key.py": "a construct, asserted in every stack's JSON (tests/stacks/)",
     "shared/components/iam.py": "policy documents, asserted in the stacks' JSON (tests/stacks/test_compute.py)",
     "shared/components/lease_tables.py": "a construct, asserted in the data stack's JSON (tests/stacks/test_data.py)",

@@ -58,18 +58,29 @@ class AuroraConfig(Section):
     instances: int = Field(
         1, ge=1, le=15, description="Cluster instances of class db.serverless (2+ spreads over AZs)."
     )
+    password_generator: Literal["rds", "random", "secrets_manager"] = Field(
+        "rds",
+        description="Who makes and keeps the master password. rds: RDS generates it, keeps it in a secret of "
+        "its own encrypted with the pipeline key and rotates it (secret_rotation_days); no deploy, plan or "
+        "refresh ever reads it. random or secrets_manager: the stack generates it as an ephemeral value (the "
+        "random provider's random_password, or GetRandomPassword through the AWS provider) and writes it to "
+        "a secret of its own and the cluster through write-only arguments, for accounts that must hold their "
+        "own password; every plan of the data stack then reads it (GetSecretValue).",
+    )
+    secret_rotation_days: int = Field(
+        7,
+        ge=1,
+        le=1000,
+        description="Days between RDS's rotations of the master password (password_generator rds only): set "
+        "on the RDS-managed secret's rotation schedule.",
+    )
     password_version: int = Field(
         1,
         ge=1,
-        description="Version of the master password. Raising it writes a new password to the secret and the "
-        "cluster in one deploy, and rolls the workers so that they read it (the password itself is never in "
-        "state or a plan file: it is written through write-only arguments).",
-    )
-    password_generator: Literal["random", "secrets_manager"] = Field(
-        "random",
-        description="What makes the master password, as an ephemeral value: the random provider's "
-        "random_password, or the AWS provider's aws_secretsmanager_random_password (GetRandomPassword), so "
-        "that an offline mirror with only the AWS provider can deploy (the emulator environment).",
+        description="Version of the master password (password_generator random or secrets_manager only). "
+        "Raising it writes a new password to the secret and the cluster in one deploy, and rolls the workers "
+        "so that they read it (the password itself is never in state or a plan file: it is written through "
+        "write-only arguments).",
     )
     backup_retention_days: int = Field(1, ge=1, le=35, description="Automated backup retention.")
     deletion_protection: bool = Field(False, description="Refuse to delete the cluster.")
@@ -112,8 +123,37 @@ class AuroraConfig(Section):
                         f"engine_version is {self.engine_version}",
                     )
                 )
+        problems += self._password_keys()
         raise_if(problems)
         return self
+
+    def _password_keys(self) -> list[tuple[str, str]]:
+        """Each password key applies to one kind of password: changed for the other, it would silently do nothing.
+        (Judged by value, not by whether the file names the key: a dumped and reloaded config names them all.)"""
+        defaults = type(self).model_fields
+        if self.password_generator == "rds" and self.password_version != defaults["password_version"].default:
+            return [
+                (
+                    "password_version",
+                    "applies only to a password the stack generates (password_generator random or "
+                    f"secrets_manager), not to {self.password_generator!r}: RDS rotates its own "
+                    "(secret_rotation_days); remove this key",
+                )
+            ]
+        if self.password_generator != "rds" and self.secret_rotation_days != defaults["secret_rotation_days"].default:
+            return [
+                (
+                    "secret_rotation_days",
+                    f"applies only to the RDS-managed password (password_generator rds, here "
+                    f"{self.password_generator}); a generated one changes with password_version: remove this key",
+                )
+            ]
+        return []
+
+    @property
+    def rds_managed(self) -> bool:
+        """RDS makes, keeps and rotates the master password: the engine never sees it."""
+        return self.password_generator == "rds"
 
 
 class DlqConfig(Section):
@@ -126,7 +166,10 @@ class DataConfig(Section):
     dlq: DlqConfig = Field(default_factory=DlqConfig, description="The dead-letter queue.")
     secret_recovery_window_days: int = Field(
         0,
-        description="Days a deleted secret can be restored: 0 deletes at once (dev, staging), 7-30 protects it (prod).",
+        description="Days a deleted secret of the stack's own can be restored: 0 deletes at once (dev, staging), "
+        "7-30 protects it (prod). The stack's secret is the one of a generated password (password_generator "
+        "random or secrets_manager), and the one left behind when an environment moves to rds (the upgrade "
+        "deletes it with this window); RDS deletes its own secret with the cluster.",
     )
 
     @field_validator("secret_recovery_window_days")

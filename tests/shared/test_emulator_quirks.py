@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.emulator_quirks import GAPS, QUIRKS, ignored, lacks
+from shared.emulator_quirks import GAPS, IMITATIONS, QUIRKS, ignored, lacks, not_created
 
 STACKS = ("network", "data", "compute", "monitoring")
 QUIRKY = {(q.resource_type, q.attribute) for q in QUIRKS}
@@ -56,3 +56,20 @@ def test_each_gap_is_a_service_boto3_knows_with_what_it_answers_and_what_is_done
         assert gap.service in known and lacks(gap.service) is gap, gap
         assert len(gap.answer.split()) >= 4 and len(gap.instead.split()) >= 4, gap
     assert lacks("s3") is None
+
+
+def test_each_imitation_names_a_call_what_the_emulator_does_instead_and_what_that_leaves_unproven():
+    assert IMITATIONS, "the RDS-managed password's calls are answered otherwise than AWS does"
+    for imitation in IMITATIONS:
+        service, _, operation = imitation.call.partition(":")
+        assert service and operation[:1].isupper() and imitation.emulator == "moto", imitation
+        assert len(imitation.instead.split()) >= 4 and len(imitation.untested.split()) >= 4, imitation
+
+
+@pytest.mark.parametrize("env", ["dev", "staging", "prod"])
+def test_a_real_environment_creates_what_an_emulated_one_leaves_out(synth, env):
+    left_out = {i.not_created for i in IMITATIONS if i.not_created}
+    assert left_out and all(not_created(rtype) for rtype in left_out)
+    for rtype in left_out:
+        assert synth.resources("data", env, rtype), (env, rtype)
+        assert synth.resources("data", "local", rtype) == {}, rtype

@@ -40,12 +40,18 @@ def test_dev_keeps_task_logs_seven_days(synth):
     assert synth.one(S, "dev", "aws_cloudwatch_log_group")["retention_in_days"] == 7
 
 
+# The secret the workers read: RDS's own (the default), or the stack's where it generates the password.
+RDS_SECRET = "localdb_master_user_secret_arn"
+OWN_SECRET = "aws_secretsmanager_secretdb_secretarn"
+
+
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_execution_role_reads_only_this_secret_with_only_this_key(synth, configs, env):
     stmts = statements(synth, env, "execution_policy")
     assert set(stmts) == {"WriteTaskLogs", "ReadDatabaseSecret", "DecryptDatabaseSecret"}  # public image: no ECR
     assert stmts["ReadDatabaseSecret"]["Action"] == ["secretsmanager:GetSecretValue"]
-    assert stmts["ReadDatabaseSecret"]["Resource"] == [remote(env, "data", "aws_secretsmanager_secretdb_secretarn")]
+    assert configs[env].data.aurora.password_generator == "rds"  # every environment's default
+    assert stmts["ReadDatabaseSecret"]["Resource"] == [remote(env, "data", RDS_SECRET)]
     assert stmts["DecryptDatabaseSecret"]["Resource"] == [remote(env, "data", "aws_kms_keykey_F64E54E4arn")]
     # The key decrypts for this role only through Secrets Manager.
     region = configs[env].aws.region
@@ -188,17 +194,36 @@ def test_task_definition_sizing_and_container_wiring(synth, configs, env):
     assert envvars["CONSUMER_APP_NAME"] == f"streamflix-video-worker-{env}"
     assert envvars["CONSUMER_MODE"] == configs[env].data.kinesis.consumer
     assert ("STREAM_CONSUMER_ARN" in envvars) is (configs[env].data.kinesis.consumer == "enhanced_fan_out")
-    secret = remote(env, "data", "aws_secretsmanager_secretdb_secretarn")
+    # The username and password from RDS's secret (it holds nothing else); where to connect from the task.
+    secret = remote(env, "data", RDS_SECRET)
     assert {s["name"]: s["valueFrom"] for s in container["secrets"]} == {
-        f"DB_{k.upper()}": f"{secret}:{k}::" for k in ("engine", "port", "dbname", "username", "password")
+        f"DB_{k.upper()}": f"{secret}:{k}::" for k in ("username", "password")
     }
-    # The host comes from the cluster (it is not in the secret); a new password version rolls the tasks.
     assert envvars["DB_HOST"] == remote(env, "data", "aws_rds_clusterclusterendpoint")
-    assert envvars["DB_PASSWORD_VERSION"] == str(configs[env].data.aurora.password_version)
+    assert (envvars["DB_PORT"], envvars["DB_ENGINE"]) == ("5432", "postgres")
+    assert envvars["DB_DBNAME"] == configs[env].data.aurora.database_name
+    # RDS rotates its password without a deploy: no version to roll the tasks on.
+    assert "DB_PASSWORD_VERSION" not in envvars
     assert container["logConfiguration"]["options"]["awslogs-group"] == (
         "${aws_cloudwatch_log_group.task_logs_group_C5B4B06E.name}"
     )
     assert container["readonlyRootFilesystem"] is True
+
+
+@pytest.mark.parametrize(("variant", "version"), [("rotated", "2"), ("generated", "1")])
+def test_a_generated_password_is_read_from_the_stacks_own_secret_and_its_version_rolls_the_tasks(
+    variants, variant, version
+):
+    task = variants.one(S, variant, "aws_ecs_task_definition")
+    (container,) = json.loads(task["container_definitions"])
+    secret = remote(variant, "data", OWN_SECRET)
+    assert {s["name"]: s["valueFrom"] for s in container["secrets"]} == {
+        "DB_USERNAME": f"{secret}:username::",
+        "DB_PASSWORD": f"{secret}:password::",
+    }
+    envvars = {e["name"]: e["value"] for e in container["environment"]}
+    assert envvars["DB_PASSWORD_VERSION"] == version and envvars["DB_PORT"] == "5432"
+    assert statements(variants, variant, "execution_policy")["ReadDatabaseSecret"]["Resource"] == [secret]
 
 
 @pytest.mark.parametrize(("env", "public"), [("dev", True), ("staging", False), ("prod", False)])

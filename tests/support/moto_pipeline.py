@@ -64,15 +64,10 @@ def create_pipeline(env: EnvironmentConfig, *, skip: frozenset[str] = frozenset(
             DBClusterIdentifier=ident,
         )
 
-    connection = {
-        "engine": "postgres",
-        "port": 5432,
-        "dbname": env.data.aurora.database_name,
-        "username": env.data.aurora.master_username,
-        "password": "generated",
-    }
+    # As RDS keeps the master user's secret: the username and password only.
+    connection = {"username": env.data.aurora.master_username, "password": "generated"}
     if "secret_keys" in skip:
-        connection.pop("dbname")
+        connection.pop("password")
     secret = mocked_client("secretsmanager", region).create_secret(
         Name=name("metadata-db"), SecretString=json.dumps(connection)
     )["ARN"]

@@ -61,7 +61,10 @@ VARIANTS = {
         "monitoring__alarm_https_endpoints": ["https://hooks.example.com/alarms"],
     },
     "ecr": {"compute__image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/video/worker:2.3.1"},
-    "rotated": {"data__aurora__password_version": 2},
+    # A password the stack generates (for accounts that must hold their own), raised to its second version;
+    # and the same kind from the AWS provider alone.
+    "rotated": {"data__aurora__password_generator": "random", "data__aurora__password_version": 2},
+    "generated": {"data__aurora__password_generator": "secrets_manager"},
     # An emulated environment whose resources ignore changes of their own (auto scaling, a final snapshot).
     "emulated": {"aws__endpoint": "http://127.0.0.1:4566", "data__aurora__final_snapshot": True},
 }

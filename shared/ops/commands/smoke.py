@@ -161,8 +161,8 @@ class Smoke:
             raise _Fail("the secret is not JSON") from None
         missing = [k for k in SECRET_KEYS if not doc.get(k)] if isinstance(doc, dict) else list(SECRET_KEYS)
         if missing:
-            raise _Fail(f"connection JSON lacks {', '.join(missing)}")
-        return f"connection JSON has {', '.join(SECRET_KEYS)}"  # never the values
+            raise _Fail(f"the secret lacks {', '.join(missing)}")
+        return f"the secret has {', '.join(SECRET_KEYS)}"  # never the values
 
     def alarms(self) -> str:
         expected = [resource_name(self.env, a) for a in ALARM_IDS]

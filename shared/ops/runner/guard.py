@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from shared.config import EnvironmentConfig
 from shared.errors import UsageError
 from shared.naming import STACK_NAMES
-from shared.precious import PRECIOUS, WEAKENINGS, Retention, attribute, is_precious, lost_with
+from shared.precious import PAIRS, PRECIOUS, WEAKENINGS, Retention, attribute, is_precious, lost_with
 
 # `<type>.<name>`, optionally with an index (`aws_rds_cluster_instance.instance_0`, `...x[0]`, `...x["a"]`).
 _ADDRESS = re.compile(r"^(?P<type>[a-z][a-z0-9_]*)\.[A-Za-z_][A-Za-z0-9_-]*(\[[^\]]+\])?$")
@@ -82,6 +82,28 @@ def weakenings(stack: str, address: str, rtype: str, change: dict) -> list[Findi
     return found
 
 
+def paired(rc: dict, forced: tuple[str, ...], plan: dict) -> bool:
+    """A replacement forced only by an attribute whose partner (precious.PAIRS) the same plan updates to the same
+    value: the two resources change together, nothing is lost (a generated password raised by password_version)."""
+    for pair in PAIRS:
+        if rc.get("type") != pair.resource_type or forced != (pair.attribute,):
+            continue
+        value = attribute(rc["change"].get("after"), pair.attribute)
+        for other in plan.get("resource_changes", []):
+            change = other["change"]
+            if (
+                other.get("type") == pair.partner_type
+                and other.get("mode", "managed") == "managed"
+                and (
+                    change["actions"] == ["update"]
+                    and attribute(change.get("before"), pair.partner_attribute) != value
+                    and attribute(change.get("after"), pair.partner_attribute) == value is not None
+                )
+            ):
+                return True
+    return False
+
+
 def findings(stack: str, plan: dict) -> list[Finding]:
     """What a saved plan (`show -json`) destroys or weakens of what is precious, in the plan's order."""
     found = []
@@ -103,6 +125,8 @@ def findings(stack: str, plan: dict) -> list[Finding]:
             action = "replace (create, then delete)"
         paths = rc["change"].get("replace_paths") or []
         forced = tuple(".".join(str(step) for step in path) for path in paths)
+        if actions != ["delete"] and paired(rc, forced, plan):
+            continue
         found.append(Finding(stack, rc["address"], action, forced, lost_with(rtype)))
     return found
 

@@ -474,6 +474,38 @@ def test_an_idle_time_needs_a_cluster_that_may_pause(tmp_path):
     )
 
 
+def test_rds_keeps_the_password_by_default_rotating_it_weekly(tmp_path):
+    write(tmp_path, "dev", MINIMAL)
+    aurora = load_environment("dev", directory=tmp_path).data.aurora
+    assert (aurora.password_generator, aurora.rds_managed, aurora.secret_rotation_days) == ("rds", True, 7)
+
+
+@pytest.mark.parametrize("generator", ["random", "secrets_manager"])
+def test_a_generated_password_is_still_an_option_with_its_version(tmp_path, generator):
+    body = MINIMAL + f"data:\n  aurora:\n    password_generator: {generator}\n    password_version: 3\n"
+    write(tmp_path, "dev", body)
+    aurora = load_environment("dev", directory=tmp_path).data.aurora
+    assert (aurora.rds_managed, aurora.password_version) == (False, 3)
+
+
+def test_a_password_version_does_nothing_to_the_password_rds_keeps(tmp_path):
+    (found,) = problems(tmp_path, MINIMAL + "data:\n  aurora:\n    password_version: 2\n")
+    assert ":7: data.aurora.password_version: applies only to a password the stack generates" in found
+    assert "remove this key" in found
+
+
+def test_a_rotation_schedule_does_nothing_to_a_generated_password(tmp_path):
+    body = MINIMAL + "data:\n  aurora:\n    password_generator: random\n    secret_rotation_days: 30\n"
+    (found,) = problems(tmp_path, body)
+    assert "data.aurora.secret_rotation_days: applies only to the RDS-managed password" in found
+
+
+@pytest.mark.parametrize("days", [0, 1001])
+def test_the_rotation_schedule_is_what_secrets_manager_accepts(tmp_path, days):
+    (found,) = problems(tmp_path, MINIMAL + f"data:\n  aurora:\n    secret_rotation_days: {days}\n")
+    assert "data.aurora.secret_rotation_days" in found
+
+
 @pytest.mark.parametrize("seconds", [299, 86_401])
 def test_the_idle_time_is_what_aurora_accepts(tmp_path, seconds):
     body = MINIMAL + f"data:\n  aurora:\n    min_acu: 0\n    seconds_until_auto_pause: {seconds}\n"

@@ -90,7 +90,7 @@ def test_cluster_without_instance(dev, tmp_path, capsys):
 def test_secret_without_the_expected_keys(dev, tmp_path, capsys):
     code, table, _ = results(dev, create_pipeline(dev, skip=frozenset({"secret_keys"})), tmp_path, capsys)
     assert code == 1 and failures(table) == ["database secret"]
-    assert "lacks dbname" in table["database secret"][1]
+    assert "lacks password" in table["database secret"][1]
 
 
 def test_alarm_missing(dev, tmp_path, capsys):

@@ -446,3 +446,71 @@ def test_every_weakening_names_an_attribute_its_type_has():
 def test_an_attribute_left_out_is_judged_as_the_default_aws_then_keeps(rtype, before, after, finding):
     found = guard.weakenings("data", f"{rtype}.x", rtype, {"before": before, "after": after})
     assert [f.action for f in found] == ([finding] if finding else [])
+
+
+def test_a_new_version_of_a_generated_passwords_secret_is_refused_the_cluster_would_keep_the_old_one():
+    """Renaming the version's construct id (or anything that replaces it) writes a new password to the secret
+    while the cluster, whose write-only password is sent only when password_version changes, keeps the old:
+    every new task would fail to log in. Refused until named, saying so."""
+    plan = {
+        "resource_changes": [
+            {
+                "address": "aws_secretsmanager_secret_version.db_secret_value_renamed",
+                "mode": "managed",
+                "type": "aws_secretsmanager_secret_version",
+                "change": {"actions": ["create"]},
+            },
+            {
+                "address": "aws_secretsmanager_secret_version.db_secret_value",
+                "mode": "managed",
+                "type": "aws_secretsmanager_secret_version",
+                "change": {"actions": ["delete"]},
+            },
+        ]
+    }
+    (finding,) = guard.findings("data", plan)
+    assert (finding.address, finding.action) == ("aws_secretsmanager_secret_version.db_secret_value", "delete")
+    assert "the cluster does not" in finding.lost and "password_version" in finding.lost
+
+
+def _password_change(cluster_after: int | None) -> dict:
+    changes = [
+        {
+            "address": "aws_secretsmanager_secret_version.db_secret_value",
+            "mode": "managed",
+            "type": "aws_secretsmanager_secret_version",
+            "change": {
+                "actions": ["delete", "create"],
+                "before": {"secret_string_wo_version": 1},
+                "after": {"secret_string_wo_version": 2},
+                "replace_paths": [["secret_string_wo_version"]],
+            },
+        }
+    ]
+    if cluster_after is not None:
+        changes.append(
+            {
+                "address": "aws_rds_cluster.cluster",
+                "mode": "managed",
+                "type": "aws_rds_cluster",
+                "change": {
+                    "actions": ["update"],
+                    "before": {"master_password_wo_version": 1},
+                    "after": {"master_password_wo_version": cluster_after},
+                },
+            }
+        )
+    return {"resource_changes": changes}
+
+
+def test_raising_password_version_replaces_the_secret_version_with_the_cluster_so_it_is_no_finding():
+    # The AWS provider replaces the version when secret_string_wo_version changes (measured: 5.100.0); the
+    # cluster gets the same version's password in the same plan: nothing is lost.
+    assert guard.findings("data", _password_change(cluster_after=2)) == []
+
+
+@pytest.mark.parametrize("cluster_after", [None, 1, 3])
+def test_a_secret_version_replaced_without_the_cluster_taking_the_same_password_is_a_finding(cluster_after):
+    (finding,) = guard.findings("data", _password_change(cluster_after))
+    assert finding.address == "aws_secretsmanager_secret_version.db_secret_value"
+    assert finding.forced_by == ("secret_string_wo_version",)

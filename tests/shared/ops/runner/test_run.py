@@ -99,6 +99,8 @@ def test_a_failing_stack_stops_the_run_and_a_rerun_picks_up_from_there(engine, d
 def test_a_provider_the_engine_cannot_install_stops_the_command_before_any_stack(
     engine, dev, run, capsys, action, monkeypatch, tmp_path
 ):
+    # dev with a password of its own from the random provider: only its data stack needs that provider.
+    dev = variant(dev, "dev", data__aurora__password_generator="random")
     if action == "destroy":
         run("deploy", dev)
         engine.clear()
