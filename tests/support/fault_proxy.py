@@ -1,10 +1,12 @@
 """A TCP proxy on 127.0.0.1 between the engine and the emulator that lets the network drop on command.
 
-`drop()` refuses every new connection and cuts the open ones that are idle (no request waiting for its
-answer), as a network that goes away between requests does; `restore()` brings it back. A connection
-with a request in flight is left to finish: cutting one would make the SDK retry a create that the
-emulator already did, which tests the provider's idempotency, not this tool. Only loopback, bounded by
-its owner: `close()` ends every thread.
+`drop()` refuses every new connection, and cuts an open one when its client sends a new request (before
+a byte of it is forwarded), as a network that goes away between requests does; `restore()` brings it back.
+A request already forwarded is left to finish, its whole answer included: cutting one would make the SDK
+retry a create that the emulator already did, which tests the provider's idempotency, not this tool. (Cutting
+every idle-looking connection at once at the drop did that now and then: an answer sent in two writes, its
+headers then its body, looked idle between them, and the security group it created was orphaned.) Only
+loopback, bounded by its owner: `close()` ends every thread.
 """
 
 from __future__ import annotations
@@ -46,13 +48,7 @@ class FaultProxy:
         threading.Thread(target=self._accept, daemon=True).start()
 
     def drop(self) -> None:
-        self.dropped.set()
-        with self._lock:
-            idle = [link for link in self.links if link.idle]
-            for link in idle:
-                self.links.remove(link)
-        for link in idle:
-            link.cut()
+        self.dropped.set()  # each open connection is cut at its next request (_pump)
 
     def restore(self) -> None:
         self.dropped.clear()
@@ -90,6 +86,8 @@ class FaultProxy:
     def _pump(self, link: _Link, source: socket.socket, sink: socket.socket, mark: str) -> None:
         try:
             while chunk := source.recv(65536):
+                if mark == "asked" and link.idle and self.dropped.is_set():
+                    break  # a new request while the network is gone: it never arrives (finally cuts the link)
                 setattr(link, mark, time.monotonic())
                 sink.sendall(chunk)
         except OSError:
