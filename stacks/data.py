@@ -266,9 +266,9 @@ class DataStack(PipelineStack):
             if aurora.final_snapshot
             else None,
         )
-        if aurora.rds_managed:
-            rotate_rds_managed_secret(self, password, self.cluster, aurora)
-        self.secret_arn = password.secret_arn
+        self.secret_arn = (
+            rotate_rds_managed_secret(self, self.cluster, aurora) if aurora.rds_managed else password.secret_arn
+        )
         monitoring = {}
         if aurora.enhanced_monitoring:
             monitoring_role = IamRole(

@@ -3,7 +3,7 @@ hold their own. Constructs are created in the stack's own scope, so their ids (a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from shared.cdk.aws.data_aws_rds_cluster import DataAwsRdsCluster
@@ -29,13 +29,13 @@ RDS_UNSAFE = '/@" '
 PASSWORD_LENGTH = 40
 
 
-@dataclass
+@dataclass(frozen=True)
 class MasterPassword:
     """What the cluster is given (`cluster_arguments`), and the secret the workers read once it exists."""
 
     cluster_arguments: dict[str, Any]
     secret: SecretsmanagerSecret | None = None  # the stack's own secret (a generated password); None under RDS
-    secret_arn: str = field(default="")  # a token: the secret with the master user's username and password
+    secret_arn: str = ""  # a token: the stack's own secret; under RDS, rotate_rds_managed_secret returns RDS's
 
 
 def rds_managed_password(stack: PipelineStack, key_arn: str) -> MasterPassword:
@@ -44,10 +44,8 @@ def rds_managed_password(stack: PipelineStack, key_arn: str) -> MasterPassword:
     return MasterPassword({"manage_master_user_password": True, "master_user_secret_kms_key_id": key_arn})
 
 
-def rotate_rds_managed_secret(
-    stack: PipelineStack, password: MasterPassword, cluster: RdsCluster, aurora: AuroraConfig
-) -> None:
-    """Sets `password.secret_arn` to RDS's secret, and that secret's rotation schedule.
+def rotate_rds_managed_secret(stack: PipelineStack, cluster: RdsCluster, aurora: AuroraConfig) -> str:
+    """RDS's secret (its ARN, returned), with that secret's rotation schedule.
 
     On the deploy that turns management on for a cluster that had a password of its own, the AWS provider plans
     `master_user_secret` as a known empty list (hashicorp/terraform-provider-aws#31557): indexing it fails the
@@ -63,18 +61,18 @@ def rotate_rds_managed_secret(
         "db_master_user_secret_arn",
         f"${{try({cluster.fqn}.master_user_secret[0].secret_arn, {after_apply.fqn}.master_user_secret[0].secret_arn)}}",
     )
-    password.secret_arn = arn.as_string
     if stack.env.emulated and not_created("aws_secretsmanager_secret_rotation"):
-        return  # the emulator could set the schedule but never destroy it (shared/emulator_quirks.py)
+        return arn.as_string  # the emulator could set the schedule but never destroy it (shared/emulator_quirks.py)
     # RotateSecret with rotation rules alone: for a secret a service manages, that changes the schedule of
     # the service's own rotation; no Lambda function. Not at once: only the schedule is set.
     SecretsmanagerSecretRotation(
         stack,
         "db_secret_rotation",
-        secret_id=password.secret_arn,
+        secret_id=arn.as_string,
         rotate_immediately=False,
         rotation_rules=SecretsmanagerSecretRotationRotationRules(automatically_after_days=aurora.secret_rotation_days),
     )
+    return arn.as_string
 
 
 def generated_password(stack: PipelineStack, aurora: AuroraConfig, key_arn: str, port: int) -> MasterPassword:

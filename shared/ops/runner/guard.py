@@ -97,7 +97,8 @@ def paired(rc: dict, forced: tuple[str, ...], plan: dict) -> bool:
                 and (
                     change["actions"] == ["update"]
                     and attribute(change.get("before"), pair.partner_attribute) != value
-                    and attribute(change.get("after"), pair.partner_attribute) == value is not None
+                    and value is not None
+                    and attribute(change.get("after"), pair.partner_attribute) == value
                 )
             ):
                 return True
