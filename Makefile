@@ -153,7 +153,7 @@ outputs: $(STAMP) ## Write every stack's outputs to outputs/<env>.json: ENV=<env
 drift: $(STAMP) ## List stacks whose infrastructure differs from the code: [ENV=<env>, else every environment]
 	@$(CLI) drift $(ENV_ARGS)
 
-bootstrap: $(STAMP) ## Create the environment's state bucket, idempotently: ENV=<env>
+bootstrap: $(STAMP) ## Create the environment's state bucket, CI roles and permissions boundary, idempotently: ENV=<env>
 	@$(CLI) bootstrap $(ENV_ARGS)
 
 smoke: $(STAMP) ## Check the deployed pipeline through the AWS APIs: ENV=<env>

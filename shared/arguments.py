@@ -43,7 +43,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="plan every stack, even one whose fingerprint is unchanged")
     command("outputs", "write every stack's outputs to outputs/<env>.json", env="required")
     command("drift", "list stacks whose real infrastructure differs from the code", env="required")
-    command("bootstrap", "create the environment's state bucket, idempotently", env="required")
+    command("bootstrap", "create the environment's state bucket and CI roles, idempotently", env="required")
     command("smoke", "check the deployed pipeline through the AWS APIs", env="required")
     command("releases", "show which revision runs in which environment")
     command(

@@ -104,3 +104,58 @@ def not_created(resource_type: str) -> bool:
 def lacks(service: str) -> Gap | None:
     """The listed gap of the emulator for this AWS service, if any."""
     return next((g for g in GAPS if g.service == service), None)
+
+
+@dataclass(frozen=True)
+class IamWidening:
+    """How the emulator judges an IAM policy otherwise than AWS, and what an emulated environment's CI roles and
+    boundary get instead (never a real environment's: their documents are checked as written, by tests)."""
+
+    judges: str
+    widened: str
+
+
+@dataclass(frozen=True)
+class EmulatorIam:
+    # Services whose resource ARNs the emulator does evaluate (moto 5.2.5: S3, existing SQS queues, IAM, STS);
+    # every other request is judged as if on `*`, so a scoped Allow there is wrongly denied.
+    scoped_services: tuple[str, ...]
+    widenings: tuple[IamWidening, ...]
+
+    def widen(self, doc: dict) -> dict:
+        """The document as an emulated environment deploys it: resources outside scoped_services on `*`, and
+        no conditions."""
+        statements = []
+        for s in doc["Statement"]:
+            s = {k: v for k, v in s.items() if k != "Condition"}
+            resources = s.get("Resource", [])
+            resources = resources if isinstance(resources, list) else [resources]
+            if resources and not all(r == "*" or r.split(":")[2] in self.scoped_services for r in resources):
+                s["Resource"] = ["*"]
+            statements.append(s)
+        return {**doc, "Statement": statements}
+
+
+EMULATOR_IAM = EmulatorIam(
+    scoped_services=("s3", "sqs", "iam", "sts"),
+    widenings=(
+        IamWidening(
+            "evaluates resource ARNs only for S3, existing SQS queues, IAM and STS: any other request is judged "
+            "on `*`, so an Allow scoped to a stream, a key, a log group or a secret is wrongly denied",
+            "statements on other services' resources are granted on `*`",
+        ),
+        IamWidening(
+            "evaluates no condition key but sts:ExternalId, and answers a statement whose condition it cannot "
+            "evaluate with an explicit Deny",
+            "statements carry no Condition (tags, the boundary, kms:ResourceAliases, RDS's secret tag)",
+        ),
+        IamWidening(
+            "ignores OIDC (AssumeRoleWithWebIdentity) trust, and checks AssumeRole's trust against the caller's ARN",
+            "the CI roles also trust the identity that ran make bootstrap, by sts:AssumeRole",
+        ),
+        IamWidening(
+            "does not apply permissions boundaries",
+            "nothing: the boundary is attached, and what it allows is checked on its document",
+        ),
+    ),
+)

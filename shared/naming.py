@@ -41,3 +41,13 @@ def access_log_bucket(env: EnvironmentConfig) -> str:
 def state_key(env: EnvironmentConfig, stack: str) -> str:
     """The one place state keys are derived: `<prefix>/<suffix>/<stack>.tfstate`."""
     return f"{env.state.key_prefix}/{env.suffix}/{stack}.tfstate"
+
+
+def ci_role_name(env: EnvironmentConfig, role: str) -> str:
+    """`streamflix-deploy-<suffix>` / `streamflix-plan-<suffix>`: the roles CI assumes (make bootstrap makes them)."""
+    return f"{env.project}-{role}-{env.suffix}"
+
+
+def permissions_boundary_name(env: EnvironmentConfig) -> str:
+    """`streamflix-boundary-<suffix>`: the managed policy every role of the environment carries as its boundary."""
+    return f"{env.project}-boundary-{env.suffix}"

@@ -82,6 +82,13 @@ VARIABLES = (
     ),
     Variable("STREAMFLIX_CHECKOV", "checkov", "The checkov program `make check` runs.", ".venv/checkov, else PATH"),
     Variable(
+        "EMULATOR_USE_CALLER_CREDENTIALS",
+        "emulator_caller_credentials",
+        "Any value but empty, 0 or false: commands against an emulated environment send the caller's own "
+        "credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN) instead of the emulator's test "
+        "keys, so that a role can be tried against an emulator that enforces IAM. Real environments always do.",
+    ),
+    Variable(
         "GITHUB_STEP_SUMMARY",
         "step_summary",
         "Set by GitHub Actions: the file each command's Markdown report is added to.",
@@ -107,6 +114,7 @@ class Options:
     environments_dir: str = ""
     resynthesize: bool = False
     checkov: str = ""
+    emulator_caller_credentials: bool = False
     step_summary: str = ""
     under_ci: bool = False
     problems: tuple[tuple[str, str], ...] = ()  # (variable, what is wrong with its value): its field holds the default
@@ -145,6 +153,7 @@ class Options:
             environments_dir=environ.get("STREAMFLIX_ENVIRONMENTS_DIR", ""),
             resynthesize=flag("STREAMFLIX_RESYNTH"),
             checkov=environ.get("STREAMFLIX_CHECKOV", ""),
+            emulator_caller_credentials=flag("EMULATOR_USE_CALLER_CREDENTIALS"),
             step_summary=environ.get("GITHUB_STEP_SUMMARY", ""),
             under_ci=under_ci(environ),
             problems=tuple(problems),

@@ -22,7 +22,7 @@ from shared.cdk.core import (
 )
 from shared.config import EnvironmentConfig
 from shared.emulator_quirks import ignored
-from shared.naming import default_tags, resource_name, stack_id, state_key, state_kms_alias
+from shared.naming import default_tags, permissions_boundary_name, resource_name, stack_id, state_key, state_kms_alias
 from shared.precious import is_precious
 
 # Every AWS API the stacks call (appautoscaling and logs included). An emulator environment sends
@@ -111,6 +111,12 @@ class PipelineStack(TerraformStack):
         if self._caller is None:
             self._caller = DataAwsCallerIdentity(self, "caller")
         return self._caller.account_id
+
+    @property
+    def permissions_boundary(self) -> str:
+        """The environment's permissions boundary (make bootstrap makes it): every role the stacks create carries
+        it, and the CI deploy role may create or change a role only with it (shared/access/policies.py)."""
+        return f"arn:{self.partition}:iam::{self.account_id}:policy/{permissions_boundary_name(self.env)}"
 
     @property
     def log_prefix(self) -> str:

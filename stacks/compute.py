@@ -235,6 +235,7 @@ class ComputeStack(PipelineStack):
             name=self.name(name),
             description=description,
             assume_role_policy=assume_role_policy("ecs-tasks.amazonaws.com", self.account_id),
+            permissions_boundary=self.permissions_boundary,
         )
         self.role_policies.append(
             IamRolePolicy(self, f"{id}_policy", name=policy_name, role=role.id, policy=document(*statements))
@@ -342,14 +343,21 @@ class ComputeStack(PipelineStack):
             statement(
                 "SendFailedJobs", ["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"], [data.dlq.arn]
             ),
-            # The stream, queue and tables are encrypted with the pipeline key; only those services
+            # After a rotation a worker re-reads the password itself (ECS injects it only at task start):
+            # without this, every new connection fails until the service is redeployed.
+            statement("RereadDatabaseSecret", ["secretsmanager:GetSecretValue"], [data.secret_arn]),
+            # The stream, queue, tables and secret are encrypted with the pipeline key; only those services
             # may use it on this role's behalf.
             statement(
                 "UsePipelineKey",
                 ["kms:Decrypt", "kms:GenerateDataKey"],
                 [data.key.arn],
                 Condition={
-                    "StringEquals": {"kms:ViaService": [via(s, self.region) for s in ("dynamodb", "kinesis", "sqs")]}
+                    "StringEquals": {
+                        "kms:ViaService": [
+                            via(s, self.region) for s in ("dynamodb", "kinesis", "secretsmanager", "sqs")
+                        ]
+                    }
                 },
             ),
             # PutMetricData has no resource-level permissions; the namespace condition narrows it to

@@ -276,6 +276,7 @@ class DataStack(PipelineStack):
                 "db_monitoring_role",
                 name=self.name("rds-monitoring"),
                 assume_role_policy=assume_role_policy("monitoring.rds.amazonaws.com", self.account_id),
+                permissions_boundary=self.permissions_boundary,
             )
             IamRolePolicyAttachment(
                 self,

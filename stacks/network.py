@@ -189,6 +189,7 @@ class NetworkStack(PipelineStack):
             "flow_logs_role",
             name=self.name("vpc-flow-logs"),
             assume_role_policy=assume_role_policy("vpc-flow-logs.amazonaws.com", self.account_id),
+            permissions_boundary=self.permissions_boundary,
         )
         IamRolePolicy(
             self,

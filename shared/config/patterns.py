@@ -36,6 +36,10 @@ DATABASE_NAME = Pattern(r"^[a-z][a-z0-9_]{0,62}$", "lowercase letters, digits an
 DATABASE_USER = Pattern(r"^[a-z][a-z0-9_]{0,15}$", "1-16 lowercase letters, digits and '_', starting with a letter")
 EMAIL = Pattern(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", "an e-mail address")
 HTTPS_URL = Pattern(r"^https://[^\s/]+(/\S*)?$", "an https:// URL")
+# GitHub's rules for owner and repository names: what a workflow's OIDC `sub` claim spells after `repo:`.
+GITHUB_REPOSITORY = Pattern(
+    r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$", "a GitHub repository as owner/name"
+)
 
 ALL = (
     SUFFIX,
@@ -51,6 +55,7 @@ ALL = (
     DATABASE_USER,
     EMAIL,
     HTTPS_URL,
+    GITHUB_REPOSITORY,
 )
 _WORDS = {p.regex: p.words for p in ALL}
 

@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import Field, field_validator, model_validator
 
 from shared.config import patterns, rules
+from shared.config.ci import CiConfig
 from shared.config.compute import ComputeConfig
 from shared.config.data import DataConfig
 from shared.config.location import AwsConfig, StateConfig
@@ -45,6 +46,7 @@ class EnvironmentConfig(Section):
     compute: ComputeConfig = Field(default_factory=ComputeConfig, description="ECS Fargate workers.")
     logs: LogsConfig = Field(default_factory=LogsConfig, description="CloudWatch Logs.")
     monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig, description="Alarms.")
+    ci: CiConfig = Field(default_factory=CiConfig, description="The roles CI assumes (make bootstrap creates them).")
 
     @field_validator("environment_suffix", "project")
     @classmethod

@@ -19,6 +19,7 @@ from botocore.loaders import Loader, create_loader
 
 from shared.config import EnvironmentConfig
 from shared.errors import UsageError
+from shared.options import current
 
 _RETRIES = Config(retries={"max_attempts": 5, "mode": "standard"})
 # An endpoint on this machine is an emulator: what it answers is its answer, not a fault of the network on
@@ -32,9 +33,14 @@ EMULATOR_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "t
 _REAL_CREDENTIAL_VARIABLES = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
 
 
+def _emulator_keys(env: EnvironmentConfig | None) -> bool:
+    """Whether `env` gets the emulator's test keys: an emulated one, unless the caller asked to send its own."""
+    return env is not None and env.emulated and not current().emulator_caller_credentials
+
+
 def engine_environment(env: EnvironmentConfig) -> dict[str, str | None]:
     """Variables the engine needs for `env` (None: remove the variable)."""
-    if not env.emulated:
+    if not _emulator_keys(env):
         return {}
     return {**EMULATOR_CREDENTIALS, **dict.fromkeys(_REAL_CREDENTIAL_VARIABLES)}
 
@@ -67,7 +73,7 @@ def new_session(env: EnvironmentConfig | None = None) -> boto3.session.Session:
     gets the emulator's credentials."""
     core = botocore.session.Session(event_hooks=_builtin_handlers(), include_builtin_handlers=False)
     core.register_component("data_loader", _loader())
-    if env is not None and env.emulated:
+    if _emulator_keys(env):
         return boto3.session.Session(
             botocore_session=core,
             aws_access_key_id=EMULATOR_CREDENTIALS["AWS_ACCESS_KEY_ID"],

@@ -98,9 +98,17 @@ def task_role_is_least_privilege(stmts: dict[str, dict], env: str, region: str) 
     assert key["Resource"] == [remote(env, "data", "aws_kms_keykey_F64E54E4arn")]
     assert key["Condition"] == {
         "StringEquals": {
-            "kms:ViaService": [f"{service}.{region}.amazonaws.com" for service in ("dynamodb", "kinesis", "sqs")]
+            "kms:ViaService": [
+                f"{service}.{region}.amazonaws.com" for service in ("dynamodb", "kinesis", "secretsmanager", "sqs")
+            ]
         }
     }
+    # After a rotation a worker re-reads its own secret, and no other.
+    reread = stmts["RereadDatabaseSecret"]
+    assert (reread["Action"], reread["Resource"]) == (
+        ["secretsmanager:GetSecretValue"],
+        [remote(env, "data", RDS_SECRET)],
+    ), reread
     metrics = stmts["PublishMetrics"]
     assert metrics["Action"] == ["cloudwatch:PutMetricData"] and metrics["Resource"] == ["*"]
     # The workers' own namespace and the consumer library's (its application name), nothing else.

@@ -77,13 +77,25 @@ def _providers_installable(engine: Engine, env: EnvironmentConfig, outdir: Path)
     raise OperationFailed(f"the engine could not initialize the providers, so nothing was started:\n{result.output}")
 
 
-def _bootstrapped(env: EnvironmentConfig) -> None:
+def _bootstrapped(env: EnvironmentConfig, synthesized: Path) -> None:
+    """The state bucket, and the CI roles with the permissions boundary every role of the stacks names."""
+    from shared.access.target import Target, read_synthesized, resources_of
+    from shared.ops.access import ensure_ci_roles
+    from shared.ops.aws import client
+    from shared.stack import partition_of
+
     done = ensure_state_bucket(env)
     changed = [prop for prop, status in done if status in ("created", "updated")]
     print(
         f"state bucket {env.state.bucket}: " + (f"set up ({len(changed)} settings)" if changed else "in place"),
         flush=True,
     )
+    identity = client("sts", env).get_caller_identity()
+    resources = resources_of(read_synthesized(env, synthesized / "stacks"))
+    target = Target(env, identity["Account"], partition_of(env.aws.region), resources)
+    roles, _ = ensure_ci_roles(target, None, identity["Arn"])
+    changed = [prop for prop, status in roles if status != "already there"]
+    print("CI roles and boundary: " + (f"set up ({len(changed)} settings)" if changed else "in place"), flush=True)
 
 
 def up(env: EnvironmentConfig, *, outdir: Path = DEFAULT_OUTDIR, outputs_dir: Path = OUTPUTS_DIR) -> None:
@@ -97,7 +109,7 @@ def up(env: EnvironmentConfig, *, outdir: Path = DEFAULT_OUTDIR, outputs_dir: Pa
 
     _providers_installable(engine.configured(engine_environment(env), synthesized), env, synthesized)
     emulator.start(env)
-    _bootstrapped(env)
+    _bootstrapped(env, synthesized)
     runner.perform("deploy", env, outdir=outdir, outputs_dir=outputs_dir)
     smoke.run(env, outputs_dir)
     print(_what_runs(env, outputs_dir, outputs_dir.parent / REPORTS_DIR.name, time.monotonic() - started))

@@ -35,6 +35,9 @@ def write_outputs(engine: Engine, env: EnvironmentConfig, ordered: list[Stack], 
     with ThreadPoolExecutor(max_workers=parallelism()) as pool:
         collected = dict(zip([s.name for s in ordered], pool.map(read, ordered), strict=True))
     outputs_dir.mkdir(parents=True, exist_ok=True)
+    path = outputs_dir / f"{env.suffix}.json"
+    if path.exists() and "ci" in (held := json.loads(path.read_text())):
+        collected["ci"] = held["ci"]  # the CI roles make bootstrap wrote, not a stack's
     written = write_atomically(
         outputs_dir / f"{env.suffix}.json", json.dumps(collected, indent=2, sort_keys=True) + "\n"
     )

@@ -1,0 +1,107 @@
+"""What a policy is written for: one environment, its account, and the resources its synthesized stacks hold."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from shared.access.grants import GRANTS, Create, Named, Tagged
+from shared.config import EnvironmentConfig
+from shared.naming import STACK_NAMES, stack_id
+
+
+class UnknownResource(ValueError):
+    """A resource the stacks hold that the grants table does not say how to reach."""
+
+
+@dataclass(frozen=True)
+class Resource:
+    type: str
+    address: str  # <stack id>.<type>.<name>: where a message points
+    attributes: tuple[tuple[str, str], ...]  # its string-valued attributes, as synthesized
+
+    def attribute(self, name: str) -> str | None:
+        return dict(self.attributes).get(name)
+
+
+@dataclass(frozen=True)
+class Target:
+    env: EnvironmentConfig
+    account: str
+    partition: str
+    resources: tuple[Resource, ...]
+
+    def fill(self, template: str, **more: str) -> str:
+        return template.format(partition=self.partition, region=self.env.aws.region, account=self.account, **more)
+
+    def types(self) -> set[str]:
+        return {r.type for r in self.resources}
+
+    def named_arns(self) -> list[str]:
+        """Every named resource's exact ARN, in the order of the resources."""
+        arns: list[str] = []
+        for resource in self.resources:
+            for grant in _grants(resource):
+                if isinstance(grant, Named):
+                    name = resource.attribute(grant.attribute)
+                    if not name or "${" in name:
+                        raise UnknownResource(
+                            f"{resource.address}: its {grant.attribute} is computed ({name!r}), so no policy can "
+                            "name it before it exists; give it a literal name or reach it by tag in "
+                            "shared/access/grants.py"
+                        )
+                    arns.append(self.fill(grant.arn, name=name))
+        return list(dict.fromkeys(arns))
+
+    def tagged_arns(self) -> list[tuple[str, str]]:
+        """(service, ARN with any id) of every resource type reached by the environment's tag."""
+        found = [(g.service, self.fill(g.arn)) for r in self.resources for g in _grants(r) if isinstance(g, Tagged)]
+        return list(dict.fromkeys(found))
+
+    def creates(self) -> list[str]:
+        found = [g.action for r in self.resources for g in _grants(r) if isinstance(g, Create)]
+        return sorted(set(found))
+
+    def services(self) -> list[str]:
+        named = [arn.split(":")[2] for arn in self.named_arns()]
+        return sorted({*named, *(s for s, _ in self.tagged_arns()), *(a.split(":")[0] for a in self.creates())})
+
+    def role_policies(self) -> list[dict]:
+        """The statements of every inline policy the stacks give their roles, as synthesized."""
+        statements = []
+        for resource in self.resources:
+            if resource.type == "aws_iam_role_policy" and (policy := resource.attribute("policy")):
+                statements.extend(json.loads(policy)["Statement"])
+        return statements
+
+    def attached_policies(self) -> list[str]:
+        return sorted({r.attribute("policy_arn") or "" for r in self.resources if r.type.endswith("_attachment")})
+
+
+def _grants(resource: Resource):
+    if resource.type not in GRANTS:
+        raise UnknownResource(
+            f"{resource.address}: shared/access/grants.py does not say how the CI roles reach a {resource.type}; "
+            "add it there (by its name's ARN, or by the environment's tag)"
+        )
+    return GRANTS[resource.type]
+
+
+def resources_of(stacks: dict[str, dict]) -> tuple[Resource, ...]:
+    """The resources of synthesized stacks ({stack id: cdk.tf.json document}), in a stable order."""
+    found = []
+    for sid in sorted(stacks):
+        for rtype, by_name in sorted(stacks[sid].get("resource", {}).items()):
+            for name, body in sorted(by_name.items()):
+                attrs = tuple(sorted((k, v) for k, v in body.items() if isinstance(v, str)))
+                found.append(Resource(rtype, f"{sid}.{rtype}.{name}", attrs))
+    return tuple(found)
+
+
+def read_synthesized(env: EnvironmentConfig, stacks_dir: Path) -> dict[str, dict]:
+    """Each stack's synthesized document of `env`, from cdktf.out/stacks."""
+    return {
+        stack_id(s, env.suffix): json.loads((stacks_dir / stack_id(s, env.suffix) / "cdk.tf.json").read_text())
+        for s in STACK_NAMES
+    }

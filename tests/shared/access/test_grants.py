@@ -1,0 +1,31 @@
+"""The grants table: every resource type the stacks create is listed, and each listed create is one AWS offers no
+resource for (else it must be scoped)."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.access.grants import GRANTS, Create, Named, Tagged
+from shared.access.policies import wildcard_only
+from tests.support.synthesized import ENVIRONMENTS
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_every_synthesized_resource_type_is_in_the_table(synth, env):
+    types = {t for s in ("network", "data", "compute", "monitoring") for t in synth.stack(s, env).get("resource", {})}
+    assert types - set(GRANTS) == set()
+
+
+def test_a_listed_create_is_one_aws_offers_no_resource_for():
+    creates = [g.action for grants in GRANTS.values() for g in grants if isinstance(g, Create)]
+    assert creates
+    for action in creates:
+        service = action.split(":")[0]
+        assert action in wildcard_only(service, "Write"), action
+
+
+def test_every_template_names_its_service():
+    for rtype, grants in GRANTS.items():
+        for g in grants:
+            if isinstance(g, (Named, Tagged)):
+                assert g.arn.split(":")[2] == g.service, (rtype, g)
