@@ -84,6 +84,9 @@ GRANTS: dict[str, tuple[Named | Tagged | Create, ...]] = {
     # RDS names the secret it keeps (rds!cluster-<uuid>) and tags it; the environment's tag is not among them,
     # so it is reached as RDS's secret under the condition of RDS's own tag naming this environment's cluster.
     "aws_secretsmanager_secret_rotation": (),
+    # A generated password's version is part of its secret (shared/components/database_password.py): its calls
+    # (PutSecretValue, GetSecretValue) take the secret's ARN, granted above.
+    "aws_secretsmanager_secret_version": (),
     # compute
     "aws_ecs_cluster": (Named("ecs", "arn:{partition}:ecs:{region}:{account}:cluster/{name}"),),
     "aws_ecs_service": (Named("ecs", "arn:{partition}:ecs:{region}:{account}:service/*/{name}"),),
