@@ -137,14 +137,19 @@ def _resources(target: Target, levels: tuple[str, ...], exclude: frozenset[str],
         statements.append({"Sid": _sid(prefix, "no resource in AWS"), "Effect": "Allow", "Action": reads,
                            "Resource": ["*"]})  # fmt: skip
     if "aws_rds_cluster" in target.types():
-        clusters = [a for a in target.named_arns() if ":rds:" in a and ":cluster:" in a]
         rds_secret = [a for a in actions_on(target.fill(RDS_SECRET_ARN), levels) if a not in exclude]
         statements.append({
             "Sid": _sid(prefix, "RDS secret"), "Effect": "Allow", "Action": rds_secret,
-            "Resource": [target.fill(RDS_SECRET_ARN)],
-            "Condition": {"StringEquals": {f"secretsmanager:ResourceTag/{RDS_SECRET_CLUSTER_TAG}": clusters}},
+            "Resource": [target.fill(RDS_SECRET_ARN)], "Condition": _rds_secret_of(target),
         })  # fmt: skip
     return statements
+
+
+def _rds_secret_of(target: Target) -> dict:
+    """RDS names every cluster's secret rds!cluster-<uuid>, in every environment alike: only the tag RDS puts on
+    it, naming its cluster, tells this environment's from another's."""
+    clusters = [a for a in target.named_arns() if ":rds:" in a and ":cluster:" in a]
+    return {"StringEquals": {f"secretsmanager:ResourceTag/{RDS_SECRET_CLUSTER_TAG}": clusters}}
 
 
 def _state(target: Target, prefix: str, *, write: bool, releases_only: bool = False) -> list[dict]:
@@ -207,17 +212,12 @@ def _smoke(source: Target) -> list[dict]:
     streams = [a for a in source.named_arns() if ":kinesis:" in a and ":stream/" in a and "/consumer/" not in a]
     statements = [{"Sid": "SourceSmokeStream", "Effect": "Allow", "Resource": streams,
                    "Action": ["kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:PutRecord"]}]  # fmt: skip
-    secrets = [a for a in source.named_arns() if ":secretsmanager:" in a]
+    read = ["secretsmanager:GetSecretValue"]
+    if secrets := [a for a in source.named_arns() if ":secretsmanager:" in a]:
+        statements.append({"Sid": "SourceSmokeSecret", "Effect": "Allow", "Action": read, "Resource": secrets})
     if "aws_rds_cluster" in source.types():
-        secrets.append(source.fill(RDS_SECRET_ARN))
-    statements.append(
-        {
-            "Sid": "SourceSmokeSecret",
-            "Effect": "Allow",
-            "Action": ["secretsmanager:GetSecretValue"],
-            "Resource": secrets,
-        }
-    )
+        statements.append({"Sid": "SourceSmokeRDSSecret", "Effect": "Allow", "Action": read,
+                           "Resource": [source.fill(RDS_SECRET_ARN)], "Condition": _rds_secret_of(source)})  # fmt: skip
     return statements
 
 
@@ -235,7 +235,8 @@ def boundary_policy(target: Target) -> dict:
     ]  # fmt: skip
     if "aws_rds_cluster" in target.types():
         statements.append({"Sid": "RDSSecret", "Effect": "Allow", "Resource": [target.fill(RDS_SECRET_ARN)],
-                           "Action": ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"]})  # fmt: skip
+                           "Action": ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"],
+                           "Condition": _rds_secret_of(target)})  # fmt: skip
     literal = [s for s in target.role_policies() if s.get("Effect") == "Allow" and "${" not in str(s.get("Resource"))]
     for i, s in enumerate(literal, 1):
         statements.append({"Sid": f"StackRolePolicy{i}", "Effect": "Allow", "Action": s["Action"],

@@ -122,6 +122,29 @@ def test_the_boundary_never_grants_iam_or_sts_and_covers_every_stack_role(synth,
             assert a in allowed or a.split(":")[0] in allowed, (env, s["Sid"], a)
 
 
+@pytest.mark.parametrize("env", REAL)
+def test_no_role_reaches_another_environments_rds_secret(synth, configs, env):
+    # RDS names every cluster's secret rds!cluster-<uuid>: without its cluster's tag as a condition, staging's
+    # deploy role (whose promotion reads dev) or a role created under dev's boundary could read prod's password.
+    t = target(synth, configs, env)
+    source = {"staging": "dev", "prod": "staging"}.get(env)
+    s_t = target(synth, configs, source) if source else None
+    docs = {
+        "deploy": (policies.deploy_policy(t, s_t), t),
+        "plan": (policies.plan_policy(t), t),
+        "boundary": (policies.boundary_policy(t), t),
+    }
+    for kind, (doc, _) in docs.items():
+        rds = [s for s in doc["Statement"] if any("rds!cluster" in r for r in s["Resource"])]
+        assert rds, kind
+        for s in rds:
+            owner = s_t if s["Sid"].startswith("Source") else t
+            (cluster,) = [a for a in owner.named_arns() if ":cluster:" in a]
+            tag = "secretsmanager:ResourceTag/aws:rds:primaryDBClusterArn"
+            assert s["Resource"] == [t.fill("arn:{partition}:secretsmanager:{region}:{account}:secret:rds!cluster-*")]
+            assert s.get("Condition") == {"StringEquals": {tag: [cluster]}}, (kind, s["Sid"])
+
+
 def test_shortest_prefixes_grant_exactly_the_actions_asked():
     from policy_sentry.querying.actions import get_actions_for_service
 
