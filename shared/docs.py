@@ -1,7 +1,8 @@
 """The reference tables of docs/, generated from the code's own descriptions (`make docs`).
 
-Two tables: every config key (from the schema's field descriptions and defaults, with the value each
-environment file sets), and every make target (from the `## ` help text of the Makefile). Each sits in
+The tables: every config key (from the schema's field descriptions and defaults, with the value each
+environment file sets), every make target (from the `## ` help text of the Makefile), every environment
+variable the tool reads, and every CI role make bootstrap creates (shared/access/roles.py). Each sits in
 its document between GENERATED markers; `make docs` rewrites what is between them, and a test fails
 when the committed text differs from what the code says.
 """
@@ -22,6 +23,7 @@ from shared.paths import ROOT
 
 CONFIG_DOC = ROOT / "docs" / "environments.md"
 COMMANDS_DOC = ROOT / "docs" / "commands.md"
+SECRETS_DOC = ROOT / "docs" / "secrets-and-state.md"
 # Required in the schema, but filled in by the loader when the file leaves it out.
 _DERIVED = {"environment_suffix": "the environment's name"}
 _TARGET = re.compile(r"^([a-z][a-z0-9-]*):[^#\n]*## (.+)$", re.MULTILINE)
@@ -103,10 +105,30 @@ def variables_table() -> str:
     return "\n".join(rows)
 
 
+def ci_roles_table(environments: list[EnvironmentConfig] | None = None) -> str:
+    """Each real environment's CI roles: name, the GitHub environment trusted, session, jobs, permissions."""
+    from shared.access.roles import role_specs
+
+    rows = [
+        "| role | trusted `sub` (GitHub environment) | max session | used by | may |",
+        "|---|---|---|---|---|",
+    ]
+    for env in environments or load_environments():
+        if env.emulated:
+            continue  # the local emulator's roles trust the caller too; CI never assumes them
+        for spec in role_specs(env):
+            rows.append(
+                f"| `{spec.name}` | `{spec.subject(env.ci.repository)}` | {spec.session_seconds // 60} min "
+                f"| {_cell(spec.used_by)} | {_cell(spec.may)} |"
+            )
+    return "\n".join(rows)
+
+
 def tables() -> dict[Path, dict[str, str]]:
     return {
         CONFIG_DOC: {"config keys": config_table()},
         COMMANDS_DOC: {"make targets": commands_table(), "environment variables": variables_table()},
+        SECRETS_DOC: {"CI roles": ci_roles_table()},
     }
 
 

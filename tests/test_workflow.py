@@ -138,7 +138,7 @@ def test_sessions_last_as_long_as_the_job_and_plans_use_the_read_only_role():
             continue
         assert int(setup["with"]["aws-session-seconds"]) == job["timeout-minutes"] * 60, name
         read_only = name in ("plan", "drift")
-        assert role == ("${{ vars.AWS_PLAN_ROLE_ARN }}" if read_only else "${{ vars.AWS_ROLE_ARN }}"), name
+        assert role.endswith("-plan-${{ matrix.env }}" if read_only else f"-deploy-{job['environment']}"), name
     steps = yaml.safe_load(ACTION.read_text())["runs"]["steps"]
     credentials = next(s for s in steps if s.get("uses", "").startswith("aws-actions/configure-aws-credentials"))
     assert credentials["with"]["role-duration-seconds"] == "${{ inputs.aws-session-seconds }}"
@@ -238,3 +238,21 @@ def test_zizmor_flags_a_workflow_that_is_unsafe(tmp_path):
     code, findings = zizmor(bad)
     assert code != 0
     assert {"dangerous-triggers", "template-injection", "unpinned-uses", "artipacked"} <= {f["ident"] for f in findings}
+
+
+def test_each_job_assumes_the_role_bootstrap_made_for_its_github_environment_within_its_session(configs):
+    # The role a job names, the GitHub environment its trust requires and the session it may last all come from
+    # the environment's configuration (shared/access/roles.py): a suffix or session changed there fails here.
+    from shared.access.roles import role_specs
+
+    jobs = yaml.safe_load(WORKFLOW.read_text())["jobs"]
+    for name, job in jobs.items():
+        setup = next(s for s in job["steps"] if s.get("uses") == SETUP)
+        if "aws-role-arn" not in setup.get("with", {}):
+            continue
+        for env in _environments_of(job):
+            github_environment = job["environment"].replace("${{ matrix.env }}", env)
+            arn = setup["with"]["aws-role-arn"].replace("${{ matrix.env }}", env)
+            (spec,) = [s for s in role_specs(configs[env]) if s.github_environment == github_environment]
+            assert arn == f"arn:aws:iam::${{{{ vars.AWS_ACCOUNT_ID }}}}:role/{spec.name}", (name, env)
+            assert int(setup["with"]["aws-session-seconds"]) <= spec.session_seconds, (name, env)

@@ -17,6 +17,7 @@ from typing import Any
 
 from shared.access.grants import RDS_SECRET_ARN, RDS_SECRET_CLUSTER_TAG
 from shared.access.target import Target
+from shared.config import EnvironmentConfig
 from shared.naming import state_kms_alias
 
 # What each role may do to the resources it reaches by name or tag (policy_sentry's access levels).
@@ -246,6 +247,30 @@ def boundary_policy(target: Target) -> dict:
         statements.append({"Sid": _sid("managed", arn.rsplit("/", 1)[-1]), "Effect": "Allow",
                            "Action": list(actions), "Resource": [target.fill(r) for r in resources]})  # fmt: skip
     return document(statements)
+
+
+def summary(env: EnvironmentConfig, kind: str) -> str:
+    """What a role of `kind` may do, in one sentence, from the rules above (docs/secrets-and-state.md's table)."""
+    from shared.naming import permissions_boundary_name
+
+    keys = f"`{env.state.bucket}/{env.state.key_prefix}/{env.suffix}/*`"
+    if kind == "plan":
+        secret = (
+            "; GetSecretValue on its own database secret (its password is generated: the plan opens it)"
+            if env.data.aurora.password_generator != "rds"
+            else "; no secret value"
+        )
+        return (
+            f"{', '.join(PLAN_LEVELS)} on the environment's resources, less {len(DATA_READS)} reads of data "
+            f"(records, items, log events, messages){secret}; reads {keys}, writes nothing, takes no lock; "
+            "decrypts only with the state key"
+        )
+    return (
+        f"{', '.join(DEPLOY_LEVELS)} on the environment's resources (their exact ARNs, or their `environment` "
+        f"tag); reads and writes {keys}; creates and changes roles only with the boundary "
+        f"`{permissions_boundary_name(env)}`, passes only the environment's roles, never "
+        f"{' or '.join(sorted(a.split(':')[1] for a in NEVER))}"
+    )
 
 
 def document(statements: list[dict]) -> dict:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from shared.access import policies
 from shared.access.target import Target
+from shared.config import EnvironmentConfig
 from shared.emulator_quirks import EMULATOR_IAM
 from shared.naming import ci_role_name, permissions_boundary_name
 
@@ -19,6 +20,32 @@ GITHUB_AUDIENCE = "sts.amazonaws.com"
 # IAM's limit on one customer-managed policy (characters, whitespace not counted); a role holds at most 10.
 POLICY_LIMIT = 6144
 MAX_POLICIES = 10
+
+
+@dataclass(frozen=True)
+class RoleSpec:
+    """A CI role as the configuration alone says it: what the workflow names and docs/secrets-and-state.md lists."""
+
+    kind: str  # deploy | plan
+    name: str
+    github_environment: str  # the GitHub environment whose jobs it trusts
+    session_seconds: int  # its maximum session
+    used_by: str  # the workflow's jobs that assume it
+    may: str  # its permissions in one sentence (shared/access/policies.py summary)
+
+    def subject(self, repository: str) -> str:
+        """The OIDC token's `sub` the trust requires: exactly this repository's jobs in this GitHub environment."""
+        return f"repo:{repository}:environment:{self.github_environment}"
+
+
+def role_specs(env: EnvironmentConfig) -> tuple[RoleSpec, RoleSpec]:
+    """The environment's deploy and plan roles, without their policies (those need the synthesized stacks)."""
+    return (
+        RoleSpec("deploy", ci_role_name(env, "deploy"), env.name, env.ci.deploy_session_seconds,
+                 "deploy, promotion into it, smoke", policies.summary(env, "deploy")),
+        RoleSpec("plan", ci_role_name(env, "plan"), f"{env.name}-plan", env.ci.plan_session_seconds,
+                 "pull-request plans, the drift check", policies.summary(env, "plan")),
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -39,7 +66,7 @@ def oidc_provider_arn(target: Target) -> str:
     return f"arn:{target.partition}:iam::{target.account}:oidc-provider/{GITHUB_OIDC_HOST}"
 
 
-def trust_policy(target: Target, github_environment: str, caller: str | None = None) -> dict:
+def trust_policy(target: Target, spec: RoleSpec, caller: str | None = None) -> dict:
     """Exactly this repository's jobs in this GitHub environment, through the account's GitHub OIDC provider.
     An emulated environment also trusts `caller` (whoever ran make bootstrap): the emulator ignores OIDC trust
     and checks AssumeRole's (shared/emulator_quirks.py EMULATOR_IAM)."""
@@ -52,7 +79,7 @@ def trust_policy(target: Target, github_environment: str, caller: str | None = N
             "Condition": {
                 "StringEquals": {
                     f"{GITHUB_OIDC_HOST}:aud": GITHUB_AUDIENCE,
-                    f"{GITHUB_OIDC_HOST}:sub": f"repo:{target.env.ci.repository}:environment:{github_environment}",
+                    f"{GITHUB_OIDC_HOST}:sub": spec.subject(target.env.ci.repository),
                 }
             },
         }
@@ -129,27 +156,13 @@ def deployed(doc: dict, target: Target, what: str) -> tuple[dict, ...]:
 
 def ci_roles(target: Target, source: Target | None = None, caller: str | None = None) -> tuple[CiRole, CiRole]:
     """The environment's deploy and plan roles. `source`: the environment a promotion into this one starts from."""
-    env = target.env
-    deploy_name, plan_name = ci_role_name(env, "deploy"), ci_role_name(env, "plan")
-    deploy = CiRole(
-        "deploy",
-        deploy_name,
-        env.name,
-        env.ci.deploy_session_seconds,
-        "deploy, promotion into it, smoke",
-        trust_policy(target, env.name, caller),
-        deployed(policies.deploy_policy(target, source), target, deploy_name),
-    )
-    plan = CiRole(
-        "plan",
-        plan_name,
-        f"{env.name}-plan",
-        env.ci.plan_session_seconds,
-        "pull-request plans, the drift check",
-        trust_policy(target, f"{env.name}-plan", caller),
-        deployed(policies.plan_policy(target), target, plan_name),
-    )
-    return deploy, plan
+    deploy, plan = role_specs(target.env)
+    documents = {"deploy": policies.deploy_policy(target, source), "plan": policies.plan_policy(target)}
+    return tuple(  # type: ignore[return-value]
+        CiRole(spec.kind, spec.name, spec.github_environment, spec.session_seconds, spec.used_by,
+               trust_policy(target, spec, caller), deployed(documents[spec.kind], target, spec.name))
+        for spec in (deploy, plan)
+    )  # fmt: skip
 
 
 def boundary(target: Target) -> tuple[str, dict]:

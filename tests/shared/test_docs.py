@@ -25,6 +25,16 @@ def test_every_config_key_is_a_row_with_its_description_and_each_environment_val
     assert "the environment's name" in rows["environment_suffix"]
 
 
+def test_every_real_environment_has_its_two_ci_roles_and_the_emulator_none():
+    rows = docs.ci_roles_table([load_environment("prod"), load_environment("local")]).splitlines()[2:]
+    assert [r.split(" | ")[0] for r in rows] == ["| `streamflix-deploy-prod`", "| `streamflix-plan-prod`"]
+    deploy, plan = rows
+    assert "`repo:streamflix/streamflix-infra:environment:prod` | 120 min" in deploy
+    assert "boundary `streamflix-boundary-prod`" in deploy
+    assert "`repo:streamflix/streamflix-infra:environment:prod-plan` | 60 min" in plan
+    assert "no secret value" in plan and "writes nothing" in plan
+
+
 def test_every_make_target_with_help_text_is_a_row(tmp_path):
     makefile = tmp_path / "Makefile"
     makefile.write_text("deploy: $(STAMP) ## Deploy | in order\n\t@true\nhidden:\n\t@true\n")

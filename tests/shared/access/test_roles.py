@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from shared.access.roles import POLICY_LIMIT, ci_roles, trust_policy
+from shared.access.roles import POLICY_LIMIT, ci_roles, role_specs, trust_policy
 from tests.shared.access.targets import target
 
 CALLER = "arn:aws:iam::123456789012:user/bootstrapper"
@@ -13,7 +13,8 @@ CALLER = "arn:aws:iam::123456789012:user/bootstrapper"
 
 def test_trust_is_this_repository_and_environment_only(synth, configs):
     t = target(synth, configs, "prod")
-    (statement,) = trust_policy(t, "prod-plan", CALLER)["Statement"]  # a real environment never trusts the caller
+    _, plan = role_specs(configs["prod"])
+    (statement,) = trust_policy(t, plan, CALLER)["Statement"]  # a real environment never trusts the caller
     assert statement["Principal"] == {
         "Federated": "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
     }
