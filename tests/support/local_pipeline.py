@@ -17,7 +17,7 @@ import boto3
 from shared import cdk
 from shared.config import load_environment
 from shared.emulator_quirks import QUIRKS
-from shared.naming import state_kms_alias
+from shared.naming import ci_role_name, state_kms_alias
 from shared.ops.aws import engine_environment
 from shared.ops.runner.steps import changed_attributes
 from tests.support import real_engine
@@ -202,7 +202,11 @@ class Pipeline:
         ]
         found += [f"topic {t['TopicArn']}" for t in self.aws("sns").list_topics()["Topics"]]
         found += [
-            f"role {r['RoleName']}" for r in self.aws("iam").list_roles()["Roles"] if r["RoleName"].endswith(name)
+            f"role {r['RoleName']}"
+            for r in self.aws("iam").list_roles()["Roles"]
+            # The CI roles are make bootstrap's, like the state bucket: no destroy takes them.
+            if r["RoleName"].endswith(name)
+            and r["RoleName"] not in {ci_role_name(LOCAL, k) for k in ("deploy", "plan")}
         ]
         kms = self.aws("kms")
         found += [f"key alias {a['AliasName']}" for a in kms.list_aliases()["Aliases"] if a["AliasName"].endswith(name)]
