@@ -26,10 +26,13 @@ class Named:
 
 @dataclass(frozen=True)
 class Tagged:
-    """A resource AWS names by an id: any of its type, carrying the environment's tag."""
+    """A resource AWS names by an id: any of its type, carrying the environment's tag. `creates`: the calls that
+    create one; a resource being created carries no tag yet, so those are allowed on this type under the condition
+    that the request tags it with the environment (aws:RequestTag), as AWS documents for tag-on-create."""
 
     service: str
     arn: str  # a template: {partition} {region} {account}; the id is *
+    creates: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -43,25 +46,28 @@ class Create:
 _EC2 = "arn:{partition}:ec2:{region}:{account}:"
 _RDS = "arn:{partition}:rds:{region}:{account}:"
 _KMS_KEY = Tagged("kms", "arn:{partition}:kms:{region}:{account}:key/*")
+_VPC, _SUBNET = Tagged("ec2", _EC2 + "vpc/*"), Tagged("ec2", _EC2 + "subnet/*")
 
 GRANTS: dict[str, tuple[Named | Tagged | Create, ...]] = {
     # network
-    "aws_vpc": (Tagged("ec2", _EC2 + "vpc/*"),),
-    "aws_subnet": (Tagged("ec2", _EC2 + "subnet/*"), Tagged("ec2", _EC2 + "vpc/*")),
-    "aws_internet_gateway": (Tagged("ec2", _EC2 + "internet-gateway/*"), Tagged("ec2", _EC2 + "vpc/*")),
-    "aws_eip": (Tagged("ec2", _EC2 + "elastic-ip/*"),),
-    "aws_nat_gateway": (Tagged("ec2", _EC2 + "natgateway/*"), Tagged("ec2", _EC2 + "subnet/*"),
+    "aws_vpc": (Tagged("ec2", _EC2 + "vpc/*", ("ec2:CreateVpc",)),),
+    "aws_subnet": (Tagged("ec2", _EC2 + "subnet/*", ("ec2:CreateSubnet",)), Tagged("ec2", _EC2 + "vpc/*")),
+    "aws_internet_gateway": (Tagged("ec2", _EC2 + "internet-gateway/*", ("ec2:CreateInternetGateway",)), _VPC),
+    "aws_eip": (Tagged("ec2", _EC2 + "elastic-ip/*", ("ec2:AllocateAddress",)),),
+    "aws_nat_gateway": (Tagged("ec2", _EC2 + "natgateway/*", ("ec2:CreateNatGateway",)), _SUBNET,
                         Tagged("ec2", _EC2 + "elastic-ip/*")),
-    "aws_route_table": (Tagged("ec2", _EC2 + "route-table/*"), Tagged("ec2", _EC2 + "vpc/*")),
+    "aws_route_table": (Tagged("ec2", _EC2 + "route-table/*", ("ec2:CreateRouteTable",)), _VPC),
     "aws_route": (Tagged("ec2", _EC2 + "route-table/*"),),
     "aws_route_table_association": (Tagged("ec2", _EC2 + "route-table/*"), Tagged("ec2", _EC2 + "subnet/*")),
-    "aws_security_group": (Tagged("ec2", _EC2 + "security-group/*"), Tagged("ec2", _EC2 + "vpc/*")),
+    "aws_security_group": (Tagged("ec2", _EC2 + "security-group/*", ("ec2:CreateSecurityGroup",)), _VPC),
     "aws_default_security_group": (Tagged("ec2", _EC2 + "security-group/*"),),
     "aws_vpc_security_group_ingress_rule": (Tagged("ec2", _EC2 + "security-group/*"),
-                                            Tagged("ec2", _EC2 + "security-group-rule/*")),
+                                            Tagged("ec2", _EC2 + "security-group-rule/*",
+                                                   ("ec2:AuthorizeSecurityGroupIngress",))),
     "aws_vpc_security_group_egress_rule": (Tagged("ec2", _EC2 + "security-group/*"),
-                                           Tagged("ec2", _EC2 + "security-group-rule/*")),
-    "aws_flow_log": (Tagged("ec2", _EC2 + "vpc-flow-log/*"), Tagged("ec2", _EC2 + "vpc/*")),
+                                           Tagged("ec2", _EC2 + "security-group-rule/*",
+                                                  ("ec2:AuthorizeSecurityGroupEgress",))),
+    "aws_flow_log": (Tagged("ec2", _EC2 + "vpc-flow-log/*", ("ec2:CreateFlowLogs",)), Tagged("ec2", _EC2 + "vpc/*")),
     # keys and logs
     "aws_kms_key": (_KMS_KEY, Create("kms:CreateKey")),
     "aws_kms_alias": (Named("kms", "arn:{partition}:kms:{region}:{account}:{name}"), _KMS_KEY),
@@ -94,7 +100,8 @@ GRANTS: dict[str, tuple[Named | Tagged | Create, ...]] = {
         Named("ecs", "arn:{partition}:ecs:{region}:{account}:task-definition/{name}:*", "family"),),
     "aws_appautoscaling_target": (
         Tagged("application-autoscaling",
-               "arn:{partition}:application-autoscaling:{region}:{account}:scalable-target/*"),),
+               "arn:{partition}:application-autoscaling:{region}:{account}:scalable-target/*",
+               ("application-autoscaling:RegisterScalableTarget",)),),
     "aws_appautoscaling_policy": (),  # a policy is part of its scalable target: its actions take the target's ARN
     # monitoring
     "aws_cloudwatch_metric_alarm": (

@@ -200,11 +200,30 @@ def deploy_policy(target: Target, source: Target | None = None) -> dict:
             # AWS offers no resource for these creates: the request must tag what it creates with the environment.
             "Condition": {"StringEquals": {"aws:RequestTag/environment": target.env.suffix}},
         })  # fmt: skip
+    statements += _created_with_the_tag(target)
     if source is not None:
         statements += plan_statements(source, "Source")
         statements += _smoke(source)
         statements += _state(source, "SourceReleases", write=False, releases_only=True)
     return document(statements)
+
+
+def _created_with_the_tag(target: Target) -> list[dict]:
+    """A resource being created has no tag yet, so aws:ResourceTag cannot allow its create: each create is allowed
+    on its own type only, when the request tags it with the environment; the other resources it touches (the VPC
+    of a new subnet) still need their tag. EC2 tags on create through CreateTags, allowed only as part of those
+    creates (ec2:CreateAction), never on an existing resource."""
+    env_tag = {"aws:RequestTag/environment": target.env.suffix}
+    created = target.tagged_creates()
+    statements = _grouped("CreateWithTheTag", created, Condition={"StringEquals": env_tag})
+    ec2 = {arn: actions for arn, actions in created.items() if arn.split(":")[2] == "ec2"}
+    if ec2:
+        on_create = sorted({a.split(":")[1] for actions in ec2.values() for a in actions})
+        statements.append({
+            "Sid": "TagOnCreate", "Effect": "Allow", "Action": ["ec2:CreateTags"], "Resource": sorted(ec2),
+            "Condition": {"StringEquals": {**env_tag, "ec2:CreateAction": on_create}},
+        })  # fmt: skip
+    return statements
 
 
 def _smoke(source: Target) -> list[dict]:
@@ -267,7 +286,8 @@ def summary(env: EnvironmentConfig, kind: str) -> str:
         )
     return (
         f"{', '.join(DEPLOY_LEVELS)} on the environment's resources (their exact ARNs, or their `environment` "
-        f"tag); reads and writes {keys}; creates and changes roles only with the boundary "
+        f"tag; a create only when the request tags what it creates so); reads and writes {keys}; creates and "
+        "changes roles only with the boundary "
         f"`{permissions_boundary_name(env)}`, passes only the environment's roles, never "
         f"{' or '.join(sorted(a.split(':')[1] for a in NEVER))}"
     )

@@ -59,6 +59,15 @@ class Target:
         found = [(g.service, self.fill(g.arn)) for r in self.resources for g in _grants(r) if isinstance(g, Tagged)]
         return list(dict.fromkeys(found))
 
+    def tagged_creates(self) -> dict[str, list[str]]:
+        """{ARN with any id: the calls that create a resource of that type} of the types reached by tag."""
+        found: dict[str, set[str]] = {}
+        for r in self.resources:
+            for g in _grants(r):
+                if isinstance(g, Tagged) and g.creates:
+                    found.setdefault(self.fill(g.arn), set()).update(g.creates)
+        return {arn: sorted(actions) for arn, actions in found.items()}
+
     def creates(self) -> list[str]:
         found = [g.action for r in self.resources for g in _grants(r) if isinstance(g, Create)]
         return sorted(set(found))

@@ -39,3 +39,14 @@ def test_every_template_names_its_service():
         for g in grants:
             if isinstance(g, (Named, Tagged)):
                 assert g.arn.split(":")[2] == g.service, (rtype, g)
+
+
+def test_each_create_of_a_tagged_type_is_an_action_aws_scopes_to_that_type():
+    from shared.access.policies import actions_on
+
+    creates = [(rtype, g) for rtype, grants in GRANTS.items() for g in grants if isinstance(g, Tagged) and g.creates]
+    assert {rtype for rtype, _ in creates} >= {"aws_vpc", "aws_subnet", "aws_security_group", "aws_nat_gateway"}
+    for rtype, g in creates:
+        arn = g.arn.format(partition="aws", region="us-east-1", account="123456789012").replace("*", "x")
+        for action in g.creates:
+            assert action in actions_on(arn, ("Write",)), (rtype, action)

@@ -145,6 +145,28 @@ def test_no_role_reaches_another_environments_rds_secret(synth, configs, env):
             assert s.get("Condition") == {"StringEquals": {tag: [cluster]}}, (kind, s["Sid"])
 
 
+@pytest.mark.parametrize("env", REAL)
+def test_a_create_is_allowed_only_on_its_own_type_when_the_request_tags_it_with_the_environment(synth, configs, env):
+    # A resource being created has no tag, so aws:ResourceTag cannot allow its create (real AWS denies it;
+    # moto judges no condition). The request tag may not stand in for the tag of what the create touches:
+    # CreateSubnet under a request tag on `vpc/*` would let dev create a subnet in prod's VPC.
+    doc = policies.deploy_policy(target(synth, configs, env))
+    created = [s for s in doc["Statement"] if s["Sid"].startswith("CreateWithTheTag")]
+    assert created
+    allowed: dict[str, set[str]] = {}
+    for s in created:
+        assert s["Condition"] == {"StringEquals": {"aws:RequestTag/environment": env}}, s["Sid"]
+        for arn in s["Resource"]:
+            allowed.setdefault(arn.rsplit(":", 1)[1], set()).update(s["Action"])
+    assert allowed["subnet/*"] == {"ec2:CreateSubnet"}
+    assert allowed["vpc/*"] == {"ec2:CreateVpc"}
+    assert "ec2:CreateTags" not in {a for s in created for a in s["Action"]}
+    (tags,) = [s for s in doc["Statement"] if s["Sid"] == "TagOnCreate"]
+    assert tags["Action"] == ["ec2:CreateTags"]
+    condition = tags["Condition"]["StringEquals"]
+    assert condition["aws:RequestTag/environment"] == env and "CreateVpc" in condition["ec2:CreateAction"]
+
+
 def test_shortest_prefixes_grant_exactly_the_actions_asked():
     from policy_sentry.querying.actions import get_actions_for_service
 
