@@ -51,14 +51,14 @@ _VPC, _SUBNET = Tagged("ec2", _EC2 + "vpc/*"), Tagged("ec2", _EC2 + "subnet/*")
 GRANTS: dict[str, tuple[Named | Tagged | Create, ...]] = {
     # network
     "aws_vpc": (Tagged("ec2", _EC2 + "vpc/*", ("ec2:CreateVpc",)),),
-    "aws_subnet": (Tagged("ec2", _EC2 + "subnet/*", ("ec2:CreateSubnet",)), Tagged("ec2", _EC2 + "vpc/*")),
+    "aws_subnet": (Tagged("ec2", _EC2 + "subnet/*", ("ec2:CreateSubnet",)), _VPC),
     "aws_internet_gateway": (Tagged("ec2", _EC2 + "internet-gateway/*", ("ec2:CreateInternetGateway",)), _VPC),
     "aws_eip": (Tagged("ec2", _EC2 + "elastic-ip/*", ("ec2:AllocateAddress",)),),
     "aws_nat_gateway": (Tagged("ec2", _EC2 + "natgateway/*", ("ec2:CreateNatGateway",)), _SUBNET,
                         Tagged("ec2", _EC2 + "elastic-ip/*")),
     "aws_route_table": (Tagged("ec2", _EC2 + "route-table/*", ("ec2:CreateRouteTable",)), _VPC),
     "aws_route": (Tagged("ec2", _EC2 + "route-table/*"),),
-    "aws_route_table_association": (Tagged("ec2", _EC2 + "route-table/*"), Tagged("ec2", _EC2 + "subnet/*")),
+    "aws_route_table_association": (Tagged("ec2", _EC2 + "route-table/*"), _SUBNET),
     "aws_security_group": (Tagged("ec2", _EC2 + "security-group/*", ("ec2:CreateSecurityGroup",)), _VPC),
     "aws_default_security_group": (Tagged("ec2", _EC2 + "security-group/*"),),
     "aws_vpc_security_group_ingress_rule": (Tagged("ec2", _EC2 + "security-group/*"),
@@ -67,7 +67,7 @@ GRANTS: dict[str, tuple[Named | Tagged | Create, ...]] = {
     "aws_vpc_security_group_egress_rule": (Tagged("ec2", _EC2 + "security-group/*"),
                                            Tagged("ec2", _EC2 + "security-group-rule/*",
                                                   ("ec2:AuthorizeSecurityGroupEgress",))),
-    "aws_flow_log": (Tagged("ec2", _EC2 + "vpc-flow-log/*", ("ec2:CreateFlowLogs",)), Tagged("ec2", _EC2 + "vpc/*")),
+    "aws_flow_log": (Tagged("ec2", _EC2 + "vpc-flow-log/*", ("ec2:CreateFlowLogs",)), _VPC),
     # keys and logs
     "aws_kms_key": (_KMS_KEY, Create("kms:CreateKey")),
     "aws_kms_alias": (Named("kms", "arn:{partition}:kms:{region}:{account}:{name}"), _KMS_KEY),

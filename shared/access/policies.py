@@ -179,9 +179,14 @@ def boundary_arn(target: Target) -> str:
     return f"arn:{target.partition}:iam::{target.account}:policy/{permissions_boundary_name(target.env)}"
 
 
+def plan_reads_the_secret(env: EnvironmentConfig) -> bool:
+    """A password of the stack's own: the plan opens an ephemeral read of its secret (docs/secrets-and-state.md)."""
+    return env.data.aurora.password_generator != "rds"
+
+
 def plan_statements(target: Target, prefix: str = "") -> list[dict]:
     exclude = DATA_READS
-    if target.env.data.aurora.password_generator != "rds":
+    if plan_reads_the_secret(target.env):
         # A password of the stack's own: the plan opens an ephemeral read of its secret (docs/secrets-and-state.md).
         exclude = DATA_READS - {"secretsmanager:GetSecretValue", "kms:Decrypt"}
     return [*_resources(target, PLAN_LEVELS, exclude, prefix + "Read"), *_state(target, prefix + "Read", write=False)]
@@ -276,7 +281,7 @@ def summary(env: EnvironmentConfig, kind: str) -> str:
     if kind == "plan":
         secret = (
             "; GetSecretValue on its own database secret (its password is generated: the plan opens it)"
-            if env.data.aurora.password_generator != "rds"
+            if plan_reads_the_secret(env)
             else "; no secret value"
         )
         return (
