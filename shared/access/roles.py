@@ -96,31 +96,33 @@ def _size(doc: dict) -> int:
 
 
 @functools.cache
-def _actions_of(service: str) -> tuple[str, ...]:
-    """Every action of `service` today, lowercase (IAM compares actions case-insensitively)."""
+def _actions_of(service: str) -> dict[str, str]:
+    """Every action of `service` today: lowercase (IAM compares actions case-insensitively) -> AWS's spelling."""
     from policy_sentry.querying.actions import get_actions_for_service
 
-    return tuple(sorted(a.lower() for a in get_actions_for_service(service)))
+    return {a.lower(): a for a in get_actions_for_service(service)}
 
 
 def shortest_prefixes(actions: list[str]) -> list[str]:
     """The same actions as the shortest `prefix*` patterns that match exactly them among every action AWS has
-    today (policy_sentry's database), each action kept whole where no shorter prefix is exact. Written here
-    rather than taken from policy_sentry's minimize, which over-grants (measured: it compares lowercase wanted
-    actions with AWS's casing, and its wildcard-only reads came back with seven actions more)."""
-    wanted = {a.lower() for a in actions}
+    today (policy_sentry's database), each action kept whole where no shorter prefix is exact, in AWS's spelling
+    (IAM ignores case; the emulator does not, and people read them). Written here rather than taken from
+    policy_sentry's minimize, which over-grants (measured: it compares lowercase wanted actions with AWS's
+    casing, and its wildcard-only reads came back with seven actions more)."""
+    spelled = {a.lower(): a for a in actions}
     found = set()
-    for action in sorted(wanted):
+    for action in sorted(spelled):
         service, name = action.split(":", 1)
         every = _actions_of(service)
+        spelling = every.get(action, spelled[action])
         for length in range(1, len(name) + 1):
             prefix = f"{service}:{name[:length]}"
-            if all(a in wanted for a in every if a.startswith(prefix)):
-                found.add(prefix + "*" if length < len(name) else action)
+            if all(a in spelled for a in every if a.startswith(prefix)):
+                found.add(spelling[: len(service) + 1 + length] + "*" if length < len(name) else spelling)
                 break
         else:
-            found.add(action)
-    return sorted(found)
+            found.add(spelling)
+    return sorted(found, key=str.lower)
 
 
 def compact(doc: dict) -> dict:

@@ -4,6 +4,7 @@ the boundary) is judged here, on the documents themselves."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -173,9 +174,20 @@ def test_shortest_prefixes_grant_exactly_the_actions_asked():
     every = {a.lower() for a in get_actions_for_service("dynamodb")}
     wanted = ["dynamodb:DescribeTable", "dynamodb:GetResourcePolicy", "dynamodb:ListTagsOfResource"]
     patterns = shortest_prefixes(wanted)
-    matched = {a for a in every if any(a == p or (p.endswith("*") and a.startswith(p[:-1])) for p in patterns)}
+    lowered = [p.lower() for p in patterns]  # IAM compares actions case-insensitively
+    matched = {a for a in every if any(a == p or (p.endswith("*") and a.startswith(p[:-1])) for p in lowered)}
     assert matched == {w.lower() for w in wanted}, patterns
-    assert "dynamodb:g*" not in patterns  # GetItem shares the prefix and is not asked for
+    assert "dynamodb:g*" not in patterns and "dynamodb:G*" not in patterns  # GetItem is not asked for
+
+
+def test_shortest_prefixes_keep_awss_spelling_as_a_case_sensitive_matcher_needs():
+    """IAM matches actions whatever their case; the emulator (moto) does not: a lowercase `s3:getobject` denied
+    every state read of a CI role under enforced IAM."""
+    wanted = ["s3:GetObject", "s3:GetObjectVersion", "kinesis:DescribeStreamSummary", "kinesis:DescribeStream"]
+    patterns = shortest_prefixes(wanted)
+    for action in wanted:  # a case-sensitive glob, as moto's
+        assert any(re.fullmatch(p.replace("*", ".*"), action) for p in patterns), (action, patterns)
+    assert shortest_prefixes(["s3:getobject"]) == ["s3:GetObject"]
 
 
 @pytest.mark.parametrize("env", REAL)
