@@ -120,14 +120,23 @@ class EmulatorIam:
     # Services whose resource ARNs the emulator does evaluate (moto 5.2.5: S3, existing SQS queues, IAM, STS);
     # every other request is judged as if on `*`, so a scoped Allow there is wrongly denied.
     scoped_services: tuple[str, ...]
+    # (IAM's prefix, the name requests are signed with) where they differ: the emulator judges the action as
+    # `<signing name>:<operation>`, so CloudWatch's DescribeAlarms is `monitoring:DescribeAlarms` to it.
+    signing_names: tuple[tuple[str, str], ...]
     widenings: tuple[IamWidening, ...]
 
     def widen(self, doc: dict) -> dict:
-        """The document as an emulated environment deploys it: resources outside scoped_services on `*`, and
-        no conditions."""
+        """The document as an emulated environment deploys it: resources outside scoped_services on `*`, no
+        conditions, and each action of a service signed under another name also under that name."""
+        aliases = dict(self.signing_names)
         statements = []
         for s in doc["Statement"]:
             s = {k: v for k, v in s.items() if k != "Condition"}
+            actions = s.get("Action", [])
+            actions = actions if isinstance(actions, list) else [actions]
+            signed = [f"{aliases[a.split(':')[0]]}:{a.split(':', 1)[1]}" for a in actions if a.split(":")[0] in aliases]
+            if signed:
+                s["Action"] = [*actions, *signed]
             resources = s.get("Resource", [])
             resources = resources if isinstance(resources, list) else [resources]
             if resources and not all(r == "*" or r.split(":")[2] in self.scoped_services for r in resources):
@@ -138,6 +147,7 @@ class EmulatorIam:
 
 EMULATOR_IAM = EmulatorIam(
     scoped_services=("s3", "sqs", "iam", "sts"),
+    signing_names=(("cloudwatch", "monitoring"),),
     widenings=(
         IamWidening(
             "evaluates resource ARNs only for S3, existing SQS queues, IAM and STS: any other request is judged "
@@ -156,6 +166,20 @@ EMULATOR_IAM = EmulatorIam(
         IamWidening(
             "does not apply permissions boundaries",
             "nothing: the boundary is attached, and what it allows is checked on its document",
+        ),
+        IamWidening(
+            "names an action by the name its request is signed with, not IAM's prefix: CloudWatch's calls are "
+            "`monitoring:...` to it, so `cloudwatch:DescribeAlarms` is wrongly denied",
+            "each action of such a service is also granted under its signing name (signing_names)",
+        ),
+        IamWidening(
+            "matches actions case-sensitively (IAM does not): `s3:getobject` would not allow GetObject",
+            "nothing: every document spells actions as AWS does (shared/access/roles.py shortest_prefixes)",
+        ),
+        IamWidening(
+            "answers a denial of a JSON-protocol call (SQS, Secrets Manager, Kinesis, ...) with an XML 403, which "
+            "the provider reports as 'deserialization failed' and boto3 as error code '403'",
+            "nothing: a denied call fails either way; read the emulator's log for the action it refused",
         ),
     ),
 )
