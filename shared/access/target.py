@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from shared.access.grants import GRANTS, Create, Named, Tagged
+from shared.access.grants import GRANTS, Create, Named, Related, Tagged
 from shared.config import EnvironmentConfig
 from shared.naming import STACK_NAMES, stack_id
 
@@ -67,6 +67,12 @@ class Target:
                 if isinstance(g, Tagged) and g.creates:
                     found.setdefault(self.fill(g.arn), set()).update(g.creates)
         return {arn: sorted(actions) for arn, actions in found.items()}
+
+    def related_arns(self) -> list[str]:
+        """ARNs (any id) of the resource types that reading the environment's resources asks about."""
+        return list(
+            dict.fromkeys(self.fill(g.arn) for r in self.resources for g in _grants(r) if isinstance(g, Related))
+        )
 
     def creates(self) -> list[str]:
         found = [g.action for r in self.resources for g in _grants(r) if isinstance(g, Create)]

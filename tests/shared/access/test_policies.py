@@ -45,6 +45,24 @@ def test_the_plan_role_reads_configuration_and_nothing_else(synth, configs, env)
     }
 
 
+def _allowed(doc: dict, action: str) -> list[str]:
+    """The resources on which `doc` allows `action` (no condition judged)."""
+    return [r for s in doc["Statement"] if action in s["Action"] for r in s["Resource"]]
+
+
+def test_the_plan_role_may_make_the_reads_a_refresh_makes(synth, configs):
+    """Calls the provider makes refreshing the stacks, found by planning as the plan role under enforced IAM:
+    the fan-out consumer (local registers one) is its own resource type (its ARN also matched the stream's),
+    and refreshing a cluster asks for its global-cluster membership."""
+    t = target(synth, configs, "local")
+    doc = policies.plan_policy(t)
+    consumers = _allowed(doc, "kinesis:DescribeStreamConsumer")
+    assert consumers and all("/consumer/" in r for r in consumers), consumers
+    assert _allowed(doc, "rds:DescribeGlobalClusters") == [f"arn:aws:rds::{t.account}:global-cluster:*"]
+    deploy = policies.deploy_policy(t)
+    assert _allowed(deploy, "kinesis:DeregisterStreamConsumer") == consumers  # a destroy removes it
+
+
 def test_a_generated_password_makes_the_plan_read_its_secret(synth, configs, variants):
     env = configs["dev"].model_copy(
         update={
@@ -69,6 +87,8 @@ def test_every_resource_is_named_exactly_tagged_or_offered_by_aws_only_as_star(s
             for r in s["Resource"]:
                 if r == "*":  # AWS offers nothing narrower, or the request must tag it with the environment
                     assert s["Sid"].endswith("NoResourceInAWS") or "Condition" in s, (kind, s["Sid"])
+                elif r in t.related_arns():  # what reading ours asks about (grants.py Related): reads only
+                    assert s["Sid"].endswith("Related") and {_level(a) for a in s["Action"]} <= {"Read", "List"}
                 elif "Condition" not in s:
                     assert env in r, (kind, s["Sid"], r)  # its exact name carries the suffix
                 else:  # any id of a type, or RDS's secret: only under a tag or alias condition

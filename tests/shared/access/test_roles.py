@@ -52,5 +52,7 @@ def test_an_emulated_environment_is_widened_and_trusts_the_bootstrapper(synth, c
     # The emulator names CloudWatch's calls by their signing name: a plan that reads alarms needs both.
     actions = {a for s in statements for a in s["Action"]}
     assert "cloudwatch:DescribeAlarms" in actions and "monitoring:DescribeAlarms" in actions
-    real = [s for r in ci_roles(target(synth, configs, "dev"), None, CALLER) for p in r.policies for s in p["Statement"]]
+    real = [
+        s for r in ci_roles(target(synth, configs, "dev"), None, CALLER) for p in r.policies for s in p["Statement"]
+    ]
     assert not any(a.startswith("monitoring:") for s in real for a in s["Action"])  # never in a real environment
