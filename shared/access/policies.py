@@ -213,6 +213,9 @@ def deploy_policy(target: Target, source: Target | None = None) -> dict:
             "Condition": {"StringEquals": {"aws:RequestTag/environment": target.env.suffix}},
         })  # fmt: skip
     statements += _created_with_the_tag(target)
+    if unscoped := target.unscoped():
+        # AWS offers neither a resource nor a condition for these (grants.py Unscoped says when each is called).
+        statements.append({"Sid": "ChangeNoResourceInAWS", "Effect": "Allow", "Action": unscoped, "Resource": ["*"]})
     if source is not None:
         statements += plan_statements(source, "Source")
         statements += _smoke(source)

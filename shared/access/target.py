@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from shared.access.grants import GRANTS, Create, Named, Related, Tagged
+from shared.access.grants import GRANTS, Create, Named, Related, Tagged, Unscoped
 from shared.config import EnvironmentConfig
 from shared.naming import STACK_NAMES, stack_id
 
@@ -74,13 +74,23 @@ class Target:
             dict.fromkeys(self.fill(g.arn) for r in self.resources for g in _grants(r) if isinstance(g, Related))
         )
 
+    def unscoped(self) -> list[str]:
+        """Changes AWS offers no resource or condition for that managing the environment's resources needs."""
+        return sorted({g.action for r in self.resources for g in _grants(r) if isinstance(g, Unscoped)})
+
     def creates(self) -> list[str]:
         found = [g.action for r in self.resources for g in _grants(r) if isinstance(g, Create)]
         return sorted(set(found))
 
     def services(self) -> list[str]:
         named = [arn.split(":")[2] for arn in self.named_arns()]
-        return sorted({*named, *(s for s, _ in self.tagged_arns()), *(a.split(":")[0] for a in self.creates())})
+        return sorted(
+            {
+                *named,
+                *(s for s, _ in self.tagged_arns()),
+                *(a.split(":")[0] for a in [*self.creates(), *self.unscoped()]),
+            }
+        )
 
     def role_policies(self) -> list[dict]:
         """The statements of every inline policy the stacks give their roles, as synthesized."""

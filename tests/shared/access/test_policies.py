@@ -219,3 +219,12 @@ def test_the_documents_fit_iams_limits_and_parliament_finds_nothing(synth, confi
         for doc in role.policies:
             assert len(json.dumps(doc, separators=(",", ":"))) <= 6144
             assert findings(doc) == [], (role.name, findings(doc))
+
+
+@pytest.mark.parametrize("env", REAL)
+def test_the_deploy_role_may_deregister_the_task_definitions_it_replaces(synth, configs, env):
+    """DeregisterTaskDefinition takes no resource in AWS: without it every rollout of the workers failed (found
+    by destroying as the deploy role under enforced IAM). Only the deploy role gets it."""
+    t = target(synth, configs, env)
+    assert _allowed(policies.deploy_policy(t), "ecs:DeregisterTaskDefinition") == ["*"]
+    assert _allowed(policies.plan_policy(t), "ecs:DeregisterTaskDefinition") == []
