@@ -12,6 +12,7 @@ Light to import: no provider bindings.
 
 from __future__ import annotations
 
+import fnmatch
 from dataclasses import dataclass
 
 
@@ -123,6 +124,9 @@ class EmulatorIam:
     # (IAM's prefix, the name requests are signed with) where they differ: the emulator judges the action as
     # `<signing name>:<operation>`, so CloudWatch's DescribeAlarms is `monitoring:DescribeAlarms` to it.
     signing_names: tuple[tuple[str, str], ...]
+    # Calls the emulator judges on `*` although their service is scoped: it finds the ARN of an existing role or
+    # queue only, so creating one is a request on `*`.
+    judged_on_any: tuple[str, ...]
     widenings: tuple[IamWidening, ...]
 
     def widen(self, doc: dict) -> dict:
@@ -137,6 +141,9 @@ class EmulatorIam:
             signed = [f"{aliases[a.split(':')[0]]}:{a.split(':', 1)[1]}" for a in actions if a.split(":")[0] in aliases]
             if signed:
                 s["Action"] = [*actions, *signed]
+            on_any = [a for a in self.judged_on_any if any(fnmatch.fnmatch(a.lower(), p.lower()) for p in actions)]
+            if on_any and s.get("Resource") not in ("*", ["*"]):
+                statements.append({"Sid": f"{s['Sid']}OnAny", "Effect": "Allow", "Action": on_any, "Resource": ["*"]})
             resources = s.get("Resource", [])
             resources = resources if isinstance(resources, list) else [resources]
             if resources and not all(r == "*" or r.split(":")[2] in self.scoped_services for r in resources):
@@ -148,6 +155,7 @@ class EmulatorIam:
 EMULATOR_IAM = EmulatorIam(
     scoped_services=("s3", "sqs", "iam", "sts"),
     signing_names=(("cloudwatch", "monitoring"),),
+    judged_on_any=("iam:CreateRole", "sqs:CreateQueue"),
     widenings=(
         IamWidening(
             "evaluates resource ARNs only for S3, existing SQS queues, IAM and STS: any other request is judged "
@@ -171,6 +179,11 @@ EMULATOR_IAM = EmulatorIam(
             "names an action by the name its request is signed with, not IAM's prefix: CloudWatch's calls are "
             "`monitoring:...` to it, so `cloudwatch:DescribeAlarms` is wrongly denied",
             "each action of such a service is also granted under its signing name (signing_names)",
+        ),
+        IamWidening(
+            "judges a call on a role or a queue by its ARN only once it exists: CreateRole and CreateQueue are "
+            "requests on `*` to it, so a create scoped to the role's or queue's ARN is wrongly denied",
+            "those creates are also granted on `*` (judged_on_any)",
         ),
         IamWidening(
             "matches actions case-sensitively (IAM does not): `s3:getobject` would not allow GetObject",

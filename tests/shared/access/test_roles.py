@@ -56,3 +56,8 @@ def test_an_emulated_environment_is_widened_and_trusts_the_bootstrapper(synth, c
         s for r in ci_roles(target(synth, configs, "dev"), None, CALLER) for p in r.policies for s in p["Statement"]
     ]
     assert not any(a.startswith("monitoring:") for s in real for a in s["Action"])  # never in a real environment
+    # The emulator judges a create of a role or queue that does not exist yet on `*`: those alone widen to it.
+    on_any = [s for s in statements if s["Sid"].endswith("OnAny")]
+    assert all(s["Resource"] == ["*"] and set(s["Action"]) <= {"iam:CreateRole", "sqs:CreateQueue"} for s in on_any)
+    deploy_actions = {a for p in deploy.policies for s in p["Statement"] if s["Resource"] == ["*"] for a in s["Action"]}
+    assert {"iam:CreateRole", "sqs:CreateQueue"} <= deploy_actions
