@@ -125,7 +125,7 @@ class EmulatorIam:
     # `<signing name>:<operation>`, so CloudWatch's DescribeAlarms is `monitoring:DescribeAlarms` to it.
     signing_names: tuple[tuple[str, str], ...]
     # Calls the emulator judges on `*` although their service is scoped: it finds the ARN of an existing role or
-    # queue only, so creating one is a request on `*`.
+    # queue only, so creating one, or waiting for a deleted one to be gone, is a request on `*`.
     judged_on_any: tuple[str, ...]
     widenings: tuple[IamWidening, ...]
 
@@ -155,7 +155,7 @@ class EmulatorIam:
 EMULATOR_IAM = EmulatorIam(
     scoped_services=("s3", "sqs", "iam", "sts"),
     signing_names=(("cloudwatch", "monitoring"),),
-    judged_on_any=("iam:CreateRole", "sqs:CreateQueue"),
+    judged_on_any=("iam:CreateRole", "iam:GetRole", "sqs:CreateQueue", "sqs:GetQueueAttributes"),
     widenings=(
         IamWidening(
             "evaluates resource ARNs only for S3, existing SQS queues, IAM and STS: any other request is judged "
@@ -181,8 +181,9 @@ EMULATOR_IAM = EmulatorIam(
             "each action of such a service is also granted under its signing name (signing_names)",
         ),
         IamWidening(
-            "judges a call on a role or a queue by its ARN only once it exists: CreateRole and CreateQueue are "
-            "requests on `*` to it, so a create scoped to the role's or queue's ARN is wrongly denied",
+            "judges a call on a role or a queue by its ARN only while it exists: CreateRole, CreateQueue, and the "
+            "provider's reads that wait for a deleted one to be gone (GetRole, GetQueueAttributes) are requests on "
+            "`*` to it, so a call scoped to the role's or queue's ARN is wrongly denied",
             "those creates are also granted on `*` (judged_on_any)",
         ),
         IamWidening(

@@ -58,8 +58,16 @@ class Finding:
 
     def describe(self) -> str:
         forced = f", forced by {', '.join(self.forced_by)}" if self.forced_by else ""
-        verb = "" if self.weakens else "be "
-        return f"{self.stack}: {self.address} would {verb}{self.action}{forced}: lost: {self.lost}"
+        done = self.action if self.weakens else _PASSIVE[self.action]
+        return f"{self.stack}: {self.address} would {done}{forced}: lost: {self.lost}"
+
+
+# A destruction's action as a sentence says it: "would be replaced (deleted, then created)".
+_PASSIVE = {
+    "delete": "be deleted",
+    "replace (delete, then create)": "be replaced (deleted, then created)",
+    "replace (create, then delete)": "be replaced (created, then deleted)",
+}
 
 
 def weakenings(stack: str, address: str, rtype: str, change: dict) -> list[Finding]:

@@ -71,7 +71,7 @@ def test_a_plan_that_replaces_a_precious_resource_is_refused_before_anything_is_
     planned = engine.commands("plan")
     assert planned == ORDER[: ORDER.index(f"{stack}-dev") + 1], "a later stack was planned after the refusal"
     assert f"refusing to apply {stack}-dev" in message
-    assert f"{stack}: {address} would be replace (delete, then create), forced by name" in message
+    assert f"{stack}: {address} would be replaced (deleted, then created), forced by name" in message
     assert precious.lost_with(rtype) in message
     assert f"\n    ALLOW_REPLACE={stack}:{address}\n" in message  # on a line of its own: copied as it is
     out = capsys.readouterr().out
@@ -80,7 +80,7 @@ def test_a_plan_that_replaces_a_precious_resource_is_refused_before_anything_is_
 
 def test_the_refused_plan_file_is_removed_and_later_stacks_are_not_run(engine, deployed, tmp_path, capsys):
     plan_destroys(engine, "data-dev", ("aws_rds_cluster.cluster", ["create", "delete"], [["database_name"]]))
-    with pytest.raises(UsageError, match=r"replace \(create, then delete\), forced by database_name"):
+    with pytest.raises(UsageError, match=r"replaced \(created, then deleted\), forced by database_name"):
         deployed("deploy")
     assert not (tmp_path / "cdktf.out/stacks/data-dev/data-dev.tfplan").exists()
     out = capsys.readouterr().out
@@ -89,7 +89,7 @@ def test_the_refused_plan_file_is_removed_and_later_stacks_are_not_run(engine, d
 
 def test_a_delete_is_refused_like_a_replacement(engine, deployed):
     plan_destroys(engine, "data-dev", ("aws_sqs_queue.dlq", ["delete"], []))
-    with pytest.raises(UsageError, match=r"data: aws_sqs_queue.dlq would be delete: lost: every failed job"):
+    with pytest.raises(UsageError, match=r"data: aws_sqs_queue.dlq would be deleted: lost: every failed job"):
         deployed("deploy")
     assert engine.commands("apply") == []
 
@@ -195,7 +195,7 @@ def test_plan_shows_the_findings_in_its_summary_and_report(engine, deployed, tmp
     assert deployed("plan") == 0  # plan only reports: it is the review tool
     out = capsys.readouterr().out
     assert "data-dev                 planned     +1 ~0 -2       PRECIOUS: destroys 2" in out
-    assert "  - data: aws_rds_cluster.cluster would be replace (delete, then create), forced by database_name" in out
+    assert "  - data: aws_rds_cluster.cluster would be replaced (deleted, then created), forced by database_name" in out
     report = json.loads((tmp_path / "reports/dev-plan.json").read_text())
     data = next(s for s in report["stacks"] if s["stack"] == "data-dev")
     assert [f["allow"] for f in data["precious"]] == ["data:aws_rds_cluster.cluster", "data:aws_sqs_queue.dlq"]
