@@ -19,12 +19,13 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from botocore.exceptions import ClientError
 
 from shared import precious
 from shared.contract import CONTRACT_OUTPUTS
-from shared.emulator_quirks import QUIRKS
+from shared.emulator_quirks import EMULATOR_IAM, QUIRKS
 from shared.naming import state_kms_alias
-from tests.support.local_pipeline import LOCAL, STACKS, Pipeline
+from tests.support.local_pipeline import LOCAL, STACKS, Credentials, Pipeline
 
 pytestmark = pytest.mark.e2e
 
@@ -50,7 +51,7 @@ def data_is_safe_from_routine_changes(pipeline: Pipeline, outputs: dict, step) -
     refused = pipeline.make("deploy", "ENV=local", ok=False)
     assert refused.returncode == 2 and "Error 2" in refused.stderr, refused.stderr[-3000:]
     assert refused.stderr.count("refusing to apply data-local") == 1, refused.stderr[-3000:]
-    assert "data: aws_rds_cluster.cluster would be replace (delete, then create), forced by database_name" in (
+    assert "data: aws_rds_cluster.cluster would be replaced (deleted, then created), forced by database_name" in (
         refused.stderr
     )
     assert precious.lost_with("aws_rds_cluster") in refused.stderr
@@ -350,6 +351,130 @@ def rds_takes_over_the_password(pipeline: Pipeline, outputs: dict, step) -> dict
     return new
 
 
+ADMIN = "e2e-administrator"
+PROBE = "e2e-task-probe"  # the task role's policy on a role the administrator may assume
+
+
+def administrator(pipeline: Pipeline) -> Credentials:
+    """An IAM user allowed everything, made while the emulator still judges nothing (moto's free first calls):
+    under enforced IAM the test keys are nobody."""
+    iam = pipeline.aws("iam")
+    iam.create_user(UserName=ADMIN)
+    everything = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    iam.put_user_policy(UserName=ADMIN, PolicyName="everything", PolicyDocument=json.dumps(everything))
+    key = iam.create_access_key(UserName=ADMIN)["AccessKey"]
+    return Credentials(key["AccessKeyId"], key["SecretAccessKey"])
+
+
+def denied(call, *args, **kwargs) -> str:
+    """The error code of a call that must be refused by IAM (anything else fails the test)."""
+    with pytest.raises(ClientError) as refused:
+        call(*args, **kwargs)
+    code = refused.value.response["Error"]["Code"]
+    # The emulator answers a JSON service's denial in XML (EMULATOR_IAM), which botocore reports by its status.
+    as_xml = code == "403" and "<Code>AccessDenied</Code>" in str(refused.value)
+    assert code in {"AccessDenied", "AccessDeniedException"} or as_xml, refused.value
+    return code
+
+
+def ci_roles_hold_under_enforced_iam(pipeline: Pipeline, outputs: dict, admin: Credentials, step) -> None:
+    """The roles make bootstrap creates, used as CI uses them while the emulator enforces IAM: the plan role
+    plans and checks drift but reads no secret, writes no state and creates nothing; the deploy role applies
+    and is kept to its own environment's state; the workers' task role reaches its own stream, queue and
+    secret only. What the emulator cannot judge (resource scopes outside S3, SQS, IAM and STS; conditions;
+    OIDC trust; boundaries: shared/emulator_quirks.py EMULATOR_IAM) is checked on the documents by
+    tests/shared/access/."""
+    pipeline.enforce_iam(True)
+    try:
+        step("enforced IAM: the test keys are refused; bootstrap as the administrator, the CI roles now trust it")
+        with pytest.raises(ClientError) as nobody:
+            pipeline.aws("sts").get_caller_identity()
+        assert nobody.value.response["Error"]["Code"] == "InvalidClientTokenId", nobody.value
+        pipeline.make("bootstrap", "ENV=local", credentials=admin)
+        as_admin = {s: pipeline.aws(s, admin) for s in ("s3", "sqs", "iam", "sns")}
+        admin_arn = as_admin["iam"].get_user(UserName=ADMIN)["User"]["Arn"]
+        ci = json.loads((pipeline.repo / "outputs" / "local.json").read_text())["ci"]
+        for arn in (ci["plan_role_arn"], ci["deploy_role_arn"]):  # the emulator's stand-in for OIDC trust
+            trust = as_admin["iam"].get_role(RoleName=arn.rsplit("/", 1)[1])["Role"]["AssumeRolePolicyDocument"]
+            trust = json.loads(trust) if isinstance(trust, str) else trust
+            callers = [s["Principal"]["AWS"] for s in trust["Statement"] if s["Sid"] == "EmulatorCaller"]
+            assert callers == [admin_arn], trust
+        plan = pipeline.assume(ci["plan_role_arn"], admin)
+        deploy = pipeline.assume(ci["deploy_role_arn"], admin)
+
+        step("the plan role plans every stack and checks drift; no secret value, no state write, no create")
+        pipeline.make("plan", "ENV=local", credentials=plan)
+        assert pipeline.planned_changes("plan") == set()
+        drift = pipeline.make("drift", "ENV=local", credentials=plan)
+        assert "no drift in local" in drift.stdout, drift.stdout[-3000:]
+        secret_arn = outputs["data"]["db_secret_arn"]
+        denied(pipeline.aws("secretsmanager", plan).get_secret_value, SecretId=secret_arn)
+        key = f"{LOCAL.state.key_prefix}/local/data.tfstate"
+        s3_plan = pipeline.aws("s3", plan)
+        s3_plan.get_object(Bucket=LOCAL.state.bucket, Key=key)  # reads its state: the plan needs it
+        denied(s3_plan.put_object, Bucket=LOCAL.state.bucket, Key=key, Body=b"{}")
+        denied(s3_plan.put_object, Bucket=LOCAL.state.bucket, Key=f"{key}.tflock", Body=b"{}")
+        denied(s3_plan.delete_object, Bucket=LOCAL.state.bucket, Key=key)
+        denied(pipeline.aws("sqs", plan).create_queue, QueueName="made-by-plan-local")
+        denied(pipeline.aws("ec2", plan).create_vpc, CidrBlock="10.9.0.0/16")
+        denied(pipeline.aws("iam", plan).create_role, RoleName="made-by-plan-local", AssumeRolePolicyDocument="{}")
+
+        step("the deploy role puts back an out-of-band change (FORCE=1 plans every stack) and reads no other state")
+        topic = outputs["monitoring"]["alarm_topic_arn"]
+        as_admin["sns"].set_topic_attributes(TopicArn=topic, AttributeName="DisplayName", AttributeValue="changed")
+        applied = pipeline.make("deploy", "ENV=local", "FORCE=1", credentials=deploy)
+        assert re.search(r"monitoring-local +applied", applied.stdout), applied.stdout[-3000:]
+        attributes = as_admin["sns"].get_topic_attributes(TopicArn=topic)["Attributes"]
+        assert attributes.get("DisplayName") != "changed"
+        s3_deploy = pipeline.aws("s3", deploy)
+        for other in ("dev", "staging", "prod"):
+            elsewhere = f"{LOCAL.state.key_prefix}/{other}/data.tfstate"
+            as_admin["s3"].put_object(Bucket=LOCAL.state.bucket, Key=elsewhere, Body=b"{}")
+            denied(s3_deploy.get_object, Bucket=LOCAL.state.bucket, Key=elsewhere)
+            denied(s3_deploy.put_object, Bucket=LOCAL.state.bucket, Key=elsewhere, Body=b"{}")
+            denied(s3_deploy.delete_object, Bucket=LOCAL.state.bucket, Key=elsewhere)
+            as_admin["s3"].delete_object(Bucket=LOCAL.state.bucket, Key=elsewhere)
+
+        step("the workers' task role (its policy on a role the administrator may assume): its own queue only")
+        task_role = outputs["compute"]["task_role_arn"].rsplit("/", 1)[1]
+        document = as_admin["iam"].get_role_policy(RoleName=task_role, PolicyName="video-worker")["PolicyDocument"]
+        document = json.loads(document) if isinstance(document, str) else document
+        statements = {s["Sid"]: s for s in document["Statement"]}
+        # Scopes the emulator cannot judge (kinesis, secretsmanager): the document names only this environment's.
+        assert statements["ReadIngestStream"]["Resource"] == [outputs["data"]["kinesis_stream_arn"]]
+        assert statements["RereadDatabaseSecret"]["Resource"] == [secret_arn]
+        trust = {"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"AWS": admin_arn},
+            "Action": "sts:AssumeRole",
+        }]}  # fmt: skip
+        probe = as_admin["iam"].create_role(RoleName=PROBE, AssumeRolePolicyDocument=json.dumps(trust))
+        as_admin["iam"].put_role_policy(
+            RoleName=PROBE,
+            PolicyName="video-worker",
+            PolicyDocument=json.dumps(EMULATOR_IAM.widen(document)),  # as an emulated CI role is widened
+        )
+        worker = pipeline.assume(probe["Role"]["Arn"], admin)
+        # A role that is not the environment's is out of the deploy role's reach (the emulator judges CreateRole
+        # on `*`, EMULATOR_IAM: the documents' tests show that a create outside its names is refused too).
+        denied(pipeline.aws("iam", deploy).delete_role_policy, RoleName=PROBE, PolicyName="video-worker")
+        denied(pipeline.aws("iam", deploy).put_role_policy, RoleName=PROBE, PolicyName="escape", PolicyDocument="{}")
+        sqs = pipeline.aws("sqs", worker)
+        own = outputs["data"]["dlq_url"]
+        sqs.send_message(QueueUrl=own, MessageBody="a failed job")
+        sqs.get_queue_attributes(QueueUrl=own, AttributeNames=["QueueArn"])
+        pipeline.aws("kinesis", worker).describe_stream_summary(StreamName=outputs["data"]["kinesis_stream_name"])
+        value = pipeline.aws("secretsmanager", worker).get_secret_value(SecretId=secret_arn)["SecretString"]
+        assert set(json.loads(value)) == {"username", "password"}
+        elsewhere = as_admin["sqs"].create_queue(QueueName="video-jobs-dlq-dev")["QueueUrl"]
+        denied(sqs.send_message, QueueUrl=elsewhere, MessageBody="a failed job")
+        denied(sqs.purge_queue, QueueUrl=own)  # not a worker's business
+        as_admin["sqs"].delete_queue(QueueUrl=elsewhere)
+        as_admin["iam"].delete_role_policy(RoleName=PROBE, PolicyName="video-worker")
+        as_admin["iam"].delete_role(RoleName=PROBE)
+    finally:
+        pipeline.enforce_iam(False)
+
+
 def faults_are_survived(pipeline: Pipeline, step) -> None:
     """Real faults on the real engine: a lock a crashed run left behind, and the tool killed mid-apply while
     a second checkout tries the same stack."""
@@ -605,6 +730,8 @@ def test_the_local_pipeline_end_to_end_with_the_real_engine(pipeline, capsys, re
     no_password_in_debug_logs(pipeline, outputs, step)
     faults_are_survived(pipeline, step)
     outputs = rds_takes_over_the_password(pipeline, outputs, step)
+    admin = administrator(pipeline)
+    ci_roles_hold_under_enforced_iam(pipeline, outputs, admin, step)
 
     step("an ECR image: resolved to its digest, compute alone applied; the same tag pushed again rolls out")
     ecr = pipeline.aws("ecr")
@@ -676,8 +803,14 @@ def test_the_local_pipeline_end_to_end_with_the_real_engine(pipeline, capsys, re
     assert not re.search(r" unchanged ", forced.stdout.split("deploy local: summary", 1)[1])
     pipeline.make("drift", "ENV=local")  # exit 0 again
 
-    step("destroy")
-    gone = pipeline.make("destroy", "ENV=local", "CONFIRM=local")
+    step("destroy, as the deploy role under enforced IAM")
+    pipeline.enforce_iam(True)
+    try:
+        ci = json.loads((pipeline.repo / "outputs" / "local.json").read_text())["ci"]
+        deployer = pipeline.assume(ci["deploy_role_arn"], admin)
+        gone = pipeline.make("destroy", "ENV=local", "CONFIRM=local", credentials=deployer)
+    finally:
+        pipeline.enforce_iam(False)
     order = [gone.stdout.index(f"=== destroy {s}") for s in reversed(STACKS)]
     assert order == sorted(order), "destroy runs in reverse dependency order"
     for stack in STACKS:

@@ -9,7 +9,9 @@ import shutil
 import signal
 import socket
 import subprocess
+import urllib.request
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import boto3
@@ -34,6 +36,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@dataclass(frozen=True)
+class Credentials:
+    """An identity's keys, as the AWS variables carry them."""
+
+    access_key_id: str
+    secret_access_key: str
+    session_token: str | None = None
+
+    def variables(self) -> dict[str, str]:
+        found = {"AWS_ACCESS_KEY_ID": self.access_key_id, "AWS_SECRET_ACCESS_KEY": self.secret_access_key}
+        return found | ({"AWS_SESSION_TOKEN": self.session_token} if self.session_token else {})
+
+
 class Pipeline:
     """The repository copy, the variables every make call gets, and the emulator's AWS."""
 
@@ -48,13 +63,20 @@ class Pipeline:
         Path(self.env["TF_PLUGIN_CACHE_DIR"]).mkdir()
         self.env["TF_BIN"] = engine
 
-    def make(self, *args: str, ok: bool = True, cwd: Path | None = None) -> subprocess.CompletedProcess:
-        """`make <args>` in the copy (or `cwd`, another checkout), its output kept in the transcript."""
+    def make(
+        self, *args: str, ok: bool = True, cwd: Path | None = None, credentials: Credentials | None = None
+    ) -> subprocess.CompletedProcess:
+        """`make <args>` in the copy (or `cwd`, another checkout), its output kept in the transcript. With
+        `credentials`, as that identity: the tool sends them to the emulator (EMULATOR_USE_CALLER_CREDENTIALS)
+        instead of its test keys."""
         args = (*args, TOOLCHAIN)
+        env = self.env
+        if credentials is not None:
+            env = {**self.env, **credentials.variables(), "EMULATOR_USE_CALLER_CREDENTIALS": "1"}
         proc = subprocess.run(
             ["make", *args],
             cwd=cwd or self.repo,
-            env=self.env,
+            env=env,
             capture_output=True,
             text=True,
             stdin=subprocess.DEVNULL,
@@ -94,14 +116,35 @@ class Pipeline:
         self.transcript += lines
         return proc.wait(timeout=600), "".join(lines)
 
-    def aws(self, service: str):
+    def aws(self, service: str, credentials: Credentials | None = None):
+        """A client of the emulator: with its test keys (an administrator while IAM is not enforced), or as
+        `credentials`."""
+        keys = credentials or Credentials("test", "test")
         return boto3.client(
             service,
             endpoint_url=self.endpoint,
             region_name=LOCAL.aws.region,
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
+            aws_access_key_id=keys.access_key_id,
+            aws_secret_access_key=keys.secret_access_key,
+            aws_session_token=keys.session_token,
         )
+
+    def enforce_iam(self, enforced: bool) -> None:
+        """Make the emulator judge every request by IAM from now on, or no request (its start: moto_server's
+        INITIAL_NO_AUTH_ACTION_COUNT, here changed at run time). While enforced, the test keys are nobody."""
+        request = urllib.request.Request(
+            f"{self.endpoint}/moto-api/reset-auth",
+            data=b"0" if enforced else b"inf",
+            headers={"Content-Type": "text/plain"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            assert answer.status == 200, answer.read()
+
+    def assume(self, role_arn: str, caller: Credentials) -> Credentials:
+        """The role's session credentials, assumed by `caller` (the emulator checks the role's trust)."""
+        got = self.aws("sts", caller).assume_role(RoleArn=role_arn, RoleSessionName="e2e")["Credentials"]
+        return Credentials(got["AccessKeyId"], got["SecretAccessKey"], got["SessionToken"])
 
     def workdir(self, stack: str) -> Path:
         return self.repo / "cdktf.out" / "stacks" / stack
