@@ -70,9 +70,10 @@ def promote(
     # FROM is synthesized once; the drift gate and the outputs for smoke share it.
     source_stacks = preparation.prepare("drift", src, outdir=outdir)
 
-    if not releases.tree_is_clean():
+    if changed := releases.uncommitted():
+        shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
         raise OperationFailed(
-            f"gate 1: the working tree has uncommitted changes; commit or stash them. {target} untouched"
+            f"gate 1: the working tree has uncommitted changes ({shown}); commit or stash them. {target} untouched"
         )
     _gate(1, "working tree is clean")
 

@@ -29,14 +29,14 @@ class Release:
     destroyed: bool = False  # True: the environment was destroyed (nothing runs there)
 
 
-def git(*args: str) -> str:
+def git(*args: str, strip: bool = True) -> str:
     try:
         proc = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False)
     except FileNotFoundError:
         raise UsageError("git is not installed (not on PATH): install it, the release records need it") from None
     if proc.returncode != 0:
         raise UsageError(f"git {' '.join(args)} failed: {proc.stderr.strip() or 'not a git checkout'}")
-    return proc.stdout.strip()
+    return proc.stdout.strip() if strip else proc.stdout
 
 
 def current_revision() -> str:
@@ -51,8 +51,15 @@ def revision_or_unknown() -> str:
         return ""
 
 
+def uncommitted() -> list[str]:
+    """The paths of the working tree that differ from the checked-out revision (changed, new or removed)."""
+    # -z: paths exactly as they are (no quoting of unusual bytes), each entry "XY path", a rename's old path after.
+    entries = git("status", "--porcelain", "-z", "--no-renames", strip=False).split("\0")
+    return [entry[3:] for entry in entries if len(entry) > 3]
+
+
 def tree_is_clean() -> bool:
-    return not git("status", "--porcelain")
+    return not uncommitted()
 
 
 def _prefix(env: EnvironmentConfig) -> str:

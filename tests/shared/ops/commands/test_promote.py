@@ -99,9 +99,12 @@ def test_happy_path_deploys_smokes_and_records(world, engine, capsys, monkeypatc
     assert "smoke staging:" in out and "promoted" in out
 
 
-def test_gate_1_dirty_tree(world, engine, repo):
+def test_gate_1_dirty_tree_names_what_is_uncommitted(world, engine, repo):
     (repo / "README.md").write_text("changed\n")
-    with pytest.raises(OperationFailed, match="gate 1: the working tree has uncommitted changes"):
+    (repo / "scratch.txt").write_text("new\n")
+    with pytest.raises(
+        OperationFailed, match=r"gate 1: the working tree has uncommitted changes \(README.md, scratch.txt\)"
+    ):
         promote("dev", "staging", **world)
     assert engine.calls() == []
     assert_staging_untouched(engine)
