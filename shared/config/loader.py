@@ -86,7 +86,7 @@ def _validation_problems(exc: ValidationError, data: dict[str, Any]) -> list[tup
     pruned = copy.deepcopy(data)
     for _ in range(5):  # unknown keys can only be nested so deep
         errors = exc.errors(include_url=False)
-        found += [pair for err in errors for pair in describe(err) if pair not in found]
+        found += [pair for err in errors for pair in describe(err, EnvironmentConfig) if pair not in found]
         unknown = [err["loc"] for err in errors if err["type"] == "extra_forbidden"]
         if not unknown:
             break

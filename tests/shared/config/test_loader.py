@@ -9,6 +9,8 @@ import pytest
 from pydantic import ValidationError
 
 from shared.config import ConfigError, available_environments, load_environment, load_environments
+from shared.config.compute import ComputeConfig
+from shared.config.data import KinesisConfig
 from shared.paths import ROOT
 from tests.support.synthesized import ENVIRONMENTS
 
@@ -112,9 +114,17 @@ def test_a_key_given_twice_is_an_error_not_a_silent_override(tmp_path):
 def test_unknown_key_is_a_typo_with_its_path_and_line(tmp_path):
     found = problems(tmp_path, MINIMAL + "data:\n  kinesis:\n    shard_cont: 2\n")
     assert found == [
-        f"{tmp_path / 'dev.yaml'}:7: data.kinesis.shard_cont: unknown key "
-        "(check the spelling; see `make config` for the known keys)"
+        f"{tmp_path / 'dev.yaml'}:7: data.kinesis.shard_cont: unknown key; did you mean shard_count? "
+        f"(data.kinesis takes: {', '.join(sorted(KinesisConfig.model_fields))})"
     ]
+
+
+def test_an_unknown_key_far_from_any_lists_what_its_section_takes(tmp_path):
+    (found,) = problems(tmp_path, MINIMAL + "compute:\n  zzz: 1\n")
+    assert found.endswith(
+        "compute.zzz: unknown key (compute takes: " + ", ".join(sorted(ComputeConfig.model_fields)) + ")"
+    )
+    assert "make config" not in found  # which fails with the same error
 
 
 def test_wrong_type_is_rejected_not_coerced(tmp_path):
