@@ -41,7 +41,8 @@ def _work(action: Action, job: Job, outcome: Outcome, *, announce: bool) -> None
         if action.skips_unchanged and (applied := unchanged_since(job, stack)):
             outcome.status = Status.UNCHANGED
             outcome.note = f"unchanged since {applied.since()} (skipped)"
-            return
+            return  # nothing to show: the summary says it was skipped
+        emit(f"\n=== {action.name} {stack.id}")
         initialize(job.engine, stack)
         if announce:
             steps.announce(job.engine, stack)
@@ -92,7 +93,7 @@ def _in_parallel(action: Action, job: Job, outcomes: list[Outcome], workers: int
     printing = threading.Lock()
 
     def one(index: int, outcome: Outcome) -> None:
-        OUTPUT.buffer = [f"\n=== {action.name} {outcome.stack.id}\n"]
+        OUTPUT.buffer = []
         try:
             _work(action, job, outcome, announce=index == 0)
         finally:
@@ -194,7 +195,6 @@ def _over_stacks(action: Action, job: Job) -> None:
                 _in_parallel(action, job, report.outcomes, workers)
             else:
                 for i, outcome in enumerate(report.outcomes):
-                    emit(f"\n=== {action.name} {outcome.stack.id}")
                     _work(action, job, outcome, announce=i == 0)
                     if outcome.status in (Status.FAILED, Status.REFUSED) and not action.read_only:
                         break  # later stacks are not touched

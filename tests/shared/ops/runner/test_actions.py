@@ -32,6 +32,7 @@ def test_a_rerun_with_nothing_changed_starts_no_engine_and_says_since_when(engin
     assert engine.calls() == []  # no init, no plan, no output: not one engine process but `version`
     out = capsys.readouterr().out
     assert out.count("unchanged since ") == 4 and out.count("(skipped)") == 4
+    assert "=== deploy" not in out  # no empty header for a skipped stack
     assert "recorded release" in out  # still a deploy of this revision
 
 
