@@ -50,16 +50,14 @@ def role_specs(env: EnvironmentConfig) -> tuple[RoleSpec, RoleSpec]:
 
 @dataclass(frozen=True)
 class CiRole:
-    kind: str  # deploy | plan
-    name: str
-    github_environment: str
-    session_seconds: int
-    used_by: str
+    """A CI role as it goes to AWS: its spec, its trust, and its permissions as managed policies."""
+
+    spec: RoleSpec
     trust: dict
     policies: tuple[dict, ...]  # customer-managed policies, each within POLICY_LIMIT
 
     def policy_names(self) -> list[str]:
-        return [f"{self.name}-{i}" for i in range(1, len(self.policies) + 1)]
+        return [f"{self.spec.name}-{i}" for i in range(1, len(self.policies) + 1)]
 
 
 def oidc_provider_arn(target: Target) -> str:
@@ -161,8 +159,7 @@ def ci_roles(target: Target, source: Target | None = None, caller: str | None = 
     deploy, plan = role_specs(target.env)
     documents = {"deploy": policies.deploy_policy(target, source), "plan": policies.plan_policy(target)}
     return tuple(  # type: ignore[return-value]
-        CiRole(spec.kind, spec.name, spec.github_environment, spec.session_seconds, spec.used_by,
-               trust_policy(target, spec, caller), deployed(documents[spec.kind], target, spec.name))
+        CiRole(spec, trust_policy(target, spec, caller), deployed(documents[spec.kind], target, spec.name))
         for spec in (deploy, plan)
     )  # fmt: skip
 

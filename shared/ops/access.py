@@ -81,17 +81,18 @@ def ensure_managed_policy(iam, target: Target, name: str, doc: dict, description
 
 
 def ensure_role(iam, target: Target, role: CiRole, boundary_arn: str, done: Done) -> str:
-    label = f"role {role.name}"
+    spec = role.spec
+    label = f"role {spec.name}"
     try:
-        found = iam.get_role(RoleName=role.name)["Role"]
+        found = iam.get_role(RoleName=spec.name)["Role"]
     except ClientError as exc:
         if _code(exc) != "NoSuchEntity":
             raise
         found = iam.create_role(
-            RoleName=role.name,
+            RoleName=spec.name,
             AssumeRolePolicyDocument=json.dumps(role.trust),
-            Description=f"CI {role.kind} role of {target.env.suffix}: {role.used_by}",
-            MaxSessionDuration=role.session_seconds,
+            Description=f"CI {spec.kind} role of {target.env.suffix}: {spec.used_by}",
+            MaxSessionDuration=spec.session_seconds,
             PermissionsBoundary=boundary_arn,
             Tags=[{"Key": "environment", "Value": target.env.suffix}, {"Key": "managed-by", "Value": "bootstrap"}],
         )["Role"]
@@ -103,23 +104,23 @@ def ensure_role(iam, target: Target, role: CiRole, boundary_arn: str, done: Done
     settle = _settler(done, label, created)
     trust = json.dumps(role.trust)
     settle("trust", _same(found["AssumeRolePolicyDocument"], role.trust),
-           lambda: iam.update_assume_role_policy(RoleName=role.name, PolicyDocument=trust))  # fmt: skip
-    settle(f"session {role.session_seconds} s", found.get("MaxSessionDuration") == role.session_seconds,
-           lambda: iam.update_role(RoleName=role.name, MaxSessionDuration=role.session_seconds))  # fmt: skip
+           lambda: iam.update_assume_role_policy(RoleName=spec.name, PolicyDocument=trust))  # fmt: skip
+    settle(f"session {spec.session_seconds} s", found.get("MaxSessionDuration") == spec.session_seconds,
+           lambda: iam.update_role(RoleName=spec.name, MaxSessionDuration=spec.session_seconds))  # fmt: skip
     settle("boundary", (found.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn") == boundary_arn,
-           lambda: iam.put_role_permissions_boundary(RoleName=role.name, PermissionsBoundary=boundary_arn))  # fmt: skip
+           lambda: iam.put_role_permissions_boundary(RoleName=spec.name, PermissionsBoundary=boundary_arn))  # fmt: skip
     wanted = [
-        ensure_managed_policy(iam, target, name, doc, f"CI {role.kind} role of {target.env.suffix}", done)
+        ensure_managed_policy(iam, target, name, doc, f"CI {spec.kind} role of {target.env.suffix}", done)
         for name, doc in zip(role.policy_names(), role.policies, strict=True)
     ]
-    attached = [p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName=role.name)["AttachedPolicies"]]
+    attached = [p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName=spec.name)["AttachedPolicies"]]
     for arn in wanted:
         settle(f"policy {arn.rsplit('/', 1)[-1]} attached", arn in attached,
-               lambda arn=arn: iam.attach_role_policy(RoleName=role.name, PolicyArn=arn))  # fmt: skip
-    prefix = _policy_arn(target, f"{role.name}-")
+               lambda arn=arn: iam.attach_role_policy(RoleName=spec.name, PolicyArn=arn))  # fmt: skip
+    prefix = _policy_arn(target, f"{spec.name}-")
     for arn in attached:  # ours from a larger earlier version
         if arn.startswith(prefix) and arn not in wanted:
-            iam.detach_role_policy(RoleName=role.name, PolicyArn=arn)
+            iam.detach_role_policy(RoleName=spec.name, PolicyArn=arn)
             iam.delete_policy(PolicyArn=arn)
             done.append((f"policy {arn.rsplit('/', 1)[-1]}", "removed (no longer needed)"))
     return found["Arn"]
@@ -144,7 +145,7 @@ def ensure_ci_roles(target: Target, source: Target | None, caller: str) -> tuple
         iam, target, name, doc, f"The most any role of {target.env.suffix} may do", done
     )
     arns = {
-        f"{role.kind}_role_arn": ensure_role(iam, target, role, boundary_arn, done)
+        f"{role.spec.kind}_role_arn": ensure_role(iam, target, role, boundary_arn, done)
         for role in ci_roles(target, source, caller)
     }
     return done, {**arns, "permissions_boundary_arn": boundary_arn}

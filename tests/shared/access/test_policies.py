@@ -218,7 +218,7 @@ def test_the_documents_fit_iams_limits_and_parliament_finds_nothing(synth, confi
     for role in ci_roles(t, None, "arn:aws:iam::123456789012:user/bootstrapper"):
         for doc in role.policies:
             assert len(json.dumps(doc, separators=(",", ":"))) <= 6144
-            assert findings(doc) == [], (role.name, findings(doc))
+            assert findings(doc) == [], (role.spec.name, findings(doc))
 
 
 @pytest.mark.parametrize("env", REAL)

@@ -27,12 +27,12 @@ def test_trust_is_this_repository_and_environment_only(synth, configs):
 
 def test_roles_are_named_sized_and_trusted_per_environment(synth, configs):
     deploy, plan = ci_roles(target(synth, configs, "staging"), target(synth, configs, "dev"), CALLER)
-    assert (deploy.name, deploy.github_environment, deploy.session_seconds) == (
+    assert (deploy.spec.name, deploy.spec.github_environment, deploy.spec.session_seconds) == (
         "streamflix-deploy-staging",
         "staging",
         7200,
     )
-    assert (plan.name, plan.github_environment, plan.session_seconds) == (
+    assert (plan.spec.name, plan.spec.github_environment, plan.spec.session_seconds) == (
         "streamflix-plan-staging",
         "staging-plan",
         3600,
