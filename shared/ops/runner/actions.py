@@ -155,6 +155,11 @@ def _producers_deployed(job: Job) -> None:
             )
 
 
+def _planned_speculatively(job: Job) -> None:
+    """A plan needs no deployed producer: a stack whose producers lack outputs is planned against placeholders,
+    with STACK= as without it."""
+
+
 def _never_or_destroyed(env: EnvironmentConfig) -> str:
     """Why a stack has no state, in words: the release records tell a destroy from a first time."""
     try:
@@ -246,7 +251,9 @@ class Action:
 
 
 ACTIONS = {
-    "plan": Action("plan", _plan_stack, _finish_read_only, read_only=True, reads_producers=True),
+    "plan": Action(
+        "plan", _plan_stack, _finish_read_only, read_only=True, neighbours=_planned_speculatively, reads_producers=True
+    ),
     "drift": Action("drift", _drift_stack, _finish_drift, read_only=True),
     "deploy": Action("deploy", _deploy_stack, _finish_deploy, skips_unchanged=True, guarded=True),
     "destroy": Action(

@@ -263,6 +263,16 @@ def test_deploy_never_plans_speculatively(engine, dev, run):
     assert not any(".speculative" in line for line in engine.log.read_text().splitlines())
 
 
+def test_a_targeted_plan_of_a_stack_whose_producers_were_never_deployed_is_speculative(engine, dev, run, capsys):
+    """As `make plan ENV=dev` plans it: STACK=compute alone is no reason to refuse what the full plan shows."""
+    assert run("plan", dev, stack_names="compute") == 0
+    summary = capsys.readouterr().out.split("plan dev: summary", 1)[1]
+    line = next(line for line in summary.splitlines() if "compute-dev" in line)
+    assert "planned" in line and "speculative:" in line and "not deployed" in line, line
+    assert "network-dev" not in summary.replace(line, "")  # only the stack asked for is planned
+    assert engine.commands("apply") == []
+
+
 def test_a_targeted_deploy_after_a_destroy_says_the_producer_was_destroyed(engine, dev, run):
     assert run("deploy", dev) == 0
     assert run("destroy", dev, confirm="dev") == 0
