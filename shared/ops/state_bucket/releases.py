@@ -29,14 +29,14 @@ class Release:
     destroyed: bool = False  # True: the environment was destroyed (nothing runs there)
 
 
-def git(*args: str, strip: bool = True) -> str:
+def git(*args: str) -> str:
     try:
         proc = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False)
     except FileNotFoundError:
         raise UsageError("git is not installed (not on PATH): install it, the release records need it") from None
     if proc.returncode != 0:
         raise UsageError(f"git {' '.join(args)} failed: {proc.stderr.strip() or 'not a git checkout'}")
-    return proc.stdout.strip() if strip else proc.stdout
+    return proc.stdout.rstrip("\n")  # only the newline: a status line begins with a blank that is its meaning
 
 
 def current_revision() -> str:
@@ -53,9 +53,10 @@ def revision_or_unknown() -> str:
 
 def uncommitted() -> list[str]:
     """The paths of the working tree that differ from the checked-out revision (changed, new or removed)."""
-    # -z: paths exactly as they are (no quoting of unusual bytes), each entry "XY path", a rename's old path after.
-    entries = git("status", "--porcelain", "-z", "--no-renames", strip=False).split("\0")
-    return [entry[3:] for entry in entries if len(entry) > 3]
+    # Each line "XY path". A path is any bytes: git quotes one holding a control character or (core.quotePath,
+    # whatever the user's setting) any byte outside ASCII, so every name decodes and prints as text.
+    lines = git("-c", "core.quotePath=true", "status", "--porcelain", "--no-renames").splitlines()
+    return [line[3:] for line in lines if line]
 
 
 def tree_is_clean() -> bool:
