@@ -184,7 +184,7 @@ EMULATOR_IAM = EmulatorIam(
             "judges a call on a role or a queue by its ARN only while it exists: CreateRole, CreateQueue, and the "
             "provider's reads that wait for a deleted one to be gone (GetRole, GetQueueAttributes) are requests on "
             "`*` to it, so a call scoped to the role's or queue's ARN is wrongly denied",
-            "those creates are also granted on `*` (judged_on_any)",
+            "those calls are also granted on `*` (judged_on_any)",
         ),
         IamWidening(
             "matches actions case-sensitively (IAM does not): `s3:getobject` would not allow GetObject",

@@ -155,11 +155,6 @@ def _producers_deployed(job: Job) -> None:
             )
 
 
-def _planned_speculatively(job: Job) -> None:
-    """A plan needs no deployed producer: a stack whose producers lack outputs is planned against placeholders,
-    with STACK= as without it."""
-
-
 def _never_or_destroyed(env: EnvironmentConfig) -> str:
     """Why a stack has no state, in words: the release records tell a destroy from a first time."""
     try:
@@ -242,8 +237,9 @@ class Action:
     # at a time, every stack's providers installed before the first, stopping at a failure or a refusal.
     read_only: bool = False
     reverse: bool = False  # dependants first
-    # With STACK=, what must hold of the stacks left out.
-    neighbours: Callable[[Job], None] = _producers_deployed
+    # With STACK=, what must hold of the stacks left out (None: nothing; a plan whose producers lack outputs
+    # is planned against placeholders, with STACK= as without it).
+    neighbours: Callable[[Job], None] | None = _producers_deployed
     applied: Status = Status.APPLIED  # what a stack whose apply finished is, when an interrupt comes
     reads_producers: bool = False  # the producers' outputs, read once first (to plan speculatively)
     skips_unchanged: bool = False  # a stack whose fingerprint is the one last applied is skipped
@@ -251,9 +247,7 @@ class Action:
 
 
 ACTIONS = {
-    "plan": Action(
-        "plan", _plan_stack, _finish_read_only, read_only=True, neighbours=_planned_speculatively, reads_producers=True
-    ),
+    "plan": Action("plan", _plan_stack, _finish_read_only, read_only=True, neighbours=None, reads_producers=True),
     "drift": Action("drift", _drift_stack, _finish_drift, read_only=True),
     "deploy": Action("deploy", _deploy_stack, _finish_deploy, skips_unchanged=True, guarded=True),
     "destroy": Action(

@@ -177,7 +177,7 @@ def _over_stacks(action: Action, job: Job) -> None:
     report = Report(action.name, job.env, [Outcome(s) for s in job.chosen])
     engine = job.engine
     try:
-        if job.selection is not None:
+        if job.selection is not None and action.neighbours is not None:
             action.neighbours(job)
         if action.reads_producers:
             job.produced = _producer_outputs(engine, job.prepared.ordered, job.chosen)
