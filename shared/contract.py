@@ -24,15 +24,28 @@ SECRET_KEYS = ("username", "password")
 # no host, because that secret is written before the cluster exists.
 GENERATED_SECRET_KEYS = ("engine", "port", "dbname", "username", "password")
 
-# The monitoring stack's alarms; each alarm is named streamflix-<id>-<suffix>. Smoke checks them all.
+# The monitoring stack's metric alarms; each alarm is named streamflix-<id>-<suffix>. Smoke checks them all.
 ALARM_IDS = (
     "kinesis-write-throttled",
     "kinesis-read-throttled",
     "kinesis-iterator-age",
     "dlq-messages",
+    "dlq-oldest-message-age",
+    "dlq-jobs-failing",
     "ecs-cpu-high",
     "ecs-memory-high",
     "ecs-tasks-below-desired",
     "aurora-capacity-high",
     "aurora-cpu-high",
+    "aurora-freeable-memory-low",
+    "aurora-connections-high",
+    "aurora-replica-lag",
+    "lease-table-throttled",
 )
+# The alarms the worker service watches while it deploys: one going into ALARM fails the deployment and ECS rolls
+# back. Named, not referenced: the service (compute) comes before the alarms (monitoring) in the stack order.
+DEPLOYMENT_ALARM_IDS = ("kinesis-iterator-age", "ecs-tasks-below-desired", "dlq-jobs-failing")
+# The composite alarm that pages: work piles up while workers are missing (monitoring stack, the paging topic).
+PAGING_ALARM_ID = "workers-missing-while-work-piles-up"
+# The EventBridge rules that send ECS's own events to the alarm topic (monitoring stack); smoke checks each.
+EVENT_RULE_IDS = ("worker-deployment-failed", "worker-stopped-unexpectedly")

@@ -94,6 +94,13 @@ IMITATIONS: tuple[Imitation, ...] = (
         "synthesized JSON is what proves it (tests/stacks/test_data.py)",
         not_created="aws_secretsmanager_secret_rotation",
     ),
+    Imitation(
+        "CloudWatch:PutCompositeAlarm",
+        "does not implement it (moto 5.2.5 answers every call with an error), so no composite alarm can be made",
+        "the paging alarm (workers missing while work piles up): an emulated environment does not create it, and "
+        "its rule and actions are proven on the synthesized JSON only (tests/stacks/test_monitoring.py)",
+        not_created="aws_cloudwatch_composite_alarm",
+    ),
 )
 
 

@@ -16,6 +16,7 @@ from shared.cdk.aws.appautoscaling_target import AppautoscalingTarget
 from shared.cdk.aws.ecs_cluster import EcsCluster, EcsClusterSetting
 from shared.cdk.aws.ecs_service import (
     EcsService,
+    EcsServiceAlarms,
     EcsServiceDeploymentCircuitBreaker,
     EcsServiceNetworkConfiguration,
 )
@@ -37,16 +38,14 @@ from shared.components.lease_tables import (
     LEASE_TABLE_ACTIONS,
 )
 from shared.components.log_group import EncryptedLogGroup
+from shared.components.worker_container import SCRATCH_VOLUME, worker_container
 from shared.config import EnvironmentConfig
-from shared.contract import SECRET_KEYS
+from shared.contract import DEPLOYMENT_ALARM_IDS, SECRET_KEYS
 from shared.image_ref import ECR
+from shared.naming import resource_name
 from shared.stack import PipelineStack
 from stacks.data import DataStack
 from stacks.network import POSTGRES_PORT, NetworkStack
-
-CONTAINER_NAME = "worker"
-SCRATCH_VOLUME = "scratch"
-WORK_DIR = "/work"  # the worker's working directory, on the scratch volume like /tmp
 
 
 def metrics_namespace(env: EnvironmentConfig) -> str:
@@ -147,6 +146,11 @@ class ComputeStack(PipelineStack):
                 assign_public_ip=network.tasks_need_public_ip,
             ),
             deployment_circuit_breaker=EcsServiceDeploymentCircuitBreaker(enable=True, rollback=True),
+            # Tasks that start but do not work (lag grows, tasks die, jobs fail) are caught by the alarms the
+            # circuit breaker cannot see; ECS fails the deployment and rolls back when one goes into ALARM.
+            alarms=EcsServiceAlarms(
+                alarm_names=[resource_name(env, a) for a in DEPLOYMENT_ALARM_IDS], enable=True, rollback=True
+            ),
             deployment_minimum_healthy_percent=100,
             deployment_maximum_percent=200,
             propagate_tags="SERVICE",
@@ -244,60 +248,41 @@ class ComputeStack(PipelineStack):
 
     def _container(self, data: DataStack) -> dict:
         env = self.env
-        return {
-            "name": CONTAINER_NAME,
-            "image": env.compute.image,
-            "essential": True,
-            "readonlyRootFilesystem": True,
-            "mountPoints": [
-                {"sourceVolume": SCRATCH_VOLUME, "containerPath": path, "readOnly": False}
-                for path in ("/tmp", WORK_DIR)
-            ],
-            "workingDirectory": WORK_DIR,
-            "linuxParameters": {"initProcessEnabled": True},
-            "environment": [
-                {"name": "KINESIS_STREAM_NAME", "value": data.stream.name},
-                # The KCL application: its name is the lease table's and the consumer library's metrics namespace.
-                {"name": "CONSUMER_APP_NAME", "value": data.consumer_app_name},
-                {"name": "CONSUMER_MODE", "value": env.data.kinesis.consumer},
-                {"name": "LEASE_TABLE_NAME", "value": data.lease_tables.lease_table.name},
-                *(
-                    [{"name": "STREAM_CONSUMER_ARN", "value": data.stream_consumer.arn}]
-                    if data.stream_consumer is not None
-                    else []
-                ),
-                {"name": "DLQ_URL", "value": data.dlq.url},
-                # Not in the secret: RDS's own holds only the username and password, and a generated password's
-                # is written before the cluster exists.
-                {"name": "DB_HOST", "value": data.cluster.endpoint},
-                {"name": "DB_PORT", "value": str(POSTGRES_PORT)},
-                {"name": "DB_DBNAME", "value": env.data.aurora.database_name},
-                {"name": "DB_ENGINE", "value": "postgres"},
-                # A generated password's new version is a new task definition: the service rolls, and each new
-                # task reads the new password from the secret as it starts. RDS rotates its own without a deploy.
-                *(
-                    []
-                    if env.data.aurora.rds_managed
-                    else [{"name": "DB_PASSWORD_VERSION", "value": str(env.data.aurora.password_version)}]
-                ),
-                {"name": "METRICS_NAMESPACE", "value": metrics_namespace(env)},
-                {"name": "AWS_REGION", "value": env.aws.region},
-                {"name": "TMPDIR", "value": "/tmp"},
-            ],
-            # The agent injects the username and password from the secret at task start; the password never
-            # sits in the task definition.
-            "secrets": [
-                {"name": f"DB_{key.upper()}", "valueFrom": f"{data.secret_arn}:{key}::"} for key in SECRET_KEYS
-            ],
-            "logConfiguration": {
-                "logDriver": "awslogs",
-                "options": {
-                    "awslogs-group": self.log_group.name,
-                    "awslogs-region": env.aws.region,
-                    "awslogs-stream-prefix": CONTAINER_NAME,
-                },
-            },
-        }
+        environment = [
+            {"name": "KINESIS_STREAM_NAME", "value": data.stream.name},
+            # The KCL application: its name is the lease table's and the consumer library's metrics namespace.
+            {"name": "CONSUMER_APP_NAME", "value": data.consumer_app_name},
+            {"name": "CONSUMER_MODE", "value": env.data.kinesis.consumer},
+            {"name": "LEASE_TABLE_NAME", "value": data.lease_tables.lease_table.name},
+            *(
+                [{"name": "STREAM_CONSUMER_ARN", "value": data.stream_consumer.arn}]
+                if data.stream_consumer is not None
+                else []
+            ),
+            {"name": "DLQ_URL", "value": data.dlq.url},
+            # Not in the secret: RDS's own holds only the username and password, and a generated password's
+            # is written before the cluster exists.
+            {"name": "DB_HOST", "value": data.cluster.endpoint},
+            {"name": "DB_PORT", "value": str(POSTGRES_PORT)},
+            {"name": "DB_DBNAME", "value": env.data.aurora.database_name},
+            {"name": "DB_ENGINE", "value": "postgres"},
+            # A generated password's new version is a new task definition: the service rolls, and each new
+            # task reads the new password from the secret as it starts. RDS rotates its own without a deploy.
+            *(
+                []
+                if env.data.aurora.rds_managed
+                else [{"name": "DB_PASSWORD_VERSION", "value": str(env.data.aurora.password_version)}]
+            ),
+            {"name": "METRICS_NAMESPACE", "value": metrics_namespace(env)},
+            {"name": "AWS_REGION", "value": env.aws.region},
+            {"name": "TMPDIR", "value": "/tmp"},
+        ]
+        # The agent injects the username and password from the secret at task start; the password never
+        # sits in the task definition.
+        secrets = [{"name": f"DB_{key.upper()}", "valueFrom": f"{data.secret_arn}:{key}::"} for key in SECRET_KEYS]
+        return worker_container(
+            env.compute, environment=environment, secrets=secrets, log_group=self.log_group.name, region=env.aws.region
+        )
 
     def _execution_statements(self, data: DataStack) -> list[dict]:
         statements = [
@@ -342,6 +327,13 @@ class ComputeStack(PipelineStack):
             ),
             statement(
                 "SendFailedJobs", ["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"], [data.dlq.arn]
+            ),
+            # A worker protects its own task from scale-in while a job runs, and reads that protection back; only
+            # tasks of this cluster (ECS offers no narrower resource: a task ARN is known only once it runs).
+            statement(
+                "ProtectOwnTaskFromScaleIn",
+                ["ecs:GetTaskProtection", "ecs:UpdateTaskProtection"],
+                [f"arn:{self.partition}:ecs:{self.region}:{self.account_id}:task/{self.cluster.name}/*"],
             ),
             # After a rotation a worker re-reads the password itself (ECS injects it only at task start):
             # without this, every new connection fails until the service is redeployed.

@@ -83,6 +83,13 @@ class DataStack(PipelineStack):
                     actions=["kms:Decrypt", "kms:GenerateDataKey*"],
                     condition={"StringEquals": {"aws:SourceAccount": self.account_id}},
                 ),
+                # ECS deployment failures and stopped workers reach the same topic through EventBridge.
+                ServiceGrant(
+                    sid="EcsEventsPublish",
+                    service="events.amazonaws.com",
+                    actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                    condition={"StringEquals": {"aws:SourceAccount": self.account_id}},
+                ),
             ],
         )
 

@@ -19,6 +19,10 @@ NO_TEST_OF_ITS_OWN = {
     "shared/arguments.py": "the argument table, tested through the command line (tests/shared/test_cli.py)",
     "shared/synthesis.py": "one call into synth_cache, tested in tests/shared/test_synth_cache.py",
     "shared/cdk/ephemeral.py": "a construct, asserted in the data stack's JSON (tests/stacks/test_data.py)",
+    "shared/components/alarms.py": "a builder of alarms, asserted in the monitoring stack's JSON "
+    "(tests/stacks/test_monitoring.py)",
+    "shared/components/worker_container.py": "a container definition, asserted in the compute stack's JSON "
+    "(tests/stacks/test_compute.py)",
     "shared/components/aurora_version.py": "locals, asserted in the data stack's JSON (tests/stacks/test_data.py)",
     "shared/components/database_password.py": "constructs, asserted in the data and compute stacks' JSON "
     "(tests/stacks/test_data.py, tests/stacks/test_compute.py)",

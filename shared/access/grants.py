@@ -131,13 +131,18 @@ GRANTS: dict[str, tuple[Named | Tagged | Related | Unscoped | Create, ...]] = {
         Named("cloudwatch", "arn:{partition}:cloudwatch:{region}:{account}:alarm:{name}", "alarm_name"),),
     "aws_cloudwatch_dashboard": (
         Named("cloudwatch", "arn:{partition}:cloudwatch::{account}:dashboard/{name}", "dashboard_name"),),
+    "aws_cloudwatch_composite_alarm": (
+        Named("cloudwatch", "arn:{partition}:cloudwatch:{region}:{account}:alarm:{name}", "alarm_name"),),
+    "aws_cloudwatch_event_rule": (Named("events", "arn:{partition}:events:{region}:{account}:rule/{name}"),),
     "aws_sns_topic": (Named("sns", "arn:{partition}:sns:{region}:{account}:{name}"),),
     # Parts of a resource above, reached through it: a role's policies through the role, a queue's policy through
-    # the queue, a subscription through its topic.
+    # the queue, a subscription and a topic's policy through its topic, an event target through its rule.
     "aws_iam_role_policy": (),
     "aws_iam_role_policy_attachment": (),
     "aws_sqs_queue_policy": (),
     "aws_sns_topic_subscription": (),
+    "aws_sns_topic_policy": (),
+    "aws_cloudwatch_event_target": (),
 }  # fmt: skip
 
 # The RDS-managed secret: RDS's name for it, and the tag RDS puts on it naming its cluster.

@@ -48,6 +48,28 @@ class ComputeConfig(Section):
         description="Fargate ephemeral storage (GiB) behind the worker's scratch volume at /tmp and its work "
         "directory; the root filesystem stays read-only.",
     )
+    stop_timeout_seconds: int = Field(
+        120,
+        ge=2,
+        le=120,
+        description="Seconds a worker gets between the SIGTERM that stops it (a deploy, a scale-in) and the "
+        "SIGKILL: the time to stop taking leases, checkpoint and release them. Fargate's default is 30; 120 is "
+        "its maximum, and a video job's checkpoint needs it.",
+    )
+    health_check_command: tuple[str, ...] = Field(
+        ("CMD-SHELL", 'test -n "$(find /tmp/worker-heartbeat -mmin -2 2>/dev/null)"'),
+        description="The worker container's health check, in ECS's form (CMD and its arguments, or CMD-SHELL and "
+        "one command line). The default asks that the worker touched /tmp/worker-heartbeat in the last two "
+        "minutes, so a hung worker is replaced, not only a dead one.",
+        strict=False,
+    )
+    health_check_start_period_seconds: int = Field(
+        60,
+        ge=0,
+        le=300,
+        description="Seconds after a worker starts during which a failing health check does not count (ECS "
+        "allows 0-300): the time it needs to take its first leases.",
+    )
     autoscaling: bool = Field(
         True,
         description="Scale the service between min_count and max_count. false runs exactly desired_count "
@@ -73,5 +95,12 @@ class ComputeConfig(Section):
                     f"{self.desired_count} is outside min_count..max_count ({self.min_count}..{self.max_count})",
                 )
             )
+        command = self.health_check_command
+        if not command or command[0] not in ("CMD", "CMD-SHELL"):
+            problems.append(("health_check_command", f"must start with CMD or CMD-SHELL, got {list(command)}"))
+        elif len(command) < 2 or not all(part.strip() for part in command[1:]):
+            problems.append(("health_check_command", f"{command[0]} needs a command after it, got {list(command)}"))
+        elif command[0] == "CMD-SHELL" and len(command) != 2:
+            problems.append(("health_check_command", f"CMD-SHELL takes one command line, got {len(command) - 1}"))
         raise_if(problems)
         return self

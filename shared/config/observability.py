@@ -49,3 +49,36 @@ class MonitoringConfig(Section):
         90, ge=10, le=100, description="Aurora capacity, as a share of max_acu, that raises an alarm."
     )
     aurora_cpu_percent: int = Field(80, ge=1, le=100, description="Aurora CPU that raises an alarm.")
+    dlq_age_percent: int = Field(
+        50,
+        ge=1,
+        le=99,
+        description="Age of the oldest failed job, as a share of the dead-letter queue's retention, that raises "
+        "an alarm: the rest of the retention is the time left to look at it before SQS deletes it unseen.",
+    )
+    aurora_freeable_memory_percent: int = Field(
+        10,
+        ge=1,
+        le=50,
+        description="The writer's freeable memory, as a share of its memory at max_acu (2 GiB an ACU), that raises "
+        "an alarm while it runs at max_acu: below it, it can grow no further and starts to swap.",
+    )
+    aurora_connections_percent: int = Field(
+        80,
+        ge=10,
+        le=100,
+        description="Connections to the writer, as a share of max_connections at max_acu, that raise an alarm: "
+        "past max_connections new workers cannot connect.",
+    )
+    aurora_replica_lag_ms: int = Field(
+        2000,
+        ge=100,
+        description="Replica lag (ms) that raises an alarm: a reader this far behind serves stale metadata, and a "
+        "failover to it loses nothing but waits for it.",
+    )
+    paging_endpoint: HttpsUrl | None = Field(
+        None,
+        description="HTTPS endpoint of the paging service (a PagerDuty or Opsgenie CloudWatch integration URL) "
+        "that the composite alarm pages: workers missing while work piles up. Required in a protected "
+        "environment.",
+    )

@@ -64,6 +64,19 @@ def protected_alerts_someone(get: Get) -> Problems:
     ]
 
 
+def protected_pages_someone(get: Get) -> Problems:
+    """An e-mail wakes nobody at night: the composite alarm of a protected environment (workers missing while
+    work piles up) must reach a paging service."""
+    if _protected(get) and get("monitoring.paging_endpoint") is None:
+        return [
+            (
+                "monitoring.paging_endpoint",
+                "a protected environment must page someone: name the HTTPS endpoint of the paging service",
+            )
+        ]
+    return []
+
+
 def protected_database_survives_an_instance(get: Get) -> Problems:
     if not _protected(get):
         return []
@@ -115,6 +128,7 @@ RULES: tuple[Callable[[Get], Problems], ...] = (
     prod_is_protected,
     protected_keeps_its_data,
     protected_alerts_someone,
+    protected_pages_someone,
     protected_database_survives_an_instance,
     emulator_settings_only_in_an_emulator,
     workers_fit_the_shards,

@@ -320,3 +320,39 @@ def test_the_worker_has_scratch_space_and_a_read_only_root(synth, configs, env):
     assert container["readonlyRootFilesystem"] is True
     assert {m["containerPath"] for m in container["mountPoints"] if m["sourceVolume"] == "scratch"} == {"/tmp", "/work"}
     assert container["workingDirectory"] == "/work"
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_a_worker_gets_its_stop_timeout_and_a_health_check_that_catches_a_hung_one(synth, configs, env):
+    cfg = configs[env].compute
+    (container,) = json.loads(synth.one(S, env, "aws_ecs_task_definition")["container_definitions"])
+    # Fargate's default of 30 s cuts a checkpoint short; 120 s is its maximum.
+    assert container["stopTimeout"] == cfg.stop_timeout_seconds == 120
+    check = container["healthCheck"]
+    assert check["command"] == list(cfg.health_check_command)
+    assert check["command"][0] == "CMD-SHELL" and "/tmp/worker-heartbeat -mmin -2" in check["command"][1]
+    assert check["startPeriod"] == cfg.health_check_start_period_seconds
+    # Three failures 30 s apart: a stale heartbeat replaces the worker within about two minutes.
+    assert (check["interval"], check["timeout"], check["retries"]) == (30, 5, 3)
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_a_deployment_that_starts_workers_that_do_not_work_is_rolled_back(synth, env):
+    from shared.contract import DEPLOYMENT_ALARM_IDS
+
+    service = synth.one(S, env, "aws_ecs_service")
+    names = [f"streamflix-{a}-{env}" for a in DEPLOYMENT_ALARM_IDS]
+    assert service["alarms"] == {"alarm_names": names, "enable": True, "rollback": True}
+    assert service["deployment_circuit_breaker"] == {"enable": True, "rollback": True}
+    # Named, not referenced: each is an alarm the monitoring stack makes, under exactly that name.
+    made = {a["alarm_name"] for a in synth.resources("monitoring", env, "aws_cloudwatch_metric_alarm").values()}
+    assert set(names) <= made
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_a_worker_may_protect_tasks_of_its_own_cluster_from_scale_in_and_nothing_else(synth, env):
+    protect = statements(synth, env, "task_policy")["ProtectOwnTaskFromScaleIn"]
+    assert protect["Action"] == ["ecs:GetTaskProtection", "ecs:UpdateTaskProtection"]
+    (resource,) = protect["Resource"]
+    assert resource.startswith("arn:aws:ecs:") and resource.endswith(":task/${aws_ecs_cluster.cluster.name}/*")
+    assert not any("ecs:" in a for s in statements(synth, env, "execution_policy").values() for a in s["Action"])

@@ -9,7 +9,7 @@ from pathlib import Path
 import boto3
 
 from shared.config import EnvironmentConfig
-from shared.contract import ALARM_IDS, SECRET_KEYS
+from shared.contract import ALARM_IDS, EVENT_RULE_IDS, PAGING_ALARM_ID, SECRET_KEYS
 from shared.naming import resource_name
 
 
@@ -24,7 +24,8 @@ def mocked_client(service: str, region: str = "us-east-1"):
 def create_pipeline(env: EnvironmentConfig, *, skip: frozenset[str] = frozenset()) -> dict:
     """Create the environment's resources (minus those named in `skip`); return its outputs by stack.
 
-    `skip` takes: stream, instance, alarm:<id>. The running task count follows MOTO_ECS_SERVICE_RUNNING.
+    `skip` takes: stream, instance, alarm:<id> (the paging alarm's too), rule:<id>, target:<id>. The running task
+    count follows MOTO_ECS_SERVICE_RUNNING.
     """
     region = env.aws.region
     name = lambda part: resource_name(env, part)  # noqa: E731
@@ -86,6 +87,23 @@ def create_pipeline(env: EnvironmentConfig, *, skip: frozenset[str] = frozenset(
                 Threshold=0,
                 ComparisonOperator="GreaterThanThreshold",
             )
+    if f"alarm:{PAGING_ALARM_ID}" not in skip:
+        # moto serves no PutCompositeAlarm (shared/emulator_quirks.py): its backend makes one as AWS would.
+        from moto.cloudwatch.models import cloudwatch_backends
+        from moto.core import DEFAULT_ACCOUNT_ID
+
+        rule = " AND ".join(f'ALARM("{name(a)}")' for a in ("kinesis-iterator-age", "ecs-tasks-below-desired"))
+        cloudwatch_backends[DEFAULT_ACCOUNT_ID][region].put_metric_alarm(
+            name(PAGING_ALARM_ID), None, None, None, None, None, None, None, "", [], [], rule=rule
+        )
+    sns = mocked_client("sns", region)
+    topic = sns.create_topic(Name=name("alarms"))["TopicArn"]
+    events = mocked_client("events", region)
+    for rule in EVENT_RULE_IDS:
+        if f"rule:{rule}" not in skip:
+            events.put_rule(Name=name(rule), EventPattern=json.dumps({"source": ["aws.ecs"]}))
+            if f"target:{rule}" not in skip:
+                events.put_targets(Rule=name(rule), Targets=[{"Id": "alarms", "Arn": topic}])
     return {
         "network": {"vpc_id": "vpc-0123"},
         "data": {
@@ -96,7 +114,7 @@ def create_pipeline(env: EnvironmentConfig, *, skip: frozenset[str] = frozenset(
             "rds_cluster_endpoint": endpoint,
         },
         "compute": {"ecs_cluster_name": cluster, "ecs_service_name": service},
-        "monitoring": {"alarm_names": [name(a) for a in ALARM_IDS]},
+        "monitoring": {"alarm_names": [name(a) for a in ALARM_IDS], "alarm_topic_arn": topic},
     }
 
 

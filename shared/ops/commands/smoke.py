@@ -17,7 +17,8 @@ from pathlib import Path
 from botocore.exceptions import ClientError
 
 from shared.config import EnvironmentConfig
-from shared.contract import ALARM_IDS, SECRET_KEYS
+from shared.contract import ALARM_IDS, EVENT_RULE_IDS, PAGING_ALARM_ID, SECRET_KEYS
+from shared.emulator_quirks import not_created
 from shared.errors import OperationFailed, UsageError
 from shared.naming import resource_name
 from shared.ops.aws import check_credentials, client, new_session
@@ -166,11 +167,41 @@ class Smoke:
 
     def alarms(self) -> str:
         expected = [resource_name(self.env, a) for a in ALARM_IDS]
-        found = {a["AlarmName"] for a in self.client("cloudwatch").describe_alarms(AlarmNames=expected)["MetricAlarms"]}
+        if not (self.env.emulated and not_created("aws_cloudwatch_composite_alarm")):
+            expected.append(resource_name(self.env, PAGING_ALARM_ID))
+        found = set()
+        paginator = self.client("cloudwatch").get_paginator("describe_alarms")
+        for i in range(0, len(expected), 100):  # DescribeAlarms takes at most 100 names
+            for page in paginator.paginate(
+                AlarmNames=expected[i : i + 100], AlarmTypes=["MetricAlarm", "CompositeAlarm"]
+            ):
+                found |= {a["AlarmName"] for kind in ("MetricAlarms", "CompositeAlarms") for a in page.get(kind, [])}
         missing = [a for a in expected if a not in found]
         if missing:
             raise _Fail(f"missing {', '.join(missing)}")
         return f"all {len(expected)} alarms exist"
+
+    def event_rules(self) -> str:
+        events = self.client("events")
+        problems = []
+        for rule in (resource_name(self.env, r) for r in EVENT_RULE_IDS):
+            try:
+                state = events.describe_rule(Name=rule)["State"]
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "ResourceNotFoundException":
+                    raise
+                problems.append(f"{rule} is missing")
+                continue
+            if state != "ENABLED":
+                problems.append(f"{rule} is {state}")
+                continue
+            targets = [t["Arn"] for t in events.list_targets_by_rule(Rule=rule)["Targets"]]
+            topic = self.out.get("monitoring", {}).get("alarm_topic_arn")
+            if not targets or (topic and topic not in targets):
+                problems.append(f"{rule} does not send to the alarm topic")
+        if problems:
+            raise _Fail("; ".join(problems))
+        return f"all {len(EVENT_RULE_IDS)} rules send to the alarm topic"
 
     def checks(self) -> list[tuple[str, Callable[[], str]]]:
         return [
@@ -182,6 +213,7 @@ class Smoke:
             ("Aurora cluster and instance", self.aurora),
             ("database secret", self.secret),
             ("alarms exist", self.alarms),
+            ("ECS events reach the alarm topic", self.event_rules),
         ]
 
     def run(self) -> list[Check]:

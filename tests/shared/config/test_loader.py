@@ -199,7 +199,8 @@ def test_a_typo_elsewhere_does_not_hide_an_unprotected_prod_database(tmp_path):
     assert "data.aurora.deletion_protection: must be true in a protected environment" in text
     assert "data.secret_recovery_window_days: must be 7-30" in text
     assert "monitoring.alarm_emails: a protected environment must alert someone" in text
-    assert len(found) == 5
+    assert "monitoring.paging_endpoint: a protected environment must page someone" in text
+    assert len(found) == 6
 
 
 def test_bad_suffix_override(tmp_path):
@@ -397,11 +398,19 @@ PROTECTED = (
 )
 
 
-def test_a_protected_environment_must_alert_someone(tmp_path):
-    (found,) = problems(tmp_path, PROTECTED, name="qa")
-    assert "monitoring.alarm_emails: a protected environment must alert someone" in found
-    write(tmp_path, "qa", PROTECTED + "monitoring:\n  alarm_https_endpoints: [https://pager.example/hook]\n")
-    assert load_environment("qa", directory=tmp_path).monitoring.alarm_https_endpoints
+def test_a_protected_environment_must_alert_and_page_someone(tmp_path):
+    alert, page = problems(tmp_path, PROTECTED, name="qa")
+    assert "monitoring.alarm_emails: a protected environment must alert someone" in alert
+    assert "monitoring.paging_endpoint: a protected environment must page someone" in page
+    write(
+        tmp_path,
+        "qa",
+        PROTECTED + "monitoring:\n  alarm_https_endpoints: [https://pager.example/hook]\n"
+        "  paging_endpoint: https://pager.example/page\n",
+    )
+    monitoring = load_environment("qa", directory=tmp_path).monitoring
+    assert monitoring.alarm_https_endpoints and monitoring.paging_endpoint == "https://pager.example/page"
+    assert problems(tmp_path, MINIMAL + "monitoring:\n  paging_endpoint: http://pager.example\n")
 
 
 def test_an_alarm_endpoint_is_https(tmp_path):
@@ -580,3 +589,33 @@ def test_an_unknown_name_far_from_any_environment_suggests_nothing():
     with pytest.raises(ConfigError) as exc:
         load_environment("qa")
     assert "did you mean" not in exc.value.problems[0]
+
+
+@pytest.mark.parametrize(
+    ("command", "message"),
+    [
+        ("[]", "must start with CMD or CMD-SHELL, got []"),
+        ("[/bin/healthy]", "must start with CMD or CMD-SHELL, got ['/bin/healthy']"),
+        ("[CMD]", "CMD needs a command after it"),
+        ("[CMD-SHELL, '  ']", "CMD-SHELL needs a command after it"),
+        ("[CMD-SHELL, 'test -f /a', 'test -f /b']", "CMD-SHELL takes one command line, got 2"),
+    ],
+)
+def test_a_health_check_is_in_ecss_form(tmp_path, command, message):
+    found = problems(tmp_path, MINIMAL + f"compute:\n  health_check_command: {command}\n")
+    assert [p for p in found if "compute.health_check_command" in p and message in p], found
+
+
+def test_a_health_check_in_ecss_form_is_taken(tmp_path):
+    write(tmp_path, "dev", MINIMAL + "compute:\n  health_check_command: [CMD, /usr/bin/worker, health]\n")
+    assert load_environment("dev", directory=tmp_path).compute.health_check_command == (
+        "CMD",
+        "/usr/bin/worker",
+        "health",
+    )
+
+
+@pytest.mark.parametrize(("key", "value"), [("stop_timeout_seconds", 121), ("health_check_start_period_seconds", 301)])
+def test_worker_stop_and_start_times_stay_within_what_fargate_allows(tmp_path, key, value):
+    found = problems(tmp_path, MINIMAL + f"compute:\n  {key}: {value}\n")
+    assert any(f"compute.{key}" in p for p in found), found

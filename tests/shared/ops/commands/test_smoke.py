@@ -40,7 +40,8 @@ def test_a_healthy_environment_passes(dev, tmp_path, capsys):
     assert "read back" in table["stream record round trip"][1]
     assert "depth 0" in table["dead-letter queue"][1]
     assert "1 of 1 tasks running" in out
-    assert "8 passed, 0 failed" in out
+    assert "9 passed, 0 failed" in out
+    assert "all 16 alarms exist" in table["alarms exist"][1]
 
 
 def test_stream_missing(dev, tmp_path, capsys):
@@ -98,6 +99,34 @@ def test_alarm_missing(dev, tmp_path, capsys):
     code, table, _ = results(dev, outputs, tmp_path, capsys)
     assert code == 1 and failures(table) == ["alarms exist"]
     assert "missing streamflix-dlq-messages-dev" in table["alarms exist"][1]
+
+
+def test_a_real_environment_without_its_paging_alarm_fails(dev, tmp_path, capsys):
+    outputs = create_pipeline(dev, skip=frozenset({"alarm:workers-missing-while-work-piles-up"}))
+    code, table, _ = results(dev, outputs, tmp_path, capsys)
+    assert code == 1 and failures(table) == ["alarms exist"]
+    assert table["alarms exist"][1] == "missing streamflix-workers-missing-while-work-piles-up-dev"
+
+
+def test_an_emulated_environment_is_not_asked_for_the_composite_alarm_the_emulator_cannot_make(dev, monkeypatch):
+    local = load_environment("local")
+    outputs = create_pipeline(local, skip=frozenset({"alarm:workers-missing-while-work-piles-up"}))
+    real = smoke.client  # moto's in-process mock, not local's emulator endpoint
+    monkeypatch.setattr(smoke, "client", lambda service, env, region=None, session=None: real(service, dev, region))
+    assert smoke.Smoke(local, outputs).alarms() == "all 15 alarms exist"
+
+
+@pytest.mark.parametrize(
+    ("skip", "detail"),
+    [
+        ("rule:worker-stopped-unexpectedly", "streamflix-worker-stopped-unexpectedly-dev is missing"),
+        ("target:worker-deployment-failed", "streamflix-worker-deployment-failed-dev does not send to the alarm topic"),
+    ],
+)
+def test_an_ecs_event_rule_missing_or_sending_nowhere_fails(dev, tmp_path, capsys, skip, detail):
+    code, table, _ = results(dev, create_pipeline(dev, skip=frozenset({skip})), tmp_path, capsys)
+    assert code == 1 and failures(table) == ["ECS events reach the alarm topic"]
+    assert table["ECS events reach the alarm topic"][1] == detail
 
 
 def test_no_outputs_file_says_what_to_run(dev, tmp_path):
