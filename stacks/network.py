@@ -1,4 +1,4 @@
-"""The network stack: VPC, public and private subnets over the AZs, NAT, flow logs, security groups."""
+"""The network stack: VPC, public and private subnets over the AZs, NAT, VPC endpoints, flow logs, security groups."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from shared.cdk.aws.route_table_association import RouteTableAssociation
 from shared.cdk.aws.security_group import SecurityGroup
 from shared.cdk.aws.subnet import Subnet
 from shared.cdk.aws.vpc import Vpc
+from shared.cdk.aws.vpc_endpoint import VpcEndpoint
 from shared.cdk.aws.vpc_security_group_egress_rule import (
     VpcSecurityGroupEgressRule,
 )
@@ -38,6 +39,11 @@ from shared.stack import PipelineStack
 
 POSTGRES_PORT = 5432
 HTTPS_PORT = 443
+# Free, and routed by the route tables: every environment has them.
+GATEWAY_SERVICES = ("s3", "dynamodb")
+# What the workers and the ECS agent call, with network.interface_endpoints: the stream, the DLQ, logs and
+# metrics, the database secret, STS (the SDKs' regional credential calls) and a private ECR registry.
+INTERFACE_SERVICES = ("kinesis-streams", "sqs", "logs", "monitoring", "secretsmanager", "sts", "ecr.api", "ecr.dkr")
 
 
 class NetworkStack(PipelineStack):
@@ -129,8 +135,10 @@ class NetworkStack(PipelineStack):
                     depends_on=[igw],
                 )
             )
+        route_tables = [public_rt]
         for i, subnet in enumerate(self.private_subnets):
             rt = RouteTable(self, f"private_{i}_rt", vpc_id=self.vpc.id, tags={"Name": self.name(f"private-{i + 1}")})
+            route_tables.append(rt)
             if nats:
                 # One NAT per AZ keeps an AZ outage local; a single NAT is shared to save cost.
                 Route(
@@ -149,6 +157,7 @@ class NetworkStack(PipelineStack):
 
         self._flow_logs()
         self._security_groups()
+        self._endpoints(route_tables)
 
         self.output("vpc_id", self.vpc.id, "ID of the pipeline VPC.")
         self.output("vpc_cidr", self.vpc.cidr_block, "IPv4 CIDR block of the VPC.")
@@ -159,6 +168,12 @@ class NetworkStack(PipelineStack):
             "IDs of the private subnets, one per AZ (database; tasks when NAT exists).",
         )
         self.output("task_security_group_id", self.task_security_group.id, "Security group of the ECS tasks.")
+        self.output(
+            "vpc_endpoint_ids",
+            {service: e.id for service, e in self.endpoints.items()},
+            "IDs of the VPC endpoints by service: the S3 and DynamoDB gateways, and the interface endpoints where "
+            "network.interface_endpoints is on.",
+        )
         self.output(
             "database_security_group_id",
             self.database_security_group.id,
@@ -254,15 +269,23 @@ class NetworkStack(PipelineStack):
                 POSTGRES_PORT,
                 "PostgreSQL to the metadata database",
             ),
-            (
-                "tasks_https",
-                VpcSecurityGroupEgressRule,
-                tasks,
-                "0.0.0.0/0",
-                HTTPS_PORT,
-                "HTTPS to AWS APIs and the container registry",
-            ),
         ]
+        internet = self.env.network.internet_https
+        if not self.env.network.interface_endpoints:
+            rules.append(
+                (
+                    "tasks_https",
+                    VpcSecurityGroupEgressRule,
+                    tasks,
+                    "0.0.0.0/0",
+                    HTTPS_PORT,
+                    "HTTPS to AWS APIs and the container registry",
+                )
+            )
+        elif internet is not None:  # the endpoints carry AWS's APIs; the internet only what the config says
+            rules.append(
+                ("tasks_https", VpcSecurityGroupEgressRule, tasks, "0.0.0.0/0", HTTPS_PORT, f"HTTPS to {internet}")
+            )
         for rule_id, kind, group, peer, port, description in rules:
             peer_arg = {"cidr_ipv4": peer} if peer == "0.0.0.0/0" else {"referenced_security_group_id": peer}
             kind(
@@ -274,4 +297,92 @@ class NetworkStack(PipelineStack):
                 to_port=port,
                 description=description,
                 **peer_arg,
+            )
+
+    def _endpoints(self, route_tables: list[RouteTable]) -> None:
+        """S3 and DynamoDB gateway endpoints on every route table (free; KCL's lease traffic and ECR's image layers
+        stay off NAT), and with network.interface_endpoints the interface endpoints of INTERFACE_SERVICES in the
+        private subnets, admitting HTTPS from the tasks only; the tasks' HTTPS egress then narrows to them.
+
+        Each endpoint's policy lets only this account's principals use it (an identity perimeter: stolen
+        credentials of another account cannot carry data out through it). The gateways also keep requests to
+        this account's buckets and tables (a resource perimeter), but for the AWS-owned bucket ECR keeps image
+        layers in; the interface services do not all give a resource account (PutMetricData, STS), so theirs
+        stop at the identity perimeter."""
+        region, account = self.region, self.account_id
+        principal = {"StringEquals": {"aws:PrincipalAccount": account}}
+        resource = {"StringEquals": {"aws:PrincipalAccount": account, "aws:ResourceAccount": account}}
+
+        def policy(*statements: dict) -> str:
+            return json.dumps({"Version": "2012-10-17", "Statement": list(statements)}, sort_keys=True)
+
+        def allow(sid: str, condition: dict, action: str = "*", resources: str | list[str] = "*") -> dict:
+            return {
+                "Sid": sid,
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": action,
+                "Resource": resources,
+                "Condition": condition,
+            }
+
+        ecr_layers = f"arn:{self.partition}:s3:::prod-{region}-starport-layer-bucket/*"
+        gateway_policies = {
+            "s3": policy(
+                allow("ThisAccountsBuckets", resource),
+                allow("EcrImageLayers", principal, "s3:GetObject", [ecr_layers]),
+            ),
+            "dynamodb": policy(allow("ThisAccountsTables", resource)),
+        }
+        self.endpoints: dict[str, VpcEndpoint] = {}
+        for service in GATEWAY_SERVICES:
+            self.endpoints[service] = VpcEndpoint(
+                self,
+                f"endpoint_{service}",
+                vpc_id=self.vpc.id,
+                service_name=f"com.amazonaws.{region}.{service}",
+                vpc_endpoint_type="Gateway",
+                route_table_ids=[rt.id for rt in route_tables],
+                policy=gateway_policies[service],
+                tags={"Name": self.name(f"{service}-endpoint")},
+            )
+        if not self.env.network.interface_endpoints:
+            return
+
+        endpoint_sg = SecurityGroup(
+            self,
+            "endpoints_sg",
+            name=self.name("endpoints"),
+            description="Interface endpoints: HTTPS from the video workers only",
+            vpc_id=self.vpc.id,
+            tags={"Name": self.name("endpoints")},
+        )
+        tasks = self.task_security_group.id
+        VpcSecurityGroupIngressRule(
+            self, "endpoints_from_tasks", security_group_id=endpoint_sg.id, ip_protocol="tcp", from_port=HTTPS_PORT,
+            to_port=HTTPS_PORT, referenced_security_group_id=tasks, description="HTTPS from the video workers",
+        )  # fmt: skip
+        VpcSecurityGroupEgressRule(
+            self, "tasks_to_endpoints", security_group_id=tasks, ip_protocol="tcp", from_port=HTTPS_PORT,
+            to_port=HTTPS_PORT, referenced_security_group_id=endpoint_sg.id,
+            description="HTTPS to the interface endpoints of AWS APIs",
+        )  # fmt: skip
+        for service in GATEWAY_SERVICES:  # the gateways are reached by their prefix lists' addresses
+            VpcSecurityGroupEgressRule(
+                self, f"tasks_to_{service}", security_group_id=tasks, ip_protocol="tcp", from_port=HTTPS_PORT,
+                to_port=HTTPS_PORT, prefix_list_id=self.endpoints[service].prefix_list_id,
+                description=f"HTTPS to {service} through its gateway endpoint",
+            )  # fmt: skip
+        for service in INTERFACE_SERVICES:
+            self.endpoints[service] = VpcEndpoint(
+                self,
+                f"endpoint_{service.replace('.', '_').replace('-', '_')}",
+                vpc_id=self.vpc.id,
+                service_name=f"com.amazonaws.{region}.{service}",
+                vpc_endpoint_type="Interface",
+                subnet_ids=[s.id for s in self.private_subnets],
+                security_group_ids=[endpoint_sg.id],
+                private_dns_enabled=True,
+                policy=policy(allow("ThisAccountsPrincipals", principal)),
+                tags={"Name": self.name(f"{service.replace('.', '-')}-endpoint")},
             )

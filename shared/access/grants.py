@@ -86,6 +86,9 @@ GRANTS: dict[str, tuple[Named | Tagged | Related | Unscoped | Create, ...]] = {
     "aws_vpc_security_group_egress_rule": (Tagged("ec2", _EC2 + "security-group/*"),
                                            Tagged("ec2", _EC2 + "security-group-rule/*",
                                                   ("ec2:AuthorizeSecurityGroupEgress",))),
+    # A gateway endpoint is put on route tables, an interface endpoint in subnets behind a security group.
+    "aws_vpc_endpoint": (Tagged("ec2", _EC2 + "vpc-endpoint/*", ("ec2:CreateVpcEndpoint",)), _VPC, _SUBNET,
+                         Tagged("ec2", _EC2 + "route-table/*"), Tagged("ec2", _EC2 + "security-group/*")),
     "aws_flow_log": (Tagged("ec2", _EC2 + "vpc-flow-log/*", ("ec2:CreateFlowLogs",)), _VPC),
     # keys and logs
     "aws_kms_key": (_KMS_KEY, Create("kms:CreateKey")),

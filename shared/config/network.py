@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from shared.config import patterns
 from shared.config.problems import raise_if
 from shared.config.section import Section
 
@@ -32,6 +33,20 @@ class NetworkConfig(Section):
         "REJECT",
         description="Which VPC traffic the flow logs record. REJECT (the default, dev) keeps what explains a "
         "blocked connection at a fraction of the volume; ALL where traffic is audited (staging, prod).",
+    )
+    interface_endpoints: bool = Field(
+        False,
+        description="Interface endpoints for Kinesis, SQS, CloudWatch Logs and metrics, Secrets Manager, STS and "
+        "ECR in the private subnets, so the workers' AWS traffic stays in the VPC instead of going through NAT; the "
+        "tasks' HTTPS egress then narrows to them, the S3 and DynamoDB gateway endpoints (always there) and "
+        "internet_https. Each costs about $7.30 a month per AZ plus $0.01/GB (docs/stacks.md).",
+    )
+    internet_https: str | None = Field(
+        "the worker image on public.ecr.aws (ECR Public has no VPC endpoint)",
+        pattern=patterns.RULE_DESCRIPTION.regex,
+        description="Why the tasks still need HTTPS to the internet once interface_endpoints narrows their egress, "
+        "written into that rule; null closes the path (an image in this account's ECR, nothing outside AWS). "
+        "Without interface endpoints the tasks reach AWS over the internet anyway.",
     )
 
     @field_validator("cidr")

@@ -36,6 +36,12 @@ DATABASE_NAME = Pattern(r"^[a-z][a-z0-9_]{0,62}$", "lowercase letters, digits an
 DATABASE_USER = Pattern(r"^[a-z][a-z0-9_]{0,15}$", "1-16 lowercase letters, digits and '_', starting with a letter")
 EMAIL = Pattern(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", "an e-mail address")
 HTTPS_URL = Pattern(r"^https://[^\s/]+(/\S*)?$", "an https:// URL")
+# What EC2 takes in a security group rule's description: the reason a path stays open is written there.
+RULE_DESCRIPTION = Pattern(
+    r"^[A-Za-z0-9. _:/()#,@\[\]+=&;{}!$*-]{1,200}$",
+    "1-200 letters, digits, spaces and . _ - : / ( ) # , @ [ ] + = & ; { } ! $ * (what EC2 takes in a rule's "
+    "description; no quotes)",
+)
 # GitHub's rules for owner and repository names: what a workflow's OIDC `sub` claim spells after `repo:`.
 GITHUB_REPOSITORY = Pattern(
     r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$", "a GitHub repository as owner/name"
@@ -55,6 +61,7 @@ ALL = (
     DATABASE_USER,
     EMAIL,
     HTTPS_URL,
+    RULE_DESCRIPTION,
     GITHUB_REPOSITORY,
 )
 _WORDS = {p.regex: p.words for p in ALL}

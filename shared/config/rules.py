@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from shared.image_ref import ECR
+
 MISSING = object()
 Get = Callable[[str], Any]
 Problems = list[tuple[str, str]]
@@ -116,6 +118,23 @@ def workers_fit_the_shards(get: Get) -> Problems:
     return []
 
 
+def closed_egress_still_reaches_the_image(get: Get) -> Problems:
+    """With interface endpoints and no internet path, only an image in a private ECR registry can be pulled:
+    ECR Public and other registries have no VPC endpoint, and every task would fail to start."""
+    if _value(get, "network.interface_endpoints", bool) is not True or get("network.internet_https") is not None:
+        return []
+    image = _value(get, "compute.image", str)
+    if image is MISSING or ECR.match(image):
+        return []
+    return [
+        (
+            "network.internet_https",
+            f"is null, but compute.image ({image}) is not in a private ECR registry and no VPC endpoint reaches "
+            "it: say why the tasks need HTTPS to the internet, or use an image in this account's ECR",
+        )
+    ]
+
+
 def zones_are_in_the_region(get: Get) -> Problems:
     region, zones = _value(get, "aws.region", str), get("network.availability_zones")
     if region is MISSING or not isinstance(zones, list | tuple):
@@ -132,6 +151,7 @@ RULES: tuple[Callable[[Get], Problems], ...] = (
     protected_database_survives_an_instance,
     emulator_settings_only_in_an_emulator,
     workers_fit_the_shards,
+    closed_egress_still_reaches_the_image,
     zones_are_in_the_region,
 )
 

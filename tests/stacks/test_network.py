@@ -59,7 +59,8 @@ def test_default_security_group_has_no_rules(synth, env):
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_database_accepts_postgres_only_from_the_tasks(synth, env):
     ingress = synth.resources(S, env, "aws_vpc_security_group_ingress_rule")
-    assert list(ingress.values()) == [
+    to_db = [r for r in ingress.values() if r["security_group_id"] == "${aws_security_group.db_sg.id}"]
+    assert to_db == [
         {
             **ingress["db_from_tasks"],
             "security_group_id": "${aws_security_group.db_sg.id}",
@@ -121,3 +122,99 @@ def test_subnets_use_the_configured_zones_literally_and_the_lookup_only_checks(s
 @pytest.mark.parametrize(("env", "traffic"), [("dev", "REJECT"), ("staging", "ALL"), ("prod", "ALL")])
 def test_dev_logs_only_rejected_flows_the_audited_environments_all(synth, env, traffic):
     assert synth.one(S, env, "aws_flow_log")["traffic_type"] == traffic
+
+
+INTERFACE = ["ecr.api", "ecr.dkr", "kinesis-streams", "logs", "monitoring", "secretsmanager", "sqs", "sts"]
+ACCOUNT = "${data.aws_caller_identity.caller.account_id}"
+
+
+def endpoints(synthesized, env: str) -> dict[str, dict]:
+    found = synthesized.resources(S, env, "aws_vpc_endpoint").values()
+    return {e["service_name"].split(".", 3)[3]: e for e in found}  # com.amazonaws.<region>.<service>
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_s3_and_dynamodb_gateways_on_every_route_table_for_this_accounts_resources(synth, configs, env):
+    found = endpoints(synth, env)
+    tables = sorted(f"${{aws_route_table.{name}.id}}" for name in synth.resources(S, env, "aws_route_table"))
+    region = configs[env].aws.region
+    for service in ("s3", "dynamodb"):
+        gateway = found[service]
+        assert (gateway["vpc_endpoint_type"], gateway["service_name"]) == (
+            "Gateway",
+            f"com.amazonaws.{region}.{service}",
+        )
+        assert sorted(gateway["route_table_ids"]) == tables  # public too: dev's tasks run there
+    perimeter = {"StringEquals": {"aws:PrincipalAccount": ACCOUNT, "aws:ResourceAccount": ACCOUNT}}
+    s3 = {s["Sid"]: s for s in policy(found["s3"])["Statement"]}
+    assert s3["ThisAccountsBuckets"]["Condition"] == perimeter
+    # ECR keeps image layers in a bucket of AWS's: only reading it is let through, and only for this account.
+    layers = s3["EcrImageLayers"]
+    assert (layers["Action"], layers["Resource"]) == (
+        "s3:GetObject",
+        [f"arn:aws:s3:::prod-{region}-starport-layer-bucket/*"],
+    )
+    assert layers["Condition"] == {"StringEquals": {"aws:PrincipalAccount": ACCOUNT}}
+    (tables_stmt,) = policy(found["dynamodb"])["Statement"]
+    assert tables_stmt["Condition"] == perimeter
+
+
+@pytest.mark.parametrize(("env", "interface"), [("dev", False), ("staging", False), ("prod", True), ("local", True)])
+def test_interface_endpoints_where_configured_in_the_private_subnets_for_this_accounts_principals(
+    synth, env, interface
+):
+    found = {k: v for k, v in endpoints(synth, env).items() if v["vpc_endpoint_type"] == "Interface"}
+    assert sorted(found) == (INTERFACE if interface else [])
+    private = sorted(
+        f"${{aws_subnet.{n}.id}}" for n in synth.resources(S, env, "aws_subnet") if n.startswith("private")
+    )
+    for endpoint in found.values():
+        assert sorted(endpoint["subnet_ids"]) == private and endpoint["private_dns_enabled"] is True
+        assert endpoint["security_group_ids"] == ["${aws_security_group.endpoints_sg.id}"]
+        (stmt,) = policy(endpoint)["Statement"]
+        assert stmt["Condition"] == {"StringEquals": {"aws:PrincipalAccount": ACCOUNT}}
+    ingress = synth.resources(S, env, "aws_vpc_security_group_ingress_rule")
+    assert ("endpoints_from_tasks" in ingress) is interface
+    if interface:  # HTTPS from the tasks, nobody else
+        rule = ingress["endpoints_from_tasks"]
+        assert (rule["referenced_security_group_id"], rule["from_port"], rule["to_port"]) == (
+            "${aws_security_group.task_sg.id}",
+            443,
+            443,
+        )
+
+
+def egress_peers(synthesized, env: str) -> dict[str, str]:
+    rules = synthesized.resources(S, env, "aws_vpc_security_group_egress_rule")
+    peer = ("cidr_ipv4", "referenced_security_group_id", "prefix_list_id")
+    return {name: next(r[k] for k in peer if k in r) for name, r in rules.items()}
+
+
+def test_with_interface_endpoints_the_tasks_https_narrows_to_them_the_gateways_and_the_named_reason(synth, configs):
+    assert egress_peers(synth, "prod") == {
+        "tasks_to_db": "${aws_security_group.db_sg.id}",
+        "tasks_to_endpoints": "${aws_security_group.endpoints_sg.id}",
+        "tasks_to_s3": "${aws_vpc_endpoint.endpoint_s3.prefix_list_id}",
+        "tasks_to_dynamodb": "${aws_vpc_endpoint.endpoint_dynamodb.prefix_list_id}",
+        "tasks_https": "0.0.0.0/0",
+    }
+    reason = configs["prod"].network.internet_https
+    rules = synth.resources(S, "prod", "aws_vpc_security_group_egress_rule")
+    assert "public.ecr.aws" in reason and rules["tasks_https"]["description"] == f"HTTPS to {reason}"
+    # Without interface endpoints the tasks reach AWS's APIs over the internet, as before.
+    assert egress_peers(synth, "dev") == {"tasks_to_db": "${aws_security_group.db_sg.id}", "tasks_https": "0.0.0.0/0"}
+
+
+def test_an_image_in_this_accounts_ecr_closes_the_path_to_the_internet(variants):
+    peers = egress_peers(variants, "ecr")
+    assert "0.0.0.0/0" not in peers.values() and sorted(peers) == [
+        "tasks_to_db",
+        "tasks_to_dynamodb",
+        "tasks_to_endpoints",
+        "tasks_to_s3",
+    ]
+
+
+def test_vpc_endpoint_ids_are_an_output(synth):
+    out = synth.outputs(S, "prod")["vpc_endpoint_ids"]
+    assert sorted(out["value"]) == sorted(["s3", "dynamodb", *INTERFACE]) and out["description"]

@@ -60,7 +60,12 @@ VARIANTS = {
         "monitoring__alarm_emails": ["oncall@example.com"],
         "monitoring__alarm_https_endpoints": ["https://hooks.example.com/alarms"],
     },
-    "ecr": {"compute__image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/video/worker:2.3.1"},
+    # An image in this account's ECR, and so nothing outside AWS: interface endpoints and no internet path.
+    "ecr": {
+        "compute__image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/video/worker:2.3.1",
+        "network__interface_endpoints": True,
+        "network__internet_https": None,
+    },
     # A password the stack generates (for accounts that must hold their own), raised to its second version;
     # and the same kind from the AWS provider alone.
     "rotated": {"data__aurora__password_generator": "random", "data__aurora__password_version": 2},

@@ -619,3 +619,13 @@ def test_a_health_check_in_ecss_form_is_taken(tmp_path):
 def test_worker_stop_and_start_times_stay_within_what_fargate_allows(tmp_path, key, value):
     found = problems(tmp_path, MINIMAL + f"compute:\n  {key}: {value}\n")
     assert any(f"compute.{key}" in p for p in found), found
+
+
+def test_the_reason_for_an_internet_path_is_what_ec2_takes_in_a_rule_description(tmp_path):
+    found = problems(tmp_path, MINIMAL + 'network:\n  internet_https: "the vendor\'s API"\n')
+    assert any("network.internet_https" in p and "no quotes" in p for p in found), found
+
+
+def test_closed_egress_with_an_image_no_endpoint_reaches_is_refused(tmp_path):
+    found = problems(tmp_path, MINIMAL + "network:\n  interface_endpoints: true\n  internet_https: null\n")
+    assert any("network.internet_https: is null, but compute.image (public.ecr.aws/" in p for p in found), found

@@ -28,6 +28,9 @@ PROTECTED = {
     "data.kinesis.mode": "provisioned",
     "aws.region": "us-east-1",
     "network.availability_zones": ["us-east-1a", "us-east-1b", "us-east-1c"],
+    "network.interface_endpoints": True,
+    "network.internet_https": None,
+    "compute.image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/video-worker:1.0.0",
 }
 
 BROKEN = {
@@ -38,6 +41,10 @@ BROKEN = {
     rules.protected_database_survives_an_instance: ({"data.aurora.instances": 1}, "data.aurora.instances"),
     rules.emulator_settings_only_in_an_emulator: ({"state.tls_only": False}, "state.tls_only"),
     rules.workers_fit_the_shards: ({"compute.max_count": 5}, "compute.max_count"),
+    rules.closed_egress_still_reaches_the_image: (
+        {"compute.image": "public.ecr.aws/streamflix/video-worker:1.0.0"},
+        "network.internet_https",
+    ),
     rules.zones_are_in_the_region: ({"network.availability_zones": ["eu-west-1a"]}, "network.availability_zones"),
 }
 
