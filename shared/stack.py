@@ -28,7 +28,7 @@ from shared.precious import is_precious
 # Every AWS API the stacks call (appautoscaling and logs included). An emulator environment sends
 # each of them to aws.endpoint; a service missing here would silently go to real AWS.
 EMULATED_SERVICES = (
-    "appautoscaling", "cloudwatch", "dynamodb", "ec2", "ecs", "iam", "kinesis", "kms", "logs", "rds", "s3",
+    "appautoscaling", "cloudwatch", "dynamodb", "ec2", "ecs", "events", "iam", "kinesis", "kms", "logs", "rds", "s3",
     "secretsmanager", "sns", "sqs", "sts",
 )  # fmt: skip
 

@@ -229,6 +229,7 @@ def test_every_aws_service_the_stacks_use_goes_to_the_emulator(synth):
     service_of = {
         "appautoscaling": "appautoscaling",
         "cloudwatch_log": "logs",
+        "cloudwatch_event": "events",  # EventBridge keeps CloudWatch Events' resource names
         "cloudwatch": "cloudwatch",
         "db": "rds",
         "rds": "rds",
