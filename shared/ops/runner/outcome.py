@@ -33,8 +33,29 @@ class Status(StrEnum):
     UNCHANGED = "unchanged"  # its fingerprint equals the one recorded when it was last applied: skipped
 
 
-# The statuses whose summary line shows the plan's counts.
+# The statuses whose summary line shows the plan's counts, and below it one line per changed resource.
 COUNTED = (Status.APPLIED, Status.PLANNED, Status.DESTROYED, Status.DRIFTED, Status.REFUSED)
+# Terraform's symbols for a change's actions: a replacement reads as one, not as a create and a delete.
+SYMBOLS = {
+    ("create",): "+",
+    ("update",): "~",
+    ("delete",): "-",
+    ("delete", "create"): "-/+",
+    ("create", "delete"): "+/-",
+}
+# Resource lines shown under one stack in the terminal before the rest is folded into a count (the report has all).
+FOLD_AFTER = 20
+
+
+def change_line(change: dict) -> str:
+    """`-/+ aws_sqs_queue.dlq: name (forces replacement), tags`: the action, the address, and for an update or a
+    replacement the attributes it changes, by name only (values can be secrets)."""
+    symbol = SYMBOLS.get(tuple(change["actions"]), "/".join(change["actions"]))
+    forcing = change.get("forces_replacement", [])
+    named = [f"{a} (forces replacement)" if a in forcing else a for a in change.get("attributes", [])]
+    named += [f"{a} (forces replacement)" for a in forcing if a not in change.get("attributes", [])]
+    detail = f": {', '.join(named)}" if named and symbol not in ("+", "-") else ""
+    return f"{symbol:>3} {change['address']}{detail}"
 
 
 @dataclass
@@ -108,6 +129,12 @@ class Report:
             counts = o.counts() if o.status in COUNTED else ""
             marker = _precious_marker(o.precious)
             print(f"  {o.stack.id:<24} {o.status:<11} {counts:<14} {' '.join(filter(None, (o.note, marker)))}".rstrip())
+            lines = [change_line(c) for c in o.changes] if o.status in COUNTED else []
+            for line in lines[:FOLD_AFTER]:
+                print(f"      {line}")
+            if len(lines) > FOLD_AFTER:
+                where = f": all in {self.report_path()}" if self.action in REPORTED else ""
+                print(f"      ... and {len(lines) - FOLD_AFTER} more{where}")
         if self.precious():
             print("\nprecious resources these plans destroy or weaken (shared/precious.py):")
             print("\n".join(f"  - {f.describe()}" for f in self.precious()))
@@ -131,6 +158,11 @@ class Report:
                 f"| {o.stack.id} | {o.status} | {o.add} | {o.change} | {o.destroy} | {precious} | {o.seconds:.0f} | "
                 f"{o.note} |"
             )
+        changed = [o for o in self.outcomes if o.status in COUNTED and o.changes]
+        for o in changed:  # every line, folded away in the page instead of cut short
+            rows += ["", f"<details><summary>{o.stack.id}: {o.counts()}</summary>", "", "```"]
+            rows += [change_line(c) for c in o.changes]
+            rows += ["```", "", "</details>"]
         if self.precious():
             intro = (
                 "**Precious resources these plans destroy or weaken** (a deploy refuses them unless `ALLOW_REPLACE` "
@@ -139,6 +171,10 @@ class Report:
             rows += ["", intro]
             rows += ["", *(f.markdown() for f in self.precious())]
         return "\n".join(rows) + "\n"
+
+    def report_path(self) -> str:
+        """Where write_report puts this command's JSON report, as the user finds it from the checkout."""
+        return f"{REPORTS_DIR.name}/{self.env.suffix}-{self.action}.json"
 
     def write(self, directory: Path) -> Path:
         """reports/<suffix>-<action>.json and .md (atomically); the Markdown also goes to the GitHub job summary."""
@@ -154,8 +190,12 @@ class Report:
         return base.with_suffix(".json")
 
 
+# The commands that write a report (reports/<suffix>-<action>.json and .md).
+REPORTED = ("plan", "drift", "deploy")
+
+
 def write_report(report: Report, outputs_dir: Path) -> None:
-    if report.action in ("plan", "drift", "deploy"):
+    if report.action in REPORTED:
         directory = outputs_dir.parent / REPORTS_DIR.name
         written = report.write(directory)
         owner_only(directory)

@@ -27,7 +27,8 @@ class Plan:
     add: int = 0
     change: int = 0
     destroy: int = 0
-    # Per changed resource: its address, its actions and the names (never the values) of the attributes it changes.
+    # Per changed resource: its address, its actions, the names (never the values) of the attributes it changes and
+    # of those that force its replacement.
     changes: tuple[dict, ...] = ()
     document: dict = field(default_factory=dict, compare=False, repr=False)  # what the guard reads
 
@@ -70,7 +71,12 @@ def read_changes(engine: Engine, stack: Stack) -> Plan:
         actions = rc["change"]["actions"]
         if actions not in (["no-op"], ["read"]):
             changes.append(
-                {"address": rc["address"], "actions": actions, "attributes": changed_attributes(rc["change"])}
+                {
+                    "address": rc["address"],
+                    "actions": actions,
+                    "attributes": changed_attributes(rc["change"]),
+                    "forces_replacement": forcing_replacement(rc["change"]) if "delete" in actions else [],
+                }
             )
         add += "create" in actions
         change += "update" in actions
@@ -154,6 +160,12 @@ def changed_attributes(change: dict) -> list[str]:
     before, after = change.get("before") or {}, change.get("after") or {}
     unknown = change.get("after_unknown") or {}
     return sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k) and unknown.get(k) is not True)
+
+
+def forcing_replacement(change: dict) -> list[str]:
+    """The top-level attributes whose change forces the resource to be replaced (the engine's replace_paths)."""
+    paths = change.get("replace_paths") or []
+    return sorted({str(path[0]) for path in paths if isinstance(path, list) and path})
 
 
 def apply(engine: Engine, stack: Stack) -> None:

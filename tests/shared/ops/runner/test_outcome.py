@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from shared.config import load_environment
 from shared.ops.engine.workdir import Stack
 from shared.ops.runner.outcome import Outcome, Report, Status
@@ -45,3 +47,55 @@ def test_failed_and_refused_are_what_the_report_says(capsys):
     assert report.failed and [o.status for o in report.refused] == [Status.REFUSED]
     report.print()
     assert "data-dev failed; the engine said:\nboom" in capsys.readouterr().err
+
+
+CHANGES = [
+    {"address": "aws_sqs_queue.new", "actions": ["create"], "attributes": ["name", "tags"], "forces_replacement": []},
+    {"address": "aws_ecs_service.service", "actions": ["update"], "attributes": ["desired_count", "task_definition"],
+     "forces_replacement": []},
+    {"address": "aws_sqs_queue.dlq", "actions": ["delete", "create"], "attributes": ["name", "tags"],
+     "forces_replacement": ["name"]},
+    {"address": "aws_kms_key.old", "actions": ["delete"], "attributes": ["arn"], "forces_replacement": []},
+    {"address": "aws_iam_role.task", "actions": ["create", "delete"], "attributes": [],
+     "forces_replacement": ["name"]},
+]  # fmt: skip
+
+
+def test_every_changed_resource_is_a_line_under_its_stack_a_replacement_as_one(capsys):
+    report = Report(
+        "plan", load_environment("dev"), [outcome(Status.PLANNED, add=3, change=1, destroy=3, changes=CHANGES)]
+    )
+    report.print()
+    out = capsys.readouterr().out
+    assert "data-dev                 planned     +3 ~1 -3\n" in out
+    lines = out.split("+3 ~1 -3\n", 1)[1].splitlines()[:5]
+    assert lines == [
+        "        + aws_sqs_queue.new",  # what a create sets is not news: the address says it
+        "        ~ aws_ecs_service.service: desired_count, task_definition",
+        "      -/+ aws_sqs_queue.dlq: name (forces replacement), tags",
+        "        - aws_kms_key.old",
+        "      +/- aws_iam_role.task: name (forces replacement)",
+    ]
+
+
+@pytest.mark.parametrize(("action", "where"), [("plan", ": all in reports/dev-plan.json"), ("destroy", "")])
+def test_a_long_list_folds_into_a_count_and_says_where_the_rest_is(capsys, action, where):
+    many = [{"address": f"aws_sqs_queue.q{i:02}", "actions": ["delete"], "attributes": []} for i in range(25)]
+    Report(action, load_environment("dev"), [outcome(Status.PLANNED, destroy=25, changes=many)]).print()
+    out = capsys.readouterr().out
+    assert "aws_sqs_queue.q19" in out and "aws_sqs_queue.q20" not in out
+    assert f"      ... and 5 more{where}\n" in out
+
+
+def test_no_resource_lines_where_nothing_was_planned_or_applied(capsys):
+    report = Report("deploy", load_environment("dev"), [outcome(Status.FAILED, changes=CHANGES, error="boom")])
+    report.print()
+    assert "aws_sqs_queue" not in capsys.readouterr().out
+
+
+def test_the_markdown_report_holds_every_line_folded_per_stack():
+    many = CHANGES * 6  # past the terminal's fold: the page keeps all of them
+    markdown = Report("plan", load_environment("dev"), [outcome(Status.PLANNED, add=1, changes=many)]).markdown()
+    assert "<details><summary>data-dev: +1 ~0 -0</summary>" in markdown
+    assert markdown.count("-/+ aws_sqs_queue.dlq: name (forces replacement), tags") == 6
+    assert markdown.count("aws_") == len(many)

@@ -8,7 +8,7 @@ import pytest
 
 from shared.config import load_environment
 from shared.ops.runner import run as runner
-from shared.ops.runner.steps import changed_attributes
+from shared.ops.runner.steps import changed_attributes, forcing_replacement
 from tests.support.exit_code import exit_code
 
 
@@ -24,6 +24,12 @@ def test_only_attributes_whose_known_value_changes_are_named():
 def test_a_create_or_a_delete_names_what_it_sets_or_removes():
     assert changed_attributes({"before": None, "after": {"a": 1}}) == ["a"]
     assert changed_attributes({"before": {"a": 1}, "after": None}) == ["a"]
+
+
+def test_what_forces_a_replacement_is_named_by_its_top_level_attribute():
+    paths = [["name"], ["ingress", 0, "cidr_blocks"], ["name"]]
+    assert forcing_replacement({"replace_paths": paths}) == ["ingress", "name"]
+    assert forcing_replacement({"replace_paths": None}) == [] == forcing_replacement({})
 
 
 @pytest.mark.parametrize(
