@@ -57,11 +57,12 @@ def _raw_get(data: dict[str, Any], path: str) -> Any:
 
 def _as_copy(data: dict[str, Any]) -> dict[str, Any]:
     """A suffix copy (SUFFIX=pr-1 of any environment) has the same sizing but is never protected: one
-    `make destroy` removes it, its secret's name is free again at once, and it pays for one NAT gateway
-    at most."""
+    `make destroy` removes it, its secret's name is free again at once, it pays for one NAT gateway
+    at most, and it pages nobody (its workers missing is no outage)."""
     data = copy.deepcopy(data)
     data["protected"] = False
-    sections = {k: data.get(k) if isinstance(data.get(k), dict) else {} for k in ("data", "network")}
+    sections = {k: data.get(k) if isinstance(data.get(k), dict) else {} for k in ("data", "network", "monitoring")}
+    sections["monitoring"]["paging_endpoint"] = None
     aurora = sections["data"].get("aurora") if isinstance(sections["data"].get("aurora"), dict) else {}
     aurora.update(deletion_protection=False, final_snapshot=False)
     sections["data"].update(aurora=aurora, secret_recovery_window_days=0)

@@ -424,6 +424,8 @@ def test_a_suffix_copy_of_prod_is_destroyable_and_cheaper():
     assert not copy.protected and not copy.data.aurora.deletion_protection and not copy.data.aurora.final_snapshot
     assert copy.data.secret_recovery_window_days == 0 and copy.network.nat_gateways == 1
     assert copy.compute == prod.compute and copy.data.kinesis == prod.data.kinesis  # same sizing
+    # A copy whose workers are missing is nobody's outage: it never pages prod's on-call.
+    assert prod.monitoring.paging_endpoint and copy.monitoring.paging_endpoint is None
 
 
 def test_only_suffix_on_the_command_line_makes_a_throwaway(tmp_path):
