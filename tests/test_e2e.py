@@ -598,6 +598,50 @@ def the_workers_can_do_their_job(pipeline: Pipeline, outputs: dict) -> None:
     assert variables["STREAM_CONSUMER_ARN"] == data["stream_consumer_arn"]
 
 
+def a_production_day_is_in_place(pipeline: Pipeline, outputs: dict) -> None:
+    """What issue 31 built, read back from the emulator after a real apply (local turns interface endpoints on)."""
+    from stacks.network import GATEWAY_SERVICES, INTERFACE_SERVICES
+
+    ec2 = pipeline.aws("ec2")
+    vpc = outputs["network"]["vpc_id"]
+    found = ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["VpcEndpoints"]
+    by_service = {e["ServiceName"].split(".", 3)[3]: e for e in found}
+    assert sorted(by_service) == sorted([*GATEWAY_SERVICES, *INTERFACE_SERVICES])
+    assert all(e["State"] == "available" for e in found)
+    assert sorted(outputs["network"]["vpc_endpoint_ids"].values()) == sorted(e["VpcEndpointId"] for e in found)
+    for service in INTERFACE_SERVICES:
+        endpoint = by_service[service]
+        assert endpoint["VpcEndpointType"] == "Interface" and endpoint["PrivateDnsEnabled"] is True
+        assert sorted(endpoint["SubnetIds"]) == sorted(outputs["network"]["private_subnet_ids"])
+    tasks = outputs["network"]["task_security_group_id"]
+    rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [tasks]}])["SecurityGroupRules"]
+    https = [r for r in rules if r["IsEgress"] and r.get("FromPort") == 443]
+    lists = {pl["PrefixListId"]: pl["PrefixListName"] for pl in ec2.describe_prefix_lists()["PrefixLists"]}
+    assert sorted(lists[r["PrefixListId"]] for r in https if r.get("PrefixListId")) == sorted(
+        f"com.amazonaws.{LOCAL.aws.region}.{s}" for s in GATEWAY_SERVICES
+    ), https
+    internet = [r for r in https if r.get("CidrIpv4") == "0.0.0.0/0"]
+    assert [r["Description"] for r in internet] == [f"HTTPS to {LOCAL.network.internet_https}"], https
+
+    compute = outputs["compute"]
+    family = compute["task_definition_family"]
+    (container,) = pipeline.aws("ecs").describe_task_definition(taskDefinition=family)["taskDefinition"][
+        "containerDefinitions"
+    ]
+    assert container["stopTimeout"] == 120
+    assert container["healthCheck"]["command"] == list(LOCAL.compute.health_check_command)
+    events = pipeline.aws("events")
+    topic = outputs["monitoring"]["alarm_topic_arn"]
+    for rule in outputs["monitoring"]["event_rule_names"]:
+        assert [t["Arn"] for t in events.list_targets_by_rule(Rule=rule)["Targets"]] == [topic]
+    policy = json.loads(pipeline.aws("sns").get_topic_attributes(TopicArn=topic)["Attributes"]["Policy"])
+    assert sorted(s["Sid"] for s in policy["Statement"]) == [
+        "AccountAdministers",
+        "CloudWatchAlarmsPublish",
+        "EcsEventsPublish",
+    ]
+
+
 def test_the_local_pipeline_end_to_end_with_the_real_engine(pipeline, capsys, record_property):
     started = time.monotonic()
     log: list[str] = []  # shown at the end of the run (tests/conftest.py), also from a test worker
@@ -647,7 +691,7 @@ def test_the_local_pipeline_end_to_end_with_the_real_engine(pipeline, capsys, re
     step("make local: the emulator already runs, the bucket is in place, the deploy goes on from there, smoke")
     deployed = pipeline.make("local")
     assert "emulator for local already runs" in deployed.stdout and "state bucket" in deployed.stdout
-    assert "8 passed, 0 failed" in deployed.stdout, deployed.stdout[-3000:]
+    assert "9 passed, 0 failed" in deployed.stdout, deployed.stdout[-3000:]
     assert "local runs the whole pipeline" in deployed.stdout and "Take it down:     make local-down" in (
         deployed.stdout
     )
@@ -710,7 +754,10 @@ def test_the_local_pipeline_end_to_end_with_the_real_engine(pipeline, capsys, re
 
     step("smoke")
     smoke = pipeline.make("smoke", "ENV=local")
-    assert "8 passed, 0 failed" in smoke.stdout
+    assert "9 passed, 0 failed" in smoke.stdout
+
+    step("a production day's parts, as AWS holds them: endpoints, the narrowed egress, a clean stop, alarms")
+    a_production_day_is_in_place(pipeline, outputs)
 
     step("the precious addresses the engine holds in state are the committed contract")
     committed = precious.committed_addresses()["local"]
