@@ -256,3 +256,64 @@ def test_each_job_assumes_the_role_bootstrap_made_for_its_github_environment_wit
             (spec,) = [s for s in role_specs(configs[env]) if s.github_environment == github_environment]
             assert arn == f"arn:aws:iam::${{{{ vars.AWS_ACCOUNT_ID }}}}:role/{spec.name}", (name, env)
             assert int(setup["with"]["aws-session-seconds"]) <= spec.session_seconds, (name, env)
+
+
+COMMENT = ROOT / ".github/scripts/plan-comment.sh"
+# A stand-in for the gh CLI: logs each call's arguments (NUL after each, RS after a call), and answers the
+# comment search with FAKE_GH_FOUND (the id of this environment's earlier comment, or nothing).
+FAKE_GH = """#!/usr/bin/env bash
+printf '%s\\0' "$@" >> "$FAKE_GH_LOG"; printf '\\036' >> "$FAKE_GH_LOG"
+case " $* " in *" --jq "*) [ -n "$FAKE_GH_FOUND" ] && echo "$FAKE_GH_FOUND" ;; esac
+exit 0
+"""
+
+
+def post_plan(tmp_path, report: str, found: str = "") -> list[list[str]]:
+    import os
+
+    (tmp_path / "bin").mkdir(exist_ok=True)
+    gh = tmp_path / "bin" / "gh"
+    gh.write_text(FAKE_GH)
+    gh.chmod(0o755)
+    (tmp_path / "dev-plan.md").write_text(report)
+    log = tmp_path / "gh.log"
+    log.write_text("")
+    variables = dict(
+        os.environ,
+        PATH=f"{tmp_path / 'bin'}:{os.environ['PATH']}",
+        FAKE_GH_LOG=str(log),
+        FAKE_GH_FOUND=found,
+        GITHUB_REPOSITORY="streamflix/infra",
+        PR_NUMBER="42",
+        GH_TOKEN="token",
+    )
+    subprocess.run(["bash", str(COMMENT), "dev", str(tmp_path / "dev-plan.md")], env=variables, check=True)
+    return [call.split("\0")[:-1] for call in log.read_text().split("\x1e") if call]
+
+
+def test_a_pull_request_gets_one_plan_comment_per_environment_posted_then_replaced(tmp_path):
+    (search, post) = post_plan(tmp_path, "### plan dev\n")
+    assert search[:3] == ["api", "--paginate", "repos/streamflix/infra/issues/42/comments"]
+    assert 'startswith("<!-- streamflix-plan:dev -->")' in search[-1]
+    assert post[:4] == ["api", "--method", "POST", "repos/streamflix/infra/issues/42/comments"]
+    assert post[-1] == "body=<!-- streamflix-plan:dev -->\n### plan dev"
+    (_, patch) = post_plan(tmp_path, "### plan dev, again\n", found="777")
+    assert patch[:4] == ["api", "--method", "PATCH", "repos/streamflix/infra/issues/comments/777"]
+    assert patch[-1].endswith("### plan dev, again")
+
+
+def test_a_plan_too_long_for_a_comment_is_cut_and_says_where_the_rest_is(tmp_path):
+    (_, post) = post_plan(tmp_path, "x" * 70_000)
+    body = post[-1].removeprefix("body=")
+    assert len(body) < 65_536 and body.endswith("… cut here: the whole report is in this job's summary.")
+
+
+def test_the_plan_job_may_comment_on_its_pull_request_and_nothing_more():
+    plan = yaml.safe_load(WORKFLOW.read_text())["jobs"]["plan"]
+    assert plan["permissions"] == {"contents": "read", "id-token": "write", "pull-requests": "write"}
+    (post,) = [s for s in plan["steps"] if "plan-comment.sh" in s.get("run", "")]
+    assert post["run"] == 'bash .github/scripts/plan-comment.sh "$ENV_NAME" "reports/$ENV_NAME-plan.md"'
+    assert "always()" in post["if"] and "head.repo.full_name == github.repository" in post["if"]
+    assert post["env"]["PR_NUMBER"] == "${{ github.event.pull_request.number }}"  # never pasted into the script
+    others = yaml.safe_load(WORKFLOW.read_text())["jobs"]
+    assert [n for n, j in others.items() if "pull-requests" in j.get("permissions", {})] == ["plan"]

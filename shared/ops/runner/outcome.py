@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 
-from shared.config import EnvironmentConfig
+from shared.config import PROMOTION_ORDER, EnvironmentConfig
 from shared.files import owner_only, write_atomically
 from shared.ops.engine.workdir import Stack
 from shared.ops.runner import guard
 from shared.ops.runner.steps import Plan
+from shared.ops.state_bucket.releases import revision_or_unknown
 from shared.options import current
 from shared.paths import REPORTS_DIR
 
@@ -43,6 +45,7 @@ SYMBOLS = {
     ("delete", "create"): "-/+",
     ("create", "delete"): "+/-",
 }
+FENCE = "`" * 3  # a Markdown code block's fence
 # Resource lines shown under one stack in the terminal before the rest is folded into a count (the report has all).
 FOLD_AFTER = 20
 
@@ -87,6 +90,9 @@ class Outcome:
             "note": self.note,
             "precious": [f.as_dict() for f in self.precious],
             "changes": self.changes,
+            # Why it failed or was refused, as the terminal said it ("" otherwise): a script needs no log.
+            "error": self.error,
+            "refusal": self.refusal,
         }
 
     def took(self, plan: Plan, precious: list[guard.Finding]) -> None:
@@ -145,9 +151,23 @@ class Report:
             if o.hint:
                 print(f"\n{o.hint}", file=sys.stderr)
 
-    def markdown(self) -> str:
+    def next_step(self) -> str:
+        """The command that applies what this report shows, as the pipeline applies it: the first environment of
+        the promotion order by a deploy, the later ones by a promotion from the one before; with every precious
+        finding named in ALLOW_REPLACE, as a refusal asks."""
+        env = self.env
+        if env.name in PROMOTION_ORDER[1:] and not env.throwaway:
+            command = f"make promote FROM={PROMOTION_ORDER[PROMOTION_ORDER.index(env.name) - 1]} TO={env.name}"
+        else:
+            command = f"make deploy ENV={env.name}" + (f" SUFFIX={env.suffix}" if env.throwaway else "")
+        allowances = ",".join(dict.fromkeys(f.allowance for f in self.precious()))
+        return command + (f" ALLOW_REPLACE={allowances}" if allowances else "")
+
+    def markdown(self, revision: str = "", generated_at: str = "") -> str:
+        made = " · ".join(filter(None, (f"revision `{revision[:12]}`" if revision else "", generated_at)))
         rows = [
             f"### {self.action} {self.env.suffix}",
+            *(["", made] if made else []),
             "",
             "| stack | status | + | ~ | - | precious destroyed or weakened | seconds | note |",
             "|---|---|---|---|---|---|---|---|",
@@ -160,9 +180,9 @@ class Report:
             )
         changed = [o for o in self.outcomes if o.status in COUNTED and o.changes]
         for o in changed:  # every line, folded away in the page instead of cut short
-            rows += ["", f"<details><summary>{o.stack.id}: {o.counts()}</summary>", "", "```"]
+            rows += ["", f"<details><summary>{o.stack.id}: {o.counts()}</summary>", "", FENCE]
             rows += [change_line(c) for c in o.changes]
-            rows += ["```", "", "</details>"]
+            rows += [FENCE, "", "</details>"]
         if self.precious():
             intro = (
                 "**Precious resources these plans destroy or weaken** (a deploy refuses them unless `ALLOW_REPLACE` "
@@ -170,6 +190,14 @@ class Report:
             )
             rows += ["", intro]
             rows += ["", *(f.markdown() for f in self.precious())]
+        for o in self.outcomes:
+            reason = o.error or o.refusal
+            if reason:  # the engine's own words (or the guard's), folded: the page says why, not only that
+                rows += ["", f"<details><summary>{o.stack.id} {o.status}: why</summary>", "", FENCE]
+                rows += [reason.rstrip().replace(FENCE, "'" * 3), FENCE, "", "</details>"]
+        changes = any(o.changes for o in self.outcomes if o.status in COUNTED)
+        if self.action == "plan" and changes and not self.failed:
+            rows += ["", f"To apply it: `{self.next_step()}`"]
         return "\n".join(rows) + "\n"
 
     def report_path(self) -> str:
@@ -180,13 +208,23 @@ class Report:
         """reports/<suffix>-<action>.json and .md (atomically); the Markdown also goes to the GitHub job summary."""
         directory.mkdir(parents=True, exist_ok=True)
         base = directory / f"{self.env.suffix}-{self.action}"
-        doc = {"action": self.action, "environment": self.env.suffix, "stacks": [o.as_dict() for o in self.outcomes]}
+        revision, generated_at = revision_or_unknown(), datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        doc = {
+            "action": self.action,
+            "environment": self.env.suffix,
+            "revision": revision,
+            "generated_at": generated_at,
+            "failed": self.failed,
+            "refused": [o.stack.id for o in self.refused],
+            "stacks": [o.as_dict() for o in self.outcomes],
+        }
+        markdown = self.markdown(revision, generated_at)
         write_atomically(base.with_suffix(".json"), json.dumps(doc, indent=2) + "\n")
-        write_atomically(base.with_suffix(".md"), self.markdown())
+        write_atomically(base.with_suffix(".md"), markdown)
         summary = current().step_summary
         if summary:
             with open(summary, "a") as f:
-                f.write(self.markdown() + "\n")
+                f.write(markdown + "\n")
         return base.with_suffix(".json")
 
 

@@ -99,3 +99,45 @@ def test_the_markdown_report_holds_every_line_folded_per_stack():
     assert "<details><summary>data-dev: +1 ~0 -0</summary>" in markdown
     assert markdown.count("-/+ aws_sqs_queue.dlq: name (forces replacement), tags") == 6
     assert markdown.count("aws_") == len(many)
+
+
+def test_the_json_report_says_what_ran_when_and_why_a_stack_failed_or_was_refused(tmp_path):
+    outcomes = [outcome(Status.FAILED, error="Error: boom"), outcome(Status.REFUSED, refusal="refusing to apply")]
+    doc = json.loads(Report("deploy", load_environment("dev"), outcomes).write(tmp_path).read_text())
+    assert len(doc["revision"]) == 40 and doc["generated_at"].endswith("Z")
+    assert doc["failed"] is True and doc["refused"] == ["data-dev"]
+    assert [(s["error"], s["refusal"]) for s in doc["stacks"]] == [("Error: boom", ""), ("", "refusing to apply")]
+
+
+def test_the_markdown_report_says_the_revision_why_a_stack_failed_and_keeps_its_fence():
+    markdown = Report(
+        "plan", load_environment("dev"), [outcome(Status.FAILED, error="Error: ``` in a value\n")]
+    ).markdown("0123456789abcdef0123", "2026-12-05T10:00:00Z")
+    assert "revision `0123456789ab` · 2026-12-05T10:00:00Z" in markdown
+    assert "<details><summary>data-dev failed: why</summary>" in markdown
+    assert "Error: ''' in a value" in markdown and markdown.count("```") == 2  # the engine's text cannot close it
+    assert "To apply it" not in markdown  # nothing to apply from a failed plan
+
+
+@pytest.mark.parametrize(
+    ("name", "suffix", "command"),
+    [
+        ("dev", None, "make deploy ENV=dev"),
+        ("staging", None, "make promote FROM=dev TO=staging"),
+        ("prod", None, "make promote FROM=staging TO=prod"),
+        ("prod", "pr-7", "make deploy ENV=prod SUFFIX=pr-7"),  # a copy is nobody's promotion
+    ],
+)
+def test_a_plan_ends_with_the_command_that_applies_it(name, suffix, command):
+    env = load_environment(name, suffix=suffix) if suffix else load_environment(name)
+    changed = [outcome(Status.PLANNED, add=1, changes=CHANGES[:1])]
+    assert f"To apply it: `{command}`" in Report("plan", env, changed).markdown()
+    assert "To apply it" not in Report("plan", env, [outcome(Status.NO_CHANGES)]).markdown()
+
+
+def test_the_command_that_applies_a_plan_with_precious_findings_names_each_as_a_refusal_asks():
+    from shared.ops.runner.guard import Finding
+
+    found = Finding("data", "aws_sqs_queue.dlq", "delete", ("name",), "every failed job")
+    report = Report("plan", load_environment("dev"), [outcome(Status.PLANNED, changes=CHANGES[2:3], precious=[found])])
+    assert report.next_step() == "make deploy ENV=dev ALLOW_REPLACE=data:aws_sqs_queue.dlq"
