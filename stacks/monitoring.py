@@ -128,10 +128,11 @@ class MonitoringStack(PipelineStack):
                       Metric("AWS/SQS", "ApproximateAgeOfOldestMessage", dlq, "Maximum", 300),
                       "GreaterThanThreshold", round(retention_s * mon.dlq_age_percent / 100), "notBreaching"),
             # New failures, not the backlog: a deployment watches this one (a backlog from before it must not
-            # fail it), and dlq-messages already notifies about the same jobs.
-            AlarmSpec("dlq-jobs-failing", "Workers are sending failed jobs to the dead-letter queue",
+            # fail it), and dlq-messages already notifies about the same jobs. Jobs failing in 3 of 5 minutes,
+            # so that one bad input video during a deploy does not roll back a good release.
+            AlarmSpec("dlq-jobs-failing", "Workers keep sending failed jobs to the dead-letter queue",
                       Metric("AWS/SQS", "NumberOfMessagesSent", dlq, "Sum", 60),
-                      "GreaterThanThreshold", 0, "notBreaching", notify=False),
+                      "GreaterThanThreshold", 0, "notBreaching", 5, 3, notify=False),
             # With no tasks there is no CPU or memory data; ecs-tasks-below-desired covers that case.
             AlarmSpec("ecs-cpu-high", "Video workers run hot on CPU",
                       Metric("AWS/ECS", "CPUUtilization", service, "Average", 60),
@@ -276,10 +277,9 @@ class MonitoringStack(PipelineStack):
         target = self.topic
         if endpoint is not None:
             target = SnsTopic(self, "paging", name=self.name("paging"), kms_master_key_id=data.key.arn)
-            SnsTopicSubscription(
-                self, "paging_https", topic_arn=target.arn, protocol="https", endpoint=endpoint,
-                endpoint_auto_confirms=True,
-            )  # fmt: skip
+            # A paging service confirms the subscription on its own; the deploy does not wait for it (a wrong URL
+            # would fail the monitoring stack half-applied): make smoke says whether it did.
+            SnsTopicSubscription(self, "paging_https", topic_arn=target.arn, protocol="https", endpoint=endpoint)
         self.paging_topic = target
         if self.env.emulated and not_created("aws_cloudwatch_composite_alarm"):
             return None  # the emulator cannot make one (shared/emulator_quirks.py)

@@ -306,9 +306,9 @@ class NetworkStack(PipelineStack):
 
         Each endpoint's policy lets only this account's principals use it (an identity perimeter: stolen
         credentials of another account cannot carry data out through it). The gateways also keep requests to
-        this account's buckets and tables (a resource perimeter), but for the AWS-owned bucket ECR keeps image
-        layers in; the interface services do not all give a resource account (PutMetricData, STS), so theirs
-        stop at the identity perimeter."""
+        this account's buckets and tables (a resource perimeter), but for reads of the AWS-owned bucket ECR
+        keeps image layers in (by URLs ECR signs); the interface services do not all give a resource account
+        (PutMetricData, STS), so theirs stop at the identity perimeter."""
         region, account = self.region, self.account_id
         principal = {"StringEquals": {"aws:PrincipalAccount": account}}
         resource = {"StringEquals": {"aws:PrincipalAccount": account, "aws:ResourceAccount": account}}
@@ -330,7 +330,15 @@ class NetworkStack(PipelineStack):
         gateway_policies = {
             "s3": policy(
                 allow("ThisAccountsBuckets", resource),
-                allow("EcrImageLayers", principal, "s3:GetObject", [ecr_layers]),
+                # ECR hands out layer URLs it signed itself, so no principal of this account makes the request:
+                # what narrows it is the bucket, AWS's own, and the one action.
+                {
+                    "Sid": "EcrImageLayers",
+                    "Effect": "Allow",
+                    "Principal": "*",
+                    "Action": "s3:GetObject",
+                    "Resource": [ecr_layers],
+                },  # fmt: skip
             ),
             "dynamodb": policy(allow("ThisAccountsTables", resource)),
         }

@@ -691,7 +691,7 @@ def test_the_local_pipeline_end_to_end_with_the_real_engine(pipeline, capsys, re
     step("make local: the emulator already runs, the bucket is in place, the deploy goes on from there, smoke")
     deployed = pipeline.make("local")
     assert "emulator for local already runs" in deployed.stdout and "state bucket" in deployed.stdout
-    assert "9 passed, 0 failed" in deployed.stdout, deployed.stdout[-3000:]
+    assert "10 passed, 0 failed" in deployed.stdout, deployed.stdout[-3000:]
     assert "local runs the whole pipeline" in deployed.stdout and "Take it down:     make local-down" in (
         deployed.stdout
     )
@@ -754,7 +754,7 @@ def test_the_local_pipeline_end_to_end_with_the_real_engine(pipeline, capsys, re
 
     step("smoke")
     smoke = pipeline.make("smoke", "ENV=local")
-    assert "9 passed, 0 failed" in smoke.stdout
+    assert "10 passed, 0 failed" in smoke.stdout
 
     step("a production day's parts, as AWS holds them: endpoints, the narrowed egress, a clean stop, alarms")
     a_production_day_is_in_place(pipeline, outputs)

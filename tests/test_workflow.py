@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from shared.paths import ROOT
@@ -263,12 +264,17 @@ COMMENT = ROOT / ".github/scripts/plan-comment.sh"
 # comment search with FAKE_GH_FOUND (the id of this environment's earlier comment, or nothing).
 FAKE_GH = """#!/usr/bin/env bash
 printf '%s\\0' "$@" >> "$FAKE_GH_LOG"; printf '\\036' >> "$FAKE_GH_LOG"
+if [ -n "${FAKE_GH_COMMENTS:-}" ]; then  # run the script's own filter on these comments, as gh would
+  for a in "$@"; do [ "${next:-}" = 1 ] && filter="$a"; next=0; [ "$a" = --jq ] && next=1; done
+  [ -n "${filter:-}" ] && jq -r "$filter" <<< "$FAKE_GH_COMMENTS"
+  exit 0
+fi
 case " $* " in *" --jq "*) [ -n "$FAKE_GH_FOUND" ] && echo "$FAKE_GH_FOUND" ;; esac
 exit 0
 """
 
 
-def post_plan(tmp_path, report: str, found: str = "") -> list[list[str]]:
+def post_plan(tmp_path, report: str, found: str = "", comments: list | None = None) -> list[list[str]]:
     import os
 
     (tmp_path / "bin").mkdir(exist_ok=True)
@@ -283,6 +289,7 @@ def post_plan(tmp_path, report: str, found: str = "") -> list[list[str]]:
         PATH=f"{tmp_path / 'bin'}:{os.environ['PATH']}",
         FAKE_GH_LOG=str(log),
         FAKE_GH_FOUND=found,
+        FAKE_GH_COMMENTS=json.dumps(comments) if comments is not None else "",
         GITHUB_REPOSITORY="streamflix/infra",
         PR_NUMBER="42",
         GH_TOKEN="token",
@@ -295,6 +302,7 @@ def test_a_pull_request_gets_one_plan_comment_per_environment_posted_then_replac
     (search, post) = post_plan(tmp_path, "### plan dev\n")
     assert search[:3] == ["api", "--paginate", "repos/streamflix/infra/issues/42/comments"]
     assert 'startswith("<!-- streamflix-plan:dev -->")' in search[-1]
+    assert '.user.login == "github-actions[bot]"' in search[-1]  # a marker someone else posted is not ours
     assert post[:4] == ["api", "--method", "POST", "repos/streamflix/infra/issues/42/comments"]
     assert post[-1] == "body=<!-- streamflix-plan:dev -->\n### plan dev"
     (_, patch) = post_plan(tmp_path, "### plan dev, again\n", found="777")
@@ -317,3 +325,21 @@ def test_the_plan_job_may_comment_on_its_pull_request_and_nothing_more():
     assert post["env"]["PR_NUMBER"] == "${{ github.event.pull_request.number }}"  # never pasted into the script
     others = yaml.safe_load(WORKFLOW.read_text())["jobs"]
     assert [n for n, j in others.items() if "pull-requests" in j.get("permissions", {})] == ["plan"]
+
+
+def test_only_the_workflows_own_marked_comment_is_replaced(tmp_path):
+    import shutil
+
+    if shutil.which("jq") is None:
+        pytest.skip("jq is not installed: the script's filter cannot be run here")
+    marker = "<!-- streamflix-plan:dev -->"
+    comments = [
+        {"id": 1, "user": {"login": "mallory"}, "body": f"{marker}\nplan dev: no changes (trust me)"},
+        {"id": 2, "user": {"login": "github-actions[bot]"}, "body": "<!-- streamflix-plan:prod -->\nplan prod"},
+        {"id": 3, "user": {"login": "github-actions[bot]"}, "body": f"{marker}\nplan dev"},
+        {"id": 4, "user": {"login": "github-actions[bot]"}, "body": f"{marker}\nplan dev, a stray copy"},
+    ]
+    (_, patch) = post_plan(tmp_path, "### plan dev\n", comments=comments)
+    assert patch[:4] == ["api", "--method", "PATCH", "repos/streamflix/infra/issues/comments/3"]
+    (_, post) = post_plan(tmp_path, "### plan dev\n", comments=comments[:2])  # only someone else's: a new one
+    assert post[:3] == ["api", "--method", "POST"]

@@ -16,7 +16,11 @@ fi
 body="${marker}"$'\n'"${text}"
 
 comments="repos/${GITHUB_REPOSITORY}/issues/${PR_NUMBER}/comments"
-existing="$(gh api --paginate "$comments" --jq ".[] | select(.body | startswith(\"${marker}\")) | .id" | head -n 1)"
+# Only the workflow's own comment: anyone may post the marker, and the bot must never take over (and so vouch
+# for) what someone else wrote. sed, not head: head would leave gh writing to a closed pipe (pipefail).
+bot="github-actions[bot]"
+existing="$(gh api --paginate "$comments" \
+  --jq ".[] | select(.user.login == \"${bot}\" and (.body | startswith(\"${marker}\"))) | .id" | sed -n 1p)"
 if [ -n "$existing" ]; then
   gh api --method PATCH "repos/${GITHUB_REPOSITORY}/issues/comments/${existing}" -f body="$body" >/dev/null
   echo "updated the ${env_name} plan comment on pull request ${PR_NUMBER}"

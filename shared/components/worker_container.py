@@ -15,6 +15,12 @@ HEALTH_CHECK_TIMEOUT_SECONDS = 5
 HEALTH_CHECK_RETRIES = 3
 
 
+def literal(text: str) -> str:
+    """`text` as the engine must pass it on: `${` and `%{` are its own template syntax, so a shell's `${PORT}` is
+    written `$${PORT}`, which the engine gives back as `${PORT}`."""
+    return text.replace("${", "$${").replace("%{", "%%{")
+
+
 def worker_container(
     cfg: ComputeConfig, *, environment: list[dict], secrets: list[dict], log_group: str, region: str
 ) -> dict:
@@ -33,7 +39,7 @@ def worker_container(
         # long before SIGKILL. Fargate's default of 30 s cuts a video job's checkpoint short.
         "stopTimeout": cfg.stop_timeout_seconds,
         "healthCheck": {
-            "command": list(cfg.health_check_command),
+            "command": [literal(part) for part in cfg.health_check_command],
             "interval": HEALTH_CHECK_INTERVAL_SECONDS,
             "timeout": HEALTH_CHECK_TIMEOUT_SECONDS,
             "retries": HEALTH_CHECK_RETRIES,

@@ -66,7 +66,7 @@ class MonitoringConfig(Section):
     aurora_connections_percent: int = Field(
         80,
         ge=10,
-        le=100,
+        le=95,  # connections never exceed max_connections: at 100% the alarm could never fire
         description="Connections to the writer, as a share of max_connections at max_acu, that raise an alarm: "
         "past max_connections new workers cannot connect.",
     )

@@ -35,12 +35,13 @@ ENGINE_VERSION = Pattern(r"^\d+\.\d+$", "a major.minor version such as 16.4")
 DATABASE_NAME = Pattern(r"^[a-z][a-z0-9_]{0,62}$", "lowercase letters, digits and '_', starting with a letter")
 DATABASE_USER = Pattern(r"^[a-z][a-z0-9_]{0,15}$", "1-16 lowercase letters, digits and '_', starting with a letter")
 EMAIL = Pattern(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", "an e-mail address")
-HTTPS_URL = Pattern(r"^https://[^\s/]+(/\S*)?$", "an https:// URL")
+# No braces: a URL has them only percent-encoded, and the engine would read ${ or %{ as its own template.
+HTTPS_URL = Pattern(r"^https://[^\s/{}]+(/[^\s{}]*)?$", "an https:// URL (braces percent-encoded)")
 # What EC2 takes in a security group rule's description: the reason a path stays open is written there.
 RULE_DESCRIPTION = Pattern(
-    r"^[A-Za-z0-9. _:/()#,@\[\]+=&;{}!$*-]{1,200}$",
-    "1-200 letters, digits, spaces and . _ - : / ( ) # , @ [ ] + = & ; { } ! $ * (what EC2 takes in a rule's "
-    "description; no quotes)",
+    r"^[A-Za-z0-9. _:/()#,@\[\]+=&;!*-]{1,200}$",
+    "1-200 letters, digits, spaces and . _ - : / ( ) # , @ [ ] + = & ; ! * (what EC2 takes in a rule's "
+    "description, without quotes, and without $ { } that the engine would read as its own)",
 )
 # GitHub's rules for owner and repository names: what a workflow's OIDC `sub` claim spells after `repo:`.
 GITHUB_REPOSITORY = Pattern(

@@ -123,14 +123,16 @@ def closed_egress_still_reaches_the_image(get: Get) -> Problems:
     ECR Public and other registries have no VPC endpoint, and every task would fail to start."""
     if _value(get, "network.interface_endpoints", bool) is not True or get("network.internet_https") is not None:
         return []
-    image = _value(get, "compute.image", str)
-    if image is MISSING or ECR.match(image):
+    image, region = _value(get, "compute.image", str), _value(get, "aws.region", str)
+    ecr = ECR.match(image) if image is not MISSING else None
+    if image is MISSING or region is MISSING or (ecr and ecr["region"] == region):
         return []
     return [
         (
             "network.internet_https",
-            f"is null, but compute.image ({image}) is not in a private ECR registry and no VPC endpoint reaches "
-            "it: say why the tasks need HTTPS to the internet, or use an image in this account's ECR",
+            f"is null, but compute.image ({image}) is not in a private ECR registry of {region}, so no VPC "
+            "endpoint reaches it: say why the tasks need HTTPS to the internet, or use an image in this "
+            "account's ECR in the environment's region",
         )
     ]
 

@@ -356,3 +356,13 @@ def test_a_worker_may_protect_tasks_of_its_own_cluster_from_scale_in_and_nothing
     (resource,) = protect["Resource"]
     assert resource.startswith("arn:aws:ecs:") and resource.endswith(":task/${aws_ecs_cluster.cluster.name}/*")
     assert not any("ecs:" in a for s in statements(synth, env, "execution_policy").values() for a in s["Action"])
+
+
+def test_a_shell_variable_in_the_health_check_reaches_the_container_as_written():
+    from shared.components.worker_container import worker_container
+    from shared.config.compute import ComputeConfig
+
+    cfg = ComputeConfig(health_check_command=("CMD-SHELL", "curl -f localhost:${PORT}/health || exit 1"))
+    command = worker_container(cfg, environment=[], secrets=[], log_group="g", region="us-east-1")["healthCheck"]
+    # $${ is the engine's escape: it hands the container ${PORT}, where a bare ${PORT} would be its own reference.
+    assert command["command"] == ["CMD-SHELL", "curl -f localhost:$${PORT}/health || exit 1"]

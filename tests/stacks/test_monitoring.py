@@ -167,6 +167,8 @@ def test_failed_jobs_are_watched_before_they_expire_and_as_they_arrive(synth, co
     assert age["threshold"] == round(retention * configs[env].monitoring.dlq_age_percent / 100) < retention
     failing = alarms["dlq-jobs-failing"]
     assert (failing["metric_name"], failing["statistic"], failing["threshold"]) == ("NumberOfMessagesSent", "Sum", 0)
+    # Jobs that keep failing, not one bad input: 3 of 5 minutes, or one bad video rolls back a good release.
+    assert (failing["period"], failing["evaluation_periods"], failing["datapoints_to_alarm"]) == (60, 5, 3)
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -248,6 +250,8 @@ def test_workers_missing_while_work_piles_up_pages_the_paging_endpoint(synth, co
         {**pager[0], "topic_arn": "${aws_sns_topic.paging.arn}", "endpoint": configs["prod"].monitoring.paging_endpoint}
     ]
     assert synth.outputs(S, "prod")["paging_topic_arn"]["value"] == "${aws_sns_topic.paging.arn}"
+    # The deploy does not wait for the paging service to confirm (a wrong URL would fail it half-applied).
+    assert "endpoint_auto_confirms" not in pager[0]
 
 
 @pytest.mark.parametrize("env", ["dev", "staging"])

@@ -24,7 +24,7 @@ def mocked_client(service: str, region: str = "us-east-1"):
 def create_pipeline(env: EnvironmentConfig, *, skip: frozenset[str] = frozenset()) -> dict:
     """Create the environment's resources (minus those named in `skip`); return its outputs by stack.
 
-    `skip` takes: stream, instance, alarm:<id> (the paging alarm's too), rule:<id>, target:<id>. The running task
+    `skip` takes: stream, instance, alarm:<id> (the paging alarm's too), rule:<id>, target:<id>, pager. The running task
     count follows MOTO_ECS_SERVICE_RUNNING.
     """
     region = env.aws.region
@@ -97,7 +97,11 @@ def create_pipeline(env: EnvironmentConfig, *, skip: frozenset[str] = frozenset(
             name(PAGING_ALARM_ID), None, None, None, None, None, None, None, "", [], [], rule=rule
         )
     sns = mocked_client("sns", region)
-    topic = sns.create_topic(Name=name("alarms"))["TopicArn"]
+    topic = paging = sns.create_topic(Name=name("alarms"))["TopicArn"]
+    if env.monitoring.paging_endpoint:
+        paging = sns.create_topic(Name=name("paging"))["TopicArn"]
+        if "pager" not in skip:
+            sns.subscribe(TopicArn=paging, Protocol="https", Endpoint=env.monitoring.paging_endpoint)
     events = mocked_client("events", region)
     for rule in EVENT_RULE_IDS:
         if f"rule:{rule}" not in skip:
@@ -114,7 +118,11 @@ def create_pipeline(env: EnvironmentConfig, *, skip: frozenset[str] = frozenset(
             "rds_cluster_endpoint": endpoint,
         },
         "compute": {"ecs_cluster_name": cluster, "ecs_service_name": service},
-        "monitoring": {"alarm_names": [name(a) for a in ALARM_IDS], "alarm_topic_arn": topic},
+        "monitoring": {
+            "alarm_names": [name(a) for a in ALARM_IDS],
+            "alarm_topic_arn": topic,
+            "paging_topic_arn": paging,
+        },
     }
 
 

@@ -203,6 +203,25 @@ class Smoke:
             raise _Fail("; ".join(problems))
         return f"all {len(EVENT_RULE_IDS)} rules send to the alarm topic"
 
+    def pager(self) -> str:
+        """The paging endpoint confirmed its subscription: until it does, SNS sends it nothing and nobody is paged."""
+        endpoint, topic = self.env.monitoring.paging_endpoint, self.out.get("monitoring", {}).get("paging_topic_arn")
+        if endpoint is None:
+            return "no paging endpoint in this environment"
+        sns = self.client("sns")
+        found = [
+            s for s in sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"] if s["Endpoint"] == endpoint
+        ]
+        if not found:
+            raise _Fail(f"{topic} has no subscription of {endpoint}")
+        arn = found[0]["SubscriptionArn"]
+        pending = arn == "PendingConfirmation" or (
+            sns.get_subscription_attributes(SubscriptionArn=arn)["Attributes"].get("PendingConfirmation") == "true"
+        )
+        if pending:
+            raise _Fail(f"{endpoint} has not confirmed its subscription: is monitoring.paging_endpoint right?")
+        return f"{endpoint} is subscribed and confirmed"
+
     def checks(self) -> list[tuple[str, Callable[[], str]]]:
         return [
             ("stream is active", self.stream_active_check),
@@ -214,6 +233,7 @@ class Smoke:
             ("database secret", self.secret),
             ("alarms exist", self.alarms),
             ("ECS events reach the alarm topic", self.event_rules),
+            ("the paging endpoint listens", self.pager),
         ]
 
     def run(self) -> list[Check]:

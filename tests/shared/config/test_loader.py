@@ -625,9 +625,22 @@ def test_worker_stop_and_start_times_stay_within_what_fargate_allows(tmp_path, k
 
 def test_the_reason_for_an_internet_path_is_what_ec2_takes_in_a_rule_description(tmp_path):
     found = problems(tmp_path, MINIMAL + 'network:\n  internet_https: "the vendor\'s API"\n')
-    assert any("network.internet_https" in p and "no quotes" in p for p in found), found
+    assert any("network.internet_https" in p and "without quotes" in p for p in found), found
 
 
 def test_closed_egress_with_an_image_no_endpoint_reaches_is_refused(tmp_path):
     found = problems(tmp_path, MINIMAL + "network:\n  interface_endpoints: true\n  internet_https: null\n")
     assert any("network.internet_https: is null, but compute.image (public.ecr.aws/" in p for p in found), found
+
+
+@pytest.mark.parametrize(
+    "section",
+    [
+        "network:\n  internet_https: x ${path.cwd}\n",
+        "monitoring:\n  paging_endpoint: https://pager.example/${var.key}\n",
+        "monitoring:\n  alarm_https_endpoints: ['https://hooks.example/%{if true}x%{endif}']\n",
+    ],
+)
+def test_text_the_engine_would_read_as_its_own_template_is_refused(tmp_path, section):
+    found = problems(tmp_path, MINIMAL + section)
+    assert len(found) == 1 and ("$ { }" in found[0] or "braces percent-encoded" in found[0]), found

@@ -17,7 +17,7 @@ PROTECTED = {
     "data.secret_recovery_window_days": 30,
     "monitoring.alarm_emails": ["oncall@example.com"],
     "monitoring.alarm_https_endpoints": [],
-    "monitoring.paging_endpoint": "https://events.pagerduty.com/integration/0123/enqueue",
+    "monitoring.paging_endpoint": "https://pager.example.com/sns/prod",
     "data.aurora.instances": 2,
     "network.az_count": 3,
     "aws.endpoint": None,
@@ -88,3 +88,10 @@ def test_a_rule_whose_values_are_missing_or_of_the_wrong_type_says_nothing():
     for rule in rules.RULES:
         assert rule(getter({})) == [], rule.__name__
         assert rule(getter({k: "text" for k in PROTECTED})) == [], rule.__name__
+
+
+def test_an_ecr_image_of_another_region_needs_the_internet_too():
+    # The interface endpoints and the layer bucket's gateway serve this region's registry only.
+    elsewhere = {**PROTECTED, "compute.image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/video-worker:1.0.0"}
+    (problem,) = rules.closed_egress_still_reaches_the_image(getter(elsewhere))
+    assert problem[0] == "network.internet_https" and "registry of us-east-1" in problem[1]

@@ -40,7 +40,8 @@ def test_a_healthy_environment_passes(dev, tmp_path, capsys):
     assert "read back" in table["stream record round trip"][1]
     assert "depth 0" in table["dead-letter queue"][1]
     assert "1 of 1 tasks running" in out
-    assert "9 passed, 0 failed" in out
+    assert "10 passed, 0 failed" in out
+    assert table["the paging endpoint listens"] == (True, "no paging endpoint in this environment")
     assert "all 16 alarms exist" in table["alarms exist"][1]
 
 
@@ -132,3 +133,35 @@ def test_an_ecs_event_rule_missing_or_sending_nowhere_fails(dev, tmp_path, capsy
 def test_no_outputs_file_says_what_to_run(dev, tmp_path):
     with pytest.raises(UsageError, match="run make outputs ENV=dev"):
         smoke.run(dev, outputs_dir=tmp_path)
+
+
+@pytest.fixture
+def prod(aws, monkeypatch):
+    env = load_environment("prod")
+    monkeypatch.setenv("MOTO_ECS_SERVICE_RUNNING", str(env.compute.desired_count))
+    return env
+
+
+def test_a_paging_endpoint_that_confirmed_its_subscription_passes(prod):
+    detail = smoke.Smoke(prod, create_pipeline(prod)).pager()
+    assert detail == f"{prod.monitoring.paging_endpoint} is subscribed and confirmed"
+
+
+def test_a_paging_endpoint_that_never_confirmed_fails_by_name(prod, monkeypatch):
+    outputs = create_pipeline(prod)
+    real = smoke.client
+
+    def unconfirmed(service, env, region=None, session=None):
+        c = real(service, env, region)
+        if service == "sns":  # what SNS says of an endpoint that never visited its SubscribeURL
+            c.get_subscription_attributes = lambda **kw: {"Attributes": {"PendingConfirmation": "true"}}
+        return c
+
+    monkeypatch.setattr(smoke, "client", unconfirmed)
+    with pytest.raises(smoke._Fail, match="has not confirmed its subscription: is monitoring.paging_endpoint right"):
+        smoke.Smoke(prod, outputs).pager()
+
+
+def test_a_paging_topic_without_the_endpoints_subscription_fails(prod):
+    with pytest.raises(smoke._Fail, match="has no subscription of https://"):
+        smoke.Smoke(prod, create_pipeline(prod, skip=frozenset({"pager"}))).pager()
