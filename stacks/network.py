@@ -342,18 +342,25 @@ class NetworkStack(PipelineStack):
             ),
             "dynamodb": policy(allow("ThisAccountsTables", resource)),
         }
-        self.endpoints: dict[str, VpcEndpoint] = {}
-        for service in GATEWAY_SERVICES:
-            self.endpoints[service] = VpcEndpoint(
+
+        def endpoint(service: str, kind: str, **where: object) -> VpcEndpoint:
+            """The endpoint of `service` in this VPC, named after it."""
+            return VpcEndpoint(
                 self,
-                f"endpoint_{service}",
+                f"endpoint_{service.replace('.', '_').replace('-', '_')}",
                 vpc_id=self.vpc.id,
                 service_name=f"com.amazonaws.{region}.{service}",
-                vpc_endpoint_type="Gateway",
-                route_table_ids=[rt.id for rt in route_tables],
-                policy=gateway_policies[service],
-                tags={"Name": self.name(f"{service}-endpoint")},
+                vpc_endpoint_type=kind,
+                tags={"Name": self.name(f"{service.replace('.', '-')}-endpoint")},
+                **where,
             )
+
+        self.endpoints: dict[str, VpcEndpoint] = {
+            service: endpoint(
+                service, "Gateway", route_table_ids=[rt.id for rt in route_tables], policy=gateway_policies[service]
+            )
+            for service in GATEWAY_SERVICES
+        }
         if not self.env.network.interface_endpoints:
             return
 
@@ -382,15 +389,11 @@ class NetworkStack(PipelineStack):
                 description=f"HTTPS to {service} through its gateway endpoint",
             )  # fmt: skip
         for service in INTERFACE_SERVICES:
-            self.endpoints[service] = VpcEndpoint(
-                self,
-                f"endpoint_{service.replace('.', '_').replace('-', '_')}",
-                vpc_id=self.vpc.id,
-                service_name=f"com.amazonaws.{region}.{service}",
-                vpc_endpoint_type="Interface",
+            self.endpoints[service] = endpoint(
+                service,
+                "Interface",
                 subnet_ids=[s.id for s in self.private_subnets],
                 security_group_ids=[endpoint_sg.id],
                 private_dns_enabled=True,
                 policy=policy(allow("ThisAccountsPrincipals", principal)),
-                tags={"Name": self.name(f"{service.replace('.', '-')}-endpoint")},
             )
