@@ -34,7 +34,8 @@ KEY_PREFIX = Pattern(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$", "a key prefix such
 ENGINE_VERSION = Pattern(r"^\d+\.\d+$", "a major.minor version such as 16.4")
 DATABASE_NAME = Pattern(r"^[a-z][a-z0-9_]{0,62}$", "lowercase letters, digits and '_', starting with a letter")
 DATABASE_USER = Pattern(r"^[a-z][a-z0-9_]{0,15}$", "1-16 lowercase letters, digits and '_', starting with a letter")
-EMAIL = Pattern(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", "an e-mail address")
+# No braces either: the engine would read ${ or %{ in an address as its own template.
+EMAIL = Pattern(r"^[^@\s{}]+@[^@\s{}]+\.[^@\s{}]+$", "an e-mail address (without braces)")
 # No braces: a URL has them only percent-encoded, and the engine would read ${ or %{ as its own template.
 HTTPS_URL = Pattern(r"^https://[^\s/{}]+(/[^\s{}]*)?$", "an https:// URL (braces percent-encoded)")
 # What EC2 takes in a security group rule's description: the reason a path stays open is written there.
