@@ -42,7 +42,6 @@ from shared.components.worker_container import SCRATCH_VOLUME, worker_container
 from shared.config import EnvironmentConfig
 from shared.contract import DEPLOYMENT_ALARM_IDS, SECRET_KEYS
 from shared.image_ref import ECR
-from shared.naming import resource_name
 from shared.stack import PipelineStack
 from stacks.data import DataStack
 from stacks.network import POSTGRES_PORT, NetworkStack
@@ -149,7 +148,7 @@ class ComputeStack(PipelineStack):
             # Tasks that start but do not work (lag grows, tasks die, jobs fail) are caught by the alarms the
             # circuit breaker cannot see; ECS fails the deployment and rolls back when one goes into ALARM.
             alarms=EcsServiceAlarms(
-                alarm_names=[resource_name(env, a) for a in DEPLOYMENT_ALARM_IDS], enable=True, rollback=True
+                alarm_names=[self.name(a) for a in DEPLOYMENT_ALARM_IDS], enable=True, rollback=True
             ),
             deployment_minimum_healthy_percent=100,
             deployment_maximum_percent=200,

@@ -231,22 +231,28 @@ class NetworkStack(PipelineStack):
             tags={"Name": self.name("vpc-flow-log")},
         )
 
+    def _group(self, group_id: str, name: str, description: str) -> SecurityGroup:
+        """A security group of the VPC with no rules of its own: each rule is a resource (_rule)."""
+        return SecurityGroup(
+            self, group_id, name=self.name(name), description=description, vpc_id=self.vpc.id,
+            tags={"Name": self.name(name)},
+        )  # fmt: skip
+
+    def _rule(self, rule_id: str, kind: type, group: str, port: int, description: str, **peer: str) -> None:
+        """One TCP port between `group` and one peer: cidr_ipv4, referenced_security_group_id or prefix_list_id."""
+        kind(
+            self, rule_id, security_group_id=group, ip_protocol="tcp", from_port=port, to_port=port,
+            description=description, **peer,
+        )  # fmt: skip
+
     def _security_groups(self) -> None:
-        self.task_security_group = SecurityGroup(
-            self,
+        self.task_security_group = self._group(
             "task_sg",
-            name=self.name("tasks"),
-            description="Video workers: no inbound; HTTPS out to AWS APIs and the registry, PostgreSQL to the database",
-            vpc_id=self.vpc.id,
-            tags={"Name": self.name("tasks")},
+            "tasks",
+            "Video workers: no inbound; HTTPS out to AWS APIs and the registry, PostgreSQL to the database",
         )
-        self.database_security_group = SecurityGroup(
-            self,
-            "db_sg",
-            name=self.name("database"),
-            description="Aurora metadata database: PostgreSQL from the video workers only",
-            vpc_id=self.vpc.id,
-            tags={"Name": self.name("database")},
+        self.database_security_group = self._group(
+            "db_sg", "database", "Aurora metadata database: PostgreSQL from the video workers only"
         )
         tasks, db = self.task_security_group.id, self.database_security_group.id
         # (id, rule kind, group, peer, port, description): the database admits the tasks and no
@@ -288,16 +294,7 @@ class NetworkStack(PipelineStack):
             )
         for rule_id, kind, group, peer, port, description in rules:
             peer_arg = {"cidr_ipv4": peer} if peer == "0.0.0.0/0" else {"referenced_security_group_id": peer}
-            kind(
-                self,
-                rule_id,
-                security_group_id=group,
-                ip_protocol="tcp",
-                from_port=port,
-                to_port=port,
-                description=description,
-                **peer_arg,
-            )
+            self._rule(rule_id, kind, group, port, description, **peer_arg)
 
     def _endpoints(self, route_tables: list[RouteTable]) -> None:
         """S3 and DynamoDB gateway endpoints on every route table (free; KCL's lease traffic and ECR's image layers
@@ -364,29 +361,21 @@ class NetworkStack(PipelineStack):
         if not self.env.network.interface_endpoints:
             return
 
-        endpoint_sg = SecurityGroup(
-            self,
-            "endpoints_sg",
-            name=self.name("endpoints"),
-            description="Interface endpoints: HTTPS from the video workers only",
-            vpc_id=self.vpc.id,
-            tags={"Name": self.name("endpoints")},
-        )
+        endpoint_sg = self._group("endpoints_sg", "endpoints", "Interface endpoints: HTTPS from the video workers only")
         tasks = self.task_security_group.id
-        VpcSecurityGroupIngressRule(
-            self, "endpoints_from_tasks", security_group_id=endpoint_sg.id, ip_protocol="tcp", from_port=HTTPS_PORT,
-            to_port=HTTPS_PORT, referenced_security_group_id=tasks, description="HTTPS from the video workers",
+        self._rule(
+            "endpoints_from_tasks", VpcSecurityGroupIngressRule, endpoint_sg.id, HTTPS_PORT,
+            "HTTPS from the video workers", referenced_security_group_id=tasks,
         )  # fmt: skip
-        VpcSecurityGroupEgressRule(
-            self, "tasks_to_endpoints", security_group_id=tasks, ip_protocol="tcp", from_port=HTTPS_PORT,
-            to_port=HTTPS_PORT, referenced_security_group_id=endpoint_sg.id,
-            description="HTTPS to the interface endpoints of AWS APIs",
+        self._rule(
+            "tasks_to_endpoints", VpcSecurityGroupEgressRule, tasks, HTTPS_PORT,
+            "HTTPS to the interface endpoints of AWS APIs", referenced_security_group_id=endpoint_sg.id,
         )  # fmt: skip
         for service in GATEWAY_SERVICES:  # the gateways are reached by their prefix lists' addresses
-            VpcSecurityGroupEgressRule(
-                self, f"tasks_to_{service}", security_group_id=tasks, ip_protocol="tcp", from_port=HTTPS_PORT,
-                to_port=HTTPS_PORT, prefix_list_id=self.endpoints[service].prefix_list_id,
-                description=f"HTTPS to {service} through its gateway endpoint",
+            self._rule(
+                f"tasks_to_{service}", VpcSecurityGroupEgressRule, tasks, HTTPS_PORT,
+                f"HTTPS to {service} through its gateway endpoint",
+                prefix_list_id=self.endpoints[service].prefix_list_id,
             )  # fmt: skip
         for service in INTERFACE_SERVICES:
             self.endpoints[service] = endpoint(

@@ -169,13 +169,14 @@ class Smoke:
         expected = [resource_name(self.env, a) for a in ALARM_IDS]
         if not (self.env.emulated and not_created("aws_cloudwatch_composite_alarm")):
             expected.append(resource_name(self.env, PAGING_ALARM_ID))
-        found = set()
-        paginator = self.client("cloudwatch").get_paginator("describe_alarms")
-        for i in range(0, len(expected), 100):  # DescribeAlarms takes at most 100 names
-            for page in paginator.paginate(
-                AlarmNames=expected[i : i + 100], AlarmTypes=["MetricAlarm", "CompositeAlarm"]
-            ):
-                found |= {a["AlarmName"] for kind in ("MetricAlarms", "CompositeAlarms") for a in page.get(kind, [])}
+        pages = (
+            self.client("cloudwatch")
+            .get_paginator("describe_alarms")
+            .paginate(AlarmNames=expected, AlarmTypes=["MetricAlarm", "CompositeAlarm"])
+        )
+        found = {
+            a["AlarmName"] for page in pages for kind in ("MetricAlarms", "CompositeAlarms") for a in page.get(kind, [])
+        }
         missing = [a for a in expected if a not in found]
         if missing:
             raise _Fail(f"missing {', '.join(missing)}")

@@ -195,8 +195,7 @@ class Report:
             if reason:  # the engine's own words (or the guard's), folded: the page says why, not only that
                 rows += ["", f"<details><summary>{o.stack.id} {o.status}: why</summary>", "", FENCE]
                 rows += [reason.rstrip().replace(FENCE, "'" * 3), FENCE, "", "</details>"]
-        changes = any(o.changes for o in self.outcomes if o.status in COUNTED)
-        if self.action == "plan" and changes and not self.failed:
+        if self.action == "plan" and changed and not self.failed:
             rows += ["", f"To apply it: `{self.next_step()}`"]
         return "\n".join(rows) + "\n"
 

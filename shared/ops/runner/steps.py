@@ -75,7 +75,7 @@ def read_changes(engine: Engine, stack: Stack) -> Plan:
                     "address": rc["address"],
                     "actions": actions,
                     "attributes": changed_attributes(rc["change"]),
-                    "forces_replacement": forcing_replacement(rc["change"]) if "delete" in actions else [],
+                    "forces_replacement": forcing_replacement(rc["change"]),
                 }
             )
         add += "create" in actions
