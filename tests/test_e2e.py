@@ -703,6 +703,13 @@ def test_the_local_pipeline_end_to_end_with_the_real_engine(pipeline, capsys, re
     assert f"providers: hashicorp/aws {LOCAL.aws.provider_version}" in deployed.stdout
     for stack in STACKS[1:]:
         assert f"{stack:<24} applied" in deployed.stdout
+    # What the real engine's plans widen is shown (shared/ops/runner/widening.py); an emulator's IAM grants nothing
+    # real, so local applies it without asking. Read from the engine's plan JSON: new trust, grants, endpoints' rules.
+    widened = deployed.stdout.split("access these plans widen", 1)[1]
+    assert "compute: aws_iam_role.task_role trusts sts:AssumeRole to Service:ecs-tasks.amazonaws.com" in widened
+    assert re.search(r"compute: aws_iam_role_policy\.task_policy allows kinesis:\S+", widened), widened[:3000]
+    assert "data: aws_sqs_queue.dlq " not in widened  # its own policy is the provider's to compute, not a grant
+    assert re.search(r"compute-local +applied +\+\d+ ~\d+ -\d+ +WIDENS: \d+", deployed.stdout)
 
     step("deploy right after a deploy: every stack unchanged, skipped, no engine started")
     logs = {stack: pipeline.workdir(stack) / "engine-output.log" for stack in STACKS}

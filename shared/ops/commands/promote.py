@@ -5,12 +5,13 @@ Gates, in order, each stopping the promotion with its reason before anything in 
   2. the checked-out revision is the one recorded as running in FROM;
   3. FROM has no drift;
   4. smoke passes in FROM.
-Then TO is deployed stack by stack with FROM's image (prod asks for its confirmation first),
+Then TO is deployed stack by stack with FROM's image (a protected TO shows its plans, then asks for its yes),
 smoke runs in TO, and the release is recorded in TO.
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from shared.config import PROMOTION_ORDER, EnvironmentConfig, load_environment
@@ -20,9 +21,9 @@ from shared.image_ref import parse
 from shared.ops.aws import check_credentials, one_command
 from shared.ops.commands import smoke
 from shared.ops.engine.discovery import find_engine
+from shared.ops.runner import confirm as consent
 from shared.ops.runner import environment_lock, guard, preparation
 from shared.ops.runner import run as runner
-from shared.ops.runner.confirm import require_confirmation
 from shared.ops.state_bucket import protection, releases
 from shared.paths import OUTPUTS_DIR
 
@@ -59,14 +60,17 @@ def promote(
     src, dst = load_environment(source), load_environment(target)
     find_engine()
     environment_lock.hold(outdir, [src.suffix, dst.suffix])  # neither may change under the promotion
-    # Ask for TO's confirmation, and check its credentials, before the gates, not after minutes of checks;
-    # TO as its state location records it: protected there is protected, whatever its file says now.
+    # Check TO's credentials, and refuse a protected TO without CONFIRM where nobody can be asked, before the gates,
+    # not after minutes of checks (a terminal is asked once TO's plans are shown); TO as its state location records
+    # it: protected there is protected, whatever its file says now.
     identity = check_credentials(dst)
     recorded = protection.read(dst)
     if line := protection.overridden(dst, recorded):
         print(line, flush=True)
     dst = protection.effective(dst, recorded)
-    require_confirmation(dst, "deploy", confirm)
+    consent.named(dst, confirm)
+    if consent.needs_yes(dst, "deploy") and not confirm and not sys.stdin.isatty():
+        consent.obtain(dst, "deploy")
     # FROM is synthesized once; the drift gate and the outputs for smoke share it.
     source_stacks = preparation.prepare("drift", src, outdir=outdir)
 
@@ -120,7 +124,7 @@ def promote(
             target_env,
             outdir=outdir,
             outputs_dir=outputs_dir,
-            confirm=dst.suffix,
+            confirm=confirm,
             record_release=False,
             allow_replace=allow_replace,
             force=force,

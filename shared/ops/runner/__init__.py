@@ -3,8 +3,10 @@
 - preparation.py       what must hold before the engine touches anything (engine, consent, credentials, lock,
                        synthesis, providers), and the environment as its state location records it
 - selection.py         the stacks in dependency order, a STACK= selection, how many run side by side
-- confirm.py           the words of consent a protected deploy or any destroy needs
+- confirm.py           the words of consent a protected deploy, any destroy, or a widening plan needs
 - guard.py             the data guard: no plan that destroys or weakens something precious is applied unnamed
+- widening.py          what a plan widens of IAM and network access (a deploy applies it only with a yes)
+- review.py            plan before consent: what a yes approves was shown, and is what is applied
 - environment_lock.py  one command per environment per checkout
 - steps.py             the engine steps of one stack: plan (a frozen Plan), apply, outputs, snapshot key
 - fingerprinting.py    a stack's fingerprint now, to skip what nothing changed

@@ -10,9 +10,10 @@ from shared.config import EnvironmentConfig
 from shared.errors import OperationFailed, UsageError
 from shared.ops.engine.console import emit
 from shared.ops.engine.workdir import Stack, StackFailed, initialize
-from shared.ops.runner import fingerprinting, guard, speculative, steps
+from shared.ops.runner import fingerprinting, guard, review, speculative, steps, widening
+from shared.ops.runner.confirm import ask
 from shared.ops.runner.job import Job
-from shared.ops.runner.outcome import Outcome, Report, Status
+from shared.ops.runner.outcome import Outcome, Report, Status, change_line
 from shared.ops.runner.outputs import write_outputs
 from shared.ops.state_bucket import fingerprint, releases
 from shared.ops.state_bucket.bucket import BucketError
@@ -21,10 +22,36 @@ from shared.ops.state_bucket.bucket import BucketError
 
 
 def _read(outcome: Outcome, plan: steps.Plan) -> list[guard.Finding]:
-    """What the guard finds precious in the plan's changes, recorded with them in the stack's outcome."""
+    """What the guard finds precious in the plan's changes, and the access it widens, recorded with them in the
+    stack's outcome."""
     precious = guard.findings(outcome.stack.name, plan.document) if plan.changed else []
-    outcome.took(plan, precious)
+    widens = widening.findings(outcome.stack.name, plan.document) if plan.changed else []
+    outcome.took(plan, precious, widens)
     return precious
+
+
+def _widening_agreed(job: Job, outcome: Outcome) -> bool:
+    """A plan that widens IAM or network access is applied only with a yes, whatever the environment: CONFIRM
+    typed for it (a protected environment's yes counts), or the prompt. An emulator environment is the
+    exception: its IAM and security groups grant nothing real, so its findings are shown and not asked."""
+    if not outcome.widens or job.env.emulated or job.agreed:
+        return True
+    lines = "\n".join(f"  - {w.describe()}" for w in outcome.widens)
+    return ask(f"{outcome.stack.id} widens access:\n{lines}\nType '{job.env.suffix}' to apply it: ", job.env.suffix)
+
+
+def _widening_refusal(job: Job, outcome: Outcome) -> str:
+    return "\n".join(
+        [
+            f"refusing to apply {outcome.stack.id}: its plan widens access and nobody said yes; nothing was applied "
+            "to it or to any later stack",
+            *(f"  - {w.describe()}" for w in outcome.widens),
+            "If that is intended, run the same command again with",
+            f"    CONFIRM={job.env.suffix}",
+            "(or from a terminal, to be asked). If it is not, change the policy or rule so that it grants no more "
+            "than it did.",
+        ]
+    )
 
 
 def _plan_stack(job: Job, outcome: Outcome) -> None:
@@ -77,19 +104,46 @@ def _forget_fingerprint(job: Job, stack: Stack) -> None:
         raise StackFailed("fingerprint", str(exc)) from None
 
 
+def _refused_by_guard(job: Job, outcome: Outcome, precious: list[guard.Finding]) -> bool:
+    """A guarded deploy's plan that destroys or weakens what is precious, unnamed: refused, its plan unapplied."""
+    if job.allowances is None or (verdict := guard.judge(outcome.stack.name, precious, job.allowances)).ok:
+        return False
+    outcome.status = Status.REFUSED
+    outcome.refusal = guard.refusal(job.env, outcome.stack.id, verdict, job.allowances)
+    return True
+
+
+def _plan_to_apply(job: Job, outcome: Outcome, *, destroy: bool = False, state_moved: bool = False) -> steps.Plan:
+    """The plan a stack applies: the one the review showed, while it still holds (shared/ops/runner/review.py),
+    else a new one; what a new one does beyond the review is asked about again, or refused (REFUSED)."""
+    reviewed = job.reviewed
+    if reviewed is not None and not state_moved and (kept := reviewed.reusable(outcome.stack, job.applied)):
+        return kept
+    plan = steps.plan(job.engine, outcome.stack, destroy=destroy)
+    if reviewed is not None and (unshown := reviewed.unshown(outcome.stack, plan)):
+        lines = [change_line(c) for c in unshown]
+        if not review.agreed_again(job.env.suffix, outcome.stack, unshown, lines):
+            outcome.status = Status.REFUSED
+            outcome.refusal = review.refusal(outcome.stack, lines, job.env.suffix)
+    return plan
+
+
 def _deploy_stack(job: Job, outcome: Outcome) -> None:
     stack = outcome.stack
-    plan = steps.plan(job.engine, stack)
+    plan = _plan_to_apply(job, outcome)
     precious = _read(outcome, plan)
-    if job.allowances is not None and not (verdict := guard.judge(stack.name, precious, job.allowances)).ok:
+    if outcome.status == Status.REFUSED or _refused_by_guard(job, outcome, precious):
+        return  # its plan goes below, unapplied
+    if not _widening_agreed(job, outcome):
         outcome.status = Status.REFUSED
-        outcome.refusal = guard.refusal(job.env, stack.id, verdict, job.allowances)  # its plan goes below, unapplied
+        outcome.refusal = _widening_refusal(job, outcome)
     elif not plan.changed:
         outcome.status = Status.NO_CHANGES
         _record_fingerprint(job, stack)
     else:
         _forget_fingerprint(job, stack)  # an apply that does not finish leaves no record
         steps.apply(job.engine, stack)
+        job.applied.add(stack.id)
         outcome.status = Status.APPLIED
         _record_fingerprint(job, stack)
 
@@ -101,13 +155,38 @@ def _destroy_stack(job: Job, outcome: Outcome) -> None:
     _forget_fingerprint(job, stack)
     if kept := steps.keep_snapshot_key(job.engine, stack, job.env):
         outcome.note = kept
-    plan = steps.plan(job.engine, stack, destroy=True)
+    plan = _plan_to_apply(job, outcome, destroy=True, state_moved=bool(kept))
     _read(outcome, plan)
+    if outcome.status == Status.REFUSED:
+        return
     if not plan.changed:
         outcome.status = Status.NO_CHANGES
         return
     steps.apply(job.engine, stack)
     outcome.status = Status.DESTROYED
+
+
+# ------------------------------------------------------------------ the review before a yes
+
+
+def _review_deploy(job: Job, outcome: Outcome) -> steps.Plan | None:
+    """A stack's plan shown before the yes, saved for its apply (None: nothing saved, as for a speculative plan)."""
+    if missing := speculative.missing_reads(outcome.stack.workdir, job.produced):
+        _plan_speculatively(job, outcome, missing)  # a producer is not deployed yet: applied after it is, planned again
+        return None
+    plan = steps.plan(job.engine, outcome.stack)
+    precious = _read(outcome, plan)
+    if not _refused_by_guard(job, outcome, precious):
+        outcome.status = Status.PLANNED if plan.changed else Status.NO_CHANGES
+    return plan
+
+
+def _review_destroy(job: Job, outcome: Outcome) -> steps.Plan | None:
+    # No snapshot key leaves the state before the yes: the review shows its deletion; the destroy keeps it.
+    plan = steps.plan(job.engine, outcome.stack, destroy=True)
+    _read(outcome, plan)
+    outcome.status = Status.PLANNED if plan.changed else Status.NO_CHANGES
+    return plan
 
 
 def _plan_speculatively(job: Job, outcome: Outcome, missing: dict) -> None:
@@ -244,12 +323,16 @@ class Action:
     reads_producers: bool = False  # the producers' outputs, read once first (to plan speculatively)
     skips_unchanged: bool = False  # a stack whose fingerprint is the one last applied is skipped
     guarded: bool = False  # the data guard judges each plan (unless the environment is a throwaway copy)
+    # Its plan of one stack as the review before a yes shows it (shared/ops/runner/review.py), the plan kept.
+    review_step: Callable[[Job, Outcome], steps.Plan | None] | None = None
 
 
 ACTIONS = {
     "plan": Action("plan", _plan_stack, _finish_read_only, read_only=True, neighbours=None, reads_producers=True),
     "drift": Action("drift", _drift_stack, _finish_drift, read_only=True),
-    "deploy": Action("deploy", _deploy_stack, _finish_deploy, skips_unchanged=True, guarded=True),
+    "deploy": Action(
+        "deploy", _deploy_stack, _finish_deploy, skips_unchanged=True, guarded=True, review_step=_review_deploy
+    ),
     "destroy": Action(
         "destroy",
         _destroy_stack,
@@ -257,5 +340,6 @@ ACTIONS = {
         reverse=True,
         neighbours=_no_dependant_deployed,
         applied=Status.DESTROYED,
+        review_step=_review_destroy,
     ),
 }

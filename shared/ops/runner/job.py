@@ -10,6 +10,7 @@ from shared.ops.engine.process import Engine
 from shared.ops.engine.workdir import Stack
 from shared.ops.runner import guard
 from shared.ops.runner.preparation import Prepared
+from shared.ops.runner.review import Reviewed
 from shared.ops.state_bucket import errored_state, fingerprint
 
 
@@ -28,6 +29,9 @@ class Job:
     revision: str = ""  # the git revision deployed, recorded with each fingerprint
     fingerprints: dict[str, fingerprint.Fingerprint] = field(default_factory=dict)  # computed this run
     origin: errored_state.Origin | None = None  # where a command that writes state runs (read-only: None)
+    agreed: bool = False  # a yes was given: CONFIRM typed, or the prompt after the review
+    reviewed: Reviewed | None = None  # what the review before the yes showed (none when CONFIRM was typed)
+    applied: set[str] = field(default_factory=set)  # the stacks that applied changes in this run
 
     @property
     def env(self) -> EnvironmentConfig:

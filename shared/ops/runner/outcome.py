@@ -12,7 +12,7 @@ from pathlib import Path
 from shared.config import PROMOTION_ORDER, EnvironmentConfig
 from shared.files import owner_only, write_atomically
 from shared.ops.engine.workdir import Stack
-from shared.ops.runner import guard
+from shared.ops.runner import guard, widening
 from shared.ops.runner.steps import Plan
 from shared.ops.state_bucket.releases import revision_or_unknown
 from shared.options import current
@@ -46,6 +46,8 @@ SYMBOLS = {
     ("create", "delete"): "+/-",
 }
 FENCE = "`" * 3  # a Markdown code block's fence
+# Where the summary sends a reader who asks what counts as widening.
+WIDENING_DOC = "shared/ops/runner/widening.py"
 # Resource lines shown under one stack in the terminal before the rest is folded into a count (the report has all).
 FOLD_AFTER = 20
 
@@ -75,7 +77,8 @@ class Outcome:
     precious: list[guard.Finding] = field(default_factory=list)  # what the plan destroys that is precious
     # Per changed resource: its actions and the names (never the values) of the attributes it changes.
     changes: list[dict] = field(default_factory=list)
-    refusal: str = ""  # why the guard did not let the plan be applied
+    widens: list[widening.Widening] = field(default_factory=list)  # the IAM and network access the plan widens
+    refusal: str = ""  # why the guard (or a missing yes to a widening) did not let the plan be applied
     hint: str = ""  # what to do about a failure, when the tool knows (a state locked by another run)
 
     def as_dict(self) -> dict:
@@ -89,17 +92,19 @@ class Outcome:
             "seconds": round(self.seconds, 1),
             "note": self.note,
             "precious": [f.as_dict() for f in self.precious],
+            "widens": [w.as_dict() for w in self.widens],
             "changes": self.changes,
             # Why it failed or was refused, as the terminal said it ("" otherwise): a script needs no log.
             "error": self.error,
             "refusal": self.refusal,
         }
 
-    def took(self, plan: Plan, precious: list[guard.Finding]) -> None:
-        """What the stack's plan changes, as the summary and the reports show it, and what of it is precious."""
+    def took(self, plan: Plan, precious: list[guard.Finding], widens: list[widening.Widening]) -> None:
+        """What the stack's plan changes, as the summary and the reports show it, what of it is precious, and what
+        access it widens."""
         self.add, self.change, self.destroy = plan.add, plan.change, plan.destroy
         self.changes, self.addresses = list(plan.changes), plan.addresses
-        self.precious = precious
+        self.precious, self.widens = precious, widens
 
     def counts(self) -> str:
         return f"+{self.add} ~{self.change} -{self.destroy}"
@@ -129,11 +134,16 @@ class Report:
     def precious(self) -> list[guard.Finding]:
         return [f for o in self.outcomes for f in o.precious]
 
-    def print(self) -> None:
-        print(f"\n{self.action} {self.env.suffix}: summary")
+    def widens(self) -> list[widening.Widening]:
+        return [w for o in self.outcomes for w in o.widens]
+
+    def print(self, title: str = "") -> None:
+        print(f"\n{title or f'{self.action} {self.env.suffix}: summary'}")
         for o in self.outcomes:
             counts = o.counts() if o.status in COUNTED else ""
-            marker = _precious_marker(o.precious)
+            marker = " ".join(
+                filter(None, (_precious_marker(o.precious), f"WIDENS: {len(o.widens)}" if o.widens else ""))
+            )
             print(f"  {o.stack.id:<24} {o.status:<11} {counts:<14} {' '.join(filter(None, (o.note, marker)))}".rstrip())
             lines = [change_line(c) for c in o.changes] if o.status in COUNTED else []
             for line in lines[:FOLD_AFTER]:
@@ -144,6 +154,9 @@ class Report:
         if self.precious():
             print("\nprecious resources these plans destroy or weaken (shared/precious.py):")
             print("\n".join(f"  - {f.describe()}" for f in self.precious()))
+        if self.widens():
+            print(f"\naccess these plans widen ({WIDENING_DOC}):")
+            print("\n".join(f"  - {w.describe()}" for w in self.widens()))
         for o in self.outcomes:
             if o.error:
                 print(f"\n{o.stack.id} failed; the engine said:\n{o.error.rstrip()}", file=sys.stderr)
@@ -190,6 +203,12 @@ class Report:
             )
             rows += ["", intro]
             rows += ["", *(f.markdown() for f in self.precious())]
+        if self.widens():
+            rows += [
+                "",
+                f"**Access these plans widen** (a deploy asks for `CONFIRM` before applying them; {WIDENING_DOC}):",
+            ]
+            rows += ["", *(f"- `{w.stack}`: `{w.address}` {w.what}" for w in self.widens())]
         for o in self.outcomes:
             reason = o.error or o.refusal
             if reason:  # the engine's own words (or the guard's), folded: the page says why, not only that

@@ -17,8 +17,8 @@ from shared.ops.engine import provider_install
 from shared.ops.engine.discovery import find_engine
 from shared.ops.engine.process import Engine
 from shared.ops.engine.workdir import Stack, StackFailed, initialize
+from shared.ops.runner import confirm as consent
 from shared.ops.runner import environment_lock, images
-from shared.ops.runner.confirm import require_confirmation
 from shared.ops.runner.selection import ordered_stacks
 from shared.ops.state_bucket import protection, releases
 from shared.synthesis import synthesize_if_changed
@@ -33,6 +33,7 @@ class Prepared:
     identity: dict
     ordered: list[Stack]
     image: images.Resolved | None = None  # the configured image and its digest (deploy, plan, drift)
+    confirmed: bool = False  # a yes was typed for this environment (CONFIRM=)
 
 
 def prepare(
@@ -41,7 +42,6 @@ def prepare(
     *,
     outdir: Path = DEFAULT_OUTDIR,
     confirm: str | None = None,
-    selection: list[str] | None = None,
     credentials: bool = True,
 ) -> Prepared:
     """Everything that must hold before the engine touches anything; raises UsageError (exit 2). A command
@@ -57,7 +57,8 @@ def prepare(
             print(line, flush=True)
         env = protection.effective(env, recorded)
         refuse_protected_destroy(action, env)
-    require_confirmation(env, action, confirm, selection)
+    # The yes itself comes after the plans, when they show what it approves (shared/ops/runner/run.py).
+    confirmed = consent.named(env, confirm)
     if credentials and action == "deploy" and protection.needs_recording(env, recorded):
         protection.record(env, by=identity.get("Arn", ""), revision=releases.revision_or_unknown())
     image = None
@@ -67,7 +68,7 @@ def prepare(
     outdir = synthesize_if_changed(env, Path(outdir))
     owner_only(outdir)  # what an earlier version left readable to others (plans, state copies, JSON)
     engine = engine.configured(engine_environment(env), outdir)
-    return Prepared(env, engine, identity, ordered_stacks(outdir, env), image)
+    return Prepared(env, engine, identity, ordered_stacks(outdir, env), image, confirmed)
 
 
 # The commands that change an environment: each reads the protection its state location records.

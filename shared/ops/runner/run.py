@@ -23,11 +23,13 @@ from shared.ops.engine.console import OUTPUT, emit
 from shared.ops.engine.interrupts import INTERRUPTS
 from shared.ops.engine.process import Engine, EngineInterrupted
 from shared.ops.engine.workdir import Stack, StackFailed, initialize
+from shared.ops.runner import confirm as consent
 from shared.ops.runner import guard, outputs, speculative, steps
 from shared.ops.runner.actions import ACTIONS, Action, unchanged_since
 from shared.ops.runner.job import Job
 from shared.ops.runner.outcome import Outcome, Report, Status, write_report
 from shared.ops.runner.preparation import Prepared, install_providers, prepare, release_can_be_recorded
+from shared.ops.runner.review import Reviewed
 from shared.ops.runner.selection import parallelism, parse_selection
 from shared.ops.state_bucket import errored_state, releases, state_lock
 from shared.paths import OUTPUTS_DIR
@@ -138,7 +140,7 @@ def perform(
             )
         if force and action != "deploy":
             raise UsageError(f"FORCE=1 is for make deploy and make promote, not make {action}; nothing was changed")
-        prepared = prepare(action, env, outdir=outdir, confirm=confirm, selection=selection)
+        prepared = prepare(action, env, outdir=outdir, confirm=confirm)
         if action != "outputs" and not ACTIONS[action].read_only and selection is None and record_release:
             release_can_be_recorded(env, action)  # after the engine and credentials checks, before any stack
         execute(
@@ -172,6 +174,37 @@ def _interrupted(job: Job, report: Report, exc: EngineInterrupted) -> None:
     )
 
 
+def _review_then_ask(action: Action, job: Job) -> None:
+    """Plan before consent (shared/ops/runner/review.py): every chosen stack planned and its plan kept, the
+    summary shown, then the yes asked or refused. Nothing is applied here; a refusal, a failure or a no stops
+    the command (exit 2, or 1 for a failure) before any stack is."""
+    shown = Report(action.name, job.env, [Outcome(s) for s in job.chosen])
+    if action.name == "deploy":  # what a stack whose producers are not deployed yet is planned against
+        job.produced = _producer_outputs(job.engine, job.prepared.ordered, job.chosen)
+    reviewed = Reviewed()
+    for outcome in shown.outcomes:
+        if action.skips_unchanged and (applied := unchanged_since(job, outcome.stack)):
+            outcome.status, outcome.note = Status.UNCHANGED, f"unchanged since {applied.since()} (skipped)"
+            continue
+        emit(f"\n=== plan {outcome.stack.id}, to be approved")
+        try:
+            initialize(job.engine, outcome.stack)
+            reviewed.record(outcome.stack, outcome.changes, action.review_step(job, outcome))
+        except StackFailed as exc:
+            outcome.status, outcome.error = Status.FAILED, f"({exc.step}) {exc.output}"
+        if outcome.status in (Status.FAILED, Status.REFUSED):
+            break
+    shown.print(title=f"{action.name} {job.env.suffix}: the plan to approve")
+    if shown.refused:
+        raise UsageError("\n\n".join(o.refusal for o in shown.refused))
+    if shown.failed:
+        raise OperationFailed(
+            f"{action.name} of {job.env.suffix}: a stack could not be planned (see above); nothing was changed"
+        )
+    consent.obtain(job.env, action.name, job.selection)
+    job.agreed, job.reviewed = True, reviewed
+
+
 def _over_stacks(action: Action, job: Job) -> None:
     """Each chosen stack through the action's step, then the action's own ending."""
     report = Report(action.name, job.env, [Outcome(s) for s in job.chosen])
@@ -191,6 +224,8 @@ def _over_stacks(action: Action, job: Job) -> None:
                 # make one plan: it is initialized then, as before the preflight existed).
                 pending = [s for s in job.chosen if not (action.skips_unchanged and unchanged_since(job, s))]
                 install_providers(engine, pending)
+            if action.review_step is not None and consent.needs_yes(job.env, action.name) and not job.agreed:
+                _review_then_ask(action, job)
             if workers > 1 and len(report.outcomes) > 1:
                 _in_parallel(action, job, report.outcomes, workers)
             else:
@@ -201,6 +236,9 @@ def _over_stacks(action: Action, job: Job) -> None:
     except EngineInterrupted as exc:
         _interrupted(job, report, exc)
         raise
+    finally:  # a reviewed plan a stack never got to (a refusal, a no, a failure before it) holds its prior state
+        for stack in job.chosen:
+            (stack.workdir / stack.plan_file).unlink(missing_ok=True)
     report.print()
     write_report(report, job.outputs_dir)
     if report.refused:
@@ -232,7 +270,9 @@ def execute(
     allowances = (allowances or guard.Allowances()) if guarding else None
     if allowances is not None:
         guard.check_selection(allowances, [s.name for s in chosen], prepared.env)
-    job = Job(prepared, chosen, selection, outputs_dir, record_release, allowances, force=force)
+    job = Job(
+        prepared, chosen, selection, outputs_dir, record_release, allowances, force=force, agreed=prepared.confirmed
+    )
     if not action.read_only:
         job.revision = releases.revision_or_unknown()  # "" from a copy that is no git checkout
         job.origin = errored_state.Origin.here(job.revision)

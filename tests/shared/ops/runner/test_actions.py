@@ -4,10 +4,13 @@ others, fingerprints that skip what nothing changed, speculative plans, and how 
 from __future__ import annotations
 
 import json
+import re
+from types import SimpleNamespace
 
 import boto3
 import pytest
 
+from shared.config import load_environment
 from shared.errors import UsageError
 from shared.ops.commands.releases import show as show_releases
 from shared.ops.runner import run as runner
@@ -280,3 +283,93 @@ def test_a_targeted_deploy_after_a_destroy_says_the_producer_was_destroyed(engin
         run("deploy", dev, stack_names="compute")
     assert "network-dev was destroyed (" in str(refused.value) and "never" not in str(refused.value)
     assert "make deploy ENV=dev STACK=network" in str(refused.value)
+
+
+# ---------------------------------------------------------------- a plan that widens access needs a yes
+
+TASK_POLICY = "aws_iam_role_policy.task_policy"
+
+
+def _policy(*actions: str) -> str:
+    return json.dumps({"Statement": [{"Effect": "Allow", "Action": list(actions), "Resource": "*"}]})
+
+
+def widen_compute(engine) -> None:
+    """compute's next plan lets the task role delete streams, which it could not before."""
+    before, after = _policy("kinesis:GetRecords"), _policy("kinesis:GetRecords", "kinesis:DeleteStream")
+    change = [TASK_POLICY, ["update"], [], {"before": {"policy": before}, "after": {"policy": after}}]
+    engine.set("CHANGES", json.dumps({"compute-dev": [change]}))
+
+
+def applied(engine) -> list[str]:
+    return [stack for command, stack, _ in engine.calls() if command == "apply"]
+
+
+@pytest.fixture
+def widened(engine, dev, run, monkeypatch):
+    """dev deployed; compute's next plan widens its task role's policy; no terminal."""
+    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
+    assert run("deploy", dev, force=True) == 0
+    widen_compute(engine)
+    engine.clear()
+
+
+def test_a_plan_that_widens_access_is_not_applied_without_a_yes(engine, dev, run, widened, capsys):
+    with pytest.raises(UsageError) as refused:  # exit 2
+        run("deploy", dev, force=True)
+    message, out = str(refused.value), capsys.readouterr().out
+    assert "refusing to apply compute-dev: its plan widens access and nobody said yes" in message
+    assert f"compute: {TASK_POLICY} allows kinesis:DeleteStream on *" in message
+    assert "\n    CONFIRM=dev\n" in message  # on a line of its own: copied as it is
+    assert applied(engine) == []  # network and data had nothing to apply; compute's plan was not applied
+    assert "monitoring-dev           not run" in out and "WIDENS: 1" in out
+
+
+def test_confirm_typed_for_the_environment_is_the_yes(engine, dev, run, widened):
+    assert run("deploy", dev, force=True, confirm="dev") == 0
+    assert applied(engine) == ["compute-dev"]
+
+
+@pytest.mark.parametrize(("answer", "code", "applies"), [("dev", 0, ["compute-dev"]), ("yes", 2, [])])
+def test_on_a_terminal_the_widening_is_shown_and_asked(engine, dev, run, widened, monkeypatch, answer, code, applies):
+    asked = []
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    monkeypatch.setattr("builtins.input", lambda prompt: asked.append(prompt) or answer)
+    if code:
+        with pytest.raises(UsageError, match="its plan widens access and nobody said yes"):
+            run("deploy", dev, force=True)
+    else:
+        assert run("deploy", dev, force=True) == 0
+    assert applied(engine) == applies
+    assert len(asked) == 1 and "kinesis:DeleteStream" in asked[0] and "Type 'dev' to apply it" in asked[0]
+
+
+def test_an_emulator_environment_shows_a_widening_without_asking(monkeypatch):
+    """Its IAM and security groups grant nothing real (the emulator's test keys): shown, not asked."""
+    from shared.ops.runner.actions import _widening_agreed
+    from shared.ops.runner.outcome import Outcome
+    from shared.ops.runner.widening import Widening
+
+    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
+    local, dev = load_environment("local"), load_environment("dev")
+    outcome = Outcome(
+        stack=SimpleNamespace(id="compute-dev"),
+        widens=[Widening("compute", TASK_POLICY, "allows kinesis:DeleteStream on *")],
+    )
+    for env, agreed in ((local, True), (dev, False)):
+        job = SimpleNamespace(env=env, agreed=False)
+        assert _widening_agreed(job, outcome) is agreed, env.name
+    job = SimpleNamespace(env=dev, agreed=True)
+    assert _widening_agreed(job, outcome)
+
+
+def test_plan_shows_what_widens_in_its_summary_and_reports(engine, dev, run, widened, tmp_path, capsys):
+    assert run("plan", dev) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"compute-dev +planned +\+0 ~1 -0 +WIDENS: 1", out), out
+    assert f"access these plans widen (shared/ops/runner/widening.py):\n  - compute: {TASK_POLICY} allows" in out
+    report = json.loads((tmp_path / "reports" / "dev-plan.json").read_text())
+    compute = next(s for s in report["stacks"] if s["stack"] == "compute-dev")
+    assert compute["widens"] == [{"address": TASK_POLICY, "widens": "allows kinesis:DeleteStream on *"}]
+    markdown = (tmp_path / "reports" / "dev-plan.md").read_text()
+    assert f"- `compute`: `{TASK_POLICY}` allows kinesis:DeleteStream on *" in markdown

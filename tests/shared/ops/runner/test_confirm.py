@@ -1,4 +1,5 @@
-"""Confirmation: a protected deploy and any destroy need a yes that names the environment."""
+"""Confirmation: a protected deploy and any destroy need a yes that names the environment; CONFIRM names it,
+or the prompt takes it (after the plans it approves are shown: tests/shared/ops/runner/test_run.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import pytest
 
 from shared.config import load_environment
 from shared.errors import UsageError
-from shared.ops.runner.confirm import require_confirmation
+from shared.ops.runner import confirm as consent
 
 
 @pytest.fixture
@@ -19,9 +20,9 @@ def test_the_prompt_takes_only_the_environments_name(prod, monkeypatch):
     monkeypatch.setattr("sys.stdin.isatty", lambda: True)
     monkeypatch.setattr("builtins.input", lambda prompt: "yes")
     with pytest.raises(UsageError, match="not confirmed; nothing was changed in prod"):
-        require_confirmation(prod, "deploy")
+        consent.obtain(prod, "deploy")
     monkeypatch.setattr("builtins.input", lambda prompt: "prod")
-    require_confirmation(prod, "deploy")
+    consent.obtain(prod, "deploy")
 
 
 def test_ctrl_d_at_the_prompt_is_not_confirmed(prod, monkeypatch):
@@ -31,29 +32,34 @@ def test_ctrl_d_at_the_prompt_is_not_confirmed(prod, monkeypatch):
     monkeypatch.setattr("sys.stdin.isatty", lambda: True)
     monkeypatch.setattr("builtins.input", eof)
     with pytest.raises(UsageError, match="not confirmed; nothing was changed in prod"):
-        require_confirmation(prod, "deploy")
+        consent.obtain(prod, "deploy")
+    assert consent.ask("Type 'prod': ", "prod") is False
 
 
 def test_without_a_terminal_it_says_which_confirm_to_give(prod, monkeypatch):
     monkeypatch.setattr("sys.stdin.isatty", lambda: False)
+    monkeypatch.setattr("builtins.input", lambda prompt: pytest.fail("asked without a terminal"))
     with pytest.raises(UsageError, match="refusing to apply changes to prod without confirmation.*CONFIRM=prod"):
-        require_confirmation(prod, "deploy")
-    require_confirmation(prod, "deploy", "prod")
+        consent.obtain(prod, "deploy")
+    assert consent.named(prod, "prod") is True and consent.named(prod, None) is False
+
+
+def test_which_commands_need_a_yes(monkeypatch):
+    dev, prod = load_environment("dev"), load_environment("prod")
+    assert not consent.needs_yes(dev, "deploy")  # an unprotected deploy needs none (unless its plan widens access)
+    assert consent.needs_yes(prod, "deploy") and consent.needs_yes(dev, "destroy")
+    assert not consent.needs_yes(prod, "plan") and not consent.needs_yes(prod, "drift")
 
 
 def test_a_destroy_of_any_environment_names_what_it_destroys(monkeypatch):
-    monkeypatch.delenv("CONFIRM", raising=False)
     monkeypatch.setattr("sys.stdin.isatty", lambda: False)
-    dev = load_environment("dev")
-    require_confirmation(dev, "deploy")  # an unprotected deploy needs no yes
     with pytest.raises(UsageError, match="refusing to destroy compute-dev, monitoring-dev without"):
-        require_confirmation(dev, "destroy", selection=["compute", "monitoring"])
+        consent.obtain(load_environment("dev"), "destroy", selection=["compute", "monitoring"])
 
 
 def test_a_confirm_that_names_another_environment_is_refused_whatever_the_command(prod):
-    for action in ("plan", "deploy", "destroy"):
-        with pytest.raises(UsageError, match="CONFIRM=staging does not name the environment this command works on"):
-            require_confirmation(prod, action, "staging")
+    with pytest.raises(UsageError, match="CONFIRM=staging does not name the environment this command works on"):
+        consent.named(prod, "staging")
 
 
 def test_a_confirm_in_the_environment_is_no_yes(prod, monkeypatch):
@@ -61,6 +67,6 @@ def test_a_confirm_in_the_environment_is_no_yes(prod, monkeypatch):
     monkeypatch.setenv("CONFIRM", "prod")
     monkeypatch.setattr("sys.stdin.isatty", lambda: False)
     with pytest.raises(UsageError, match="refusing to apply changes to prod without confirmation"):
-        require_confirmation(prod, "deploy")
+        consent.obtain(prod, "deploy")
     with pytest.raises(UsageError, match="refusing to destroy every stack of prod without confirmation"):
-        require_confirmation(prod, "destroy")
+        consent.obtain(prod, "destroy")

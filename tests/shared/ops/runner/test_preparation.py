@@ -25,12 +25,16 @@ def test_unknown_stack_name_is_a_usage_error(engine, dev, run):
         run("deploy", dev, stack_names="cmopute")
 
 
-def test_prod_is_never_applied_without_confirmation(engine, state_buckets, run, monkeypatch):
+def test_prod_is_never_applied_without_confirmation(engine, state_buckets, run, monkeypatch, tmp_path, capsys):
     prod = load_environment("prod")
     monkeypatch.setattr("sys.stdin.isatty", lambda: False)
     with pytest.raises(UsageError, match="refusing to apply changes to prod without confirmation.*CONFIRM=prod"):
         run("deploy", prod)
-    assert engine.calls() == []
+    # Planned and shown first, so that the CONFIRM given next approves what was seen; nothing applied or kept.
+    assert "deploy prod: the plan to approve" in capsys.readouterr().out
+    assert engine.commands("apply") == [] and engine.commands("plan")
+    assert not list((tmp_path / "cdktf.out").glob("stacks/*/*.tfplan"))
+    engine.clear()
     with pytest.raises(UsageError, match="CONFIRM=staging does not name"):
         run("deploy", prod, confirm="staging")
     assert engine.calls() == []
@@ -44,7 +48,8 @@ def test_destroy_asks_for_any_environment_and_runs_in_reverse(engine, dev, run, 
     monkeypatch.setattr("sys.stdin.isatty", lambda: False)
     with pytest.raises(UsageError, match="CONFIRM=dev"):
         run("destroy", dev)
-    assert engine.calls() == []
+    assert engine.commands("apply") == []
+    engine.clear()
     assert run("destroy", dev, confirm="dev") == 0
     assert engine.commands("apply") == list(reversed(ORDER))
     assert all("-destroy" in args for cmd, _, args in engine.calls() if cmd == "plan")
