@@ -39,7 +39,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 # Each variable reaches the command line as exactly one argument, whatever it holds: taken unexpanded
 # ($(value)), single-quoted for the shell, and only for the commands that take it. They are not
 # exported: make would expand a value such as $(shell ...) to put it into the recipe's environment.
-unexport ENV SUFFIX STACK FROM TO CONFIRM ALLOW_REPLACE LOCK_ID FILE TOOLCHAIN FORCE
+unexport ENV SUFFIX STACK FROM TO CONFIRM ALLOW_REPLACE LOCK_ID FILE TOOLCHAIN FORCE NAME
 override quote = '$(subst ','\'',$(1))'
 override opt = $(if $(strip $(value $(1))),--$(2) $(call quote,$(value $(1))))
 override ENV_ARGS = $(call opt,ENV,env) $(call opt,SUFFIX,suffix)
@@ -147,8 +147,9 @@ deploy: $(STAMP) ## Deploy what changed, in dependency order: ENV=<env> [STACK=a
 destroy: $(STAMP) ## Destroy in reverse order: ENV=<env> CONFIRM=<env> [STACK=a,b]
 	@$(CLI) destroy $(ENGINE_ARGS)
 
-outputs: $(STAMP) ## Write every stack's outputs to outputs/<env>.json: ENV=<env>
-	@$(CLI) outputs $(ENV_ARGS)
+# NAME= only typed: shells set NAME for their own reasons (the host's name, on some).
+outputs: $(STAMP) ## Write every stack's outputs to outputs/<env>.json, or print one: ENV=<env> [NAME=<stack>.<output>]
+	@$(CLI) outputs $(ENV_ARGS) $(if $(call typed,NAME),$(call opt,NAME,name))
 
 drift: $(STAMP) ## List stacks whose infrastructure differs from the code: [ENV=<env>, else every environment]
 	@$(CLI) drift $(ENV_ARGS)

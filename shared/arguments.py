@@ -41,7 +41,8 @@ def parser() -> argparse.ArgumentParser:
     p = sub.choices["deploy"]
     p.add_argument("--allow-replace", help="<stack>:<address>[,...]: precious resources this deploy may destroy")
     p.add_argument("--force", action="store_true", help="plan every stack, even one whose fingerprint is unchanged")
-    command("outputs", "write every stack's outputs to outputs/<env>.json", env="required")
+    p = command("outputs", "write every stack's outputs to outputs/<env>.json, or print one", env="required")
+    p.add_argument("--name", help="<stack>.<output> (or an output name only one stack has): print its value alone")
     command("drift", "list stacks whose real infrastructure differs from the code", env="required")
     command("bootstrap", "create the environment's state bucket and CI roles, idempotently", env="required")
     command("smoke", "check the deployed pipeline through the AWS APIs", env="required")

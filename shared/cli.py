@@ -154,7 +154,7 @@ def cmd_destroy(args: argparse.Namespace) -> None:
 def cmd_outputs(args: argparse.Namespace) -> None:
     from shared.ops.commands.outputs import outputs  # boto3
 
-    outputs(_one(args))
+    outputs(_one(args), name=args.name)
 
 
 def cmd_drift(args: argparse.Namespace) -> None:

@@ -505,3 +505,11 @@ def test_a_makefile_of_makefiles_that_adds_consent_to_makeflags_is_refused(make,
     refused = make("destroy", "ENV=dev", "STACK=monitoring", MAKEFILES=str(extra))
     assert refused.returncode == 2 and "CONFIRM=dev came from MAKEFLAGS" in refused.stderr, refused.stderr
     assert [c for c, _, _ in engine.calls() if c in ("plan", "apply")] == []
+
+
+def test_outputs_takes_name_only_typed(make, engine):
+    # Some shells set NAME (the host's name): it must not turn `make outputs` into a lookup.
+    shell = make("outputs", "ENV=dev", NAME="myhost")
+    assert shell.returncode == 0 and "wrote " in shell.stdout, shell.stdout + shell.stderr
+    typed = make("outputs", "ENV=dev", "NAME=data.dlq_ulr")
+    assert typed.returncode == 2 and "NAME=data.dlq_ulr: no such output of dev" in typed.stderr, typed.stderr
