@@ -108,6 +108,19 @@ class _Interrupts:
                 self._forwarded = 0
                 self._said.clear()
 
+    @contextlib.contextmanager
+    def prompting(self):
+        """A question to the user while the signals are caught: no engine runs then, so Ctrl-C is the user's
+        answer, at once (KeyboardInterrupt), not a graceful stop for the next engine to meet."""
+        if threading.current_thread() is not threading.main_thread() or self._depth == 0:
+            yield
+            return
+        previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
 
 INTERRUPTS = _Interrupts()
 

@@ -6,6 +6,7 @@
 - confirm.py           the words of consent a protected deploy, any destroy, or a widening plan needs
 - guard.py             the data guard: no plan that destroys or weakens something precious is applied unnamed
 - widening.py          what a plan widens of IAM and network access (a deploy applies it only with a yes)
+- openings.py          what security group rules open, and whether a plan opens more (widening's network half)
 - review.py            plan before consent: what a yes approves was shown, and is what is applied
 - environment_lock.py  one command per environment per checkout
 - steps.py             the engine steps of one stack: plan (a frozen Plan), apply, outputs, snapshot key

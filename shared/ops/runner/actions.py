@@ -13,7 +13,7 @@ from shared.ops.engine.workdir import Stack, StackFailed, initialize
 from shared.ops.runner import fingerprinting, guard, review, speculative, steps, widening
 from shared.ops.runner.confirm import ask
 from shared.ops.runner.job import Job
-from shared.ops.runner.outcome import Outcome, Report, Status, change_line
+from shared.ops.runner.outcome import Outcome, Report, Status
 from shared.ops.runner.outputs import write_outputs
 from shared.ops.state_bucket import fingerprint, releases
 from shared.ops.state_bucket.bucket import BucketError
@@ -120,11 +120,11 @@ def _plan_to_apply(job: Job, outcome: Outcome, *, destroy: bool = False, state_m
     if reviewed is not None and not state_moved and (kept := reviewed.reusable(outcome.stack, job.applied)):
         return kept
     plan = steps.plan(job.engine, outcome.stack, destroy=destroy)
-    if reviewed is not None and (unshown := reviewed.unshown(outcome.stack, plan)):
-        lines = [change_line(c) for c in unshown]
-        if not review.agreed_again(job.env.suffix, outcome.stack, unshown, lines):
-            outcome.status = Status.REFUSED
-            outcome.refusal = review.refusal(outcome.stack, lines, job.env.suffix)
+    widens = widening.findings(outcome.stack.name, plan.document) if plan.changed else []
+    lines = reviewed.unshown(outcome.stack, plan, widens) if reviewed is not None else []
+    if lines and not review.agreed_again(job.env.suffix, outcome.stack, lines):
+        outcome.status = Status.REFUSED
+        outcome.refusal = review.refusal(outcome.stack, lines, job.env.suffix)
     return plan
 
 

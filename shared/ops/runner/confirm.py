@@ -7,15 +7,19 @@ import sys
 from shared.config import EnvironmentConfig
 from shared.errors import UsageError
 from shared.naming import stack_id
+from shared.ops.engine.interrupts import INTERRUPTS
 
 
 def ask(question: str, answer: str) -> bool:
-    """On a terminal, whether the user typed `answer` to the question; elsewhere (CI, a pipe) no. Ctrl-D is no."""
+    """On a terminal, whether the user typed `answer` to the question; elsewhere (CI, a pipe) no. Ctrl-D and
+    Ctrl-C are no, at once (even while the runner catches the signals for its engines)."""
     if not sys.stdin.isatty():
         return False
     try:
-        return input(question).strip() == answer
-    except EOFError:  # Ctrl-D
+        with INTERRUPTS.prompting():
+            return input(question).strip() == answer
+    except (EOFError, KeyboardInterrupt):
+        print(file=sys.stderr)  # the prompt's line ends
         return False
 
 

@@ -5,8 +5,8 @@ or refused with the CONFIRM to give. What is applied is what was shown:
 - each reviewed plan stays saved in its stack's working directory, and the stack applies exactly that file,
   unless a stack it reads was applied in this run (its outputs may have moved) or its own state was changed
   since (a destroy's snapshot key leaving it): then it is planned again;
-- a plan made again that does anything the review did not show (an address, or an action on it) is shown and
-  asked about again on a terminal, or refused: the rerun reviews it.
+- a plan made again that does anything the review did not show (an address, an action on it, or access it widens)
+  is shown and asked about again on a terminal, or refused: the rerun reviews it.
 (The engine itself refuses a saved plan whose state another run changed since: "Saved plan is stale".)
 """
 
@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 
 from shared.ops.engine.workdir import Stack
 from shared.ops.runner.confirm import ask
+from shared.ops.runner.outcome import change_line
 from shared.ops.runner.steps import Plan
+from shared.ops.runner.widening import Widening
 
 
 def _shown_as(change: dict) -> tuple[str, tuple[str, ...]]:
@@ -28,10 +30,13 @@ class Reviewed:
     """What the review showed of each stack, and the plan each may apply as it was saved."""
 
     shown: dict[str, set[tuple[str, tuple[str, ...]]]] = field(default_factory=dict)  # stack id: (address, actions)
+    widened: dict[str, set[str]] = field(default_factory=dict)  # stack id: what its plan widens, as shown
     saved: dict[str, Plan] = field(default_factory=dict)  # stack id: its reviewed plan, saved as its plan file
 
-    def record(self, stack: Stack, changes: list[dict], saved: Plan | None) -> None:
+    def record(self, stack: Stack, changes: list[dict], widens: list[Widening], saved: Plan | None) -> None:
+        """What the review showed of a stack (read after its plan was taken in), and the plan it may apply."""
         self.shown[stack.id] = {_shown_as(c) for c in changes}
+        self.widened[stack.id] = {w.describe() for w in widens}
         if saved is not None:
             self.saved[stack.id] = saved
 
@@ -41,13 +46,15 @@ class Reviewed:
             return None
         return self.saved.get(stack.id)
 
-    def unshown(self, stack: Stack, plan: Plan) -> list[dict]:
-        """The changes of a plan made again that the review did not show."""
-        seen = self.shown.get(stack.id, set())
-        return [c for c in plan.changes if _shown_as(c) not in seen]
+    def unshown(self, stack: Stack, plan: Plan, widens: list[Widening]) -> list[str]:
+        """What a plan made again does that the review did not show: its change lines, and what it widens (a policy
+        updated at the same address may grant more than the one shown)."""
+        seen, widened = self.shown.get(stack.id, set()), self.widened.get(stack.id, set())
+        lines = [change_line(c) for c in plan.changes if _shown_as(c) not in seen]
+        return lines + [f"widens: {w.describe()}" for w in widens if w.describe() not in widened]
 
 
-def agreed_again(suffix: str, stack: Stack, unshown: list[dict], lines: list[str]) -> bool:
+def agreed_again(suffix: str, stack: Stack, lines: list[str]) -> bool:
     """A terminal's yes to what a plan made again adds to the review; elsewhere no."""
     listed = "\n".join(f"      {line}" for line in lines)
     return ask(

@@ -189,7 +189,8 @@ def _review_then_ask(action: Action, job: Job) -> None:
         emit(f"\n=== plan {outcome.stack.id}, to be approved")
         try:
             initialize(job.engine, outcome.stack)
-            reviewed.record(outcome.stack, outcome.changes, action.review_step(job, outcome))
+            saved = action.review_step(job, outcome)
+            reviewed.record(outcome.stack, outcome.changes, outcome.widens, saved)
         except StackFailed as exc:
             outcome.status, outcome.error = Status.FAILED, f"({exc.step}) {exc.output}"
         if outcome.status in (Status.FAILED, Status.REFUSED):

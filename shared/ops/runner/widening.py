@@ -5,7 +5,8 @@
   topic, queue, bucket and endpoint policies) allows a principal, action and resource, under its conditions,
   that no statement allowed before (a wildcard before covers what it matches; a condition dropped widens), or no
   longer denies what it denied; a policy known only after apply cannot be judged beforehand, and says so;
-- a managed policy is attached to a role;
+- a managed policy is attached (an attachment resource, or a role's managed_policy_arns), a role's inline_policy
+  allows more, or a role's permissions boundary is dropped or changed;
 - a security group (its inline rules, or a rule resource of its own) admits or sends a protocol, port range
   and peer that no rule of that group did before (a narrower CIDR inside a wider old one is not wider).
 A finding is shown with the plan; a deploy needs a yes for it wherever the environment is real
@@ -14,24 +15,23 @@ A finding is shown with the plan; a deploy needs a yes for it wherever the envir
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
+
+from shared.ops.runner import openings
+from shared.ops.runner.openings import as_dict, dicts, listed
 
 # The attributes of a managed resource that hold an IAM policy document (a JSON string), whatever the type.
 POLICY_ATTRIBUTES = ("policy", "assume_role_policy")
 # Resource types that attach a managed policy (its ARN) to a principal.
-ATTACHMENTS = {"aws_iam_role_policy_attachment": "policy_arn", "aws_iam_user_policy_attachment": "policy_arn"}
-# Rule resources of their own: their direction.
-RULE_RESOURCES = {
-    "aws_vpc_security_group_ingress_rule": "ingress",
-    "aws_vpc_security_group_egress_rule": "egress",
+ATTACHMENTS = {
+    "aws_iam_role_policy_attachment": "policy_arn",
+    "aws_iam_user_policy_attachment": "policy_arn",
+    "aws_iam_group_policy_attachment": "policy_arn",
+    "aws_iam_policy_attachment": "policy_arn",  # roles, users and groups at once
 }
-# Groups whose rules are inline blocks.
-GROUP_RESOURCES = ("aws_security_group", "aws_default_security_group")
 SHOWN_ITEMS = 4  # actions or resources named in one finding before the rest is a count
 
 
@@ -53,11 +53,16 @@ class Widening:
 def findings(stack: str, plan: dict) -> list[Widening]:
     """What a saved plan (`show -json`) widens, in the plan's order."""
     found: list[Widening] = []
-    changes = [rc for rc in plan.get("resource_changes", []) if rc.get("mode", "managed") == "managed"]
+    changes = [
+        rc
+        for rc in dicts(plan.get("resource_changes"))
+        if rc.get("mode", "managed") == "managed" and isinstance(rc.get("change"), dict)
+    ]
     configured = _configured(plan)
+    attached_before = {_attachment(rc, rc["change"].get("before")) for rc in changes} - {None}
     for rc in changes:
         change, rtype = rc["change"], rc.get("type") or rc["address"].split(".", 1)[0]
-        if not {"create", "update"} & set(change["actions"]):
+        if not {"create", "update"} & set(listed(change.get("actions"))):
             continue
         for name in POLICY_ATTRIBUTES:
             # A policy the code does not set (a queue's or a topic's own, which a policy resource of its own sets)
@@ -65,18 +70,58 @@ def findings(stack: str, plan: dict) -> list[Widening]:
             sets_it = configured is None or name in configured.get(_INDEX.sub("", rc["address"]), ())
             found += (Widening(stack, rc["address"], what) for what in _policy_widening(name, change, sets_it))
         if rtype in ATTACHMENTS and "create" in change["actions"]:
-            arn = (change.get("after") or {}).get(ATTACHMENTS[rtype])
-            if arn is not None or (change.get("after_unknown") or {}).get(ATTACHMENTS[rtype]) is True:
+            arn = as_dict(change.get("after")).get(ATTACHMENTS[rtype])
+            if _attachment(rc, change.get("after")) in attached_before:
+                continue  # the same policy on the same principal, at a new address: nothing new
+            if arn is not None or as_dict(change.get("after_unknown")).get(ATTACHMENTS[rtype]) is True:
                 found.append(Widening(stack, rc["address"], f"attaches {arn or 'a policy known only after apply'}"))
-    found += _network_widenings(stack, changes)
+        if rtype == "aws_iam_role":
+            found += (Widening(stack, rc["address"], what) for what in _role_widening(change))
+    found += (Widening(stack, address, what) for address, what in openings.widenings(changes))
+    return found
+
+
+def _attachment(rc: dict, values: object) -> tuple | None:
+    """What an attachment attaches to whom: (type, principal, policy ARN); None for anything else."""
+    rtype = rc.get("type") or rc["address"].split(".", 1)[0]
+    values = as_dict(values)
+    if rtype not in ATTACHMENTS or not values.get(ATTACHMENTS[rtype]):
+        return None
+    principal = json.dumps({k: values.get(k) for k in ("role", "user", "group", "roles", "users", "groups")})
+    return rtype, principal, values[ATTACHMENTS[rtype]]
+
+
+def _role_widening(change: dict) -> list[str]:
+    """What a role's own attributes widen beyond its policies: managed policies added, inline policies that allow
+    more, and its permissions boundary (the ceiling of everything it may do) dropped or changed."""
+    before, after, unknown = (
+        as_dict(change.get("before")),
+        as_dict(change.get("after")),
+        as_dict(change.get("after_unknown")),
+    )
+    found = []
+    old_boundary, new_boundary = before.get("permissions_boundary"), after.get("permissions_boundary")
+    if unknown.get("permissions_boundary") is True:
+        found.append("has a permissions boundary known only after apply: it cannot be checked before it is applied")
+    elif old_boundary and old_boundary != new_boundary:
+        found.append(f"changes its permissions boundary from {old_boundary} to {new_boundary or 'none'}")
+    added = [a for a in listed(after.get("managed_policy_arns")) if a not in listed(before.get("managed_policy_arns"))]
+    found += [f"attaches {arn}" for arn in added]
+    old_inline = {str(i.get("name")): i.get("policy") for i in dicts(before.get("inline_policy"))}
+    for inline in dicts(after.get("inline_policy")):
+        name = str(inline.get("name"))
+        inner = {"before": {"policy": old_inline.get(name)}, "after": {"policy": inline.get("policy")}}
+        found += [f"(inline policy {name}) {what}" for what in _policy_widening("policy", inner)]
     return found
 
 
 # ------------------------------------------------------------------ policy documents
 
 # One thing a statement allows (or denies): principal, action, resource, its conditions (canonical JSON).
-# NotAction/NotResource/NotPrincipal items carry a "not " prefix and only ever match themselves.
+# A NotAction/NotResource/NotPrincipal list is one item, "not " and the sorted list as JSON: it means everything
+# but what it lists, so it is only ever compared as a whole.
 Grant = tuple[str, str, str, str]
+NOT = "not "
 
 
 def _configured(plan: dict) -> dict[str, set[str]] | None:
@@ -95,8 +140,8 @@ _INDEX = re.compile(r"\[[^\]]*\]$")  # `x[0]`, `x["a"]`: the configuration names
 
 
 def _policy_widening(name: str, change: dict, sets_it: bool = True) -> list[str]:
-    before, after = change.get("before") or {}, change.get("after") or {}
-    if (change.get("after_unknown") or {}).get(name) is True:
+    before, after = as_dict(change.get("before")), as_dict(change.get("after"))
+    if as_dict(change.get("after_unknown")).get(name) is True:
         if not sets_it:
             return []
         return [f"has a {name} known only after apply: it cannot be checked before it is applied"]
@@ -106,7 +151,7 @@ def _policy_widening(name: str, change: dict, sets_it: bool = True) -> list[str]
     old_allows, old_denies = _grants(old_doc, "Allow"), _grants(old_doc, "Deny")
     new_allows, new_denies = _grants(new_doc, "Allow"), _grants(new_doc, "Deny")
     widened = [g for g in new_allows if not any(_covers(o, g) for o in old_allows)]
-    undenied = [g for g in old_denies if g not in new_denies]
+    undenied = [g for g in old_denies if not any(_covers(n, g) for n in new_denies)]
     label = "trusts" if name == "assume_role_policy" else "allows"
     return [*_describe(label, widened), *_describe("no longer denies", undenied)]
 
@@ -122,26 +167,32 @@ def _document(value: object) -> dict | None:
     return doc if isinstance(doc, dict) and "Statement" in doc else None
 
 
-def _listed(value: object) -> list[str]:
-    if value is None:
-        return []
-    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+def _not(values: object) -> str:
+    return NOT + json.dumps(sorted(values), sort_keys=True)
 
 
 def _principals(statement: dict) -> list[str]:
     if "NotPrincipal" in statement:
-        return [f"not {p}" for p in _principal_items(statement["NotPrincipal"])]
+        return [_not(_principal_items(statement["NotPrincipal"]))]
     if "Principal" not in statement:
         return [""]  # an identity policy: its principal is whoever holds it
     return _principal_items(statement["Principal"])
+
+
+_ACCOUNT = re.compile(r"^\d{12}$")
 
 
 def _principal_items(value: object) -> list[str]:
     if value == "*":
         return ["*"]
     if isinstance(value, dict):
-        return [f"{kind}:{p}" for kind, ps in sorted(value.items()) for p in _listed(ps)]
-    return _listed(value)
+        items = []
+        for kind, principals in sorted(value.items()):
+            for p in listed(principals):
+                # An account ID and its root ARN name the same principal.
+                items.append(f"{kind}:arn:aws:iam::{p}:root" if kind == "AWS" and _ACCOUNT.match(p) else f"{kind}:{p}")
+        return items
+    return listed(value)
 
 
 def _grants(doc: dict, effect: str) -> list[Grant]:
@@ -151,26 +202,54 @@ def _grants(doc: dict, effect: str) -> list[Grant]:
     for st in statements:
         if not isinstance(st, dict) or st.get("Effect") != effect:
             continue
-        actions = [f"not {a}" for a in _listed(st.get("NotAction"))] or _listed(st.get("Action"))
-        resources = [f"not {r}" for r in _listed(st.get("NotResource"))] or _listed(st.get("Resource")) or [""]
-        condition = json.dumps(st.get("Condition") or {}, sort_keys=True)
+        actions = [_not(a.lower() for a in listed(st["NotAction"]))] if "NotAction" in st else listed(st.get("Action"))
+        resources = [_not(listed(st["NotResource"]))] if "NotResource" in st else listed(st.get("Resource")) or [""]
+        condition = json.dumps(_conditions(st.get("Condition")), sort_keys=True)
         grants += [(p, a, r, condition) for p in _principals(st) for a in actions for r in resources]
     return list(dict.fromkeys(grants))
 
 
+def _conditions(value: object) -> dict:
+    """Conditions in one form: a single value and a list of it are the same condition."""
+    if not isinstance(value, dict):
+        return {}
+    return {
+        op: {key: sorted(listed(v)) for key, v in keys.items()} if isinstance(keys, dict) else keys
+        for op, keys in value.items()
+    }
+
+
+def _wildcard(pattern: str) -> re.Pattern:
+    """IAM's matching: `*` any run of characters, `?` any one; everything else literal (no character classes)."""
+    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern), re.DOTALL)
+
+
 def _matches(pattern: str, value: str, *, fold: bool = False) -> bool:
-    if pattern.startswith("not ") or value.startswith("not "):
-        return pattern == value
+    """Whether what `pattern` allows includes all that `value` allows (both may hold wildcards)."""
     if fold:  # actions are case-insensitive in IAM
         pattern, value = pattern.lower(), value.lower()
-    return pattern == value or fnmatchcase(value, pattern)
+    if pattern == value or pattern == "*":
+        return True
+    if value.startswith(NOT) and pattern.startswith(NOT):  # everything but A covers everything but A and more
+        return set(json.loads(pattern[len(NOT) :])) <= set(json.loads(value[len(NOT) :]))
+    if value.startswith(NOT):
+        return False
+    if pattern.startswith(NOT):  # everything but these: covers a value none of them can match
+        excluded = json.loads(pattern[len(NOT) :])
+        return not any(_wildcard(e).fullmatch(value) or _wildcard(value).fullmatch(e) for e in excluded)
+    if "*" in value or "?" in value:
+        # A pattern covers another only as a prefix glob does (`s3:*` covers `s3:Get*`): anything finer is
+        # judged as not covered, and shown.
+        head = pattern[:-1]
+        return pattern.endswith("*") and "*" not in head and "?" not in head and value.startswith(head)
+    return bool(_wildcard(pattern).fullmatch(value))
 
 
 def _covers(old: Grant, new: Grant) -> bool:
     """Whether an old grant allowed at least what a new one allows (a condition only narrows: an old grant with
     none covers one with any, one with conditions covers only the same conditions)."""
     return (
-        (old[0] == new[0] or old[0] in ("*", "AWS:*"))
+        (_matches(old[0], new[0]) or old[0] == "AWS:*")
         and _matches(old[1], new[1], fold=True)
         and _matches(old[2], new[2])
         and (old[3] == "{}" or old[3] == new[3])
@@ -197,101 +276,3 @@ def _describe(label: str, grants: list[Grant]) -> Iterator[str]:
 def _some(items: list[str]) -> str:
     shown = ", ".join(items[:SHOWN_ITEMS])
     return shown + (f" and {len(items) - SHOWN_ITEMS} more" if len(items) > SHOWN_ITEMS else "")
-
-
-# ------------------------------------------------------------------ security groups
-
-# What one rule opens: its group, direction, protocol, port range and peer ("cidr 10.0.0.0/16", "group sg-1",
-# "prefix list pl-1", "self").
-Opening = tuple[str, str, str, int, int, str]
-
-
-def _network_widenings(stack: str, changes: list[dict]) -> list[Widening]:
-    before = [o for rc in changes for o in _openings(rc, rc["change"].get("before"))]
-    found = []
-    for rc in changes:
-        if not {"create", "update"} & set(rc["change"]["actions"]):
-            continue
-        after = _openings(rc, rc["change"].get("after"))
-        wider = [o for o in after if not any(_opens_at_least(old, o) for old in before)]
-        found += [Widening(stack, rc["address"], _say(o)) for o in dict.fromkeys(wider)]
-    return found
-
-
-def _openings(rc: dict, values: dict | None) -> list[Opening]:
-    if not values:
-        return []
-    rtype = rc.get("type") or rc["address"].split(".", 1)[0]
-    if rtype in RULE_RESOURCES:
-        group = str(values.get("security_group_id") or rc["address"])
-        return list(_rule_openings(group, RULE_RESOURCES[rtype], values))
-    if rtype == "aws_security_group_rule":
-        group = str(values.get("security_group_id") or rc["address"])
-        return list(_block_openings(group, str(values.get("type")), values))
-    if rtype in GROUP_RESOURCES:
-        group = str(values.get("id") or rc["address"])
-        return [
-            o
-            for direction in ("ingress", "egress")
-            for block in values.get(direction) or []
-            for o in _block_openings(group, direction, block)
-        ]
-    return []
-
-
-def _ports(protocol: str, low: object, high: object) -> tuple[int, int]:
-    if protocol in ("-1", "all"):
-        return 0, 65535
-    return (int(low) if low is not None else 0), (int(high) if high is not None else 65535)
-
-
-def _rule_openings(group: str, direction: str, rule: dict) -> Iterable[Opening]:
-    protocol = str(rule.get("ip_protocol") or "-1")
-    low, high = _ports(protocol, rule.get("from_port"), rule.get("to_port"))
-    peers = [
-        f"cidr {rule['cidr_ipv4']}" if rule.get("cidr_ipv4") else "",
-        f"cidr {rule['cidr_ipv6']}" if rule.get("cidr_ipv6") else "",
-        f"prefix list {rule['prefix_list_id']}" if rule.get("prefix_list_id") else "",
-        f"group {rule['referenced_security_group_id']}" if rule.get("referenced_security_group_id") else "",
-    ]
-    return [(group, direction, protocol, low, high, p) for p in peers if p] or [
-        (group, direction, protocol, low, high, "a peer known only after apply")
-    ]
-
-
-def _block_openings(group: str, direction: str, block: dict) -> Iterable[Opening]:
-    protocol = str(block.get("protocol") or "-1")
-    low, high = _ports(protocol, block.get("from_port"), block.get("to_port"))
-    peers = [f"cidr {c}" for c in (block.get("cidr_blocks") or []) + (block.get("ipv6_cidr_blocks") or [])]
-    peers += [f"prefix list {p}" for p in block.get("prefix_list_ids") or []]
-    groups = block.get("security_groups") or []
-    peers += [f"group {g}" for g in (groups if isinstance(groups, list) else [groups])]
-    peers += [f"group {block['source_security_group_id']}"] if block.get("source_security_group_id") else []
-    peers += ["self"] if block.get("self") else []
-    return [(group, direction, protocol, low, high, p) for p in peers]
-
-
-def _opens_at_least(old: Opening, new: Opening) -> bool:
-    same_place = old[:2] == new[:2]
-    protocol = old[2] in ("-1", "all") or old[2] == new[2]
-    ports = old[3] <= new[3] and new[4] <= old[4]
-    return same_place and protocol and ports and _peer_within(new[5], old[5])
-
-
-def _peer_within(new: str, old: str) -> bool:
-    if new == old:
-        return True
-    if not (new.startswith("cidr ") and old.startswith("cidr ")):
-        return False
-    try:
-        inner, outer = ipaddress.ip_network(new[5:], strict=False), ipaddress.ip_network(old[5:], strict=False)
-    except ValueError:
-        return False
-    return inner.version == outer.version and inner.subnet_of(outer)
-
-
-def _say(opening: Opening) -> str:
-    _, direction, protocol, low, high, peer = opening
-    what = "all traffic" if protocol in ("-1", "all") else f"{protocol} {low}" + (f"-{high}" if high != low else "")
-    peer = peer.removeprefix("cidr ")
-    return f"admits {what} from {peer}" if direction == "ingress" else f"sends {what} to {peer}"

@@ -70,3 +70,24 @@ def test_a_confirm_in_the_environment_is_no_yes(prod, monkeypatch):
         consent.obtain(prod, "deploy")
     with pytest.raises(UsageError, match="refusing to destroy every stack of prod without confirmation"):
         consent.obtain(prod, "destroy")
+
+
+def test_ctrl_c_at_a_prompt_answers_at_once_while_the_runner_catches_signals(monkeypatch):
+    import signal
+
+    from shared.ops.engine.interrupts import INTERRUPTS
+
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    seen = []
+
+    def question(prompt: str) -> str:
+        seen.append(signal.getsignal(signal.SIGINT))
+        signal.raise_signal(signal.SIGINT)  # what Ctrl-C sends
+        return "prod"
+
+    monkeypatch.setattr("builtins.input", question)
+    with INTERRUPTS.handling():
+        caught = signal.getsignal(signal.SIGINT)
+        assert consent.ask("Type 'prod': ", "prod") is False
+        assert signal.getsignal(signal.SIGINT) == caught  # the runner's handler is back for its engines
+    assert seen == [signal.default_int_handler]

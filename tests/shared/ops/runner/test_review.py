@@ -108,3 +108,70 @@ def test_a_protected_deploy_replans_a_consumer_after_its_producer_and_asks_about
 
 
 ORDER_PROD = [s.replace("dev", "prod") for s in ORDER]
+
+
+def _tags(address: str) -> list:
+    return [address, ["update"], [], {"before": {"tags": {}}, "after": {"tags": {"a": "b"}}}]
+
+
+def test_a_consumer_planned_again_with_only_what_was_shown_is_not_asked_again(engine, state_buckets, run, terminal):
+    answers, asked = terminal
+    prod = load_environment("prod")
+    run("deploy", prod, confirm="prod")
+    engine.set(
+        "CHANGES", json.dumps({"network-prod": [_tags("aws_vpc.vpc")], "compute-prod": [_tags("aws_sqs_queue.q")]})
+    )
+    engine.clear()
+    answers.append("prod")
+    assert run("deploy", prod, force=True) == 0
+    assert len(asked) == 1  # the one yes, after the review
+    assert engine.commands("apply") == ["network-prod", "compute-prod"]
+
+
+def test_a_policy_planned_again_that_grants_more_than_was_shown_is_asked_about(engine, state_buckets, run, terminal):
+    answers, asked = terminal
+    prod = load_environment("prod")
+    run("deploy", prod, confirm="prod")
+
+    def policy(*actions: str) -> str:
+        return json.dumps({"Statement": [{"Effect": "Allow", "Action": list(actions), "Resource": "*"}]})
+
+    def task_policy(*actions: str) -> list:
+        before, after = policy("sqs:SendMessage"), policy(*actions)
+        return [
+            "aws_iam_role_policy.task_policy",
+            ["update"],
+            [],
+            {"before": {"policy": before}, "after": {"policy": after}},
+        ]
+
+    shown = {
+        "network-prod": [_tags("aws_vpc.vpc")],
+        "compute-prod": [task_policy("sqs:SendMessage", "sqs:GetQueueUrl")],
+    }
+    engine.set("CHANGES", json.dumps(shown))
+    engine.clear()
+
+    def yes_then_the_policy_grants_more() -> str:
+        engine.set("CHANGES", json.dumps({**shown, "compute-prod": [task_policy("sqs:SendMessage", "sqs:*")]}))
+        return "prod"
+
+    answers += [yes_then_the_policy_grants_more, "no"]
+    with pytest.raises(UsageError, match="refusing to apply compute-prod"):
+        run("deploy", prod, force=True)
+    assert "widens: compute: aws_iam_role_policy.task_policy allows sqs:* on *" in asked[1][1]
+    assert engine.commands("apply") == ["network-prod"]
+
+
+def test_ctrl_c_at_the_question_is_a_no(engine, dev, run, monkeypatch, tmp_path):
+    run("deploy", dev, confirm="dev")
+    engine.clear()
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+
+    def ctrl_c(prompt: str) -> str:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("builtins.input", ctrl_c)
+    with pytest.raises(UsageError, match="not confirmed; nothing was changed in dev"):
+        run("destroy", dev)
+    assert engine.commands("apply") == [] and plan_files(tmp_path) == []

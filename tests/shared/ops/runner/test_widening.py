@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from shared.ops.runner import widening
 
 ROLE_POLICY = "aws_iam_role_policy.task_policy"
@@ -131,72 +129,99 @@ def test_deletions_and_unchanged_resources_widen_nothing():
     assert found(plan) == []
 
 
-# ---------------------------------------------------------------- security groups
-
-INGRESS = "aws_vpc_security_group_ingress_rule.database_from_tasks"
+# ---------------------------------------------------------------- what a review found (each failed before its fix)
 
 
-def rule(cidr=None, port=5432, to=None, protocol="tcp", group="sg-1", **more) -> dict:
-    values = {"security_group_id": group, "ip_protocol": protocol, "from_port": port, "to_port": to or port}
-    return values | ({"cidr_ipv4": cidr} if cidr else {}) | more
+def test_a_shorter_not_list_allows_more_and_a_longer_one_in_a_deny_denies_less():
+    narrow = {"Effect": "Allow", "NotAction": ["iam:*", "s3:*"], "Resource": "*"}
+    assert found(policy_update(doc(narrow), doc({**narrow, "NotAction": ["iam:*"]}))) == [
+        f'{ROLE_POLICY} allows not ["iam:*"] on *'
+    ]
+    assert found(policy_update(doc({**narrow, "NotAction": ["iam:*"]}), doc(narrow))) == []
+    keep_out = {"Effect": "Deny", "Action": "s3:*", "Resource": "*", "NotPrincipal": {"AWS": ["arn:aws:iam::1:role/a"]}}
+    let_in = {**keep_out, "NotPrincipal": {"AWS": ["arn:aws:iam::1:role/a", "222233334444"]}}
+    assert found(policy_update(doc(keep_out), doc(let_in), "aws_s3_bucket_policy.b")) == [
+        'aws_s3_bucket_policy.b no longer denies s3:* on * to not ["AWS:arn:aws:iam::1:role/a"]'
+    ]
+    everything_but = {"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}
+    assert found(policy_update(doc(everything_but), doc(allow("*", "*")))) == [f"{ROLE_POLICY} allows * on *"]
+    assert found(policy_update(doc(everything_but), doc(allow("s3:GetObject", "*")))) == []
 
 
-def test_a_new_rule_to_anywhere_is_a_widening():
-    plan = {
-        "resource_changes": [
-            change("aws_vpc_security_group_egress_rule.https", ["create"], None, rule("0.0.0.0/0", 443, group="sg-2"))
-        ]
+def test_a_role_widens_by_its_boundary_managed_policies_and_inline_policies():
+    role = {"permissions_boundary": "arn:aws:iam::1:policy/boundary", "managed_policy_arns": [], "inline_policy": []}
+    admin = "arn:aws:iam::aws:policy/AdministratorAccess"
+    more = {
+        "permissions_boundary": None,
+        "managed_policy_arns": [admin],
+        "inline_policy": [{"name": "all", "policy": doc(allow("*", "*"))}],
     }
-    assert found(plan) == ["aws_vpc_security_group_egress_rule.https sends tcp 443 to 0.0.0.0/0"]
+    assert found({"resource_changes": [change("aws_iam_role.task", ["update"], role, more)]}) == [
+        "aws_iam_role.task changes its permissions boundary from arn:aws:iam::1:policy/boundary to none",
+        f"aws_iam_role.task attaches {admin}",
+        "aws_iam_role.task (inline policy all) allows * on *",
+    ]
+    assert found({"resource_changes": [change("aws_iam_role.task", ["update"], role, role)]}) == []
+    group = change("aws_iam_group_policy_attachment.g", ["create"], None, {"group": "ops", "policy_arn": admin})
+    assert found({"resource_changes": [group]}) == [f"aws_iam_group_policy_attachment.g attaches {admin}"]
 
 
-@pytest.mark.parametrize(
-    ("before", "after", "wider"),
-    [
-        (rule("10.0.0.0/16"), rule("10.0.1.0/24"), []),
-        (rule("10.0.1.0/24"), rule("10.0.0.0/16"), ["admits tcp 5432 from 10.0.0.0/16"]),
-        (rule("10.0.0.0/16"), rule("10.0.0.0/16", 5432, 5440), ["admits tcp 5432-5440 from 10.0.0.0/16"]),
-        (rule("10.0.0.0/16"), rule("10.0.0.0/16", -1, -1, "-1"), ["admits all traffic from 10.0.0.0/16"]),
-        (rule("10.0.0.0/16", -1, -1, "-1"), rule("10.0.0.0/24"), []),
-        (
-            rule(referenced_security_group_id="sg-9"),
-            rule(referenced_security_group_id="sg-8"),
-            ["admits tcp 5432 from group sg-8"],
-        ),
-    ],
-)
-def test_a_rule_changed_in_place_widens_only_past_what_it_admitted(before, after, wider):
-    plan = {"resource_changes": [change(INGRESS, ["update"], before, after)]}
-    assert found(plan) == [f"{INGRESS} {w}" for w in wider]
+def test_iam_wildcards_are_not_shell_patterns():
+    assert found(
+        policy_update(
+            doc(allow("s3:GetObject", "arn:aws:s3:::b/?.txt")), doc(allow("s3:GetObject", "arn:aws:s3:::b/*.txt"))
+        )
+    ) == [f"{ROLE_POLICY} allows s3:GetObject on arn:aws:s3:::b/*.txt"]
+    assert found(
+        policy_update(doc(allow("s3:GetObject", "arn:aws:s3:::b[ab]")), doc(allow("s3:GetObject", "arn:aws:s3:::ba")))
+    ) == [f"{ROLE_POLICY} allows s3:GetObject on arn:aws:s3:::ba"]
+    assert found(policy_update(doc(allow("s3:*")), doc(allow("s3:Get*")))) == []
 
 
-def test_a_rule_moved_to_another_address_with_the_same_opening_is_no_widening():
-    plan = {
-        "resource_changes": [
-            change(INGRESS, ["delete"], rule("10.0.0.0/16"), None),
-            change("aws_vpc_security_group_ingress_rule.renamed", ["create"], None, rule("10.0.0.0/24")),
-        ]
-    }
-    assert found(plan) == []
+def test_the_same_meaning_in_another_form_is_no_widening():
+    cond = {"StringEquals": {"aws:SourceAccount": "111122223333"}}
+    listed = {"StringEquals": {"aws:SourceAccount": ["111122223333"]}}
+    assert (
+        found(
+            policy_update(
+                doc(allow("s3:GetObject", "*", Condition=cond)), doc(allow("s3:GetObject", "*", Condition=listed))
+            )
+        )
+        == []
+    )
+    account = {"Effect": "Allow", "Action": "sns:Publish", "Resource": "*", "Principal": {"AWS": "111122223333"}}
+    root = {**account, "Principal": {"AWS": "arn:aws:iam::111122223333:root"}}
+    assert found(policy_update(doc(account), doc(root), "aws_sns_topic_policy.t")) == []
+    deny = {"Effect": "Deny", "Action": "s3:Delete*", "Resource": "*"}
+    assert found(policy_update(doc(deny), doc({**deny, "Action": "s3:*"}), "aws_s3_bucket_policy.b")) == []
+    arn = "arn:aws:iam::aws:policy/ReadOnlyAccess"
+    moved = [
+        change("aws_iam_role_policy_attachment.old", ["delete"], {"role": "r", "policy_arn": arn}, None),
+        change("aws_iam_role_policy_attachment.new", ["create"], None, {"role": "r", "policy_arn": arn}),
+    ]
+    assert found({"resource_changes": moved}) == []
 
 
-def test_the_same_opening_on_another_group_is_a_widening():
-    plan = {
-        "resource_changes": [
-            change(INGRESS, ["no-op"], rule("10.0.0.0/16"), rule("10.0.0.0/16")),
-            change("aws_vpc_security_group_ingress_rule.other", ["create"], None, rule("10.0.0.0/16", group="sg-7")),
-        ]
-    }
-    assert found(plan) == ["aws_vpc_security_group_ingress_rule.other admits tcp 5432 from 10.0.0.0/16"]
-
-
-def test_inline_rules_of_a_group_are_read_too():
-    block = {"protocol": "tcp", "from_port": 22, "to_port": 22, "cidr_blocks": ["0.0.0.0/0"], "self": False}
-    before = {"id": "sg-3", "ingress": [], "egress": []}
-    after = {**before, "ingress": [block]}
-    plan = {"resource_changes": [change("aws_security_group.bastion", ["update"], before, after)]}
-    assert found(plan) == ["aws_security_group.bastion admits tcp 22 from 0.0.0.0/0"]
-    assert found({"resource_changes": [change("aws_security_group.bastion", ["update"], after, before)]}) == []
+def test_odd_plan_shapes_do_not_crash():
+    odd = [
+        {"resource_changes": None},
+        {"resource_changes": [change("aws_iam_role_policy.p", ["create"], None, {"policy": 3}, after_unknown=True)]},
+        {
+            "resource_changes": [
+                change(
+                    "aws_security_group.g",
+                    ["create"],
+                    None,
+                    {"ingress": [None, {"cidr_blocks": "0.0.0.0/0", "from_port": "x", "protocol": "tcp"}]},
+                )
+            ]
+        },
+    ]
+    assert [found(plan) for plan in odd] == [[], [], ["aws_security_group.g admits tcp 0-65535 from 0.0.0.0/0"]]
+    unknown = change("aws_security_group.g", ["create"], None, {}, after_unknown={"ingress": True})
+    assert found({"resource_changes": [unknown]}) == [
+        "aws_security_group.g has ingress rules known only after apply: they cannot be checked before"
+    ]
 
 
 def test_an_attachment_whose_policy_is_known_only_after_apply_says_so():
