@@ -6,10 +6,12 @@ Exit codes (the contract): 0 success, 1 an operation failed, 2 usage or input er
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -30,6 +32,7 @@ from shared.files import PRIVATE_UMASK
 from shared.ops.commands import emulator
 from shared.ops.engine import log as engine_log
 from shared.ops.runner import environment_lock
+from shared.paths import REPORTS_DIR
 from shared.policy.scan import scan
 from shared.synthesis import synthesize_if_changed
 from shared.workdirs import require_node
@@ -326,7 +329,6 @@ def _exit_code(command: Callable, *args) -> int:
 
 
 def _start(args: argparse.Namespace) -> None:
-    options.use(options.Options.from_environment(os.environ))  # every variable, parsed once
     if args.command in RUNS_THE_ENGINE:
         options.current().refuse()  # every bad value at once, before anything runs
     typed.refuse_what_was_not_typed(args)
@@ -335,12 +337,30 @@ def _start(args: argparse.Namespace) -> None:
     COMMANDS[args.command](args)
 
 
+# The commands whose report JSON=1 prints on stdout.
+REPORTING = ("plan", "deploy", "destroy", "drift", "promote")
+
+
 def _main(argv: list[str] | None) -> int:
     try:
         args = parser().parse_args(argv)
     except SystemExit as exc:  # argparse already printed the usage problem
         return 0 if exc.code == 0 else 2
-    return _exit_code(_start, args)
+    options.use(options.Options.from_environment(os.environ))  # every variable, parsed once
+    if args.command not in REPORTING or not options.current().json_report:
+        return _exit_code(_start, args)
+    # JSON=1: stdout holds the report(s) this run wrote and nothing else (whatever the exit code: a refused or
+    # failed deploy's report says why); all the command says goes to stderr.
+    started = time.time_ns()
+    with contextlib.redirect_stdout(sys.stderr):
+        code = _exit_code(_start, args)
+    written = sorted(
+        (p for p in REPORTS_DIR.glob("*.json") if p.stat().st_mtime_ns >= started), key=lambda p: p.stat().st_mtime_ns
+    )
+    reports = [json.loads(p.read_text()) for p in written]
+    one = len(reports) == 1 and getattr(args, "env", None)  # plan or drift of every environment, promote: a list
+    print(json.dumps(reports[0] if one else reports, indent=2))
+    return code
 
 
 if __name__ == "__main__":

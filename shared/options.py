@@ -89,6 +89,12 @@ VARIABLES = (
         "keys, so that a role can be tried against an emulator that enforces IAM. Real environments always do.",
     ),
     Variable(
+        "JSON",
+        "json_report",
+        "Any value but empty, 0 or false: plan, deploy, destroy, drift and promote print their JSON report on "
+        "stdout (an array for several environments), everything else they say on stderr; for scripts.",
+    ),
+    Variable(
         "GITHUB_STEP_SUMMARY",
         "step_summary",
         "Set by GitHub Actions: the file each command's Markdown report is added to.",
@@ -115,6 +121,7 @@ class Options:
     resynthesize: bool = False
     checkov: str = ""
     emulator_caller_credentials: bool = False
+    json_report: bool = False
     step_summary: str = ""
     under_ci: bool = False
     problems: tuple[tuple[str, str], ...] = ()  # (variable, what is wrong with its value): its field holds the default
@@ -154,6 +161,7 @@ class Options:
             resynthesize=flag("STREAMFLIX_RESYNTH"),
             checkov=environ.get("STREAMFLIX_CHECKOV", ""),
             emulator_caller_credentials=flag("EMULATOR_USE_CALLER_CREDENTIALS"),
+            json_report=flag("JSON"),
             step_summary=environ.get("GITHUB_STEP_SUMMARY", ""),
             under_ci=under_ci(environ),
             problems=tuple(problems),

@@ -223,10 +223,13 @@ class Report:
         return f"{REPORTS_DIR.name}/{self.env.suffix}-{self.action}.json"
 
     def write(self, directory: Path) -> Path:
-        """reports/<suffix>-<action>.json and .md (atomically); the Markdown also goes to the GitHub job summary."""
+        """reports/<suffix>-<action>.json and .md, the latest (atomically), and the same under reports/history/
+        named by the time (a STACK= deploy no longer hides the full deploy's report before it); the Markdown also
+        goes to the GitHub job summary. History keeps the last HISTORY_KEPT runs of each command and environment."""
         directory.mkdir(parents=True, exist_ok=True)
         base = directory / f"{self.env.suffix}-{self.action}"
-        revision, generated_at = revision_or_unknown(), datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        now = datetime.now(UTC)
+        revision, generated_at = revision_or_unknown(), now.strftime("%Y-%m-%dT%H:%M:%SZ")
         doc = {
             "action": self.action,
             "environment": self.env.suffix,
@@ -239,6 +242,14 @@ class Report:
         markdown = self.markdown(revision, generated_at)
         write_atomically(base.with_suffix(".json"), json.dumps(doc, indent=2) + "\n")
         write_atomically(base.with_suffix(".md"), markdown)
+        history = directory / "history"
+        history.mkdir(exist_ok=True)
+        kept = history / f"{base.name}-{now.strftime('%Y%m%dT%H%M%S%fZ')}"
+        write_atomically(kept.with_suffix(".json"), json.dumps(doc, indent=2) + "\n")
+        write_atomically(kept.with_suffix(".md"), markdown)
+        for old in sorted(history.glob(f"{base.name}-[0-9]*Z.json"))[:-HISTORY_KEPT]:
+            old.unlink(missing_ok=True)
+            old.with_suffix(".md").unlink(missing_ok=True)
         summary = current().step_summary
         if summary:
             with open(summary, "a") as f:
@@ -246,6 +257,8 @@ class Report:
         return base.with_suffix(".json")
 
 
+# Runs of one command on one environment whose reports reports/history/ keeps.
+HISTORY_KEPT = 50
 # The commands that write a report (reports/<suffix>-<action>.json and .md).
 REPORTED = ("plan", "drift", "deploy")
 

@@ -301,3 +301,31 @@ def test_what_an_earlier_version_left_readable_is_made_owner_only(engine, dev, r
     run("plan", dev)
     assert not old_plan.exists()  # planned again and removed
     assert (tmp_path / "cdktf.out/stacks/data-dev").stat().st_mode & 0o777 == 0o700
+
+
+def test_each_run_keeps_its_report_in_the_history_and_the_latest_beside_it(engine, dev, run, tmp_path, monkeypatch):
+    from shared.ops.runner import outcome
+
+    monkeypatch.setattr(outcome, "HISTORY_KEPT", 2)
+    for _ in range(3):
+        run("plan", dev)
+    run("deploy", dev, stack_names="network")
+    history = tmp_path / "reports" / "history"
+    plans = sorted(history.glob("dev-plan-*.json"))
+    assert len(plans) == 2 and len(list(history.glob("dev-plan-*.md"))) == 2  # the oldest went
+    assert plans[-1].read_text() == (tmp_path / "reports" / "dev-plan.json").read_text()
+    assert len(list(history.glob("dev-deploy-*.json"))) == 1
+
+
+def test_json_prints_the_report_alone_on_stdout_whatever_the_exit_code(engine, dev, run, tmp_path, monkeypatch, capsys):
+    run("deploy", dev)
+    monkeypatch.chdir(tmp_path)  # main() works in ./cdktf.out and ./reports
+    monkeypatch.setenv("JSON", "1")
+    capsys.readouterr()
+    engine.set("DRIFT", "compute-dev")
+    assert main(["drift", "--env", "dev"]) == 1
+    captured = capsys.readouterr()
+    report = json.loads(captured.out)  # nothing else on stdout
+    assert report["action"] == "drift" and report["environment"] == "dev"
+    assert [s["status"] for s in report["stacks"]].count("drifted") == 1
+    assert "drift in compute-dev" in captured.err  # what the command says went to stderr
