@@ -84,7 +84,7 @@ override CLI = STREAMFLIX_NOT_TYPED=$(call quote,$(call not_typed,$(make_environ
 override typed = $(and $(strip $(value $(1))),$(if $(call came_from,$(1),$(make_environment_flags)),,typed))
 override CLI_DEFAULT_ENV = STREAMFLIX_NOT_TYPED=$(call quote,$(filter-out ENV=%,$(call not_typed,$(make_environment_flags)))) $(PY) -m shared.cli
 
-.PHONY: help install config synth check test lint docs bench plan deploy destroy outputs drift \
+.PHONY: help install config synth check test lint docs bench plan deploy destroy outputs drift status \
         bootstrap smoke releases promote unlock unprotect local local-down push-state emulator emulator-stop e2e providers-lock equivalence clean
 
 help: ## List the targets
@@ -160,8 +160,11 @@ bootstrap: $(STAMP) ## Create the environment's state bucket, CI roles and permi
 smoke: $(STAMP) ## Check the deployed pipeline through the AWS APIs: ENV=<env>
 	@$(CLI) smoke $(ENV_ARGS)
 
-releases: $(STAMP) ## Show which revision runs in which environment
+releases: $(STAMP) ## Show which revision runs in which environment: [ENV=<env>, with its history]
 	@$(CLI) releases $(ENV_ARGS)
+
+status: $(STAMP) ## Each stack: what it depends on, its last apply, and what changed since: ENV=<env>
+	@$(CLI) status $(ENV_ARGS)
 
 promote: $(STAMP) ## Promote one step forward behind gates: FROM=<env> TO=<env> [CONFIRM=prod] [ALLOW_REPLACE=...] [FORCE=1]
 	@$(CLI) promote $(call opt,FROM,from) $(call opt,TO,to) $(call opt,CONFIRM,confirm) $(call opt,ALLOW_REPLACE,allow-replace) $(FORCE_ARG)

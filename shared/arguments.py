@@ -46,7 +46,8 @@ def parser() -> argparse.ArgumentParser:
     command("drift", "list stacks whose real infrastructure differs from the code", env="required")
     command("bootstrap", "create the environment's state bucket and CI roles, idempotently", env="required")
     command("smoke", "check the deployed pipeline through the AWS APIs", env="required")
-    command("releases", "show which revision runs in which environment")
+    command("releases", "show which revision runs in which environment (with ENV, its history too)")
+    command("status", "each stack: what it depends on, its last apply, and what changed since", env="required")
     command(
         "providers-lock",
         "pin the providers of an environment's stacks for linux and darwin, amd64 and arm64",

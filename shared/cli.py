@@ -187,6 +187,12 @@ def cmd_releases(args: argparse.Namespace) -> None:
     show(_many(args), named=bool(args.env))
 
 
+def cmd_status(args: argparse.Namespace) -> None:
+    from shared.ops.commands.status import status  # boto3
+
+    status(_one(args))
+
+
 def cmd_docs(args: argparse.Namespace) -> None:
     for path in docs.write():
         print(f"wrote {path}")
@@ -256,6 +262,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], None]] = {
     "bootstrap": cmd_bootstrap,
     "smoke": cmd_smoke,
     "releases": cmd_releases,
+    "status": cmd_status,
     "promote": cmd_promote,
     "emulator": cmd_emulator,
     "providers-lock": cmd_providers_lock,
@@ -270,7 +277,19 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], None]] = {
 # The commands that run the engine: a bad tuning variable (PARALLELISM, ...) stops them before anything runs.
 # The others are refused only if they read one.
 RUNS_THE_ENGINE = frozenset(
-    ("plan", "deploy", "destroy", "outputs", "drift", "promote", "unlock", "push-state", "local", "local-down")
+    (
+        "plan",
+        "deploy",
+        "destroy",
+        "outputs",
+        "drift",
+        "promote",
+        "unlock",
+        "push-state",
+        "local",
+        "local-down",
+        "status",
+    )
 )
 
 

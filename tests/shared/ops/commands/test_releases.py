@@ -23,3 +23,17 @@ def test_a_record_that_is_not_one_is_named(dev, capsys):
         releases.history(dev)
     with pytest.raises(UsageError, match="is not a release record"):
         show_releases([dev])
+
+
+def test_with_env_the_history_follows_newest_first(dev, capsys, monkeypatch):
+    monkeypatch.setattr("shared.ops.commands.releases.check_credentials", lambda env: {})
+    for revision in ("a" * 40, "b" * 40):
+        releases.record(dev, deployed_by="ci", revision=revision, image="repo/worker:1")
+    releases.record_destroyed(dev, destroyed_by="me")
+    capsys.readouterr()
+    show_releases([dev])
+    current, _, earlier = capsys.readouterr().out.partition("before that in dev")
+    assert "(destroyed)" in current and "a" * 12 not in current
+    assert earlier.index("b" * 12) < earlier.index("a" * 12), earlier  # newest first
+    show_releases([dev], named=False)  # every environment: no history
+    assert "before that" not in capsys.readouterr().out
