@@ -6,7 +6,8 @@ an exit code: shared/cli.py maps what a command raises.
 - promote.py         one step forward behind gates (clean tree, what runs, no drift, smoke), then a deploy
 - bootstrap.py       the state bucket, said property by property
 - smoke.py           the deployed pipeline checked through the AWS APIs
-- releases.py        which revision runs where, and the protections recorded
+- releases.py        which revision runs where (with ENV, what ran before), and the protections recorded
+- status.py          each stack's producers, last apply and what changed since, from its fingerprint
 - unlock.py          a stale state lock released
 - push_state.py      a state the engine could not save, pushed back
 - unprotect.py       a recorded protection lifted (never prod)
