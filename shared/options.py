@@ -89,6 +89,23 @@ VARIABLES = (
         "keys, so that a role can be tried against an emulator that enforces IAM. Real environments always do.",
     ),
     Variable(
+        "QUIET",
+        "quiet",
+        "Any value but empty, 0 or false: the engine's own output is not shown (it stays in each stack's "
+        "engine-output.log; a failure's tail is still shown); each stack's start and end lines and the summary are.",
+    ),
+    Variable(
+        "VERBOSE",
+        "verbose",
+        "Any value but empty, 0 or false: also the output of the engine steps that are quiet by default (the init "
+        "of read-only work, reading the producers' outputs).",
+    ),
+    Variable(
+        "NO_COLOR",
+        "no_color",
+        "Set and not empty: no colour in the summary even on a terminal (no-color.org); piped output never has any.",
+    ),
+    Variable(
         "JSON",
         "json_report",
         "Any value but empty, 0 or false: plan, deploy, destroy, drift and promote print their JSON report on "
@@ -122,6 +139,9 @@ class Options:
     checkov: str = ""
     emulator_caller_credentials: bool = False
     json_report: bool = False
+    quiet: bool = False
+    verbose: bool = False
+    no_color: bool = False
     step_summary: str = ""
     under_ci: bool = False
     problems: tuple[tuple[str, str], ...] = ()  # (variable, what is wrong with its value): its field holds the default
@@ -162,6 +182,9 @@ class Options:
             checkov=environ.get("STREAMFLIX_CHECKOV", ""),
             emulator_caller_credentials=flag("EMULATOR_USE_CALLER_CREDENTIALS"),
             json_report=flag("JSON"),
+            quiet=flag("QUIET"),
+            verbose=flag("VERBOSE"),
+            no_color=bool(environ.get("NO_COLOR", "")),  # no-color.org: any value but empty
             step_summary=environ.get("GITHUB_STEP_SUMMARY", ""),
             under_ci=under_ci(environ),
             problems=tuple(problems),

@@ -16,6 +16,7 @@ from shared.ops.engine import log as engine_log
 from shared.ops.engine.console import OUTPUT, write
 from shared.ops.engine.interrupts import INTERRUPTS
 from shared.ops.engine.providers import plugin_cache_dir, provider_mirror, write_cli_config
+from shared.options import current
 
 
 class Watcher(Protocol):
@@ -124,8 +125,12 @@ class Engine:
                 watcher.engine_started(proc.pid, stack=cwd.name, step=args[0] if args else "")
             tail: deque[str] = deque(maxlen=40)
 
+            quiet = current().quiet  # QUIET=1: the engine's lines stay in its output file (a failure shows its tail)
+
             def show(line: str) -> None:
                 tail.append(line)
+                if quiet:
+                    return
                 if block is not None:
                     block.append(line)
                 else:

@@ -13,6 +13,7 @@ from shared.errors import OperationFailed
 from shared.files import write_atomically
 from shared.ops.engine import provider_pins
 from shared.ops.engine.process import Engine, EngineInterrupted, Result
+from shared.options import current
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,7 @@ def initialize(engine: Engine, stack: Stack, *, quiet: bool = False) -> None:
             provider_pins.warn_if_unpinned(stack.lock_file)
     if _initialized(stack, _init_key(engine, stack, args)):
         return
+    quiet = quiet and not current().verbose  # VERBOSE=1 shows what is quiet by default
     result = engine.capture(args, stack.workdir) if quiet else run_step(engine, "init", args, stack)
     if result.returncode != 0:
         raise StackFailed("init", result.output)

@@ -117,11 +117,33 @@ def _precious_marker(found: list[guard.Finding]) -> str:
     return f"PRECIOUS: {', '.join(filter(None, parts))}" if found else ""
 
 
+# A status's colour on a terminal (ANSI): done green, stopped red, to be looked at yellow.
+COLOURS = {
+    Status.APPLIED: "32",
+    Status.DESTROYED: "32",
+    Status.IN_SYNC: "32",
+    Status.NO_CHANGES: "32",
+    Status.FAILED: "31",
+    Status.REFUSED: "31",
+    Status.INTERRUPTED: "31",
+    Status.PLANNED: "33",
+    Status.DRIFTED: "33",
+}
+
+
+def _painter():
+    """Colour for a terminal that wants it: never piped (CI logs, a file, `| grep`), never with NO_COLOR."""
+    if current().no_color or not sys.stdout.isatty():
+        return lambda status, text: text
+    return lambda status, text: f"\033[{COLOURS[status]}m{text}\033[0m" if status in COLOURS else text
+
+
 @dataclass
 class Report:
     action: str
     env: EnvironmentConfig
     outcomes: list[Outcome] = field(default_factory=list)
+    seconds: float = 0.0  # the whole command's stacks, as the summary's last line says
 
     @property
     def failed(self) -> bool:
@@ -138,19 +160,26 @@ class Report:
         return [w for o in self.outcomes for w in o.widens]
 
     def print(self, title: str = "") -> None:
+        paint = _painter()
         print(f"\n{title or f'{self.action} {self.env.suffix}: summary'}")
         for o in self.outcomes:
             counts = o.counts() if o.status in COUNTED else ""
             marker = " ".join(
                 filter(None, (_precious_marker(o.precious), f"WIDENS: {len(o.widens)}" if o.widens else ""))
             )
-            print(f"  {o.stack.id:<24} {o.status:<11} {counts:<14} {' '.join(filter(None, (o.note, marker)))}".rstrip())
+            took = (
+                f"({o.seconds:.1f} s)" if o.seconds > 0 and o.status not in (Status.UNCHANGED, Status.NOT_RUN) else ""
+            )
+            tail = " ".join(filter(None, (o.note, marker, took)))
+            print(f"  {o.stack.id:<24} {paint(o.status, f'{o.status:<11}')} {counts:<14} {tail}".rstrip())
             lines = [change_line(c) for c in o.changes] if o.status in COUNTED else []
             for line in lines[:FOLD_AFTER]:
                 print(f"      {line}")
             if len(lines) > FOLD_AFTER:
                 where = f": all in {self.report_path()}" if self.action in REPORTED else ""
                 print(f"      ... and {len(lines) - FOLD_AFTER} more{where}")
+        if self.seconds > 0:
+            print(f"  {len(self.outcomes)} stacks in {self.seconds:.1f} s")
         if self.precious():
             print("\nprecious resources these plans destroy or weaken (shared/precious.py):")
             print("\n".join(f"  - {f.describe()}" for f in self.precious()))
@@ -236,6 +265,7 @@ class Report:
             "revision": revision,
             "generated_at": generated_at,
             "failed": self.failed,
+            "seconds": round(self.seconds, 1),
             "refused": [o.stack.id for o in self.refused],
             "stacks": [o.as_dict() for o in self.outcomes],
         }

@@ -66,6 +66,8 @@ def _work(action: Action, job: Job, outcome: Outcome, *, announce: bool) -> None
         # holds the prior state of the stack.
         (stack.workdir / stack.plan_file).unlink(missing_ok=True)
         outcome.seconds = time.monotonic() - started
+        if outcome.status not in (Status.UNCHANGED, Status.NOT_RUN):  # in a log, each stack's end, as its start
+            emit(f"--- {stack.id}: {outcome.status} in {outcome.seconds:.1f} s")
 
 
 def _errored_state_left(action: Action, job: Job, outcome: Outcome) -> None:
@@ -209,6 +211,7 @@ def _review_then_ask(action: Action, job: Job) -> None:
 def _over_stacks(action: Action, job: Job) -> None:
     """Each chosen stack through the action's step, then the action's own ending."""
     report = Report(action.name, job.env, [Outcome(s) for s in job.chosen])
+    began = time.monotonic()
     engine = job.engine
     try:
         if job.selection is not None and action.neighbours is not None:
@@ -235,11 +238,13 @@ def _over_stacks(action: Action, job: Job) -> None:
                     if outcome.status in (Status.FAILED, Status.REFUSED) and not action.read_only:
                         break  # later stacks are not touched
     except EngineInterrupted as exc:
+        report.seconds = time.monotonic() - began
         _interrupted(job, report, exc)
         raise
     finally:  # a reviewed plan a stack never got to (a refusal, a no, a failure before it) holds its prior state
         for stack in job.chosen:
             (stack.workdir / stack.plan_file).unlink(missing_ok=True)
+    report.seconds = time.monotonic() - began
     report.print()
     write_report(report, job.outputs_dir)
     if report.refused:

@@ -45,7 +45,10 @@ def test_force_plans_every_stack_and_a_rerun_with_nothing_to_do_applies_nothing(
     capsys.readouterr()
     assert run("deploy", dev, force=True) == 0
     assert engine.commands("plan") == ORDER and engine.commands("apply") == []
-    assert capsys.readouterr().out.count("no changes") == 4
+    out = capsys.readouterr().out
+    summary = out.split("deploy dev: summary", 1)[1]
+    assert summary.count("no changes") == 4
+    assert all(f"--- {stack}: no changes in " in out for stack in ORDER)  # each stack's end, as a log shows it
 
 
 def test_what_decides_a_stack_makes_it_plan_again(engine, dev, run, tmp_path, monkeypatch):

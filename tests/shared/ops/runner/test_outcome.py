@@ -141,3 +141,32 @@ def test_the_command_that_applies_a_plan_with_precious_findings_names_each_as_a_
     found = Finding("data", "aws_sqs_queue.dlq", "delete", ("name",), "every failed job")
     report = Report("plan", load_environment("dev"), [outcome(Status.PLANNED, changes=CHANGES[2:3], precious=[found])])
     assert report.next_step() == "make deploy ENV=dev ALLOW_REPLACE=data:aws_sqs_queue.dlq"
+
+
+def test_each_stack_says_its_seconds_and_the_summary_the_total(tmp_path, capsys):
+    report = Report(
+        "deploy",
+        load_environment("dev"),
+        [outcome(Status.APPLIED, add=1, seconds=12.34), outcome(Status.UNCHANGED, seconds=0.01)],
+        seconds=15.0,
+    )
+    report.print()
+    out = capsys.readouterr().out
+    assert "data-dev                 applied     +1 ~0 -0       (12.3 s)" in out
+    assert "unchanged" in out and "(0.0 s)" not in out  # a skipped stack took no time worth saying
+    assert "  2 stacks in 15.0 s" in out
+    assert json.loads(report.write(tmp_path).read_text())["seconds"] == 15.0
+
+
+@pytest.mark.parametrize(
+    ("terminal", "no_color", "coloured"), [(True, "", True), (True, "1", False), (False, "", False)]
+)
+def test_colour_only_on_a_terminal_that_wants_it(capsys, monkeypatch, terminal, no_color, coloured):
+    import sys
+
+    monkeypatch.setenv("NO_COLOR", no_color)
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: terminal)
+    Report("deploy", load_environment("dev"), [outcome(Status.FAILED), outcome(Status.APPLIED)]).print()
+    out = capsys.readouterr().out
+    assert ("\033[31mfailed" in out and "\033[32mapplied" in out) is coloured
+    assert ("\033[" in out) is coloured

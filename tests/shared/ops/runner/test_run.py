@@ -4,6 +4,7 @@ reports, errored states, saved plans."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import pytest
@@ -140,7 +141,8 @@ def test_read_only_work_in_parallel_matches_serial_and_never_interleaves(engine,
         monkeypatch.setenv("PARALLELISM", workers)
         run(action, dev)
         out = capsys.readouterr().out
-        summaries[workers] = out.split(f"{action} dev: summary", 1)[1]
+        # Each stack's seconds and the total differ from run to run; the rest is the same.
+        summaries[workers] = re.sub(r"\(\d+\.\d s\)| in \d+\.\d s", "", out.split(f"{action} dev: summary", 1)[1])
         blocks = out.split(f"{action} dev: summary", 1)[0].split("\n=== ")[1:]
         assert sorted(b.split()[1] for b in blocks) == sorted(ORDER)
         for block in blocks:  # each stack's engine output is one block under its own header
@@ -329,3 +331,17 @@ def test_json_prints_the_report_alone_on_stdout_whatever_the_exit_code(engine, d
     assert report["action"] == "drift" and report["environment"] == "dev"
     assert [s["status"] for s in report["stacks"]].count("drifted") == 1
     assert "drift in compute-dev" in captured.err  # what the command says went to stderr
+
+
+def test_quiet_keeps_the_engines_lines_in_its_file_and_the_progress_on_screen(
+    engine, dev, run, capsys, monkeypatch, tmp_path
+):
+    monkeypatch.setenv("QUIET", "1")
+    run("plan", dev)
+    out = capsys.readouterr().out
+    assert "planning network-dev" not in out  # the stand-in engine's own line
+    assert "--- network-dev: planned in " in out and "plan dev: summary" in out
+    assert "planning network-dev" in (tmp_path / "cdktf.out/stacks/network-dev/engine-output.log").read_text()
+    monkeypatch.delenv("QUIET")
+    run("plan", dev)
+    assert "planning network-dev" in capsys.readouterr().out
