@@ -848,6 +848,12 @@ def test_the_local_pipeline_end_to_end_with_the_real_engine(pipeline, capsys, re
     after = pipeline.make("drift", "ENV=local", ok=False)
     assert after.returncode == 2 and "Error 1" in after.stderr  # the command's own code is 1: drift
     assert "monitoring-local         drifted" in after.stdout
+    # The real engine's plan, read back as the reader sees it: one line per resource, the attribute by name, in the
+    # summary and folded in the Markdown report a pull request would show.
+    assert "~ aws_sns_topic.alarms: display_name" in after.stdout, after.stdout[-3000:]
+    markdown = (pipeline.repo / "reports" / "local-drift.md").read_text()
+    folded = markdown.split("<details><summary>monitoring-local: ", 1)[1].split("</details>", 1)[0]
+    assert "~ aws_sns_topic.alarms: display_name" in folded, markdown
     assert "monitoring-local" in after.stdout.split("drift in ", 1)[1].splitlines()[0]
 
     step("a deploy skips what drifted (its code did not change); FORCE=1 plans every stack and puts it back")
