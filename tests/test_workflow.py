@@ -52,8 +52,16 @@ def test_tests_on_prs_dev_from_main_promotion_through_protected_environments():
         "prod",
     ]
     assert "refs/heads/main" in jobs["deploy-dev"]["if"] and jobs["deploy-dev"]["environment"] == "dev"
-    assert jobs["promote-staging"]["needs"] == "deploy-dev" and jobs["promote-staging"]["environment"] == "staging"
-    assert jobs["promote-prod"]["needs"] == "promote-staging" and jobs["promote-prod"]["environment"] == "prod"
+    # A promotion waits for its approval only once this revision's plan of its target is in the run's summary.
+    assert jobs["promote-staging"]["needs"] == ["deploy-dev", "plan-for-approval"]
+    assert jobs["promote-prod"]["needs"] == ["promote-staging", "plan-for-approval"]
+    assert jobs["promote-staging"]["environment"] == "staging" and jobs["promote-prod"]["environment"] == "prod"
+    review = jobs["plan-for-approval"]
+    assert "refs/heads/main" in review["if"] and review["strategy"]["matrix"]["env"] == ["staging", "prod"]
+    assert "make plan ENV=${{ matrix.env }}" in [s.get("run") for s in review["steps"]]
+    assert [s.get("run", "") for s in jobs["promote-staging"]["steps"]].count(
+        "make promote FROM=dev TO=staging CONFIRM=staging"
+    ) == 1
     runs = [s.get("run", "") for s in jobs["promote-prod"]["steps"]]
     assert "make promote FROM=staging TO=prod CONFIRM=prod" in runs
 
@@ -138,7 +146,7 @@ def test_sessions_last_as_long_as_the_job_and_plans_use_the_read_only_role():
             assert role is None  # the tests need no AWS
             continue
         assert int(setup["with"]["aws-session-seconds"]) == job["timeout-minutes"] * 60, name
-        read_only = name in ("plan", "drift")
+        read_only = name in ("plan", "drift", "plan-for-approval")
         assert role.endswith("-plan-${{ matrix.env }}" if read_only else f"-deploy-{job['environment']}"), name
     steps = yaml.safe_load(ACTION.read_text())["runs"]["steps"]
     credentials = next(s for s in steps if s.get("uses", "").startswith("aws-actions/configure-aws-credentials"))
