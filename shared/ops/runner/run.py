@@ -8,6 +8,7 @@ summary says what happened to each stack, and a rerun picks up from there.
 
 from __future__ import annotations
 
+import shutil
 import sys
 import threading
 import time
@@ -95,6 +96,16 @@ def _producer_outputs(engine: Engine, ordered: list[Stack], chosen: list[Stack])
 def _in_parallel(action: Action, job: Job, outcomes: list[Outcome], workers: int) -> None:
     """Read-only work on several stacks at once; each stack's output is printed as one block."""
     printing = threading.Lock()
+    live = sys.stderr.isatty()  # a terminal: one line says what runs while the blocks wait for their stacks
+
+    def progress() -> None:
+        done = [o for o in outcomes if o.seconds > 0]  # a stack's seconds are set once its work has ended
+        running = [o.stack.id for o in outcomes if o.seconds == 0]
+        line = f"{action.name} {len(done)}/{len(outcomes)}: " + ", ".join(
+            [f"{o.stack.id} {o.status}" for o in done] + [f"{s} ..." for s in running]
+        )
+        sys.stderr.write(f"\r\033[K{line[: shutil.get_terminal_size().columns - 1]}")
+        sys.stderr.flush()
 
     def one(index: int, outcome: Outcome) -> None:
         OUTPUT.buffer = []
@@ -102,9 +113,17 @@ def _in_parallel(action: Action, job: Job, outcomes: list[Outcome], workers: int
             _work(action, job, outcome, announce=index == 0)
         finally:
             with printing:
+                if live:
+                    sys.stderr.write("\r\033[K")  # the live line gives way to the block
                 sys.stdout.write("".join(OUTPUT.buffer))
                 sys.stdout.flush()
+                if live:
+                    progress()
             OUTPUT.buffer = None
+
+    if live:
+        with printing:
+            progress()
 
     interrupted: EngineInterrupted | None = None
     with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -113,6 +132,9 @@ def _in_parallel(action: Action, job: Job, outcomes: list[Outcome], workers: int
                 future.result()
             except EngineInterrupted as exc:
                 interrupted = interrupted or exc
+    if live:
+        sys.stderr.write("\r\033[K")
+        sys.stderr.flush()
     if interrupted is not None:
         raise interrupted
 

@@ -345,3 +345,18 @@ def test_quiet_keeps_the_engines_lines_in_its_file_and_the_progress_on_screen(
     monkeypatch.delenv("QUIET")
     run("plan", dev)
     assert "planning network-dev" in capsys.readouterr().out
+
+
+def test_on_a_terminal_a_live_line_says_what_runs_side_by_side(engine, dev, run, capsys, monkeypatch):
+    import os
+    import sys
+
+    run("deploy", dev)
+    capsys.readouterr()
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    monkeypatch.setattr("shutil.get_terminal_size", lambda *a: os.terminal_size((200, 50)))
+    run("plan", dev)
+    err = capsys.readouterr().err
+    assert "plan 0/4: network-dev ..., data-dev ..., compute-dev ..., monitoring-dev ..." in err
+    assert re.search(r"plan 4/4: (\S+-dev no changes(, |\r)){4}", err), err
+    assert err.endswith("\r\033[K")  # the line is gone once the summary comes
