@@ -331,6 +331,14 @@ def test_json_prints_the_report_alone_on_stdout_whatever_the_exit_code(engine, d
     assert report["action"] == "drift" and report["environment"] == "dev"
     assert [s["status"] for s in report["stacks"]].count("drifted") == 1
     assert "drift in compute-dev" in captured.err  # what the command says went to stderr
+    assert report["exit_code"] == 1  # decided by the command line, stamped into the report it printed
+    assert json.loads((tmp_path / "reports" / "dev-drift.json").read_text())["exit_code"] == 1
+    monkeypatch.delenv("JSON")
+    engine.set("DRIFT", None)
+    assert main(["drift", "--env", "dev"]) == 0
+    assert json.loads((tmp_path / "reports" / "dev-drift.json").read_text())["exit_code"] == 0
+    newest = sorted((tmp_path / "reports" / "history").glob("dev-drift-*.json"))[-1]
+    assert json.loads(newest.read_text())["exit_code"] == 0
 
 
 def test_quiet_keeps_the_engines_lines_in_its_file_and_the_progress_on_screen(
