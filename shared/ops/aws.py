@@ -131,6 +131,10 @@ class NoCredentials(UsageError):
     """This machine has no AWS credentials at all (as opposed to rejected or unreachable ones)."""
 
 
+class EmulatorDown(UsageError):
+    """An emulator environment's emulator does not answer (it is not running): nothing of it can be read."""
+
+
 def check_credentials(env: EnvironmentConfig) -> dict:
     """Ask STS who we are; turn every way that can fail into one clear sentence (exit code 2)."""
     try:
@@ -148,7 +152,7 @@ def check_credentials(env: EnvironmentConfig) -> dict:
         ) from None
     except BotoCoreError as exc:
         if env.emulated:
-            raise UsageError(
+            raise EmulatorDown(
                 f"the emulator of {env.name} does not answer at {env.aws.endpoint} ({exc}): start it with "
                 f"`make emulator ENV={env.name}` and run the command again; nothing was done"
             ) from None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from shared.config import EnvironmentConfig
 from shared.errors import UsageError
-from shared.ops.aws import NoCredentials, check_credentials
+from shared.ops.aws import EmulatorDown, NoCredentials, check_credentials
 from shared.ops.state_bucket import protection
 from shared.ops.state_bucket.releases import history
 
@@ -26,6 +26,12 @@ def show(envs: list[EnvironmentConfig], *, named: bool = True) -> None:
             releases = history(env)
             if (recorded := protection.read(env)) is not None and (recorded.protected or recorded.lifted):
                 protections.append(f"  {env.suffix:<12} {recorded.describe()}")
+        except EmulatorDown:
+            if named:
+                raise
+            # As plan and drift skip it: an emulator that is not running has nothing deployed to read.
+            rows.append((env.suffix, "(its emulator is not running)", "", "", "", ""))
+            continue
         except NoCredentials as exc:
             if named:
                 raise

@@ -37,3 +37,12 @@ def test_with_env_the_history_follows_newest_first(dev, capsys, monkeypatch):
     assert earlier.index("b" * 12) < earlier.index("a" * 12), earlier  # newest first
     show_releases([dev], named=False)  # every environment: no history
     assert "before that" not in capsys.readouterr().out
+
+
+def test_an_emulator_that_is_not_running_is_a_row_not_an_error_unless_named(capsys):
+    local = load_environment("local")
+    down = local.model_copy(update={"aws": local.aws.model_copy(update={"endpoint": "http://127.0.0.1:9"})})
+    show_releases([down], named=False)  # as plan and drift skip it
+    assert "(its emulator is not running)" in capsys.readouterr().out
+    with pytest.raises(UsageError, match="the emulator of local does not answer at http://127.0.0.1:9"):
+        show_releases([down])
