@@ -384,6 +384,7 @@ def _main(argv: list[str] | None) -> int:
 def _stamp_exit_code(started_ns: int, code: int) -> list[dict]:
     """The exit code, decided here, goes into every report this command wrote (the latest and its history copy),
     so that a script reading one needs no log; returns the latest ones, oldest first."""
+
     def since(folder: Path) -> list[Path]:
         found = (p for p in folder.glob("*.json") if p.stat().st_mtime_ns >= started_ns)
         return sorted(found, key=lambda p: p.stat().st_mtime_ns)
