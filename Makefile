@@ -147,9 +147,10 @@ deploy: $(STAMP) ## Deploy what changed, in dependency order: ENV=<env> [STACK=a
 destroy: $(STAMP) ## Destroy in reverse order: ENV=<env> CONFIRM=<env> [STACK=a,b]
 	@$(CLI) destroy $(ENGINE_ARGS)
 
-# NAME= only typed: shells set NAME for their own reasons (the host's name, on some).
+# NAME= only from make's command line: shells set NAME for their own reasons (the host's name, on some). Typed
+# empty (NAME=$$unset in a script) it is passed as it is, and refused, rather than printing every output.
 outputs: $(STAMP) ## Write every stack's outputs to outputs/<env>.json, or print one: ENV=<env> [NAME=<stack>.<output>]
-	@$(CLI) outputs $(ENV_ARGS) $(if $(call typed,NAME),$(call opt,NAME,name))
+	@$(CLI) outputs $(ENV_ARGS) $(if $(filter command line,$(origin NAME)),--name $(call quote,$(value NAME)))
 
 drift: $(STAMP) ## List stacks whose infrastructure differs from the code: [ENV=<env>, else every environment]
 	@$(CLI) drift $(ENV_ARGS)

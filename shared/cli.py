@@ -11,7 +11,6 @@ import json
 import os
 import signal
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,11 +27,10 @@ from shared.config import (
 )
 from shared.contract import DEFAULT_OUTDIR
 from shared.errors import OperationFailed, UsageError
-from shared.files import PRIVATE_UMASK, write_atomically
+from shared.files import PRIVATE_UMASK
 from shared.ops.commands import emulator
 from shared.ops.engine import log as engine_log
 from shared.ops.runner import environment_lock
-from shared.paths import REPORTS_DIR
 from shared.policy.scan import scan
 from shared.synthesis import synthesize_if_changed
 from shared.workdirs import require_node
@@ -357,7 +355,7 @@ def _start(args: argparse.Namespace) -> None:
 
 
 # The commands whose report JSON=1 prints on stdout.
-REPORTING = ("plan", "deploy", "destroy", "drift", "promote")
+REPORTING = ("plan", "deploy", "destroy", "drift", "promote", "local", "local-down")
 
 
 def _main(argv: list[str] | None) -> int:
@@ -368,39 +366,19 @@ def _main(argv: list[str] | None) -> int:
     options.use(options.Options.from_environment(os.environ))  # every variable, parsed once
     if args.command not in REPORTING:
         return _exit_code(_start, args)
-    started = time.time_ns()
+    from shared.ops.runner.outcome import WRITTEN, stamp_exit_code  # what this process writes from here on
+
+    mark = len(WRITTEN)
     # JSON=1: stdout holds the report(s) this run wrote and nothing else (whatever the exit code: a refused or
     # failed deploy's report says why); all the command says goes to stderr.
     quiet_stdout = contextlib.redirect_stdout(sys.stderr) if options.current().json_report else contextlib.nullcontext()
     with quiet_stdout:
         code = _exit_code(_start, args)
-    reports = _stamp_exit_code(started, code)
+    reports = stamp_exit_code(WRITTEN[mark:], code)  # decided here, recorded there
     if options.current().json_report:
         one = len(reports) == 1 and getattr(args, "env", None)  # plan or drift of every environment, promote: a list
         print(json.dumps(reports[0] if one else reports, indent=2))
     return code
-
-
-def _stamp_exit_code(started_ns: int, code: int) -> list[dict]:
-    """The exit code, decided here, goes into every report this command wrote (the latest and its history copy),
-    so that a script reading one needs no log; returns the latest ones, oldest first."""
-
-    def since(folder: Path) -> list[Path]:
-        found = (p for p in folder.glob("*.json") if p.stat().st_mtime_ns >= started_ns)
-        return sorted(found, key=lambda p: p.stat().st_mtime_ns)
-
-    latest = since(REPORTS_DIR)
-    reports = []
-    for path in [*latest, *since(REPORTS_DIR / "history")]:
-        try:
-            doc = json.loads(path.read_text())
-        except (OSError, ValueError):
-            continue  # not one of ours to stamp (the tool writes its own atomically)
-        doc["exit_code"] = code
-        write_atomically(path, json.dumps(doc, indent=2) + "\n")
-        if path in latest:
-            reports.append(doc)
-    return reports
 
 
 if __name__ == "__main__":

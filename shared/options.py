@@ -106,6 +106,11 @@ VARIABLES = (
         "Set and not empty: no colour in the summary even on a terminal (no-color.org); piped output never has any.",
     ),
     Variable(
+        "TERM",
+        "dumb_terminal",
+        "`dumb`: a terminal that cannot clear a line, so no live progress line on it.",
+    ),
+    Variable(
         "JSON",
         "json_report",
         "Any value but empty, 0 or false: plan, deploy, destroy, drift and promote print their JSON report on "
@@ -142,6 +147,7 @@ class Options:
     quiet: bool = False
     verbose: bool = False
     no_color: bool = False
+    dumb_terminal: bool = False
     step_summary: str = ""
     under_ci: bool = False
     problems: tuple[tuple[str, str], ...] = ()  # (variable, what is wrong with its value): its field holds the default
@@ -185,6 +191,7 @@ class Options:
             quiet=flag("QUIET"),
             verbose=flag("VERBOSE"),
             no_color=bool(environ.get("NO_COLOR", "")),  # no-color.org: any value but empty
+            dumb_terminal=environ.get("TERM", "") == "dumb",
             step_summary=environ.get("GITHUB_STEP_SUMMARY", ""),
             under_ci=under_ci(environ),
             problems=tuple(problems),

@@ -20,9 +20,11 @@ from shared.paths import OUTPUTS_DIR
 def outputs(
     env: EnvironmentConfig, *, name: str | None = None, outdir: Path = DEFAULT_OUTDIR, outputs_dir: Path = OUTPUTS_DIR
 ) -> None:
-    if not name:
+    if name is None:
         perform("outputs", env, outdir=outdir, outputs_dir=outputs_dir)
         return
+    if not name.strip():  # NAME=$unset in a script: every output would land in its variable
+        raise UsageError("NAME= is empty: give <stack>.<output>, or leave NAME out to write every output")
     with contextlib.redirect_stdout(sys.stderr):  # what the command says goes beside the value, never into it
         perform("outputs", env, outdir=outdir, outputs_dir=outputs_dir)
     value = pick(json.loads((outputs_dir / f"{env.suffix}.json").read_text()), name, env.name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -179,7 +180,8 @@ class Report:
                 where = f": all in {self.report_path()}" if self.action in REPORTED else ""
                 print(f"      ... and {len(lines) - FOLD_AFTER} more{where}")
         if self.seconds > 0:
-            print(f"  {len(self.outcomes)} stacks in {self.seconds:.1f} s")
+            count = len(self.outcomes)
+            print(f"  {count} stack{'s' if count != 1 else ''} in {self.seconds:.1f} s")
         if self.precious():
             print("\nprecious resources these plans destroy or weaken (shared/precious.py):")
             print("\n".join(f"  - {f.describe()}" for f in self.precious()))
@@ -277,7 +279,10 @@ class Report:
         kept = history / f"{base.name}-{now.strftime('%Y%m%dT%H%M%S%fZ')}"
         write_atomically(kept.with_suffix(".json"), json.dumps(doc, indent=2) + "\n")
         write_atomically(kept.with_suffix(".md"), markdown)
-        for old in sorted(history.glob(f"{base.name}-[0-9]*Z.json"))[:-HISTORY_KEPT]:
+        WRITTEN.append((base.with_suffix(".json"), kept.with_suffix(".json")))
+        # Exactly this environment's and command's: a suffix such as dev-plan-2 has history files of its own.
+        own = re.compile(rf"{re.escape(base.name)}-\d{{8}}T\d{{12}}Z\.json")
+        for old in sorted(p for p in history.glob(f"{base.name}-*.json") if own.fullmatch(p.name))[:-HISTORY_KEPT]:
             old.unlink(missing_ok=True)
             old.with_suffix(".md").unlink(missing_ok=True)
         summary = current().step_summary
@@ -290,7 +295,10 @@ class Report:
 # Runs of one command on one environment whose reports reports/history/ keeps.
 HISTORY_KEPT = 50
 # The commands that write a report (reports/<suffix>-<action>.json and .md).
-REPORTED = ("plan", "drift", "deploy")
+REPORTED = ("plan", "drift", "deploy", "destroy")
+# The reports this process wrote, in order (the latest and its history copy): the command line stamps its exit
+# code into exactly these, never into another command's that wrote in the same folder meanwhile.
+WRITTEN: list[tuple[Path, Path]] = []
 
 
 def write_report(report: Report, outputs_dir: Path) -> None:
@@ -299,3 +307,28 @@ def write_report(report: Report, outputs_dir: Path) -> None:
         written = report.write(directory)
         owner_only(directory)
         print(f"report: {written}")
+
+
+def stamp_exit_code(written: list[tuple[Path, Path]], code: int) -> list[dict]:
+    """The exit code, decided by the command line (shared/cli.py), goes into each report this command wrote (the
+    latest, while no later run replaced it, and its history copy), so that a script reading one needs no log;
+    returns the reports, in order."""
+    reports = []
+    for latest, kept in written:
+        doc = _json_object(kept)  # the history copy is this run's alone
+        if doc is None:
+            continue
+        if _json_object(latest) == doc:
+            write_atomically(latest, json.dumps({**doc, "exit_code": code}, indent=2) + "\n")
+        doc["exit_code"] = code
+        write_atomically(kept, json.dumps(doc, indent=2) + "\n")
+        reports.append(doc)
+    return reports
+
+
+def _json_object(path: Path) -> dict | None:
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return doc if isinstance(doc, dict) else None

@@ -33,6 +33,7 @@ from shared.ops.runner.preparation import Prepared, install_providers, prepare, 
 from shared.ops.runner.review import Reviewed
 from shared.ops.runner.selection import parallelism, parse_selection
 from shared.ops.state_bucket import errored_state, releases, state_lock
+from shared.options import current
 from shared.paths import OUTPUTS_DIR
 
 
@@ -96,7 +97,8 @@ def _producer_outputs(engine: Engine, ordered: list[Stack], chosen: list[Stack])
 def _in_parallel(action: Action, job: Job, outcomes: list[Outcome], workers: int) -> None:
     """Read-only work on several stacks at once; each stack's output is printed as one block."""
     printing = threading.Lock()
-    live = sys.stderr.isatty()  # a terminal: one line says what runs while the blocks wait for their stacks
+    # A terminal that can clear a line: one line says what runs while the blocks wait for their stacks.
+    live = sys.stderr.isatty() and not current().dumb_terminal
 
     def progress() -> None:
         done = [o for o in outcomes if o.seconds > 0]  # a stack's seconds are set once its work has ended
@@ -220,13 +222,17 @@ def _review_then_ask(action: Action, job: Job) -> None:
         if outcome.status in (Status.FAILED, Status.REFUSED):
             break
     shown.print(title=f"{action.name} {job.env.suffix}: the plan to approve")
-    if shown.refused:
-        raise UsageError("\n\n".join(o.refusal for o in shown.refused))
-    if shown.failed:
-        raise OperationFailed(
-            f"{action.name} of {job.env.suffix}: a stack could not be planned (see above); nothing was changed"
-        )
-    consent.obtain(job.env, action.name, job.selection)
+    try:
+        if shown.refused:
+            raise UsageError("\n\n".join(o.refusal for o in shown.refused))
+        if shown.failed:
+            raise OperationFailed(
+                f"{action.name} of {job.env.suffix}: a stack could not be planned (see above); nothing was changed"
+            )
+        consent.obtain(job.env, action.name, job.selection)
+    except (UsageError, OperationFailed):
+        write_report(shown, job.outputs_dir)  # what was shown and not applied is this command's report
+        raise
     job.agreed, job.reviewed = True, reviewed
 
 

@@ -54,3 +54,8 @@ def test_the_value_alone_reaches_stdout(engine, state_buckets, tmp_path, presynt
     monkeypatch.setattr(command, "perform", lambda *a, **kw: print("wrote outputs/dev.json"))
     outputs(dev, name="network.private_subnet_ids", **paths)
     assert capsys.readouterr().out == '["subnet-1", "subnet-2"]\n'
+
+
+def test_an_empty_name_is_refused_rather_than_printing_everything(state_buckets):
+    with pytest.raises(UsageError, match="NAME= is empty"):
+        outputs(load_environment("dev"), name=" ")

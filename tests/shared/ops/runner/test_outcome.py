@@ -78,7 +78,10 @@ def test_every_changed_resource_is_a_line_under_its_stack_a_replacement_as_one(c
     ]
 
 
-@pytest.mark.parametrize(("action", "where"), [("plan", ": all in reports/dev-plan.json"), ("destroy", "")])
+@pytest.mark.parametrize(
+    ("action", "where"),
+    [("plan", ": all in reports/dev-plan.json"), ("destroy", ": all in reports/dev-destroy.json"), ("outputs", "")],
+)
 def test_a_long_list_folds_into_a_count_and_says_where_the_rest_is(capsys, action, where):
     many = [{"address": f"aws_sqs_queue.q{i:02}", "actions": ["delete"], "attributes": []} for i in range(25)]
     Report(action, load_environment("dev"), [outcome(Status.PLANNED, destroy=25, changes=many)]).print()

@@ -368,3 +368,60 @@ def test_on_a_terminal_a_live_line_says_what_runs_side_by_side(engine, dev, run,
     assert "plan 0/4: network-dev ..., data-dev ..., compute-dev ..., monitoring-dev ..." in err
     assert re.search(r"plan 4/4: (\S+-dev no changes(, |\r)){4}", err), err
     assert err.endswith("\r\033[K")  # the line is gone once the summary comes
+
+
+def test_the_exit_code_goes_only_into_this_commands_reports(engine, dev, run, tmp_path, monkeypatch, capsys):
+    import os
+    import time
+
+    run("deploy", dev)
+    monkeypatch.chdir(tmp_path)
+    # Another command's report, written meanwhile (or with a clock ahead): neither stamped nor printed as ours.
+    other = tmp_path / "reports" / "staging-plan.json"
+    other.write_text(json.dumps({"action": "plan", "environment": "staging", "exit_code": 1}))
+    os.utime(other, (time.time() + 3600, time.time() + 3600))
+    (tmp_path / "reports" / "notes.json").write_text("[1, 2]")  # not a report at all
+    monkeypatch.setenv("JSON", "1")
+    capsys.readouterr()
+    assert main(["plan", "--env", "dev"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["environment"] == "dev" and printed["exit_code"] == 0
+    assert json.loads(other.read_text())["exit_code"] == 1
+
+
+def test_history_pruning_keeps_to_its_own_environment_and_command(engine, dev, run, tmp_path, monkeypatch):
+    from shared.ops.runner import outcome
+
+    history = tmp_path / "reports" / "history"
+    history.mkdir(parents=True)
+    theirs = [history / f"dev-plan-2-plan-2026010{i}T000000000000Z.json" for i in range(3)]  # suffix dev-plan-2
+    for path in theirs:
+        path.write_text("{}")
+    monkeypatch.setattr(outcome, "HISTORY_KEPT", 1)
+    run("plan", dev)
+    run("plan", dev)
+    assert all(path.exists() for path in theirs)
+    assert len([p for p in history.glob("dev-plan-2026*.json")]) == 1
+
+
+def test_a_destroy_writes_its_report_and_a_refusal_to_go_on_reports_what_was_shown(
+    engine, state_buckets, run, tmp_path, monkeypatch, capsys
+):
+    from shared.config import load_environment
+
+    prod = load_environment("prod")
+    run("deploy", prod, confirm="prod")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
+    monkeypatch.setenv("JSON", "1")
+    capsys.readouterr()
+    assert main(["deploy", "--env", "prod", "--force"]) == 2  # no CONFIRM: planned, shown, refused
+    refused = json.loads(capsys.readouterr().out)
+    assert refused["action"] == "deploy" and refused["exit_code"] == 2
+    assert {s["status"] for s in refused["stacks"]} <= {"planned", "no changes"}
+    dev = load_environment("dev")
+    run("deploy", dev)
+    capsys.readouterr()
+    assert main(["destroy", "--env", "dev", "--confirm", "dev"]) == 0
+    destroyed = json.loads(capsys.readouterr().out)
+    assert destroyed["action"] == "destroy" and {s["status"] for s in destroyed["stacks"]} == {"destroyed"}
