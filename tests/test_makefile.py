@@ -516,3 +516,47 @@ def test_outputs_takes_name_only_typed(make, engine):
     assert typed.returncode == 2 and "NAME=data.dlq_ulr: no such output of dev" in typed.stderr, typed.stderr
     empty = make("outputs", "ENV=dev", "NAME=")  # NAME=$unset in a script
     assert empty.returncode == 2 and "NAME= is empty" in empty.stderr, empty.stderr
+
+
+def test_on_a_terminal_a_destroy_shows_its_plans_then_asks(make, engine, repo_copy, fresh_aws):
+    """A real pseudo-terminal: the summary of what would be destroyed comes before the question, and the answer
+    typed there applies exactly the reviewed plans."""
+    import os
+    import pty
+    import select
+    import time
+
+    assert make("deploy", "ENV=dev", "STACK=network").returncode == 0
+    engine.clear()
+    controller, terminal = pty.openpty()
+    proc = subprocess.Popen(
+        ["make", "destroy", "ENV=dev", "STACK=network"],
+        cwd=repo_copy,
+        env=served_aws_env(fresh_aws),
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        close_fds=True,
+    )
+    os.close(terminal)
+    seen, answered, deadline = b"", False, time.monotonic() + 120
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([controller], [], [], 1)
+        if ready:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # the other side closed: the command ended
+                break
+            seen += chunk
+        if not answered and b"Type 'dev' to go on:" in seen:
+            os.write(controller, b"dev\n")
+            answered = True
+        if proc.poll() is not None and not ready:
+            break
+    proc.wait(timeout=60)
+    os.close(controller)
+    text = seen.decode(errors="replace")
+    assert answered, text[-3000:]
+    assert text.index("destroy dev: the plan to approve") < text.index("About to destroy network-dev"), text[-3000:]
+    assert proc.returncode == 0, text[-3000:]
+    assert engine.commands("plan") == ["network-dev"] and engine.commands("apply") == ["network-dev"]
