@@ -854,6 +854,8 @@ def test_the_local_pipeline_end_to_end_with_the_real_engine(pipeline, capsys, re
     markdown = (pipeline.repo / "reports" / "local-drift.md").read_text()
     folded = markdown.split("<details><summary>monitoring-local: ", 1)[1].split("</details>", 1)[0]
     assert "~ aws_sns_topic.alarms: display_name" in folded, markdown
+    engine_said = markdown.split("<details><summary>monitoring-local: the engine's plan</summary>", 1)[1]
+    assert "# aws_sns_topic.alarms will be updated in-place" in engine_said.split("</details>", 1)[0], markdown
     assert "monitoring-local" in after.stdout.split("drift in ", 1)[1].splitlines()[0]
 
     step("a deploy skips what drifted (its code did not change); FORCE=1 plans every stack and puts it back")

@@ -49,6 +49,8 @@ SYMBOLS = {
 FENCE = "`" * 3  # a Markdown code block's fence
 # Where the summary sends a reader who asks what counts as widening.
 WIDENING_DOC = "shared/ops/runner/widening.py"
+# Characters of one stack's engine plan kept in the Markdown report (a pull-request comment holds 65536 in all).
+PLAN_TEXT_KEPT = 12000
 # Resource lines shown under one stack in the terminal before the rest is folded into a count (the report has all).
 FOLD_AFTER = 20
 
@@ -79,6 +81,7 @@ class Outcome:
     # Per changed resource: its actions and the names (never the values) of the attributes it changes.
     changes: list[dict] = field(default_factory=list)
     widens: list[widening.Widening] = field(default_factory=list)  # the IAM and network access the plan widens
+    plan_text: str = ""  # the engine's own output of the plan, folded into the Markdown report
     refusal: str = ""  # why the guard (or a missing yes to a widening) did not let the plan be applied
     hint: str = ""  # what to do about a failure, when the tool knows (a state locked by another run)
 
@@ -106,6 +109,7 @@ class Outcome:
         self.add, self.change, self.destroy = plan.add, plan.change, plan.destroy
         self.changes, self.addresses = list(plan.changes), plan.addresses
         self.precious, self.widens = precious, widens
+        self.plan_text = plan.text
 
     def counts(self) -> str:
         return f"+{self.add} ~{self.change} -{self.destroy}"
@@ -227,6 +231,14 @@ class Report:
             rows += ["", f"<details><summary>{o.stack.id}: {o.counts()}</summary>", "", FENCE]
             rows += [change_line(c) for c in o.changes]
             rows += [FENCE, "", "</details>"]
+            if o.plan_text.strip():  # the engine's own plan, as Atlantis folds it (cut where it is very long)
+                text = o.plan_text.strip().replace(FENCE, "'" * 3)
+                if len(text) > PLAN_TEXT_KEPT:
+                    text = (
+                        text[:PLAN_TEXT_KEPT] + f"\n... (cut at {PLAN_TEXT_KEPT} characters: the job's log has it all)"
+                    )
+                rows += ["", f"<details><summary>{o.stack.id}: the engine's plan</summary>", "", FENCE, text, FENCE]
+                rows += ["", "</details>"]
         if self.precious():
             intro = (
                 "**Precious resources these plans destroy or weaken** (a deploy refuses them unless `ALLOW_REPLACE` "

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from shared.config import EnvironmentConfig
 from shared.errors import OperationFailed
 from shared.ops.engine import provider_pins
 from shared.ops.engine.console import emit
-from shared.ops.engine.process import Engine
+from shared.ops.engine.process import ENGINE_OUTPUT, Engine
 from shared.ops.engine.workdir import Stack, StackFailed, initialize, run_step
 from shared.ops.state_bucket import state_lock
 
@@ -31,6 +31,7 @@ class Plan:
     # of those that force its replacement.
     changes: tuple[dict, ...] = ()
     document: dict = field(default_factory=dict, compare=False, repr=False)  # what the guard reads
+    text: str = field(default="", compare=False, repr=False)  # the engine's own words of the plan, for the report
 
     @property
     def addresses(self) -> list[str]:
@@ -58,7 +59,13 @@ def plan(engine: Engine, stack: Stack, *, destroy: bool = False, lock: bool = Tr
     result = run_step(engine, "plan", args, stack)
     if result.returncode not in (0, 2):
         raise StackFailed("plan", result.output)
-    return read_changes(engine, stack) if result.returncode == 2 else NOTHING_TO_APPLY
+    if result.returncode != 2:
+        return NOTHING_TO_APPLY
+    # What the engine printed of this plan (its output file holds this step's alone): what a reviewer of a
+    # pull request reads, as the job's log shows it (sensitive values redacted by the engine; the password
+    # is write-only and in no plan).
+    shown = (stack.workdir / ENGINE_OUTPUT).read_text(errors="replace")
+    return replace(read_changes(engine, stack), text=shown)
 
 
 def read_changes(engine: Engine, stack: Stack) -> Plan:

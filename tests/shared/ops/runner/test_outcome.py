@@ -173,3 +173,16 @@ def test_colour_only_on_a_terminal_that_wants_it(capsys, monkeypatch, terminal, 
     out = capsys.readouterr().out
     assert ("\033[31mfailed" in out and "\033[32mapplied" in out) is coloured
     assert ("\033[" in out) is coloured
+
+
+def test_the_engines_own_plan_is_folded_under_its_stack_and_cut_where_very_long(monkeypatch):
+    from shared.ops.runner import outcome as module
+
+    text = "Terraform will perform the following actions:\n  # aws_sqs_queue.dlq will be updated in-place\n```"
+    planned = outcome(Status.PLANNED, change=1, changes=CHANGES[:1], plan_text=text)
+    markdown = Report("plan", load_environment("dev"), [planned]).markdown()
+    folded = markdown.split("<details><summary>data-dev: the engine's plan</summary>", 1)[1].split("</details>", 1)[0]
+    assert "# aws_sqs_queue.dlq will be updated in-place" in folded and "'''" in folded  # its fence cannot close ours
+    monkeypatch.setattr(module, "PLAN_TEXT_KEPT", 20)
+    cut = Report("plan", load_environment("dev"), [planned]).markdown()
+    assert "... (cut at 20 characters: the job's log has it all)" in cut and "will be updated" not in cut

@@ -81,3 +81,13 @@ def test_a_plan_step_returns_what_the_plan_changes_and_nothing_else_is_touched(e
     with pytest.raises(dataclasses.FrozenInstanceError):
         plan.changed = False  # a value: the runner records it, nobody writes into it
     assert steps.plan(found, stack, destroy=True) == steps.NOTHING_TO_APPLY  # nothing there to destroy
+
+
+def test_a_plan_keeps_the_engines_own_words_for_the_report(engine, dev, run, tmp_path):
+    run("deploy", dev)
+    engine.set("CHANGES", json.dumps({"network-dev": [["aws_vpc.vpc", ["update"], []]]}))
+    assert run("plan", dev) == 0
+    markdown = (tmp_path / "reports" / "dev-plan.md").read_text()
+    folded = markdown.split("<details><summary>network-dev: the engine's plan</summary>", 1)[1]
+    assert "Plan: 1 to change." in folded.split("</details>", 1)[0]  # the stand-in engine's own line
+    assert "data-dev: the engine's plan" not in markdown  # nothing planned there, nothing to show
