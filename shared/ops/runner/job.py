@@ -24,7 +24,7 @@ class Job:
     outputs_dir: Path
     record_release: bool
     allowances: guard.Allowances | None = None  # a guarded deploy: the data guard judges each plan
-    produced: dict = field(default_factory=dict)  # the outputs plans read of producers (plan only)
+    produced: dict = field(default_factory=dict)  # producers' outputs a speculative plan reads (plan, a review)
     force: bool = False  # FORCE=1: plan every stack, fingerprints or not
     revision: str = ""  # the git revision deployed, recorded with each fingerprint
     fingerprints: dict[str, fingerprint.Fingerprint] = field(default_factory=dict)  # computed this run
