@@ -441,7 +441,7 @@ def ci_roles_hold_under_enforced_iam(pipeline: Pipeline, outputs: dict, admin: C
         statements = {s["Sid"]: s for s in document["Statement"]}
         # Scopes the emulator cannot judge (kinesis, rds-db): the document names only this environment's.
         assert statements["ReadIngestStream"]["Resource"] == [outputs["data"]["kinesis_stream_arn"]]
-        resource_id = pipeline.aws("rds").describe_db_clusters(
+        resource_id = pipeline.aws("rds", admin).describe_db_clusters(
             DBClusterIdentifier=outputs["data"]["rds_cluster_identifier"]
         )["DBClusters"][0]["DbClusterResourceId"]
         assert statements["ConnectAsOwnDatabaseUser"]["Resource"] == [
