@@ -4,7 +4,9 @@ The package, by concept:
 
 - prices.py    the committed price files (prices/<region>.json), each price with its AWS source and date
 - free.py      the resource types AWS does not bill, each with why: the one list of them
-- model.py     resource attributes to priced line items (low, expected, high), one pricer per type
+- lines.py     what the model is made of: a low-expected-high span, a line item, the stack a pricer sees
+- pricers.py   one pricer per billed resource type: attributes and usage to price keys and quantities
+- model.py     a stack's resources to priced line items; an unknown type refused by name
 - estimate.py  one environment: every stack and the state bucket, from the synthesized JSON
 - report.py    the estimate as the console, reports/<env>-cost.json and its Markdown twin say it
 - refresh.py   make prices: the price files refreshed from the AWS Price List API

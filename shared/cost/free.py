@@ -1,6 +1,6 @@
 """The resource types the stacks create that AWS does not bill by themselves, each with why: the one list of them.
 
-A synthesized type that is neither here nor priced by shared/cost/model.py fails a test that names it, so the
+A synthesized type that is neither here nor priced by shared/cost/pricers.py fails a test that names it, so the
 estimate cannot silently fall behind the stacks. What such a resource causes to be billed (the data a route
 sends through a NAT gateway, the logs a subscription delivers) is priced where it is billed.
 """
