@@ -9,5 +9,7 @@ The package, by concept:
 - model.py     a stack's resources to priced line items; an unknown type refused by name
 - estimate.py  one environment: every stack and the state bucket, from the synthesized JSON
 - report.py    the estimate as the console, reports/<env>-cost.json and its Markdown twin say it
+- plan.py      what a plan does to the bill: its prior state and planned values priced (make plan's reports)
+- command.py   make cost and make prices
 - refresh.py   make prices: the price files refreshed from the AWS Price List API
 """
