@@ -39,7 +39,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 # Each variable reaches the command line as exactly one argument, whatever it holds: taken unexpanded
 # ($(value)), single-quoted for the shell, and only for the commands that take it. They are not
 # exported: make would expand a value such as $(shell ...) to put it into the recipe's environment.
-unexport ENV SUFFIX STACK FROM TO CONFIRM ALLOW_REPLACE LOCK_ID FILE TOOLCHAIN FORCE NAME
+unexport ENV SUFFIX STACK FROM TO CONFIRM ALLOW_REPLACE LOCK_ID FILE TOOLCHAIN FORCE NAME REGION
 override quote = '$(subst ','\'',$(1))'
 override opt = $(if $(strip $(value $(1))),--$(2) $(call quote,$(value $(1))))
 override ENV_ARGS = $(call opt,ENV,env) $(call opt,SUFFIX,suffix)
@@ -84,7 +84,7 @@ override CLI = STREAMFLIX_NOT_TYPED=$(call quote,$(call not_typed,$(make_environ
 override typed = $(and $(strip $(value $(1))),$(if $(call came_from,$(1),$(make_environment_flags)),,typed))
 override CLI_DEFAULT_ENV = STREAMFLIX_NOT_TYPED=$(call quote,$(filter-out ENV=%,$(call not_typed,$(make_environment_flags)))) $(PY) -m shared.cli
 
-.PHONY: help install config synth check test lint docs bench plan deploy destroy outputs drift status \
+.PHONY: help install config synth check cost prices test lint docs bench plan deploy destroy outputs drift status \
         bootstrap smoke releases promote unlock unprotect local local-down push-state emulator emulator-stop e2e providers-lock equivalence clean
 
 help: ## List the targets
@@ -118,6 +118,12 @@ synth: $(STAMP) ## Synthesize to cdktf.out/: ENV=<env> (all environments without
 
 check: $(STAMP) $(CHECKOV_STAMP) ## Synthesize and scan with checkov: [ENV=<env>]
 	@$(CLI) check $(ENV_ARGS)
+
+cost: $(STAMP) ## Monthly estimate per stack and line item, offline; writes reports/<env>-cost.json and .md: [ENV=<env>, else every environment]
+	@$(CLI) cost $(ENV_ARGS)
+
+prices: $(STAMP) ## Refresh shared/cost/prices/ from the AWS Price List API (needs credentials; unchanged without): [REGION=<region>]
+	@$(CLI) prices $(call opt,REGION,region)
 
 test: install $(OTHER_STAMP) ## Run the whole test suite (no cloud needed; the real-engine test runs where terraform is)
 	$(PY) -m pytest -n auto --dist loadgroup $(PYTEST_ARGS)

@@ -30,6 +30,9 @@ def parser() -> argparse.ArgumentParser:
     p = command("synth", "synthesize the stacks of one or all environments")
     p.add_argument("--outdir", default="cdktf.out")
     command("check", "synthesize and scan with checkov")
+    command("cost", "the monthly estimate of one or every environment, per stack and line item, offline")
+    p = command("prices", "refresh the committed price files from the AWS Price List API", env="none")
+    p.add_argument("--region", help="one region (default: every region an environment uses)")
     command("docs", "write the generated tables of docs/ (config keys, make targets) from the code", env="none")
     command("bench", "time synthesis with the fast and the plain provider import", env="none")
     for name, text in (

@@ -26,6 +26,7 @@ from shared.config import (
     load_environments,
 )
 from shared.contract import DEFAULT_OUTDIR
+from shared.cost.command import cost, refresh_prices
 from shared.errors import OperationFailed, UsageError
 from shared.files import PRIVATE_UMASK
 from shared.ops.commands import emulator
@@ -250,6 +251,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], None]] = {
     "config": cmd_config,
     "synth": cmd_synth,
     "check": cmd_check,
+    "cost": lambda args: cost(_many(args), named=bool(args.env)),
+    "prices": lambda args: refresh_prices(args.region),
     "bench": cmd_bench,
     "docs": cmd_docs,
     "plan": cmd_plan,

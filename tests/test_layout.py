@@ -15,6 +15,7 @@ CONFTEST_LINES = 150
 NO_TEST_OF_ITS_OWN = {
     "shared/contract.py": "names only: the stacks' and tools' tests assert each name",
     "shared/errors.py": "two exception classes",
+    "shared/cost/free.py": "a list: tests/shared/cost/test_model.py checks every synthesized type against it",
     "shared/paths.py": "paths only",
     "shared/arguments.py": "the argument table, tested through the command line (tests/shared/test_cli.py)",
     "shared/synthesis.py": "one call into synth_cache, tested in tests/shared/test_synth_cache.py",

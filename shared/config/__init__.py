@@ -8,6 +8,7 @@ differs from them. The package, by concept:
 - location.py  aws (account, region, an emulator) and state (the bucket and its keys)
 - network.py, data.py, compute.py, observability.py
                the sections, each with its descriptions, defaults and own rules
+- usage.py     what the cost estimate assumes about traffic (records/s, log GB, ...): read by shared/cost/ only
 - schema.py    the environment that holds the sections
 - rules.py     rules across sections, one function each
 - source.py    reading a file defensively (size, UTF-8, aliases, duplicates, lines)

@@ -145,6 +145,21 @@ def zones_are_in_the_region(get: Get) -> Problems:
     return [("network.availability_zones", f"{stray} are not in region {region}")] if stray else []
 
 
+def _number(get: Get, path: str) -> Any:
+    v = get(path)
+    return v if isinstance(v, int | float) and not isinstance(v, bool) else MISSING
+
+
+def expected_acu_within_the_range(get: Get) -> Problems:
+    """The cost estimate's expected ACUs lie between what the database may scale to: outside it, the estimate
+    would price a capacity the cluster can never run at."""
+    expected = _number(get, "usage.aurora_expected_acu")
+    low, high = _number(get, "data.aurora.min_acu"), _number(get, "data.aurora.max_acu")
+    if MISSING in (expected, low, high) or low <= expected <= high:
+        return []
+    return [("usage.aurora_expected_acu", f"{expected} is outside data.aurora.min_acu..max_acu ({low}..{high})")]
+
+
 RULES: tuple[Callable[[Get], Problems], ...] = (
     prod_is_protected,
     protected_keeps_its_data,
@@ -155,6 +170,7 @@ RULES: tuple[Callable[[Get], Problems], ...] = (
     workers_fit_the_shards,
     closed_egress_still_reaches_the_image,
     zones_are_in_the_region,
+    expected_acu_within_the_range,
 )
 
 

@@ -19,6 +19,7 @@ from shared.config.network import NetworkConfig
 from shared.config.observability import LogsConfig, MonitoringConfig
 from shared.config.problems import raise_if
 from shared.config.section import Section
+from shared.config.usage import UsageConfig
 
 
 class EnvironmentConfig(Section):
@@ -47,6 +48,10 @@ class EnvironmentConfig(Section):
     logs: LogsConfig = Field(default_factory=LogsConfig, description="CloudWatch Logs.")
     monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig, description="Alarms.")
     ci: CiConfig = Field(default_factory=CiConfig, description="The roles CI assumes (make bootstrap creates them).")
+    usage: UsageConfig = Field(
+        default_factory=UsageConfig,
+        description="What the cost estimate assumes about traffic (make cost); changes nothing deployed.",
+    )
 
     @field_validator("environment_suffix", "project")
     @classmethod

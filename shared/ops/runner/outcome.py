@@ -11,6 +11,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from shared.config import PROMOTION_ORDER, EnvironmentConfig
+from shared.cost import plan as cost
 from shared.files import owner_only, write_atomically
 from shared.ops.engine.workdir import Stack
 from shared.ops.runner import guard, widening
@@ -84,6 +85,8 @@ class Outcome:
     plan_text: str = ""  # the engine's own output of the plan, folded into the Markdown report
     refusal: str = ""  # why the guard (or a missing yes to a widening) did not let the plan be applied
     hint: str = ""  # what to do about a failure, when the tool knows (a state locked by another run)
+    plan_document: dict = field(default_factory=dict, repr=False)  # the plan's `show -json`, priced by the report
+    monthly_cost: dict | None = None  # {"before", "after", "currency"}: the plan's effect on the bill (shared/cost/)
 
     def as_dict(self) -> dict:
         return {
@@ -101,6 +104,7 @@ class Outcome:
             # Why it failed or was refused, as the terminal said it ("" otherwise): a script needs no log.
             "error": self.error,
             "refusal": self.refusal,
+            "monthly_cost": self.monthly_cost,
         }
 
     def took(self, plan: Plan, precious: list[guard.Finding], widens: list[widening.Widening]) -> None:
@@ -110,6 +114,7 @@ class Outcome:
         self.changes, self.addresses = list(plan.changes), plan.addresses
         self.precious, self.widens = precious, widens
         self.plan_text = plan.text
+        self.plan_document = plan.document
 
     def counts(self) -> str:
         return f"+{self.add} ~{self.change} -{self.destroy}"
@@ -164,8 +169,29 @@ class Report:
     def widens(self) -> list[widening.Widening]:
         return [w for o in self.outcomes for w in o.widens]
 
+    def price(self) -> dict | None:
+        """Each planned stack's monthly cost before and after its plan (make cost's model), and the environment's
+        total: in every plan and deploy report, so that a pull request reads what it costs."""
+        for o in self.outcomes:
+            if self.action not in PRICED or o.monthly_cost is not None:
+                continue
+            if o.plan_document:
+                o.monthly_cost = cost.monthly_cost(self.env, o.stack.id, o.plan_document)
+            elif o.status in (Status.NO_CHANGES, Status.UNCHANGED):
+                o.monthly_cost = cost.monthly_cost(self.env, o.stack.id, None, o.stack.workdir / "cdk.tf.json")
+        return cost.total([o.monthly_cost for o in self.outcomes])
+
+    def cost_line(self) -> str:
+        """`monthly cost: $144.93 -> $181.88 (+$36.95/month; ...)`, or "" where nothing was priced."""
+        found = self.price()
+        if found is None:
+            return ""
+        change = cost.difference(found) or "no change"
+        return f"monthly cost: ${found['before']:,.2f} -> ${found['after']:,.2f} ({change}; make cost has the lines)"
+
     def print(self, title: str = "") -> None:
         paint = _painter()
+        cost_line = self.cost_line()
         print(f"\n{title or f'{self.action} {self.env.suffix}: summary'}")
         for o in self.outcomes:
             counts = o.counts() if o.status in COUNTED else ""
@@ -175,7 +201,7 @@ class Report:
             took = (
                 f"({o.seconds:.1f} s)" if o.seconds > 0 and o.status not in (Status.UNCHANGED, Status.NOT_RUN) else ""
             )
-            tail = " ".join(filter(None, (o.note, marker, took)))
+            tail = " ".join(filter(None, (o.note, marker, cost.difference(o.monthly_cost), took)))
             print(f"  {o.stack.id:<24} {paint(o.status, f'{o.status:<11}')} {counts:<14} {tail}".rstrip())
             lines = [change_line(c) for c in o.changes] if o.status in COUNTED else []
             for line in lines[:FOLD_AFTER]:
@@ -186,6 +212,8 @@ class Report:
         if self.seconds > 0:
             count = len(self.outcomes)
             print(f"  {count} stack{'s' if count != 1 else ''} in {self.seconds:.1f} s")
+        if cost_line:
+            print(f"  {cost_line}")
         if self.precious():
             print("\nprecious resources these plans destroy or weaken (shared/precious.py):")
             print("\n".join(f"  - {f.describe()}" for f in self.precious()))
@@ -226,6 +254,13 @@ class Report:
                 f"| {o.stack.id} | {o.status} | {o.add} | {o.change} | {o.destroy} | {precious} | {o.seconds:.0f} | "
                 f"{o.note} |"
             )
+        if cost_line := self.cost_line():
+            rows += ["", cost_line.replace("monthly cost:", "**Monthly cost:**", 1)]
+            rows += [
+                f"- {o.stack.id}: {cost.difference(o.monthly_cost)}"
+                for o in self.outcomes
+                if cost.difference(o.monthly_cost)
+            ]
         changed = [o for o in self.outcomes if o.status in COUNTED and o.changes]
         for o in changed:  # every line, folded away in the page instead of cut short
             rows += ["", f"<details><summary>{o.stack.id}: {o.counts()}</summary>", "", FENCE]
@@ -281,6 +316,7 @@ class Report:
             "failed": self.failed,
             "seconds": round(self.seconds, 1),
             "refused": [o.stack.id for o in self.refused],
+            "monthly_cost": self.price(),
             "stacks": [o.as_dict() for o in self.outcomes],
         }
         markdown = self.markdown(revision, generated_at)
@@ -304,6 +340,8 @@ class Report:
         return base.with_suffix(".json")
 
 
+# The commands whose reports say what their plans cost a month, before and after.
+PRICED = ("plan", "deploy")
 # Runs of one command on one environment whose reports reports/history/ keeps.
 HISTORY_KEPT = 50
 # The commands that write a report (reports/<suffix>-<action>.json and .md).

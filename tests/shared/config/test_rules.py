@@ -31,6 +31,9 @@ PROTECTED = {
     "network.interface_endpoints": True,
     "network.internet_https": None,
     "compute.image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/video-worker:1.0.0",
+    "data.aurora.min_acu": 2,
+    "data.aurora.max_acu": 16.0,
+    "usage.aurora_expected_acu": 4.5,
 }
 
 BROKEN = {
@@ -46,6 +49,7 @@ BROKEN = {
         "network.internet_https",
     ),
     rules.zones_are_in_the_region: ({"network.availability_zones": ["eu-west-1a"]}, "network.availability_zones"),
+    rules.expected_acu_within_the_range: ({"usage.aurora_expected_acu": 16.5}, "usage.aurora_expected_acu"),
 }
 
 

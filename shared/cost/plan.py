@@ -1,0 +1,88 @@
+"""What a plan does to the monthly bill: the stack as last applied (the plan's `prior_state`) and as planned
+(`planned_values`), each priced by the same model as `make cost`. A stack whose plan changes nothing costs what its
+synthesized JSON says, before and after. The expected figures; the ranges are make cost's."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from shared.config import EnvironmentConfig
+from shared.cost import prices
+from shared.cost.model import ZERO, Stack, price_stack
+from shared.errors import OperationFailed, UsageError
+
+Resources = dict[str, dict[str, Mapping[str, Any]]]
+
+
+def resources_of(module: Any) -> Resources:
+    """A plan's values module (`planned_values.root_module`, `prior_state.values.root_module`), child modules
+    included, as type -> name -> values; `name[index]` for a counted one. Data sources are not billed."""
+    found: Resources = {}
+    modules = [module] if isinstance(module, Mapping) else []
+    while modules:
+        current = modules.pop()
+        for resource in current.get("resources") or []:
+            if not isinstance(resource, Mapping) or resource.get("mode") != "managed":
+                continue
+            name = str(resource.get("name"))
+            if "index" in resource:
+                name += f"[{json.dumps(resource['index'])}]"
+            found.setdefault(str(resource.get("type")), {})[name] = resource.get("values") or {}
+        modules += [m for m in current.get("child_modules") or [] if isinstance(m, Mapping)]
+    return found
+
+
+def _expected(env: EnvironmentConfig, stack_id: str, resources: Resources, book: prices.PriceBook) -> float:
+    return round(sum((i.monthly for i in price_stack(Stack(stack_id, resources, env), book)), ZERO).expected, 2)
+
+
+def monthly_cost(
+    env: EnvironmentConfig,
+    stack_id: str,
+    document: Mapping[str, Any] | None,
+    synthesized: Path | None = None,
+    prices_dir: Path = prices.PRICES_DIR,
+) -> dict[str, Any]:
+    """`{"before", "after", "currency"}` in USD a month, from the plan `document` (its `show -json`), or, for a plan
+    that changes nothing, from the `synthesized` cdk.tf.json. A stack the model cannot price is said, not raised:
+    an estimate never stops a plan."""
+    try:
+        book = prices.load(env.aws.region, prices_dir)
+        if document:
+            prior = (document.get("prior_state") or {}).get("values", {}).get("root_module")
+            before = _expected(env, stack_id, resources_of(prior), book)
+            after = _expected(
+                env, stack_id, resources_of((document.get("planned_values") or {}).get("root_module")), book
+            )
+        elif synthesized is not None and synthesized.is_file():
+            before = after = _expected(env, stack_id, json.loads(synthesized.read_text()).get("resource", {}), book)
+        else:
+            return {"before": None, "after": None, "currency": book.currency, "error": "no plan to price"}
+    except (UsageError, OperationFailed) as exc:
+        return {"before": None, "after": None, "currency": "USD", "error": str(exc)}
+    except (LookupError, TypeError, ValueError, AttributeError) as exc:  # a plan of a shape the model did not expect
+        return {"before": None, "after": None, "currency": "USD", "error": f"{type(exc).__name__}: {exc}"}
+    return {"before": before, "after": after, "currency": book.currency}
+
+
+def difference(cost: Mapping[str, Any] | None) -> str:
+    """`+$32.85/month`, `-$3.65/month`, or "" when nothing changes or nothing was priced."""
+    if not cost or cost.get("before") is None or cost.get("after") is None:
+        return ""
+    delta = round(cost["after"] - cost["before"], 2)
+    return f"{'+' if delta > 0 else '-'}${abs(delta):,.2f}/month" if delta else ""
+
+
+def total(costs: list[Mapping[str, Any] | None]) -> dict[str, Any] | None:
+    """The environment's: the sum of its stacks' (those priced)."""
+    priced = [c for c in costs if c and c.get("before") is not None and c.get("after") is not None]
+    if not priced:
+        return None
+    return {
+        "before": round(sum(c["before"] for c in priced), 2),
+        "after": round(sum(c["after"] for c in priced), 2),
+        "currency": priced[0]["currency"],
+    }
