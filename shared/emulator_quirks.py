@@ -101,6 +101,28 @@ IMITATIONS: tuple[Imitation, ...] = (
         "its rule and actions are proven on the synthesized JSON only (tests/stacks/test_monitoring.py)",
         not_created="aws_cloudwatch_composite_alarm",
     ),
+    Imitation(
+        "Backup:CreateBackupSelection",
+        "does not implement it (moto 5.2.5 serves backup plans, vaults and vault locks, not selections), so no "
+        "resource can be assigned to a backup plan",
+        "that the plan backs up the cluster: an emulated environment does not create the selection (no backup job "
+        "ever runs there), and its role and resources are proven on the synthesized JSON only "
+        "(tests/stacks/test_data.py)",
+        not_created="aws_backup_selection",
+    ),
+    Imitation(
+        "Backup:ListRecoveryPointsByBackupVault",
+        "does not implement it, and the AWS provider lists a vault's recovery points to delete them before the "
+        "vault when force_destroy is set, so every destroy would fail",
+        "force_destroy: an emulated environment's vaults do not set it (no selection, so they never hold a "
+        "recovery point); the real environments' setting is proven on the synthesized JSON",
+    ),
+    Imitation(
+        "Backup:UpdateBackupPlan",
+        "does not implement it: a changed schedule, retention or copy of a deployed plan fails to apply",
+        "changing a deployed plan: the end-to-end test deploys the plan once and never changes it; a change is "
+        "proven on the synthesized JSON only",
+    ),
 )
 
 

@@ -29,6 +29,7 @@ from shared.cdk.core import TerraformResourceLifecycle
 from shared.cdk.random.provider import RandomProvider
 
 from shared.components.aurora_version import engine_version_floor
+from shared.components.backup import Backup
 from shared.components.database_password import (
     generated_password,
     rds_managed_password,
@@ -53,8 +54,8 @@ def consumer_app_name(env: EnvironmentConfig) -> str:
 
 class DataStack(PipelineStack):
     """Exposes `key`, `stream`, `stream_consumer` (enhanced fan-out only, else None), `lease_tables`, `dlq`,
-    `secret_arn` (the secret with the master user's username and password) and `cluster` to the stacks that
-    build on it."""
+    `secret_arn` (the secret with the master user's username and password), `cluster` and `backup` to the stacks
+    that build on it."""
 
     stack_name = "data"
 
@@ -149,6 +150,22 @@ class DataStack(PipelineStack):
         )
 
         self._database(network, rds_log_group)
+        backup = env.data.backup
+        self.backup = Backup(
+            self,
+            "backup",
+            config=backup,
+            name=self.name,
+            cluster_arn=self.cluster.arn,
+            key_arn=self.key.arn,
+            # The copy vault and its key live in the copy region: a provider of that region, as the stack's own.
+            copy_provider=self.aws_provider("aws_copy_region", backup.copy_region, alias="copy_region"),
+            account_id=self.account_id,
+            partition=self.partition,
+            protected=env.protected,
+            emulated=env.emulated,
+            permissions_boundary=self.permissions_boundary,
+        )
 
         self.output("kinesis_stream_name", self.stream.name, "Name of the Kinesis stream that ingests video jobs.")
         self.output("kinesis_stream_arn", self.stream.arn, "ARN of the ingest stream.")
@@ -189,6 +206,13 @@ class DataStack(PipelineStack):
         )
         self.output("rds_cluster_identifier", self.cluster.cluster_identifier, "Identifier of the Aurora cluster.")
         self.output("kms_key_arn", self.key.arn, "ARN of the KMS key that encrypts the pipeline data.")
+        self.output("backup_vault_name", self.backup.vault.name, "AWS Backup vault of the cluster's recovery points.")
+        self.output(
+            "backup_copy_vault_arn",
+            self.backup.copy_vault.arn,
+            f"AWS Backup vault in {backup.copy_region} that every recovery point is copied to.",
+        )
+        self.output("backup_plan_id", self.backup.plan.id, "Id of the AWS Backup plan of the cluster.")
 
     def _database(self, network: NetworkStack, rds_log_group: str) -> None:
         env, aurora = self.env, self.env.data.aurora

@@ -15,9 +15,9 @@ KEY = re.compile(r"^\$\{aws_kms_key\.key_[0-9A-F]+\.arn\}$")
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_customer_managed_key_rotates_and_has_an_alias(synth, env):
-    key = synth.one(S, env, "aws_kms_key")
+    key = synth.at(S, env, "aws_kms_key", "key/key")
     assert key["enable_key_rotation"] is True
-    assert synth.one(S, env, "aws_kms_alias")["name"] == f"alias/streamflix-pipeline-{env}"
+    assert synth.at(S, env, "aws_kms_alias", "key/alias")["name"] == f"alias/streamflix-pipeline-{env}"
     statements = policy(key)["Statement"]
     logs = next(s for s in statements if s["Sid"] == "CloudWatchLogsEncrypts")
     # CloudWatch Logs may use the key for this environment's log groups only
