@@ -38,6 +38,8 @@ QUIRKS: tuple[Quirk, ...] = (
           "reports a Serverless v1 ScalingConfiguration for a provisioned (Serverless v2) cluster"),
     Quirk("aws_ecs_service", "enable_ecs_managed_tags", "does not return enableECSManagedTags"),
     Quirk("aws_ecs_service", "availability_zone_rebalancing", "does not return availabilityZoneRebalancing"),
+    Quirk("aws_backup_vault", "tags_all", "gives the AWS provider's ListTags no tags of a vault created with them"),
+    Quirk("aws_backup_plan", "tags_all", "gives the AWS provider's ListTags no tags of a plan created with them"),
 )  # fmt: skip
 
 
@@ -100,6 +102,15 @@ IMITATIONS: tuple[Imitation, ...] = (
         "the paging alarm (workers missing while work piles up): an emulated environment does not create it, and "
         "its rule and actions are proven on the synthesized JSON only (tests/stacks/test_monitoring.py)",
         not_created="aws_cloudwatch_composite_alarm",
+    ),
+    Imitation(
+        "IAM:AttachRolePolicy (an AWS-managed policy)",
+        "holds none of AWS's managed policies (moto_server loads them only with MOTO_IAM_LOAD_MANAGED_POLICIES, "
+        "which the emulator is not started with), so attaching one answers NoSuchEntity",
+        "that the stacks' roles get the managed policies they name (AWS Backup's, enhanced monitoring's): an "
+        "emulated environment does not attach them (its roles make no backup job and read no OS metric there); "
+        "the attachments are proven on the synthesized JSON (tests/stacks/test_data.py)",
+        not_created="aws_iam_role_policy_attachment",
     ),
     Imitation(
         "Backup:CreateBackupSelection",

@@ -40,6 +40,7 @@ from shared.components.iam import assume_role_policy
 from shared.components.lease_tables import LeaseTables
 from shared.components.log_group import EncryptedLogGroup, logs_service_grant
 from shared.config import EnvironmentConfig
+from shared.emulator_quirks import not_created
 from shared.naming import resource_name
 from shared.stack import PipelineStack
 from stacks.network import POSTGRES_PORT, NetworkStack
@@ -309,12 +310,13 @@ class DataStack(PipelineStack):
                 assume_role_policy=assume_role_policy("monitoring.rds.amazonaws.com", self.account_id),
                 permissions_boundary=self.permissions_boundary,
             )
-            IamRolePolicyAttachment(
-                self,
-                "db_monitoring_policy",
-                role=monitoring_role.name,
-                policy_arn=f"arn:{self.partition}:iam::aws:policy/{ENHANCED_MONITORING_POLICY}",
-            )
+            if not (env.emulated and not_created("aws_iam_role_policy_attachment")):
+                IamRolePolicyAttachment(
+                    self,
+                    "db_monitoring_policy",
+                    role=monitoring_role.name,
+                    policy_arn=f"arn:{self.partition}:iam::aws:policy/{ENHANCED_MONITORING_POLICY}",
+                )
             monitoring = dict(monitoring_interval=60, monitoring_role_arn=monitoring_role.arn)
         insights = (
             dict(performance_insights_enabled=True, performance_insights_kms_key_id=self.key.arn)

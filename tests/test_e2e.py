@@ -650,14 +650,15 @@ def backups_are_in_place(pipeline: Pipeline, outputs: dict) -> None:
     assert rule["TargetBackupVaultName"] == data["backup_vault_name"] and rule["ScheduleExpression"] == backup.schedule
     assert [c["DestinationBackupVaultArn"] for c in rule["CopyActions"]] == [data["backup_copy_vault_arn"]]
     assert data["backup_copy_vault_arn"].split(":")[3] == backup.copy_region != LOCAL.aws.region
-    for region, name in (
-        (LOCAL.aws.region, data["backup_vault_name"]),
-        (backup.copy_region, data["backup_copy_vault_arn"].rsplit(":", 1)[1]),
+    copy_key = pipeline.aws("kms", region=backup.copy_region).describe_key(KeyId="alias/streamflix-backup-copy-local")
+    assert copy_key["KeyMetadata"]["Arn"].split(":")[3] == backup.copy_region
+    for region, name, key in (
+        (LOCAL.aws.region, data["backup_vault_name"], data["kms_key_arn"]),
+        (backup.copy_region, data["backup_copy_vault_arn"].rsplit(":", 1)[1], copy_key["KeyMetadata"]["Arn"]),
     ):
         vault = pipeline.aws("backup", region=region).describe_backup_vault(BackupVaultName=name)
         assert vault["Locked"] is True and vault["MinRetentionDays"] == backup.lock_min_retention_days, vault
-        key = pipeline.aws("kms", region=region).describe_key(KeyId=vault["EncryptionKeyArn"])["KeyMetadata"]
-        assert key["Arn"].split(":")[3] == region and key["KeyManager"] == "CUSTOMER"
+        assert vault["EncryptionKeyArn"] == key, vault
 
 
 def test_the_local_pipeline_end_to_end_with_the_real_engine(pipeline, capsys, record_property):

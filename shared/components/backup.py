@@ -106,12 +106,13 @@ class Backup(Construct):
             assume_role_policy=assume_role_policy("backup.amazonaws.com", account_id),
             permissions_boundary=permissions_boundary,
         )
-        IamRolePolicyAttachment(
-            self,
-            "role_policy",
-            role=self.role.name,
-            policy_arn=f"arn:{partition}:iam::aws:policy/{BACKUP_SERVICE_POLICY}",
-        )
+        if not (emulated and not_created("aws_iam_role_policy_attachment")):
+            IamRolePolicyAttachment(
+                self,
+                "role_policy",
+                role=self.role.name,
+                policy_arn=f"arn:{partition}:iam::aws:policy/{BACKUP_SERVICE_POLICY}",
+            )
         self.plan = BackupPlan(
             self,
             "plan",

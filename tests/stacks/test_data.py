@@ -413,6 +413,9 @@ def test_the_selection_is_the_cluster_alone_taken_by_a_role_of_its_own(synth, en
 def test_an_emulated_environment_has_the_plan_and_vaults_but_no_selection(synth):
     # The emulator does not implement CreateBackupSelection (shared/emulator_quirks.py IMITATIONS).
     assert synth.resources(S, "local", "aws_backup_selection") == {}
+    # Nor AWS's managed policies (IAM:AttachRolePolicy there): the backup role stands without its policy.
+    assert synth.at(S, "local", "aws_iam_role", "backup/role")
+    assert synth.resources(S, "local", "aws_iam_role_policy_attachment") == {}
     assert synth.one(S, "local", "aws_backup_plan")
     for vault in synth.resources(S, "local", "aws_backup_vault").values():
         assert "force_destroy" not in vault  # the emulator cannot list recovery points to delete them
