@@ -36,6 +36,9 @@ QUIRKS: tuple[Quirk, ...] = (
     Quirk("aws_kinesis_stream", "tags_all", "drops the tags passed to CreateStream"),
     Quirk("aws_rds_cluster", "scaling_configuration",
           "reports a Serverless v1 ScalingConfiguration for a provisioned (Serverless v2) cluster"),
+    Quirk("aws_rds_cluster", "enable_http_endpoint",
+          "reports HttpEndpointEnabled false for a provisioned (Serverless v2) cluster: it keeps the Data API "
+          "only for Serverless v1 engine versions"),
     Quirk("aws_ecs_service", "enable_ecs_managed_tags", "does not return enableECSManagedTags"),
     Quirk("aws_ecs_service", "availability_zone_rebalancing", "does not return availabilityZoneRebalancing"),
     Quirk("aws_backup_vault", "tags_all", "gives the AWS provider's ListTags no tags of a vault created with them"),
@@ -102,6 +105,14 @@ IMITATIONS: tuple[Imitation, ...] = (
         "the paging alarm (workers missing while work piles up): an emulated environment does not create it, and "
         "its rule and actions are proven on the synthesized JSON only (tests/stacks/test_monitoring.py)",
         not_created="aws_cloudwatch_composite_alarm",
+    ),
+    Imitation(
+        "RDS Data API:ExecuteStatement",
+        "answers every statement with an empty result without running it (moto keeps no database), whatever the "
+        "cluster's HTTP endpoint says",
+        "the SQL that makes the workers' database user: it runs on a real PostgreSQL server set up as Aurora is "
+        "(tests/shared/database/); the emulator proves the call is made after the data stack, with its "
+        "cluster, secret and database, and that the deploy role may make it",
     ),
     Imitation(
         "IAM:AttachRolePolicy (an AWS-managed policy)",

@@ -40,7 +40,7 @@ from shared.components.lease_tables import (
 from shared.components.log_group import EncryptedLogGroup
 from shared.components.worker_container import SCRATCH_VOLUME, worker_container
 from shared.config import EnvironmentConfig
-from shared.contract import DEPLOYMENT_ALARM_IDS, SECRET_KEYS
+from shared.contract import DEPLOYMENT_ALARM_IDS
 from shared.image_ref import ECR
 from shared.stack import PipelineStack
 from stacks.data import DataStack
@@ -99,14 +99,15 @@ class ComputeStack(PipelineStack):
         self.execution_role = self._task_role(
             "execution",
             "task-execution",
-            "ECS agent: pulls the image, writes the task logs, reads the database secret",
+            "ECS agent: pulls the image, writes the task logs",
             "task-execution",
             self._execution_statements(data),
         )
         self.task_role = self._task_role(
             "task",
             "task",
-            "Video worker: reads the ingest stream, sends failed jobs to the DLQ, publishes metrics",
+            "Video worker: reads the ingest stream, connects to the database as its own user, sends failed jobs to "
+            "the DLQ, publishes metrics",
             "video-worker",
             self._task_statements(data),
         )
@@ -259,41 +260,26 @@ class ComputeStack(PipelineStack):
                 else []
             ),
             {"name": "DLQ_URL", "value": data.dlq.url},
-            # Not in the secret: RDS's own holds only the username and password, and a generated password's
-            # is written before the cluster exists.
+            # The workers' own user, by IAM authentication: each connection signs a 15-minute token with the
+            # task role (rds-db:connect as this user alone), over TLS (the cluster forces SSL). No password:
+            # the master's credentials are not in the task, and a rotation of them changes nothing here.
             {"name": "DB_HOST", "value": data.cluster.endpoint},
             {"name": "DB_PORT", "value": str(POSTGRES_PORT)},
             {"name": "DB_DBNAME", "value": env.data.aurora.database_name},
             {"name": "DB_ENGINE", "value": "postgres"},
-            # A generated password's new version is a new task definition: the service rolls, and each new
-            # task reads the new password from the secret as it starts. RDS rotates its own without a deploy.
-            *(
-                []
-                if env.data.aurora.rds_managed
-                else [{"name": "DB_PASSWORD_VERSION", "value": str(env.data.aurora.password_version)}]
-            ),
+            {"name": "DB_USER", "value": env.data.aurora.app_user},
+            {"name": "DB_AUTH", "value": "iam"},
             {"name": "METRICS_NAMESPACE", "value": metrics_namespace(env)},
             {"name": "AWS_REGION", "value": env.aws.region},
             {"name": "TMPDIR", "value": "/tmp"},
         ]
-        # The agent injects the username and password from the secret at task start; the password never
-        # sits in the task definition.
-        secrets = [{"name": f"DB_{key.upper()}", "valueFrom": f"{data.secret_arn}:{key}::"} for key in SECRET_KEYS]
         return worker_container(
-            env.compute, environment=environment, secrets=secrets, log_group=self.log_group.name, region=env.aws.region
+            env.compute, environment=environment, log_group=self.log_group.name, region=env.aws.region
         )
 
     def _execution_statements(self, data: DataStack) -> list[dict]:
         statements = [
             statement("WriteTaskLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{self.log_group.arn}:*"]),
-            statement("ReadDatabaseSecret", ["secretsmanager:GetSecretValue"], [data.secret_arn]),
-            # Only Secrets Manager decrypts for this role (the agent reads the secret through it).
-            statement(
-                "DecryptDatabaseSecret",
-                ["kms:Decrypt"],
-                [data.key.arn],
-                Condition={"StringEquals": {"kms:ViaService": via("secretsmanager", self.region)}},
-            ),
         ]
         ecr = ECR.match(self.env.compute.image)
         if ecr:
@@ -334,21 +320,23 @@ class ComputeStack(PipelineStack):
                 ["ecs:GetTaskProtection", "ecs:UpdateTaskProtection"],
                 [f"arn:{self.partition}:ecs:{self.region}:{self.account_id}:task/{self.cluster.name}/*"],
             ),
-            # After a rotation a worker re-reads the password itself (ECS injects it only at task start):
-            # without this, every new connection fails until the service is redeployed.
-            statement("RereadDatabaseSecret", ["secretsmanager:GetSecretValue"], [data.secret_arn]),
-            # The stream, queue, tables and secret are encrypted with the pipeline key; only those services
+            # The database as its own user alone (IAM authentication): the token this signs is its password.
+            statement(
+                "ConnectAsOwnDatabaseUser",
+                ["rds-db:connect"],
+                [
+                    f"arn:{self.partition}:rds-db:{self.region}:{self.account_id}:dbuser:"
+                    f"{data.cluster.cluster_resource_id}/{self.env.data.aurora.app_user}"
+                ],
+            ),
+            # The stream, queue and tables are encrypted with the pipeline key; only those services
             # may use it on this role's behalf.
             statement(
                 "UsePipelineKey",
                 ["kms:Decrypt", "kms:GenerateDataKey"],
                 [data.key.arn],
                 Condition={
-                    "StringEquals": {
-                        "kms:ViaService": [
-                            via(s, self.region) for s in ("dynamodb", "kinesis", "secretsmanager", "sqs")
-                        ]
-                    }
+                    "StringEquals": {"kms:ViaService": [via(s, self.region) for s in ("dynamodb", "kinesis", "sqs")]}
                 },
             ),
             # PutMetricData has no resource-level permissions; the namespace condition narrows it to

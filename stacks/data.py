@@ -40,6 +40,7 @@ from shared.components.iam import assume_role_policy
 from shared.components.lease_tables import LeaseTables
 from shared.components.log_group import EncryptedLogGroup, logs_service_grant
 from shared.config import EnvironmentConfig
+from shared.database.app_user import grants_digest
 from shared.emulator_quirks import not_created
 from shared.naming import resource_name
 from shared.stack import PipelineStack
@@ -206,6 +207,18 @@ class DataStack(PipelineStack):
             "rds_cluster_reader_endpoint", self.cluster.reader_endpoint, "Reader endpoint of the Aurora cluster."
         )
         self.output("rds_cluster_identifier", self.cluster.cluster_identifier, "Identifier of the Aurora cluster.")
+        self.output("rds_cluster_arn", self.cluster.arn, "ARN of the Aurora cluster (the Data API's resource).")
+        self.output(
+            "db_app_user",
+            self.env.data.aurora.app_user,
+            "The database user the workers connect as by IAM authentication; the deploy makes it after this stack.",
+        )
+        self.output(
+            "db_app_grants",
+            grants_digest(self.env.data.aurora),
+            "Digest of the SQL that makes db_app_user and its grants (shared/database/app_user.py): a change to it "
+            "changes this stack, so the next deploy runs the SQL again.",
+        )
         self.output("kms_key_arn", self.key.arn, "ARN of the KMS key that encrypts the pipeline data.")
         self.output("backup_vault_name", self.backup.vault.name, "AWS Backup vault of the cluster's recovery points.")
         self.output(
@@ -269,7 +282,10 @@ class DataStack(PipelineStack):
             vpc_security_group_ids=[network.database_security_group.id],
             storage_encrypted=True,
             kms_key_id=self.key.arn,
+            # The workers log in as their own user with an IAM token (shared/database/app_user.py), never the
+            # master; the Data API is how the deploy makes that user without a network path into the VPC.
             iam_database_authentication_enabled=True,
+            enable_http_endpoint=True,
             serverlessv2_scaling_configuration=RdsClusterServerlessv2ScalingConfiguration(
                 min_capacity=aurora.min_acu,
                 max_capacity=aurora.max_acu,

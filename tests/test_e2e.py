@@ -166,7 +166,10 @@ def the_password_rests_only_in_secrets_manager(pipeline: Pipeline, outputs: dict
     # And a recovery window (a plain update of the secret): the upgrade to RDS's password deletes it later.
     config.write_text(config.read_text().replace("data:\n", f"data:\n  secret_recovery_window_days: {WINDOW}\n", 1))
     rotated = pipeline.make("deploy", "ENV=local")
-    assert re.search(r"data-local +applied", rotated.stdout) and re.search(r"compute-local +applied", rotated.stdout)
+    assert re.search(r"data-local +applied", rotated.stdout), rotated.stdout[-3000:]
+    # The master's password is not the workers': they log in as their own user by IAM token, and stay as they are.
+    assert not re.search(r"compute-local +applied", rotated.stdout), rotated.stdout[-3000:]
+    assert f"data-local: database user {LOCAL.data.aurora.app_user}:" in rotated.stdout
     second = password()
     assert second != first and len(second) == 40
     data_state = pipeline.state("data-local")[1]["resources"]
@@ -175,7 +178,8 @@ def the_password_rests_only_in_secrets_manager(pipeline: Pipeline, outputs: dict
     family = outputs["compute"]["task_definition_family"]
     task = pipeline.aws("ecs").describe_task_definition(taskDefinition=family)["taskDefinition"]
     (container,) = task["containerDefinitions"]
-    assert {"name": "DB_PASSWORD_VERSION", "value": "2"} in container["environment"], "the workers were not rolled"
+    assert "secrets" not in container, "a credential reaches the workers"
+    assert {"name": "DB_USER", "value": LOCAL.data.aurora.app_user} in container["environment"]
     assert found_anywhere(second) == [] and found_anywhere(first) == []
     pipeline.make("plan", "ENV=local", "STACK=data,compute")
     changes = pipeline.planned_changes("plan")
@@ -261,8 +265,9 @@ WINDOW = 7  # days the secret of the generated password can be restored once the
 def rds_takes_over_the_password(pipeline: Pipeline, outputs: dict, step) -> dict:
     """The upgrade of a deployed environment from a generated password to the one RDS keeps: the cluster is
     updated in place, only the old secret (and its version) are deleted, named, with their recovery window;
-    db_secret_arn becomes RDS's secret and the workers roll onto it. Then no engine run reads the password:
-    at TRACE, the engine's whole debug log holds no GetSecretValue and no form of it. Returns the new outputs."""
+    db_secret_arn becomes RDS's secret, and the workers (who log in by IAM token) are left as they are. Then no
+    engine run reads the password: at TRACE, the engine's whole debug log holds no GetSecretValue and no form of
+    it. Returns the new outputs."""
     rds, secrets, ecs = pipeline.aws("rds"), pipeline.aws("secretsmanager"), pipeline.aws("ecs")
     cluster_id = outputs["data"]["rds_cluster_identifier"]
     family = outputs["compute"]["task_definition_family"]
@@ -292,8 +297,8 @@ def rds_takes_over_the_password(pipeline: Pipeline, outputs: dict, step) -> dict
     assert cluster()["ClusterCreateTime"] == before["ClusterCreateTime"] and "MasterUserSecret" not in cluster()
 
     upgraded = pipeline.make("deploy", "ENV=local", f"ALLOW_REPLACE={allow}")
-    for stack in ("data-local", "compute-local"):
-        assert re.search(rf"{stack} +applied", upgraded.stdout), upgraded.stdout[-3000:]
+    assert re.search(r"data-local +applied", upgraded.stdout), upgraded.stdout[-3000:]
+    assert not re.search(r"compute-local +applied", upgraded.stdout), upgraded.stdout[-3000:]
     after = cluster()
     assert (after["DbClusterResourceId"], after["ClusterCreateTime"]) == (
         before["DbClusterResourceId"],
@@ -311,13 +316,7 @@ def rds_takes_over_the_password(pipeline: Pipeline, outputs: dict, step) -> dict
     gone = secrets.describe_secret(SecretId=old_secret)
     assert "DeletedDate" in gone, "the old secret was not scheduled for deletion"
     task = ecs.describe_task_definition(taskDefinition=family)["taskDefinition"]
-    assert task["revision"] > old_revision, "the workers were not rolled"
-    (container,) = task["containerDefinitions"]
-    assert {s["name"]: s["valueFrom"] for s in container["secrets"]} == {
-        "DB_USERNAME": f"{managed['SecretArn']}:username::",
-        "DB_PASSWORD": f"{managed['SecretArn']}:password::",
-    }
-    assert "DB_PASSWORD_VERSION" not in {e["name"] for e in container["environment"]}
+    assert task["revision"] == old_revision, "the workers were rolled for a password they do not use"
     pipeline.make("plan", "ENV=local")
     assert pipeline.planned_changes("plan") == set(), "a plan right after the upgrade changes something"
     held = sorted(
@@ -380,9 +379,9 @@ def denied(call, *args, **kwargs) -> str:
 def ci_roles_hold_under_enforced_iam(pipeline: Pipeline, outputs: dict, admin: Credentials, step) -> None:
     """The roles make bootstrap creates, used as CI uses them while the emulator enforces IAM: the plan role
     plans and checks drift but reads no secret, writes no state and creates nothing; the deploy role applies
-    and is kept to its own environment's state; the workers' task role reaches its own stream, queue and
-    secret only. What the emulator cannot judge (resource scopes outside S3, SQS, IAM and STS; conditions;
-    OIDC trust; boundaries: shared/emulator_quirks.py EMULATOR_IAM) is checked on the documents by
+    and is kept to its own environment's state; the workers' task role reaches its own stream and queue, and
+    nothing of the master's secret. What the emulator cannot judge (resource scopes outside S3, SQS, IAM and
+    STS; conditions; OIDC trust; boundaries: shared/emulator_quirks.py EMULATOR_IAM) is checked on the documents by
     tests/shared/access/."""
     pipeline.enforce_iam(True)
     try:
@@ -440,9 +439,15 @@ def ci_roles_hold_under_enforced_iam(pipeline: Pipeline, outputs: dict, admin: C
         document = as_admin["iam"].get_role_policy(RoleName=task_role, PolicyName="video-worker")["PolicyDocument"]
         document = json.loads(document) if isinstance(document, str) else document
         statements = {s["Sid"]: s for s in document["Statement"]}
-        # Scopes the emulator cannot judge (kinesis, secretsmanager): the document names only this environment's.
+        # Scopes the emulator cannot judge (kinesis, rds-db): the document names only this environment's.
         assert statements["ReadIngestStream"]["Resource"] == [outputs["data"]["kinesis_stream_arn"]]
-        assert statements["RereadDatabaseSecret"]["Resource"] == [secret_arn]
+        resource_id = pipeline.aws("rds").describe_db_clusters(
+            DBClusterIdentifier=outputs["data"]["rds_cluster_identifier"]
+        )["DBClusters"][0]["DbClusterResourceId"]
+        assert statements["ConnectAsOwnDatabaseUser"]["Resource"] == [
+            f"arn:aws:rds-db:{LOCAL.aws.region}:{admin_arn.split(':')[4]}:dbuser:{resource_id}/"
+            + LOCAL.data.aurora.app_user
+        ]
         trust = {"Version": "2012-10-17", "Statement": [{
             "Effect": "Allow", "Principal": {"AWS": admin_arn},
             "Action": "sts:AssumeRole",
@@ -463,8 +468,8 @@ def ci_roles_hold_under_enforced_iam(pipeline: Pipeline, outputs: dict, admin: C
         sqs.send_message(QueueUrl=own, MessageBody="a failed job")
         sqs.get_queue_attributes(QueueUrl=own, AttributeNames=["QueueArn"])
         pipeline.aws("kinesis", worker).describe_stream_summary(StreamName=outputs["data"]["kinesis_stream_name"])
-        value = pipeline.aws("secretsmanager", worker).get_secret_value(SecretId=secret_arn)["SecretString"]
-        assert set(json.loads(value)) == {"username", "password"}
+        # The master's secret is no worker's business: they log in as their own user by IAM token.
+        denied(pipeline.aws("secretsmanager", worker).get_secret_value, SecretId=secret_arn)
         elsewhere = as_admin["sqs"].create_queue(QueueName="video-jobs-dlq-dev")["QueueUrl"]
         denied(sqs.send_message, QueueUrl=elsewhere, MessageBody="a failed job")
         denied(sqs.purge_queue, QueueUrl=own)  # not a worker's business
@@ -724,6 +729,9 @@ def test_the_local_pipeline_end_to_end_with_the_real_engine(pipeline, capsys, re
     assert f"providers: hashicorp/aws {LOCAL.aws.provider_version}" in deployed.stdout
     for stack in STACKS[1:]:
         assert f"{stack:<24} applied" in deployed.stdout
+    # The workers' own database user, made through the Data API right after the data stack (the emulator answers
+    # the call and runs no SQL: tests/shared/database/ runs it on a real PostgreSQL server).
+    assert f"data-local: database user {LOCAL.data.aurora.app_user}: " in deployed.stdout
     # What the real engine's plans widen is shown (shared/ops/runner/widening.py); an emulator's IAM grants nothing
     # real, so local applies it without asking. Read from the engine's plan JSON: new trust, grants, endpoints' rules.
     widened = deployed.stdout.split("access these plans widen", 1)[1]

@@ -165,7 +165,7 @@ def _resources(target: Target, levels: tuple[str, ...], exclude: frozenset[str],
 def _rds_secret_of(target: Target) -> dict:
     """RDS names every cluster's secret rds!cluster-<uuid>, in every environment alike: only the tag RDS puts on
     it, naming its cluster, tells this environment's from another's."""
-    clusters = [a for a in target.named_arns() if ":rds:" in a and ":cluster:" in a]
+    clusters = _clusters(target)
     return {"StringEquals": {f"secretsmanager:ResourceTag/{RDS_SECRET_CLUSTER_TAG}": clusters}}
 
 
@@ -225,11 +225,26 @@ def deploy_policy(target: Target, source: Target | None = None) -> dict:
     if unscoped := target.unscoped():
         # AWS offers neither a resource nor a condition for these (grants.py Unscoped says when each is called).
         statements.append({"Sid": "ChangeNoResourceInAWS", "Effect": "Allow", "Action": unscoped, "Resource": ["*"]})
+    statements += _database_user(target)
     if source is not None:
         statements += plan_statements(source, "Source")
         statements += _smoke(source)
         statements += _state(source, "SourceReleases", write=False, releases_only=True)
     return document(statements)
+
+
+def _clusters(target: Target) -> list[str]:
+    return [a for a in target.named_arns() if ":rds:" in a and ":cluster:" in a]
+
+
+def _database_user(target: Target) -> list[dict]:
+    """After the data stack, the deploy makes the workers' database user through the RDS Data API
+    (shared/database/app_user.py): one statement on the environment's own cluster, which reads the master's
+    secret (the deploy role's already) on the caller's behalf."""
+    if not (clusters := _clusters(target)):
+        return []
+    return [{"Sid": "MakeWorkersDatabaseUser", "Effect": "Allow", "Action": ["rds-data:ExecuteStatement"],
+             "Resource": clusters}]  # fmt: skip
 
 
 def _created_with_the_tag(target: Target) -> list[dict]:
@@ -278,9 +293,11 @@ def boundary_policy(target: Target) -> dict:
          "Resource": ["*"], "Condition": _tag(target)},
     ]  # fmt: skip
     if "aws_rds_cluster" in target.types():
-        statements.append({"Sid": "RDSSecret", "Effect": "Allow", "Resource": [target.fill(RDS_SECRET_ARN)],
-                           "Action": ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"],
-                           "Condition": _rds_secret_of(target)})  # fmt: skip
+        # The workers' task role connects as their own database user; the cluster's resource id in that ARN is
+        # known only once the cluster exists, so the boundary names the user in any of the account's clusters.
+        user = target.fill("arn:{partition}:rds-db:{region}:{account}:dbuser:*/") + target.env.data.aurora.app_user
+        statements.append({"Sid": "ConnectAsWorkersDatabaseUser", "Effect": "Allow", "Action": ["rds-db:connect"],
+                           "Resource": [user]})  # fmt: skip
     literal = [s for s in target.role_policies() if s.get("Effect") == "Allow" and "${" not in str(s.get("Resource"))]
     for i, s in enumerate(literal, 1):
         statements.append({"Sid": f"StackRolePolicy{i}", "Effect": "Allow", "Action": s["Action"],

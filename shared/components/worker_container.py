@@ -21,9 +21,7 @@ def literal(text: str) -> str:
     return text.replace("${", "$${").replace("%{", "%%{")
 
 
-def worker_container(
-    cfg: ComputeConfig, *, environment: list[dict], secrets: list[dict], log_group: str, region: str
-) -> dict:
+def worker_container(cfg: ComputeConfig, *, environment: list[dict], log_group: str, region: str) -> dict:
     """The one container of the worker task: read-only root with scratch space, a clean stop, a health check."""
     return {
         "name": CONTAINER_NAME,
@@ -45,8 +43,8 @@ def worker_container(
             "retries": HEALTH_CHECK_RETRIES,
             "startPeriod": cfg.health_check_start_period_seconds,
         },
+        # No `secrets`: the workers log in to the database with an IAM token, so no credential is injected.
         "environment": environment,
-        "secrets": secrets,
         "logConfiguration": {
             "logDriver": "awslogs",
             "options": {

@@ -38,7 +38,24 @@ class AuroraConfig(Section):
         "streamflix", description="Name of the metadata database.", pattern=patterns.DATABASE_NAME.regex
     )
     master_username: str = Field(
-        "streamflix_admin", description="Master user name.", pattern=patterns.DATABASE_USER.regex
+        "streamflix_admin",
+        description="Master user name. Only the deploy uses it (through the RDS Data API, to make app_user); "
+        "the workers never get its credentials.",
+        pattern=patterns.DATABASE_USER.regex,
+    )
+    app_user: str = Field(
+        "pipeline_worker",
+        description="The database user the workers connect as, by IAM database authentication (a 15-minute "
+        "token from their task role, no password anywhere). The deploy makes it after the data stack, through "
+        "the RDS Data API, with app_schema's table privileges only: no superuser, no CREATE, no other schema.",
+        pattern=patterns.DATABASE_USER.regex,
+    )
+    app_schema: str = Field(
+        "pipeline",
+        description="The schema whose tables app_user reads and writes (SELECT, INSERT, UPDATE, DELETE; its "
+        "sequences' USAGE, SELECT), tables made later by the master user included. The deploy makes it if "
+        "missing, owned by the master user: app_user can neither create, alter nor drop a table.",
+        pattern=patterns.DATABASE_NAME.regex,
     )
     min_acu: float = Field(
         0.5,
@@ -78,9 +95,9 @@ class AuroraConfig(Section):
         1,
         ge=1,
         description="Version of the master password (password_generator random or secrets_manager only). "
-        "Raising it writes a new password to the secret and the cluster in one deploy, and rolls the workers "
-        "so that they read it (the password itself is never in state or a plan file: it is written through "
-        "write-only arguments).",
+        "Raising it writes a new password to the secret and the cluster in one deploy (the password itself is "
+        "never in state or a plan file: it is written through write-only arguments). The workers do not use "
+        "it (they connect as app_user by IAM), so nothing else changes.",
     )
     backup_retention_days: int = Field(1, ge=1, le=35, description="Automated backup retention.")
     deletion_protection: bool = Field(False, description="Refuse to delete the cluster.")
@@ -124,8 +141,23 @@ class AuroraConfig(Section):
                     )
                 )
         problems += self._password_keys()
+        problems += self._app_names()
         raise_if(problems)
         return self
+
+    def _app_names(self) -> list[tuple[str, str]]:
+        """The workers' user must be one of its own, and its schema one the deploy may own and grant on."""
+        problems = []
+        if self.app_user == self.master_username:
+            problems.append(("app_user", "must differ from master_username: the workers never connect as the master"))
+        # PostgreSQL reserves pg_; RDS reserves rds* for its own roles (rds_iam, rdsadmin, rds_superuser).
+        if self.app_user.startswith(("pg_", "rds")):
+            problems.append(("app_user", f"{self.app_user!r}: names starting pg_ or rds belong to PostgreSQL and RDS"))
+        if self.app_schema in ("public", "information_schema") or self.app_schema.startswith("pg_"):
+            problems.append(
+                ("app_schema", f"{self.app_schema!r} is PostgreSQL's own: name a schema the deploy makes and owns")
+            )
+        return problems
 
     def _password_keys(self) -> list[tuple[str, str]]:
         """Each password key applies to one kind of password: changed for the other, it would silently do nothing.

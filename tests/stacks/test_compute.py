@@ -40,25 +40,13 @@ def test_dev_keeps_task_logs_seven_days(synth):
     assert synth.one(S, "dev", "aws_cloudwatch_log_group")["retention_in_days"] == 7
 
 
-# The secret the workers read: RDS's own (the default), or the stack's where it generates the password.
-RDS_SECRET = "localdb_master_user_secret_arn"
-OWN_SECRET = "aws_secretsmanager_secretdb_secretarn"
-
-
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_execution_role_reads_only_this_secret_with_only_this_key(synth, configs, env):
+def test_the_execution_role_writes_logs_and_reads_no_secret(synth, env):
+    """The workers log in with an IAM token: the agent injects no credential, so it reads no secret."""
     stmts = statements(synth, env, "execution_policy")
-    assert set(stmts) == {"WriteTaskLogs", "ReadDatabaseSecret", "DecryptDatabaseSecret"}  # public image: no ECR
-    assert stmts["ReadDatabaseSecret"]["Action"] == ["secretsmanager:GetSecretValue"]
-    assert configs[env].data.aurora.password_generator == "rds"  # every environment's default
-    assert stmts["ReadDatabaseSecret"]["Resource"] == [remote(env, "data", RDS_SECRET)]
-    assert stmts["DecryptDatabaseSecret"]["Resource"] == [remote(env, "data", "aws_kms_keykey_F64E54E4arn")]
-    # The key decrypts for this role only through Secrets Manager.
-    region = configs[env].aws.region
-    assert stmts["DecryptDatabaseSecret"]["Condition"] == {
-        "StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}
-    }
+    assert set(stmts) == {"WriteTaskLogs"}  # public image: no ECR
     assert stmts["WriteTaskLogs"]["Resource"] == ["${aws_cloudwatch_log_group.task_logs_group_C5B4B06E.arn}:*"]
+    assert "secretsmanager" not in json.dumps(synth.stack(S, env)["resource"]["aws_iam_role_policy"])
 
 
 LEASES = "aws_dynamodb_tablelease_tables_leases_EDB2B455arn"
@@ -98,17 +86,18 @@ def task_role_is_least_privilege(stmts: dict[str, dict], env: str, region: str) 
     assert key["Resource"] == [remote(env, "data", "aws_kms_keykey_F64E54E4arn")]
     assert key["Condition"] == {
         "StringEquals": {
-            "kms:ViaService": [
-                f"{service}.{region}.amazonaws.com" for service in ("dynamodb", "kinesis", "secretsmanager", "sqs")
-            ]
+            "kms:ViaService": [f"{service}.{region}.amazonaws.com" for service in ("dynamodb", "kinesis", "sqs")]
         }
     }
-    # After a rotation a worker re-reads its own secret, and no other.
-    reread = stmts["RereadDatabaseSecret"]
-    assert (reread["Action"], reread["Resource"]) == (
-        ["secretsmanager:GetSecretValue"],
-        [remote(env, "data", RDS_SECRET)],
-    ), reread
+    # The database as the workers' own user, in this environment's cluster alone: never the master.
+    connect = stmts["ConnectAsOwnDatabaseUser"]
+    cluster_id = remote(env, "data", "aws_rds_clusterclustercluster_resource_id")
+    assert (connect["Action"], connect["Resource"]) == (
+        ["rds-db:connect"],
+        [
+            f"arn:aws:rds-db:{region}:${{data.aws_caller_identity.caller.account_id}}:dbuser:{cluster_id}/pipeline_worker"
+        ],
+    ), connect
     metrics = stmts["PublishMetrics"]
     assert metrics["Action"] == ["cloudwatch:PutMetricData"] and metrics["Resource"] == ["*"]
     # The workers' own namespace and the consumer library's (its application name), nothing else.
@@ -202,36 +191,30 @@ def test_task_definition_sizing_and_container_wiring(synth, configs, env):
     assert envvars["CONSUMER_APP_NAME"] == f"streamflix-video-worker-{env}"
     assert envvars["CONSUMER_MODE"] == configs[env].data.kinesis.consumer
     assert ("STREAM_CONSUMER_ARN" in envvars) is (configs[env].data.kinesis.consumer == "enhanced_fan_out")
-    # The username and password from RDS's secret (it holds nothing else); where to connect from the task.
-    secret = remote(env, "data", RDS_SECRET)
-    assert {s["name"]: s["valueFrom"] for s in container["secrets"]} == {
-        f"DB_{k.upper()}": f"{secret}:{k}::" for k in ("username", "password")
-    }
+    # Their own user by IAM token: no credential injected, the master's least of all.
+    assert "secrets" not in container
+    assert (envvars["DB_USER"], envvars["DB_AUTH"]) == (configs[env].data.aurora.app_user, "iam")
+    assert envvars["DB_USER"] != configs[env].data.aurora.master_username
     assert envvars["DB_HOST"] == remote(env, "data", "aws_rds_clusterclusterendpoint")
     assert (envvars["DB_PORT"], envvars["DB_ENGINE"]) == ("5432", "postgres")
     assert envvars["DB_DBNAME"] == configs[env].data.aurora.database_name
-    # RDS rotates its password without a deploy: no version to roll the tasks on.
-    assert "DB_PASSWORD_VERSION" not in envvars
+    # The master's password is not theirs: nothing to roll the tasks on when it changes.
+    assert not any("PASSWORD" in name for name in envvars)
     assert container["logConfiguration"]["options"]["awslogs-group"] == (
         "${aws_cloudwatch_log_group.task_logs_group_C5B4B06E.name}"
     )
     assert container["readonlyRootFilesystem"] is True
 
 
-@pytest.mark.parametrize(("variant", "version"), [("rotated", "2"), ("generated", "1")])
-def test_a_generated_password_is_read_from_the_stacks_own_secret_and_its_version_rolls_the_tasks(
-    variants, variant, version
-):
-    task = variants.one(S, variant, "aws_ecs_task_definition")
-    (container,) = json.loads(task["container_definitions"])
-    secret = remote(variant, "data", OWN_SECRET)
-    assert {s["name"]: s["valueFrom"] for s in container["secrets"]} == {
-        "DB_USERNAME": f"{secret}:username::",
-        "DB_PASSWORD": f"{secret}:password::",
-    }
-    envvars = {e["name"]: e["value"] for e in container["environment"]}
-    assert envvars["DB_PASSWORD_VERSION"] == version and envvars["DB_PORT"] == "5432"
-    assert statements(variants, variant, "execution_policy")["ReadDatabaseSecret"]["Resource"] == [secret]
+def test_a_generated_master_password_reaches_no_worker_and_its_version_rolls_nothing(variants):
+    """A password the stack generates is the master's: a new version changes the data stack, never the workers."""
+    rotated, generated = (variants.one(S, v, "aws_ecs_task_definition") for v in ("rotated", "generated"))
+    assert "secrets" not in json.loads(rotated["container_definitions"])[0]
+    same = [
+        t["container_definitions"].replace(v, "<suffix>") for t, v in ((rotated, "rotated"), (generated, "generated"))
+    ]
+    assert same[0] == same[1]
+    assert "ReadDatabaseSecret" not in statements(variants, "rotated", "execution_policy")
 
 
 @pytest.mark.parametrize(("env", "public"), [("dev", True), ("staging", False), ("prod", False)])
@@ -363,6 +346,6 @@ def test_a_shell_variable_in_the_health_check_reaches_the_container_as_written()
     from shared.config.compute import ComputeConfig
 
     cfg = ComputeConfig(health_check_command=("CMD-SHELL", "curl -f localhost:${PORT}/health || exit 1"))
-    command = worker_container(cfg, environment=[], secrets=[], log_group="g", region="us-east-1")["healthCheck"]
+    command = worker_container(cfg, environment=[], log_group="g", region="us-east-1")["healthCheck"]
     # $${ is the engine's escape: it hands the container ${PORT}, where a bare ${PORT} would be its own reference.
     assert command["command"] == ["CMD-SHELL", "curl -f localhost:$${PORT}/health || exit 1"]

@@ -13,6 +13,7 @@
 - fingerprinting.py    a stack's fingerprint now, to skip what nothing changed
 - speculative.py       plans of stacks whose producers are not deployed yet
 - images.py            the worker image's tag resolved to a digest
+- database_user.py     after the data stack, the workers' database user made through the RDS Data API
 - job.py               one command over the chosen stacks: what each step needs
 - actions.py           each command's step for one stack, and how each command ends
 - run.py               the loop: every stack through its action, the outcome of each, the report, the end

@@ -8,9 +8,10 @@ from dataclasses import dataclass, replace
 
 from shared.config import EnvironmentConfig
 from shared.errors import OperationFailed, UsageError
+from shared.ops.aws import client
 from shared.ops.engine.console import emit
 from shared.ops.engine.workdir import Stack, StackFailed, initialize
-from shared.ops.runner import fingerprinting, guard, review, speculative, steps, widening
+from shared.ops.runner import database_user, fingerprinting, guard, review, speculative, steps, widening
 from shared.ops.runner.confirm import ask
 from shared.ops.runner.job import Job
 from shared.ops.runner.outcome import Outcome, Report, Status
@@ -139,13 +140,25 @@ def _deploy_stack(job: Job, outcome: Outcome) -> None:
         outcome.refusal = _widening_refusal(job, outcome)
     elif not plan.changed:
         outcome.status = Status.NO_CHANGES
+        _after_apply(job, outcome)
         _record_fingerprint(job, stack)
     else:
         _forget_fingerprint(job, stack)  # an apply that does not finish leaves no record
         steps.apply(job.engine, stack)
         job.applied.add(stack.id)
         outcome.status = Status.APPLIED
+        _after_apply(job, outcome)
         _record_fingerprint(job, stack)
+
+
+def _after_apply(job: Job, outcome: Outcome) -> None:
+    """What a stack's resources need beyond the engine, before its fingerprint is recorded (a failure here leaves
+    the stack to be planned, and this run, again): the data stack's database user for the workers."""
+    if outcome.stack.name != "data":
+        return
+    made = database_user.make(job.env, steps.all_outputs(job.engine, outcome.stack), client("rds-data", job.env))
+    emit(f"{outcome.stack.id}: {made}")
+    outcome.note = " ".join(filter(None, (outcome.note, made)))
 
 
 def _destroy_stack(job: Job, outcome: Outcome) -> None:

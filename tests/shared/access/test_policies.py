@@ -153,8 +153,10 @@ def test_no_role_reaches_another_environments_rds_secret(synth, configs, env):
     docs = {
         "deploy": (policies.deploy_policy(t, s_t), t),
         "plan": (policies.plan_policy(t), t),
-        "boundary": (policies.boundary_policy(t), t),
     }
+    # No role the stacks make reads any database secret (the workers log in by IAM token as their own user).
+    boundary = policies.boundary_policy(t)
+    assert not [s for s in boundary["Statement"] if any("secret:" in r for r in s["Resource"])]
     for kind, (doc, _) in docs.items():
         rds = [s for s in doc["Statement"] if any("rds!cluster" in r for r in s["Resource"])]
         assert rds, kind
@@ -228,6 +230,23 @@ def test_the_deploy_role_may_deregister_the_task_definitions_it_replaces(synth, 
     t = target(synth, configs, env)
     assert _allowed(policies.deploy_policy(t), "ecs:DeregisterTaskDefinition") == ["*"]
     assert _allowed(policies.plan_policy(t), "ecs:DeregisterTaskDefinition") == []
+
+
+@pytest.mark.parametrize("env", REAL)
+def test_the_workers_database_user_is_made_by_the_deploy_and_reached_by_the_task_role_alone(synth, configs, env):
+    """The deploy runs one Data API statement on its own cluster; the boundary lets a stack role connect as the
+    workers' user and no other (the master's name appears nowhere)."""
+    t = target(synth, configs, env)
+    (cluster,) = [a for a in t.named_arns() if ":cluster:" in a]
+    made = [s for s in policies.deploy_policy(t)["Statement"] if "rds-data:ExecuteStatement" in s["Action"]]
+    assert made == [{"Sid": "MakeWorkersDatabaseUser", "Effect": "Allow", "Action": ["rds-data:ExecuteStatement"],
+                     "Resource": [cluster]}]  # fmt: skip
+    assert not any("rds-data" in a for s in policies.plan_policy(t)["Statement"] for a in s["Action"])
+    connect = [s for s in policies.boundary_policy(t)["Statement"] if "rds-db:connect" in s["Action"]]
+    aurora = configs[env].data.aurora
+    assert [s["Resource"] for s in connect] == [[t.fill("arn:{partition}:rds-db:{region}:{account}:dbuser:*/")
+                                                 + aurora.app_user]]  # fmt: skip
+    assert aurora.master_username not in json.dumps(connect)
 
 
 @pytest.mark.parametrize("env", REAL)

@@ -649,6 +649,18 @@ def test_text_the_engine_would_read_as_its_own_template_is_refused(tmp_path, sec
     assert len(found) == 1 and any(w in found[0] for w in ("$ { }", "braces percent-encoded", "without braces")), found
 
 
+def test_the_workers_user_is_never_the_master_nor_postgres_or_rds_own(tmp_path):
+    body = MINIMAL + "data:\n  aurora:\n    app_user: streamflix_admin\n    app_schema: public\n"
+    found = problems(tmp_path, body)
+    assert any(p.endswith("data.aurora.app_user: must differ from master_username: the workers never connect "
+                          "as the master") for p in found), found  # fmt: skip
+    assert any("data.aurora.app_schema: 'public' is PostgreSQL's own" in p for p in found), found
+    (reserved,) = problems(tmp_path, MINIMAL + "data:\n  aurora:\n    app_user: rds_worker\n")
+    assert "data.aurora.app_user: 'rds_worker': names starting pg_ or rds belong to PostgreSQL and RDS" in reserved
+    (quoted,) = problems(tmp_path, MINIMAL + 'data:\n  aurora:\n    app_schema: "a;drop"\n')
+    assert "data.aurora.app_schema" in quoted
+
+
 # ---------------------------------------------------------------- backups
 
 
