@@ -41,6 +41,8 @@ QUIRKS: tuple[Quirk, ...] = (
           "only for Serverless v1 engine versions"),
     Quirk("aws_ecs_service", "enable_ecs_managed_tags", "does not return enableECSManagedTags"),
     Quirk("aws_ecs_service", "availability_zone_rebalancing", "does not return availabilityZoneRebalancing"),
+    Quirk("aws_backup_vault", "tags_all", "gives the AWS provider's ListTags no tags of a vault created with them"),
+    Quirk("aws_backup_plan", "tags_all", "gives the AWS provider's ListTags no tags of a plan created with them"),
 )  # fmt: skip
 
 
@@ -111,6 +113,37 @@ IMITATIONS: tuple[Imitation, ...] = (
         "the SQL that makes the workers' database user: it runs on a real PostgreSQL server set up as Aurora is "
         "(tests/shared/database/); the emulator proves the call is made after the data stack, with its "
         "cluster, secret and database, and that the deploy role may make it",
+    ),
+    Imitation(
+        "IAM:AttachRolePolicy (an AWS-managed policy)",
+        "holds none of AWS's managed policies (moto_server loads them only with MOTO_IAM_LOAD_MANAGED_POLICIES, "
+        "which the emulator is not started with), so attaching one answers NoSuchEntity",
+        "that the stacks' roles get the managed policies they name (AWS Backup's, enhanced monitoring's): an "
+        "emulated environment does not attach them (its roles make no backup job and read no OS metric there); "
+        "the attachments are proven on the synthesized JSON (tests/stacks/test_data.py)",
+        not_created="aws_iam_role_policy_attachment",
+    ),
+    Imitation(
+        "Backup:CreateBackupSelection",
+        "does not implement it (moto 5.2.5 serves backup plans, vaults and vault locks, not selections), so no "
+        "resource can be assigned to a backup plan",
+        "that the plan backs up the cluster: an emulated environment does not create the selection (no backup job "
+        "ever runs there), and its role and resources are proven on the synthesized JSON only "
+        "(tests/stacks/test_data.py)",
+        not_created="aws_backup_selection",
+    ),
+    Imitation(
+        "Backup:ListRecoveryPointsByBackupVault",
+        "does not implement it, and the AWS provider lists a vault's recovery points to delete them before the "
+        "vault when force_destroy is set, so every destroy would fail",
+        "force_destroy: an emulated environment's vaults do not set it (no selection, so they never hold a "
+        "recovery point); the real environments' setting is proven on the synthesized JSON",
+    ),
+    Imitation(
+        "Backup:UpdateBackupPlan",
+        "does not implement it: a changed schedule, retention or copy of a deployed plan fails to apply",
+        "changing a deployed plan: the end-to-end test deploys the plan once and never changes it; a change is "
+        "proven on the synthesized JSON only",
     ),
 )
 

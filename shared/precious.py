@@ -34,6 +34,13 @@ PRECIOUS: dict[str, str] = {
     # All log groups, not only the audit ones: flow logs are the network's audit trail, the database's
     # log records every schema change, the workers' log is the only record of what a job did.
     "aws_cloudwatch_log_group": "the logs it holds (flow logs, the database's statement log, the workers' log)",
+    # The recovery points live in the vaults, not in the plan; but a plan that goes makes no more of them, and
+    # its rules decide how long each is kept (a retention cut is guarded below).
+    "aws_backup_vault": "every recovery point in it: the database's backups, or their copies in the other region",
+    "aws_backup_plan": "the daily backups of the database and their copies to the other region: none is made "
+    "until a new plan is in place",
+    "aws_backup_vault_lock_configuration": "the lock that keeps the vault's recovery points from deletion, whoever "
+    "asks: without it they can be deleted before their time",
 }
 
 
@@ -141,6 +148,35 @@ WEAKENINGS: dict[str, tuple[Retention | Switch, ...]] = {
             "the secret",
             template="{what}, deleted by mistake, can be restored for {after} (for {before} until now)",
             default=30,
+        ),
+    ),
+    "aws_backup_plan": (
+        Retention(
+            "rule.0.lifecycle.0.delete_after",
+            DAY,
+            "recovery points",
+            forever=0,
+            default=0,
+            template="{what} made from now on are deleted after {after} (kept for {before} until now)",
+        ),
+        Retention(
+            "rule.0.copy_action.0.lifecycle.0.delete_after",
+            DAY,
+            "copies in the other region",
+            forever=0,
+            default=0,
+            template="{what} made from now on are deleted after {after} (kept for {before} until now)",
+        ),
+    ),
+    "aws_backup_vault": (
+        Switch("force_destroy", True, "deleting the vault deletes every recovery point in it first", False),
+    ),
+    "aws_backup_vault_lock_configuration": (
+        Retention(
+            "min_retention_days",
+            DAY,
+            "recovery points",
+            template="{what} can be deleted after {after} (locked for {before} until now)",
         ),
     ),
     "aws_dynamodb_table": (

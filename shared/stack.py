@@ -21,6 +21,7 @@ from shared.cdk.core import (
     TerraformStack,
 )
 from shared.config import EnvironmentConfig
+from shared.config.location import partition_of
 from shared.emulator_quirks import ignored
 from shared.naming import default_tags, permissions_boundary_name, resource_name, stack_id, state_key, state_kms_alias
 from shared.precious import is_precious
@@ -28,18 +29,9 @@ from shared.precious import is_precious
 # Every AWS API the stacks call (appautoscaling and logs included). An emulator environment sends
 # each of them to aws.endpoint; a service missing here would silently go to real AWS.
 EMULATED_SERVICES = (
-    "appautoscaling", "cloudwatch", "dynamodb", "ec2", "ecs", "events", "iam", "kinesis", "kms", "logs", "rds", "s3",
-    "secretsmanager", "sns", "sqs", "sts",
+    "appautoscaling", "backup", "cloudwatch", "dynamodb", "ec2", "ecs", "events", "iam", "kinesis", "kms", "logs",
+    "rds", "s3", "secretsmanager", "sns", "sqs", "sts",
 )  # fmt: skip
-
-
-def partition_of(region: str) -> str:
-    """The ARN partition of a region, known at synthesis (no data source round trip needed)."""
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws"
 
 
 class PipelineStack(TerraformStack):
@@ -54,26 +46,7 @@ class PipelineStack(TerraformStack):
         self.partition = partition_of(env.aws.region)
         self._caller: DataAwsCallerIdentity | None = None
         endpoint = env.aws.endpoint.rstrip("/") if env.aws.endpoint else None
-        emulator = (
-            dict(
-                endpoints=[AwsProviderEndpoints(**{service: endpoint for service in EMULATED_SERVICES})],
-                s3_use_path_style=True,  # emulators serve buckets on one host, not <bucket>.<host>
-                # The emulator's credentials are not AWS's: no validation, account lookup or metadata API.
-                skip_credentials_validation=True,
-                skip_requesting_account_id=True,
-                skip_metadata_api_check="true",
-            )
-            if endpoint
-            else {}
-        )
-        AwsProvider(
-            self,
-            "aws",
-            region=env.aws.region,
-            default_tags=[AwsProviderDefaultTags(tags=default_tags(env, self.stack_name))],
-            allowed_account_ids=[env.aws.account_id] if env.aws.account_id else None,
-            **emulator,
-        )
+        self.aws_provider("aws", env.aws.region)
         # One state file per stack per environment; cross-stack reads go through this
         # backend's config (emulator settings included), so a consumer always reads its own
         # environment's state.
@@ -104,6 +77,32 @@ class PipelineStack(TerraformStack):
         if env.aws.provider_version:
             # An emulator environment may use the provider version the machine has offline.
             self.add_override("terraform.required_providers.aws.version", env.aws.provider_version)
+
+    def aws_provider(self, id: str, region: str, *, alias: str | None = None) -> AwsProvider:
+        """The AWS provider of `region` (another region's under `alias`): the environment's default tags and
+        account, and in an emulator environment every service sent to the emulator, whatever the region."""
+        endpoint = self.env.aws.endpoint.rstrip("/") if self.env.aws.endpoint else None
+        emulator = (
+            dict(
+                endpoints=[AwsProviderEndpoints(**{service: endpoint for service in EMULATED_SERVICES})],
+                s3_use_path_style=True,  # emulators serve buckets on one host, not <bucket>.<host>
+                # The emulator's credentials are not AWS's: no validation, account lookup or metadata API.
+                skip_credentials_validation=True,
+                skip_requesting_account_id=True,
+                skip_metadata_api_check="true",
+            )
+            if endpoint
+            else {}
+        )
+        return AwsProvider(
+            self,
+            id,
+            alias=alias,
+            region=region,
+            default_tags=[AwsProviderDefaultTags(tags=default_tags(self.env, self.stack_name))],
+            allowed_account_ids=[self.env.aws.account_id] if self.env.aws.account_id else None,
+            **emulator,
+        )
 
     @property
     def account_id(self) -> str:

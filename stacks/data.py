@@ -29,6 +29,7 @@ from shared.cdk.core import TerraformResourceLifecycle
 from shared.cdk.random.provider import RandomProvider
 
 from shared.components.aurora_version import engine_version_floor
+from shared.components.backup import Backup
 from shared.components.database_password import (
     generated_password,
     rds_managed_password,
@@ -40,6 +41,7 @@ from shared.components.lease_tables import LeaseTables
 from shared.components.log_group import EncryptedLogGroup, logs_service_grant
 from shared.config import EnvironmentConfig
 from shared.database.app_user import grants_digest
+from shared.emulator_quirks import not_created
 from shared.naming import resource_name
 from shared.stack import PipelineStack
 from stacks.network import POSTGRES_PORT, NetworkStack
@@ -54,8 +56,8 @@ def consumer_app_name(env: EnvironmentConfig) -> str:
 
 class DataStack(PipelineStack):
     """Exposes `key`, `stream`, `stream_consumer` (enhanced fan-out only, else None), `lease_tables`, `dlq`,
-    `secret_arn` (the secret with the master user's username and password) and `cluster` to the stacks that
-    build on it."""
+    `secret_arn` (the secret with the master user's username and password), `cluster` and `backup` to the stacks
+    that build on it."""
 
     stack_name = "data"
 
@@ -150,6 +152,22 @@ class DataStack(PipelineStack):
         )
 
         self._database(network, rds_log_group)
+        backup = env.data.backup
+        self.backup = Backup(
+            self,
+            "backup",
+            config=backup,
+            name=self.name,
+            cluster_arn=self.cluster.arn,
+            key_arn=self.key.arn,
+            # The copy vault and its key live in the copy region: a provider of that region, as the stack's own.
+            copy_provider=self.aws_provider("aws_copy_region", backup.copy_region, alias="copy_region"),
+            account_id=self.account_id,
+            partition=self.partition,
+            protected=env.protected,
+            emulated=env.emulated,
+            permissions_boundary=self.permissions_boundary,
+        )
 
         self.output("kinesis_stream_name", self.stream.name, "Name of the Kinesis stream that ingests video jobs.")
         self.output("kinesis_stream_arn", self.stream.arn, "ARN of the ingest stream.")
@@ -202,6 +220,13 @@ class DataStack(PipelineStack):
             "changes this stack, so the next deploy runs the SQL again.",
         )
         self.output("kms_key_arn", self.key.arn, "ARN of the KMS key that encrypts the pipeline data.")
+        self.output("backup_vault_name", self.backup.vault.name, "AWS Backup vault of the cluster's recovery points.")
+        self.output(
+            "backup_copy_vault_arn",
+            self.backup.copy_vault.arn,
+            f"AWS Backup vault in {backup.copy_region} that every recovery point is copied to.",
+        )
+        self.output("backup_plan_id", self.backup.plan.id, "Id of the AWS Backup plan of the cluster.")
 
     def _database(self, network: NetworkStack, rds_log_group: str) -> None:
         env, aurora = self.env, self.env.data.aurora
@@ -301,12 +326,13 @@ class DataStack(PipelineStack):
                 assume_role_policy=assume_role_policy("monitoring.rds.amazonaws.com", self.account_id),
                 permissions_boundary=self.permissions_boundary,
             )
-            IamRolePolicyAttachment(
-                self,
-                "db_monitoring_policy",
-                role=monitoring_role.name,
-                policy_arn=f"arn:{self.partition}:iam::aws:policy/{ENHANCED_MONITORING_POLICY}",
-            )
+            if not (env.emulated and not_created("aws_iam_role_policy_attachment")):
+                IamRolePolicyAttachment(
+                    self,
+                    "db_monitoring_policy",
+                    role=monitoring_role.name,
+                    policy_arn=f"arn:{self.partition}:iam::aws:policy/{ENHANCED_MONITORING_POLICY}",
+                )
             monitoring = dict(monitoring_interval=60, monitoring_role_arn=monitoring_role.arn)
         insights = (
             dict(performance_insights_enabled=True, performance_insights_kms_key_id=self.key.arn)

@@ -647,6 +647,25 @@ def a_production_day_is_in_place(pipeline: Pipeline, outputs: dict) -> None:
     ]
 
 
+def backups_are_in_place(pipeline: Pipeline, outputs: dict) -> None:
+    """Issue 31.5, read back from the emulator after a real apply: the plan, its copy to the other region's vault,
+    both vaults locked under their keys (the emulator makes no selection: emulator_quirks.IMITATIONS)."""
+    data, backup = outputs["data"], LOCAL.data.backup
+    (rule,) = pipeline.aws("backup").get_backup_plan(BackupPlanId=data["backup_plan_id"])["BackupPlan"]["Rules"]
+    assert rule["TargetBackupVaultName"] == data["backup_vault_name"] and rule["ScheduleExpression"] == backup.schedule
+    assert [c["DestinationBackupVaultArn"] for c in rule["CopyActions"]] == [data["backup_copy_vault_arn"]]
+    assert data["backup_copy_vault_arn"].split(":")[3] == backup.copy_region != LOCAL.aws.region
+    copy_key = pipeline.aws("kms", region=backup.copy_region).describe_key(KeyId="alias/streamflix-backup-copy-local")
+    assert copy_key["KeyMetadata"]["Arn"].split(":")[3] == backup.copy_region
+    for region, name, key in (
+        (LOCAL.aws.region, data["backup_vault_name"], data["kms_key_arn"]),
+        (backup.copy_region, data["backup_copy_vault_arn"].rsplit(":", 1)[1], copy_key["KeyMetadata"]["Arn"]),
+    ):
+        vault = pipeline.aws("backup", region=region).describe_backup_vault(BackupVaultName=name)
+        assert vault["Locked"] is True and vault["MinRetentionDays"] == backup.lock_min_retention_days, vault
+        assert vault["EncryptionKeyArn"] == key, vault
+
+
 def test_the_local_pipeline_end_to_end_with_the_real_engine(pipeline, capsys, record_property):
     started = time.monotonic()
     log: list[str] = []  # shown at the end of the run (tests/conftest.py), also from a test worker
@@ -773,8 +792,9 @@ def test_the_local_pipeline_end_to_end_with_the_real_engine(pipeline, capsys, re
     smoke = pipeline.make("smoke", "ENV=local")
     assert "10 passed, 0 failed" in smoke.stdout
 
-    step("a production day's parts, as AWS holds them: endpoints, the narrowed egress, a clean stop, alarms")
+    step("a production day's parts, as AWS holds them: endpoints, the narrowed egress, a clean stop, alarms, backups")
     a_production_day_is_in_place(pipeline, outputs)
+    backups_are_in_place(pipeline, outputs)
 
     step("the precious addresses the engine holds in state are the committed contract")
     committed = precious.committed_addresses()["local"]

@@ -24,6 +24,7 @@ NO_TEST_OF_ITS_OWN = {
     "(tests/stacks/test_monitoring.py)",
     "shared/components/worker_container.py": "a container definition, asserted in the compute stack's JSON "
     "(tests/stacks/test_compute.py)",
+    "shared/components/backup.py": "a construct, asserted in the data stack's JSON (tests/stacks/test_data.py)",
     "shared/components/aurora_version.py": "locals, asserted in the data stack's JSON (tests/stacks/test_data.py)",
     "shared/components/database_password.py": "constructs, asserted in the data and compute stacks' JSON "
     "(tests/stacks/test_data.py, tests/stacks/test_compute.py)",

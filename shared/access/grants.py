@@ -117,6 +117,14 @@ GRANTS: dict[str, tuple[Named | Tagged | Related | Unscoped | Create, ...]] = {
     # A generated password's version is part of its secret (shared/components/database_password.py): its calls
     # (PutSecretValue, GetSecretValue) take the secret's ARN, granted above.
     "aws_secretsmanager_secret_version": (),
+    # backups: the vaults by name (the copy vault's in the copy region, as its provider says), a plan by its id
+    "aws_backup_vault": (Named("backup", "arn:{partition}:backup:{region}:{account}:backup-vault:{name}"), _KMS_KEY),
+    "aws_backup_plan": (Tagged("backup", "arn:{partition}:backup:{region}:{account}:backup-plan:*",
+                               ("backup:CreateBackupPlan",)),),
+    # Parts of the above, reached through them: a selection through its plan (it passes the backup role, named
+    # above), a lock through its vault.
+    "aws_backup_selection": (),
+    "aws_backup_vault_lock_configuration": (),
     # compute
     "aws_ecs_cluster": (Named("ecs", "arn:{partition}:ecs:{region}:{account}:cluster/{name}"),),
     "aws_ecs_service": (Named("ecs", "arn:{partition}:ecs:{region}:{account}:service/*/{name}"),),

@@ -53,6 +53,15 @@ MANAGED = {
         ("arn:{partition}:logs:*:{account}:log-group:RDS*",
          "arn:{partition}:logs:*:{account}:log-group:RDS*:log-stream:*"),
     ],
+    # Its part for an Aurora cluster: the snapshots AWS Backup takes (named awsbackup:job-<id>) here, and their
+    # copies in the copy region. The cluster, the vaults and the keys are the environment's own, let through above.
+    "AWSBackupServiceRolePolicyForBackup": [
+        ("rds:AddTagsToResource", "rds:CopyDBClusterSnapshot", "rds:CreateDBClusterSnapshot",
+         "rds:DeleteDBClusterSnapshot", "rds:DescribeDBClusterSnapshots", "rds:ListTagsForResource",
+         "rds:ModifyDBClusterSnapshotAttribute"),
+        ("arn:{partition}:rds:{region}:{account}:cluster-snapshot:awsbackup:*",
+         "arn:{partition}:rds:{copy_region}:{account}:cluster-snapshot:awsbackup:*"),
+    ],
 }  # fmt: skip
 
 
@@ -296,7 +305,9 @@ def boundary_policy(target: Target) -> dict:
     for arn in target.attached_policies():
         actions, resources = MANAGED[arn.rsplit("/", 1)[-1]]
         statements.append({"Sid": _sid("managed", arn.rsplit("/", 1)[-1]), "Effect": "Allow",
-                           "Action": list(actions), "Resource": [target.fill(r) for r in resources]})  # fmt: skip
+                           "Action": list(actions),
+                           "Resource": [target.fill(r, copy_region=target.env.data.backup.copy_region)
+                                        for r in resources]})  # fmt: skip
     return document(statements)
 
 

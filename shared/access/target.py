@@ -20,6 +20,9 @@ class Resource:
     type: str
     address: str  # <stack id>.<type>.<name>: where a message points
     attributes: tuple[tuple[str, str], ...]  # its string-valued attributes, as synthesized
+    # The region of its provider where that is not the environment's (a provider alias: the backups' copy
+    # region); None: the environment's region.
+    region: str | None = None
 
     def attribute(self, name: str) -> str | None:
         return dict(self.attributes).get(name)
@@ -32,8 +35,11 @@ class Target:
     partition: str
     resources: tuple[Resource, ...]
 
-    def fill(self, template: str, **more: str) -> str:
-        return template.format(partition=self.partition, region=self.env.aws.region, account=self.account, **more)
+    def fill(self, template: str, region: str | None = None, **more: str) -> str:
+        """The template's ARN in this environment: `region` where a resource lives in another (see Resource)."""
+        return template.format(
+            partition=self.partition, region=region or self.env.aws.region, account=self.account, **more
+        )
 
     def types(self) -> set[str]:
         return {r.type for r in self.resources}
@@ -51,12 +57,14 @@ class Target:
                             "name it before it exists; give it a literal name or reach it by tag in "
                             "shared/access/grants.py"
                         )
-                    arns.append(self.fill(grant.arn, name=name))
+                    arns.append(self.fill(grant.arn, resource.region, name=name))
         return list(dict.fromkeys(arns))
 
     def tagged_arns(self) -> list[tuple[str, str]]:
         """(service, ARN with any id) of every resource type reached by the environment's tag."""
-        found = [(g.service, self.fill(g.arn)) for r in self.resources for g in _grants(r) if isinstance(g, Tagged)]
+        found = [
+            (g.service, self.fill(g.arn, r.region)) for r in self.resources for g in _grants(r) if isinstance(g, Tagged)
+        ]
         return list(dict.fromkeys(found))
 
     def tagged_creates(self) -> dict[str, list[str]]:
@@ -65,13 +73,15 @@ class Target:
         for r in self.resources:
             for g in _grants(r):
                 if isinstance(g, Tagged) and g.creates:
-                    found.setdefault(self.fill(g.arn), set()).update(g.creates)
+                    found.setdefault(self.fill(g.arn, r.region), set()).update(g.creates)
         return {arn: sorted(actions) for arn, actions in found.items()}
 
     def related_arns(self) -> list[str]:
         """ARNs (any id) of the resource types that reading the environment's resources asks about."""
         return list(
-            dict.fromkeys(self.fill(g.arn) for r in self.resources for g in _grants(r) if isinstance(g, Related))
+            dict.fromkeys(
+                self.fill(g.arn, r.region) for r in self.resources for g in _grants(r) if isinstance(g, Related)
+            )
         )
 
     def unscoped(self) -> list[str]:
@@ -117,11 +127,30 @@ def resources_of(stacks: dict[str, dict]) -> tuple[Resource, ...]:
     """The resources of synthesized stacks ({stack id: cdk.tf.json document}), in a stable order."""
     found = []
     for sid in sorted(stacks):
+        regions = _provider_regions(sid, stacks[sid])
         for rtype, by_name in sorted(stacks[sid].get("resource", {}).items()):
             for name, body in sorted(by_name.items()):
                 attrs = tuple(sorted((k, v) for k, v in body.items() if isinstance(v, str)))
-                found.append(Resource(rtype, f"{sid}.{rtype}.{name}", attrs))
+                region = regions.get(body.get("provider", "aws"))
+                if region is None:
+                    raise UnknownResource(
+                        f"{sid}.{rtype}.{name}: its provider {body.get('provider')!r} is not among the stack's "
+                        f"providers ({', '.join(sorted(regions))})"
+                    )
+                found.append(Resource(rtype, f"{sid}.{rtype}.{name}", attrs, region or None))
     return tuple(found)
+
+
+def _provider_regions(sid: str, stack: dict) -> dict[str, str]:
+    """{`aws` or `aws.<alias>`: its region} of a synthesized stack; "" for the default provider (the
+    environment's region). A resource names its provider `aws.<alias>` where it lives in another region."""
+    found = {"aws": ""}
+    for provider in stack.get("provider", {}).get("aws", []):
+        if alias := provider.get("alias"):
+            if not isinstance(provider.get("region"), str) or "${" in provider["region"]:
+                raise UnknownResource(f"{sid}: the AWS provider {alias!r} has no literal region")
+            found[f"aws.{alias}"] = provider["region"]
+    return found
 
 
 def read_synthesized(env: EnvironmentConfig, stacks_dir: Path) -> dict[str, dict]:

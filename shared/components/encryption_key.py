@@ -54,7 +54,9 @@ class EncryptionKey(Construct):
         partition: str,
         deletion_window_days: int,
         services: list[ServiceGrant] = (),
+        provider: Any = None,
     ) -> None:
+        """`provider`: the AWS provider of another region (a key is regional), else the stack's own."""
         super().__init__(scope, id)
         statements: list[dict[str, Any]] = [
             {
@@ -84,8 +86,9 @@ class EncryptionKey(Construct):
             enable_key_rotation=True,
             deletion_window_in_days=deletion_window_days,
             policy=json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True),
+            provider=provider,
         )
-        KmsAlias(self, "alias", name=f"alias/{alias}", target_key_id=self.key.key_id)
+        KmsAlias(self, "alias", name=f"alias/{alias}", target_key_id=self.key.key_id, provider=provider)
 
     @property
     def arn(self) -> str:

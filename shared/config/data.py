@@ -192,10 +192,66 @@ class DlqConfig(Section):
     retention_days: int = Field(14, ge=1, le=14, description="How long failed jobs are kept.")
 
 
+class BackupConfig(Section):
+    """AWS Backup of the cluster: a daily recovery point in this region's vault, copied to a vault in copy_region."""
+
+    copy_region: str = Field(
+        "us-west-2",
+        description="Region of the vault every recovery point is copied to, under a KMS key of its own there: "
+        "the backups survive the loss of aws.region and of its key. Must differ from aws.region.",
+        pattern=patterns.REGION.regex,
+    )
+    schedule: str = Field(
+        "cron(0 5 ? * * *)",
+        description="When AWS Backup takes a recovery point (a cron() expression in UTC). Daily at 05:00 by "
+        "default: after the cluster's own backup window (03:00-04:00), so the two never overlap.",
+        pattern=patterns.BACKUP_SCHEDULE.regex,
+    )
+    retention_days: int = Field(7, ge=1, le=36_500, description="Days a recovery point is kept in this region's vault.")
+    copy_retention_days: int = Field(7, ge=1, le=36_500, description="Days a copy is kept in copy_region's vault.")
+    lock_min_retention_days: int | None = Field(
+        None,
+        ge=1,
+        le=36_500,
+        description="Vault lock on both vaults (required in a protected environment): no recovery point can be "
+        "deleted, nor kept for less, before this many days, whoever asks. Unset: no lock.",
+    )
+    lock_grace_days: int | None = Field(
+        None,
+        ge=3,
+        le=36_500,
+        description="Days the vault lock can still be changed or removed; after them it is in compliance mode and "
+        "nobody, AWS included, can lift it or delete the vaults while they hold recovery points. Unset: "
+        "governance mode (an IAM principal allowed backup:DeleteBackupVaultLockConfiguration can lift it).",
+    )
+
+    @model_validator(mode="after")
+    def _lock_fits_the_retention(self) -> BackupConfig:
+        problems = []
+        if self.lock_grace_days is not None and self.lock_min_retention_days is None:
+            problems.append(("lock_grace_days", "applies to a vault lock: set lock_min_retention_days too"))
+        if self.lock_min_retention_days is not None:
+            # A locked vault refuses a recovery point kept for less than its minimum: every backup would fail.
+            for key in ("retention_days", "copy_retention_days"):
+                if getattr(self, key) < self.lock_min_retention_days:
+                    problems.append(
+                        (
+                            key,
+                            f"{getattr(self, key)} is below lock_min_retention_days "
+                            f"({self.lock_min_retention_days}): the locked vault would refuse every recovery point",
+                        )
+                    )
+        raise_if(problems)
+        return self
+
+
 class DataConfig(Section):
     kinesis: KinesisConfig = Field(default_factory=KinesisConfig, description="The ingest stream.")
     aurora: AuroraConfig = Field(default_factory=AuroraConfig, description="The metadata database.")
     dlq: DlqConfig = Field(default_factory=DlqConfig, description="The dead-letter queue.")
+    backup: BackupConfig = Field(
+        default_factory=BackupConfig, description="AWS Backup of the cluster, copied to another region."
+    )
     secret_recovery_window_days: int = Field(
         0,
         description="Days a deleted secret of the stack's own can be restored: 0 deletes at once (dev, staging), "

@@ -9,6 +9,15 @@ from shared.config.problems import raise_if
 from shared.config.section import Section
 
 
+def partition_of(region: str) -> str:
+    """The ARN partition of a region, known at synthesis (no data source round trip needed)."""
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
 class AwsConfig(Section):
     region: str = Field(
         description="AWS region every resource of the environment lives in (required: no default "

@@ -48,8 +48,11 @@ RULE_DESCRIPTION = Pattern(
 GITHUB_REPOSITORY = Pattern(
     r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$", "a GitHub repository as owner/name"
 )
+# AWS Backup's schedule: a cron() expression (six fields, UTC); AWS checks the fields themselves.
+BACKUP_SCHEDULE = Pattern(r"^cron\([0-9*?/,LW#A-Z -]+\)$", "a cron() expression such as cron(0 5 ? * * *)")
 
 ALL = (
+    BACKUP_SCHEDULE,
     SUFFIX,
     PROJECT,
     REGION,

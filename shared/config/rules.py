@@ -9,9 +9,12 @@ prod database.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
+from shared.config import patterns
+from shared.config.location import partition_of
 from shared.image_ref import ECR
 
 MISSING = object()
@@ -49,6 +52,37 @@ def protected_keeps_its_data(get: Get) -> Problems:
     if _value(get, "data.secret_recovery_window_days", int) == 0:
         problems.append(("data.secret_recovery_window_days", "must be 7-30 in a protected environment"))
     return problems
+
+
+def protected_backups_are_locked(get: Get) -> Problems:
+    """Without a vault lock, whoever may delete recovery points (a stolen role, a tired engineer) can empty both
+    vaults: a protected environment's backups outlive such a mistake."""
+    if _protected(get) and get("data.backup.lock_min_retention_days") is None:
+        return [
+            (
+                "data.backup.lock_min_retention_days",
+                "a protected environment locks its backup vaults: set the days no recovery point may be deleted "
+                "before (at most data.backup.retention_days and copy_retention_days)",
+            )
+        ]
+    return []
+
+
+def backups_are_copied_elsewhere(get: Get) -> Problems:
+    """A copy in the environment's own region is lost with that region: the point of the copy is another one."""
+    region, copy = _value(get, "aws.region", str), _value(get, "data.backup.copy_region", str)
+    if MISSING in (region, copy) or not all(re.match(patterns.REGION.regex, r) for r in (region, copy)):
+        return []  # a value that is no region is reported where it lies
+    if copy == region:
+        return [("data.backup.copy_region", f"is aws.region ({region}): name another region for the copy")]
+    if partition_of(copy) != partition_of(region):
+        return [
+            (
+                "data.backup.copy_region",
+                f"{copy} is in another partition than aws.region ({region}): AWS Backup copies within one",
+            )
+        ]
+    return []
 
 
 def protected_alerts_someone(get: Get) -> Problems:
@@ -163,6 +197,8 @@ def expected_acu_within_the_range(get: Get) -> Problems:
 RULES: tuple[Callable[[Get], Problems], ...] = (
     prod_is_protected,
     protected_keeps_its_data,
+    protected_backups_are_locked,
+    backups_are_copied_elsewhere,
     protected_alerts_someone,
     protected_pages_someone,
     protected_database_survives_an_instance,

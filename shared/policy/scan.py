@@ -23,6 +23,7 @@ CONDITIONS = {
     "unprotected": lambda env: not env.protected,
     "no_performance_insights": lambda env: not env.data.aurora.performance_insights,
     "no_enhanced_monitoring": lambda env: not env.data.aurora.enhanced_monitoring,
+    "emulated": lambda env: env.emulated,
 }
 
 

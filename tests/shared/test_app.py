@@ -41,12 +41,16 @@ def test_each_stack_has_its_own_encrypted_locked_state(synth, configs, stack, en
 
 @pytest.mark.parametrize(("stack", "env"), ALL)
 def test_provider_has_region_and_default_tags(synth, configs, stack, env):
-    (aws,) = synth.stack(stack, env)["provider"]["aws"]
-    assert aws["region"] == configs[env].aws.region
-    assert aws["default_tags"] == [
-        {"tags": {"project": "streamflix", "environment": env, "stack": stack, "managed-by": "cdktf"}}
-    ]
-    assert "allowed_account_ids" not in aws  # none configured in the checked-in environments
+    aws, *others = synth.stack(stack, env)["provider"]["aws"]
+    assert aws["region"] == configs[env].aws.region and "alias" not in aws
+    # Only the data stack has a second region: the copy region of its backups, with the same tags.
+    expected = [("copy_region", configs[env].data.backup.copy_region)] if stack == "data" else []
+    assert [(o["alias"], o["region"]) for o in others] == expected
+    for provider in (aws, *others):
+        assert provider["default_tags"] == [
+            {"tags": {"project": "streamflix", "environment": env, "stack": stack, "managed-by": "cdktf"}}
+        ]
+        assert "allowed_account_ids" not in provider  # none configured in the checked-in environments
 
 
 def test_allowed_account_ids_when_configured(tmp_path):
@@ -201,7 +205,11 @@ BINDINGS_AWS_VERSION = "6.25.0"  # what cdktf-cdktf-provider-aws 21.22.1 was gen
 @pytest.mark.parametrize(("stack", "env"), ALL)
 def test_only_an_emulator_environment_carries_emulator_settings(synth, configs, stack, env):
     doc = synth.stack(stack, env)
-    (aws,) = doc["provider"]["aws"]
+    for aws in doc["provider"]["aws"]:  # another region's provider (the data stack's backup copies) alike
+        _carries_emulator_settings_only_in_an_emulator(doc, aws, configs[env])
+
+
+def _carries_emulator_settings_only_in_an_emulator(doc, aws, config):
     emulator_keys = {
         "endpoints",
         "s3_use_path_style",
@@ -211,16 +219,16 @@ def test_only_an_emulator_environment_carries_emulator_settings(synth, configs, 
     }
     required = doc["terraform"]["required_providers"]["aws"]
     remote = [r["config"] for r in doc.get("data", {}).get("terraform_remote_state", {}).values()]
-    if not configs[env].emulated:
+    if not config.emulated:
         # dev, staging and prod talk to AWS itself, with the bindings' provider, exactly as before.
         assert emulator_keys.isdisjoint(aws)
         assert required["version"] == BINDINGS_AWS_VERSION
         assert all(set(c) == {"bucket", "key", "region", "encrypt", "kms_key_id"} for c in remote)
         return
-    endpoint = configs[env].aws.endpoint
+    endpoint = config.aws.endpoint
     assert aws["endpoints"] == [dict.fromkeys(EMULATED_SERVICES, endpoint)]
     assert aws["s3_use_path_style"] is True and aws["skip_requesting_account_id"] is True
-    assert required["version"] == configs[env].aws.provider_version
+    assert required["version"] == config.aws.provider_version
     assert all(c["endpoints"]["s3"] == endpoint and c["use_path_style"] is True for c in remote)
 
 
@@ -228,6 +236,7 @@ def test_every_aws_service_the_stacks_use_goes_to_the_emulator(synth):
     # A resource of a service missing from EMULATED_SERVICES would be created in real AWS.
     service_of = {
         "appautoscaling": "appautoscaling",
+        "backup": "backup",
         "cloudwatch_log": "logs",
         "cloudwatch_event": "events",  # EventBridge keeps CloudWatch Events' resource names
         "cloudwatch": "cloudwatch",

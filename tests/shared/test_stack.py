@@ -17,12 +17,13 @@ def test_the_partition_is_known_at_synthesis(region, partition):
 
 @pytest.mark.parametrize("stack", ["network", "data", "compute", "monitoring"])
 def test_an_emulated_environment_sends_every_service_to_the_emulator_and_a_real_one_none(synth, stack):
-    (local,) = synth.stack(stack, "local")["provider"]["aws"]
-    (endpoints,) = local["endpoints"]
-    assert set(endpoints) == set(EMULATED_SERVICES) and set(endpoints.values()) == {"http://127.0.0.1:4566"}
-    assert local["skip_credentials_validation"] is True and local["s3_use_path_style"] is True
-    (dev,) = synth.stack(stack, "dev")["provider"]["aws"]
-    assert "endpoints" not in dev and "skip_credentials_validation" not in dev
+    # Every provider of the stack: the data stack's second one (the backups' copy region) too.
+    for local in synth.stack(stack, "local")["provider"]["aws"]:
+        (endpoints,) = local["endpoints"]
+        assert set(endpoints) == set(EMULATED_SERVICES) and set(endpoints.values()) == {"http://127.0.0.1:4566"}
+        assert local["skip_credentials_validation"] is True and local["s3_use_path_style"] is True
+    for dev in synth.stack(stack, "dev")["provider"]["aws"]:
+        assert "endpoints" not in dev and "skip_credentials_validation" not in dev
 
 
 @pytest.mark.parametrize("env", ["dev", "prod", "local"])

@@ -230,7 +230,7 @@ def test_only_this_accounts_alarms_and_this_stacks_rules_may_publish_to_the_alar
     }
     assert not any(s["Principal"] == "*" or s["Principal"] == {"AWS": "*"} for s in by_sid.values())
     # EventBridge publishes to a topic encrypted with the pipeline key: the key lets it, for this account only.
-    key = policy(synth.one("data", env, "aws_kms_key"))
+    key = policy(synth.at("data", env, "aws_kms_key", "key/key"))
     (grant,) = [s for s in key["Statement"] if s["Sid"] == "EcsEventsPublish"]
     assert grant["Principal"] == {"Service": "events.amazonaws.com"} and grant["Condition"]["StringEquals"]
 

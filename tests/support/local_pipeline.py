@@ -116,14 +116,14 @@ class Pipeline:
         self.transcript += lines
         return proc.wait(timeout=600), "".join(lines)
 
-    def aws(self, service: str, credentials: Credentials | None = None):
+    def aws(self, service: str, credentials: Credentials | None = None, region: str | None = None):
         """A client of the emulator: with its test keys (an administrator while IAM is not enforced), or as
-        `credentials`."""
+        `credentials`; in the environment's region, or `region` (the emulator keeps each region apart)."""
         keys = credentials or Credentials("test", "test")
         return boto3.client(
             service,
             endpoint_url=self.endpoint,
-            region_name=LOCAL.aws.region,
+            region_name=region or LOCAL.aws.region,
             aws_access_key_id=keys.access_key_id,
             aws_secret_access_key=keys.secret_access_key,
             aws_session_token=keys.session_token,

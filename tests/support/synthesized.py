@@ -31,6 +31,13 @@ class Synthesized:
         assert len(found) == 1, f"expected one {rtype} in {stack}-{env}, found {sorted(found)}"
         return next(iter(found.values()))
 
+    def at(self, stack: str, env: str, rtype: str, path: str) -> dict:
+        """The resource of this type whose construct path is `<stack>-<env>/<path>` (one of several of a type)."""
+        found = [r for r in self.resources(stack, env, rtype).values() if r["//"]["metadata"]["path"] ==
+                 f"{stack}-{env}/{path}"]  # fmt: skip
+        assert len(found) == 1, f"expected one {rtype} at {stack}-{env}/{path}, found {len(found)}"
+        return found[0]
+
     def outputs(self, stack: str, env: str) -> dict[str, dict]:
         return self.stack(stack, env).get("output", {})
 

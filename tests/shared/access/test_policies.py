@@ -247,3 +247,20 @@ def test_the_workers_database_user_is_made_by_the_deploy_and_reached_by_the_task
     assert [s["Resource"] for s in connect] == [[t.fill("arn:{partition}:rds-db:{region}:{account}:dbuser:*/")
                                                  + aurora.app_user]]  # fmt: skip
     assert aurora.master_username not in json.dumps(connect)
+
+
+@pytest.mark.parametrize("env", REAL)
+def test_the_boundary_lets_aws_backup_snapshot_the_cluster_here_and_copy_it_to_the_copy_region(synth, configs, env):
+    doc = policies.boundary_policy(target(synth, configs, env))
+    (managed,) = [s for s in doc["Statement"] if s["Sid"] == "ManagedAWSBackupServiceRolePolicyForBackup"]
+    copy_region = configs[env].data.backup.copy_region
+    assert managed["Resource"] == [
+        "arn:aws:rds:us-east-1:123456789012:cluster-snapshot:awsbackup:*",
+        f"arn:aws:rds:{copy_region}:123456789012:cluster-snapshot:awsbackup:*",
+    ]
+    assert {"rds:CreateDBClusterSnapshot", "rds:CopyDBClusterSnapshot"} <= set(managed["Action"])
+    # The vaults (both regions) by name; never any other environment's.
+    (named,) = [s for s in doc["Statement"] if s["Sid"] == "EnvironmentResources"]
+    vaults = [r for r in named["Resource"] if ":backup-vault:" in r]
+    assert len(vaults) == 2 and all(r.endswith(f"-{env}") for r in vaults)
+    assert {r.split(":")[3] for r in vaults} == {"us-east-1", copy_region}

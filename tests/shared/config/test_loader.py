@@ -200,7 +200,8 @@ def test_a_typo_elsewhere_does_not_hide_an_unprotected_prod_database(tmp_path):
     assert "data.secret_recovery_window_days: must be 7-30" in text
     assert "monitoring.alarm_emails: a protected environment must alert someone" in text
     assert "monitoring.paging_endpoint: a protected environment must page someone" in text
-    assert len(found) == 6
+    assert "data.backup.lock_min_retention_days: a protected environment locks its backup vaults" in text
+    assert len(found) == 7
 
 
 def test_bad_suffix_override(tmp_path):
@@ -395,6 +396,7 @@ def test_control_characters_in_a_key_are_escaped_in_the_message(tmp_path):
 PROTECTED = (
     MINIMAL + "protected: true\nnetwork:\n  az_count: 2\ndata:\n  secret_recovery_window_days: 7\n"
     "  aurora:\n    instances: 2\n    deletion_protection: true\n    final_snapshot: true\n"
+    "  backup:\n    lock_min_retention_days: 7\n"
 )
 
 
@@ -657,3 +659,24 @@ def test_the_workers_user_is_never_the_master_nor_postgres_or_rds_own(tmp_path):
     assert "data.aurora.app_user: 'rds_worker': names starting pg_ or rds belong to PostgreSQL and RDS" in reserved
     (quoted,) = problems(tmp_path, MINIMAL + 'data:\n  aurora:\n    app_schema: "a;drop"\n')
     assert "data.aurora.app_schema" in quoted
+
+
+# ---------------------------------------------------------------- backups
+
+
+def test_a_vault_lock_longer_than_a_retention_would_refuse_every_recovery_point(tmp_path):
+    found = problems(
+        tmp_path, MINIMAL + "data:\n  backup:\n    copy_retention_days: 30\n    lock_min_retention_days: 14\n"
+    )
+    (problem,) = found
+    assert "data.backup.retention_days: 7 is below lock_min_retention_days (14)" in problem
+
+
+def test_a_lock_grace_needs_a_lock(tmp_path):
+    (problem,) = problems(tmp_path, MINIMAL + "data:\n  backup:\n    lock_grace_days: 3\n")
+    assert "data.backup.lock_grace_days: applies to a vault lock: set lock_min_retention_days too" in problem
+
+
+def test_a_backup_schedule_is_a_cron_expression(tmp_path):
+    (problem,) = problems(tmp_path, MINIMAL + "data:\n  backup:\n    schedule: daily\n")
+    assert "data.backup.schedule" in problem and "cron(0 5 ? * * *)" in problem

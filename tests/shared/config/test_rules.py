@@ -34,6 +34,8 @@ PROTECTED = {
     "data.aurora.min_acu": 2,
     "data.aurora.max_acu": 16.0,
     "usage.aurora_expected_acu": 4.5,
+    "data.backup.lock_min_retention_days": 35,
+    "data.backup.copy_region": "us-west-2",
 }
 
 BROKEN = {
@@ -48,6 +50,11 @@ BROKEN = {
         {"compute.image": "public.ecr.aws/streamflix/video-worker:1.0.0"},
         "network.internet_https",
     ),
+    rules.protected_backups_are_locked: (
+        {"data.backup.lock_min_retention_days": None},
+        "data.backup.lock_min_retention_days",
+    ),
+    rules.backups_are_copied_elsewhere: ({"data.backup.copy_region": "us-east-1"}, "data.backup.copy_region"),
     rules.zones_are_in_the_region: ({"network.availability_zones": ["eu-west-1a"]}, "network.availability_zones"),
     rules.expected_acu_within_the_range: ({"usage.aurora_expected_acu": 16.5}, "usage.aurora_expected_acu"),
 }
@@ -99,3 +106,17 @@ def test_an_ecr_image_of_another_region_needs_the_internet_too():
     elsewhere = {**PROTECTED, "compute.image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/video-worker:1.0.0"}
     (problem,) = rules.closed_egress_still_reaches_the_image(getter(elsewhere))
     assert problem[0] == "network.internet_https" and "registry of us-east-1" in problem[1]
+
+
+def test_an_unprotected_environment_may_leave_its_vaults_unlocked():
+    unlocked = {**PROTECTED, "protected": False, "data.backup.lock_min_retention_days": None}
+    assert rules.protected_backups_are_locked(getter(unlocked)) == []
+
+
+def test_backups_are_copied_to_another_region_of_the_same_partition():
+    (same,) = rules.backups_are_copied_elsewhere(getter({**PROTECTED, "data.backup.copy_region": "us-east-1"}))
+    assert "is aws.region (us-east-1)" in same[1]
+    # AWS Backup copies within a partition: a GovCloud vault cannot receive a commercial region's copy.
+    (other,) = rules.backups_are_copied_elsewhere(getter({**PROTECTED, "data.backup.copy_region": "us-gov-west-1"}))
+    assert "another partition" in other[1]
+    assert rules.backups_are_copied_elsewhere(getter({**PROTECTED, "data.backup.copy_region": "eu-central-1"})) == []

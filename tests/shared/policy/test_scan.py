@@ -112,3 +112,9 @@ def test_a_skip_without_reason_is_refused(tmp_path):
         load_skips(bad)
     assert "CKV_AWS_1): every skip needs a reason" in str(exc.value)
     assert "unknown condition 'sometimes'" in str(exc.value)
+
+
+def test_every_real_environment_is_checked_for_an_aws_backup_plan(configs):
+    # CKV2_AWS_8 (an RDS cluster in an AWS Backup plan) is skipped only where the emulator cannot make a selection.
+    (skip,) = [s for s in load_skips() if s.check == "CKV2_AWS_8"]
+    assert [name for name, env in configs.items() if skip.applies_to(env)] == ["local"]
