@@ -46,6 +46,18 @@ class UsageConfig(Section):
         description="Backup storage beyond the free amount (which equals the cluster's storage while the backups "
         "are within backup_retention_days), in GB-month.",
     )
+    backup_vault_gb: float = Field(
+        12.0,
+        ge=0,
+        description="Aurora snapshots each AWS Backup vault holds (the copy vault as much), in GB-month: about the "
+        "cluster's data once, then each day's changes for data.backup's retention.",
+    )
+    backup_copy_gb_per_month: float = Field(
+        3.0,
+        ge=0,
+        description="Snapshot data copied to data.backup.copy_region a month, in GB (billed as data transfer "
+        "between regions): the first copy is whole, later ones carry a day's changes.",
+    )
     enhanced_monitoring_gb_per_instance: float = Field(
         0.5,
         ge=0,

@@ -13,6 +13,8 @@ FREE = MappingProxyType(
     {
         "aws_appautoscaling_policy": "Application Auto Scaling is free; the tasks it starts are priced on the service",
         "aws_appautoscaling_target": "free; its min and max give the service's low and high",
+        "aws_backup_selection": "free; the snapshots it selects are priced on the vaults",
+        "aws_backup_vault_lock_configuration": "a lock is free; the snapshots it keeps are priced on the vault",
         "aws_cloudwatch_event_rule": "EventBridge delivers AWS services' own events on the default bus free",
         "aws_cloudwatch_event_target": "part of the rule: free",
         "aws_db_subnet_group": "configuration only",

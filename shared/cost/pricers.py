@@ -115,6 +115,20 @@ def kinesis_stream_consumer(name: str, attrs: Mapping[str, Any], stack: Stack) -
     return [("kinesis_efo_consumer_shard_hours", hours(shards)), ("kinesis_efo_gb", gb)]
 
 
+def backup_vault(name: str, attrs: Mapping[str, Any], stack: Stack) -> Quantities:
+    # Each vault, here or in the copy region, stores the cluster's snapshots at Aurora's backup storage rate (the
+    # copy region's rate is taken as this region's: the two differ by cents where they differ at all).
+    return [("backup_vault_aurora_gb_month", Span.fixed(stack.env.usage.backup_vault_gb))]
+
+
+def backup_plan(name: str, attrs: Mapping[str, Any], stack: Stack) -> Quantities:
+    # A plan is free; a rule that copies to another region moves its snapshots there, billed as data transfer.
+    rules = attrs.get("rule") or []
+    rules = rules if isinstance(rules, list) else [rules]
+    copies = any(isinstance(r, Mapping) and r.get("copy_action") for r in rules)
+    return [("inter_region_gb", Span.fixed(stack.env.usage.backup_copy_gb_per_month))] if copies else []
+
+
 def rds_cluster(name: str, attrs: Mapping[str, Any], stack: Stack) -> Quantities:
     usage = stack.env.usage
     storage = "aurora" if attrs.get("storage_type") in (None, "", "aurora") else attrs["storage_type"].replace("-", "_")
@@ -265,6 +279,8 @@ PRICERS: Mapping[str, Pricer] = MappingProxyType(
         "aws_kinesis_stream": kinesis_stream,
         "aws_kinesis_stream_consumer": kinesis_stream_consumer,
         "aws_rds_cluster": rds_cluster,
+        "aws_backup_vault": backup_vault,
+        "aws_backup_plan": backup_plan,
         "aws_rds_cluster_instance": rds_cluster_instance,
         "aws_sqs_queue": sqs_queue,
         "aws_dynamodb_table": dynamodb_table,

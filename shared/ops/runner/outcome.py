@@ -182,7 +182,7 @@ class Report:
         return cost.total([o.monthly_cost for o in self.outcomes])
 
     def cost_line(self) -> str:
-        """`monthly cost: $144.93 -> $181.88 (+$36.95/month; ...)`, or "" where nothing was priced."""
+        """`monthly cost: $146.50 -> $183.45 (+$36.95/month; ...)`, or "" where nothing was priced."""
         found = self.price()
         if found is None:
             return ""

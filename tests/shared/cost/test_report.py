@@ -53,7 +53,7 @@ def test_the_markdown_twin_has_every_line_and_the_usage_assumed(staging):
 def test_the_console_shows_each_stack_its_lines_the_range_and_the_total(staging):
     text = report.text(staging)
     assert "aws_nat_gateway.nat_0  NAT gateway hours: 730 hours x $0.045 = $32.85" in text
-    assert "data-staging: $100.01 ($100.01-$406.61)" in text  # 0.5..4 ACU on one instance
+    assert "data-staging: $101.58 ($101.58-$408.18)" in text  # 0.5..4 ACU on one instance
     assert f"total: {report.span(staging.total)} a month" in text
 
 
