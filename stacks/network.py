@@ -42,8 +42,9 @@ HTTPS_PORT = 443
 # Free, and routed by the route tables: every environment has them.
 GATEWAY_SERVICES = ("s3", "dynamodb")
 # What the workers and the ECS agent call, with network.interface_endpoints: the stream, the DLQ, logs and
-# metrics, the database secret, STS (the SDKs' regional credential calls) and a private ECR registry.
-INTERFACE_SERVICES = ("kinesis-streams", "sqs", "logs", "monitoring", "secretsmanager", "sts", "ecr.api", "ecr.dkr")
+# metrics, STS (the SDKs' regional credential calls) and a private ECR registry. Not Secrets Manager: no task
+# reads a secret (the workers log in to the database by IAM token, signed locally, no call).
+INTERFACE_SERVICES = ("kinesis-streams", "sqs", "logs", "monitoring", "sts", "ecr.api", "ecr.dkr")
 
 
 class NetworkStack(PipelineStack):

@@ -26,6 +26,10 @@ class KinesisConfig(Section):
     )
 
 
+# Names PostgreSQL gives a meaning of their own wherever a role is named (CREATE ROLE refuses them).
+RESERVED_ROLE_NAMES = ("public", "none", "current_user", "current_role", "session_user")
+
+
 class AuroraConfig(Section):
     engine_version: str = Field(
         "16.4",
@@ -153,6 +157,8 @@ class AuroraConfig(Section):
         # PostgreSQL reserves pg_; RDS reserves rds* for its own roles (rds_iam, rdsadmin, rds_superuser).
         if self.app_user.startswith(("pg_", "rds")):
             problems.append(("app_user", f"{self.app_user!r}: names starting pg_ or rds belong to PostgreSQL and RDS"))
+        elif self.app_user in RESERVED_ROLE_NAMES:
+            problems.append(("app_user", f"{self.app_user!r} is a role name PostgreSQL reserves for itself"))
         if self.app_schema in ("public", "information_schema") or self.app_schema.startswith("pg_"):
             problems.append(
                 ("app_schema", f"{self.app_schema!r} is PostgreSQL's own: name a schema the deploy makes and owns")

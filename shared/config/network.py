@@ -36,7 +36,7 @@ class NetworkConfig(Section):
     )
     interface_endpoints: bool = Field(
         False,
-        description="Interface endpoints for Kinesis, SQS, CloudWatch Logs and metrics, Secrets Manager, STS and "
+        description="Interface endpoints for Kinesis, SQS, CloudWatch Logs and metrics, STS and "
         "ECR in the private subnets, so the workers' AWS traffic stays in the VPC instead of going through NAT; the "
         "tasks' HTTPS egress then narrows to them, the S3 and DynamoDB gateway endpoints (always there) and "
         "internet_https. Each costs about $7.30 a month per AZ plus $0.01/GB (docs/stacks.md).",

@@ -124,7 +124,7 @@ def test_dev_logs_only_rejected_flows_the_audited_environments_all(synth, env, t
     assert synth.one(S, env, "aws_flow_log")["traffic_type"] == traffic
 
 
-INTERFACE = ["ecr.api", "ecr.dkr", "kinesis-streams", "logs", "monitoring", "secretsmanager", "sqs", "sts"]
+INTERFACE = ["ecr.api", "ecr.dkr", "kinesis-streams", "logs", "monitoring", "sqs", "sts"]
 ACCOUNT = "${data.aws_caller_identity.caller.account_id}"
 
 

@@ -156,6 +156,8 @@ def _after_apply(job: Job, outcome: Outcome) -> None:
     the stack to be planned, and this run, again): the data stack's database user for the workers."""
     if outcome.stack.name != "data":
         return
+    # Whatever the plan found, the stack is not done until its user is made: a failure leaves no record to skip on.
+    _forget_fingerprint(job, outcome.stack)
     made = database_user.make(job.env, steps.all_outputs(job.engine, outcome.stack), client("rds-data", job.env))
     emit(f"{outcome.stack.id}: {made}")
     outcome.note = " ".join(filter(None, (outcome.note, made)))
@@ -244,6 +246,15 @@ def _producers_deployed(job: Job) -> None:
                 f"{dep} {_never_or_destroyed(env)} in {env.suffix}, and {', '.join(s.id for s in chosen)} "
                 f"reads its state: deploy it first (make deploy ENV={env.name} STACK={by_id[dep].name}) "
                 f"or deploy everything (make deploy ENV={env.name}); nothing was changed"
+            )
+        # Its last deploy did not finish (a failed apply, or a failed step after it such as the data stack's
+        # database user): what reads it could start on something half made, the workers without their user.
+        if fingerprint.recorded(env, by_id[dep].name) is None:
+            raise UsageError(
+                f"{dep}'s last deploy in {env.suffix} did not finish (nothing records it as applied, or the "
+                f"record cannot be read), and {', '.join(s.id for s in chosen)} builds on it: deploy it first "
+                f"(make deploy ENV={env.name} STACK={by_id[dep].name}) or deploy everything "
+                f"(make deploy ENV={env.name}); nothing was changed"
             )
 
 

@@ -657,6 +657,8 @@ def test_the_workers_user_is_never_the_master_nor_postgres_or_rds_own(tmp_path):
     assert any("data.aurora.app_schema: 'public' is PostgreSQL's own" in p for p in found), found
     (reserved,) = problems(tmp_path, MINIMAL + "data:\n  aurora:\n    app_user: rds_worker\n")
     assert "data.aurora.app_user: 'rds_worker': names starting pg_ or rds belong to PostgreSQL and RDS" in reserved
+    (public,) = problems(tmp_path, MINIMAL + "data:\n  aurora:\n    app_user: public\n")
+    assert "data.aurora.app_user: 'public' is a role name PostgreSQL reserves for itself" in public
     (quoted,) = problems(tmp_path, MINIMAL + 'data:\n  aurora:\n    app_schema: "a;drop"\n')
     assert "data.aurora.app_schema" in quoted
 

@@ -102,3 +102,35 @@ def test_a_keyword_is_a_name_like_any_other(server):
 def test_the_digest_follows_the_sql():
     assert grants_digest(AURORA) == grants_digest(AuroraConfig())
     assert grants_digest(AURORA) != grants_digest(AuroraConfig(app_schema="media"))
+
+
+def test_a_membership_given_by_hand_is_taken_back(granted):
+    granted.value(f"GRANT {MASTER} TO {APP}")
+    assert as_app(granted, f"SET ROLE {MASTER}").returncode == 0
+    granted.value(grants_sql(AURORA), user=MASTER, database=DB)
+    assert as_app(granted, f"SET ROLE {MASTER}").returncode != 0
+    assert granted.value(f"SELECT pg_has_role('{APP}', 'rds_iam', 'member')") == "t"
+
+
+def test_a_table_the_master_does_not_own_stops_it_before_anything_changes(granted):
+    """The workers could drop a table of their own, and the master may grant on none it does not own: named, and
+    the whole statement refused, so what was set by hand before stays for the person who reads the message."""
+    granted.value(f"GRANT CREATE ON SCHEMA {SCHEMA} TO {APP}", database=DB)
+    assert as_app(granted, f"CREATE TABLE {SCHEMA}.mine (x int)").returncode == 0
+    granted.value(f"ALTER ROLE {APP} CREATEDB")
+    refused = granted.psql(grants_sql(AURORA), user=MASTER, database=DB)
+    assert refused.returncode != 0
+    assert f"in schema {SCHEMA}, only {MASTER} may own tables" in refused.stderr
+    assert f"table {SCHEMA}.mine (owner {APP})" in refused.stderr
+    assert granted.value(f"SELECT rolcreatedb FROM pg_roles WHERE rolname = '{APP}'") == "t"  # nothing ran
+    granted.value(f"DROP TABLE {SCHEMA}.mine", database=DB)
+    granted.value(grants_sql(AURORA), user=MASTER, database=DB)
+    assert denied(as_app(granted, f"CREATE TABLE {SCHEMA}.mine (x int)"))
+
+
+def test_a_schema_owned_by_another_role_is_named_with_the_fix(server):
+    server.value("CREATE ROLE squatter; CREATE SCHEMA media AUTHORIZATION squatter", database=DB)
+    refused = server.psql(grants_sql(AuroraConfig(app_schema="media")), user=MASTER, database=DB)
+    assert refused.returncode != 0
+    assert f"schema media is owned by squatter, not by {MASTER}" in refused.stderr
+    assert f'ALTER SCHEMA "media" OWNER TO {MASTER}' in refused.stderr

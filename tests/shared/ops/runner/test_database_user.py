@@ -8,6 +8,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 
 from shared.config import load_environment
 from shared.database.app_user import grants_sql
+from shared.errors import UsageError
 from shared.ops.engine.workdir import StackFailed
 from shared.ops.runner import actions, database_user
 from shared.ops.state_bucket import fingerprint
@@ -93,17 +94,39 @@ def test_a_data_stack_without_the_outputs_is_named():
     assert "the data stack has no rds_cluster_arn output" in failed.value.output
 
 
-def test_a_deploy_whose_database_user_fails_stops_there_and_runs_it_again_next_time(engine, dev, run, monkeypatch):
+def served_only(engine) -> None:
     if not engine.served:
         pytest.skip("the Python stand-in run as a process writes no state objects to moto (no C compiler here)")
+
+
+def test_a_deploy_whose_database_user_fails_stops_there_and_runs_it_again_next_time(engine, dev, run, monkeypatch):
+    served_only(engine)
     api = DataApi(error("BadRequestException", "ERROR: role rds_iam does not exist"))
     monkeypatch.setattr(actions, "client", lambda service, env: api)
     assert run("deploy", dev) == 1
     assert engine.commands("apply") == ["network-dev", "data-dev"]  # compute and monitoring never started
     assert fingerprint.recorded(dev, "data") is None  # the next deploy plans it, and makes the user
+    # Nor may the workers go out alone, on a database without their user.
+    engine.clear()
+    with pytest.raises(UsageError, match="data-dev's last deploy in dev did not finish"):
+        run("deploy", dev, stack_names="compute")
+    assert engine.commands("apply") == []
     engine.clear()
     assert run("deploy", dev) == 0
     assert engine.commands("plan")[:1] == ["data-dev"] and "network-dev" not in engine.commands("plan")
     (made,) = api.calls[1:]
     assert made["resourceArn"] == "data-dev:rds_cluster_arn" and made["secretArn"] == "data-dev:db_secret_arn"
     assert fingerprint.recorded(dev, "data") is not None
+
+
+def test_a_forced_deploy_whose_database_user_fails_leaves_no_record_to_skip_on(engine, dev, run, monkeypatch):
+    """The data stack planned with no changes (FORCE=1) keeps its old record until the user is made again."""
+    served_only(engine)
+    api = DataApi({}, error("AccessDeniedException", "not authorized"))
+    monkeypatch.setattr(actions, "client", lambda service, env: api)
+    assert run("deploy", dev) == 0
+    assert run("deploy", dev, force=True) == 1
+    assert fingerprint.recorded(dev, "data") is None
+    engine.clear()
+    assert run("deploy", dev) == 0  # planned, not skipped: the SQL runs again
+    assert "data-dev" in engine.commands("plan") and len(api.calls) == 3
