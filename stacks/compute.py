@@ -14,9 +14,11 @@ from shared.cdk.aws.appautoscaling_policy import (
 )
 from shared.cdk.aws.appautoscaling_target import AppautoscalingTarget
 from shared.cdk.aws.ecs_cluster import EcsCluster, EcsClusterSetting
+from shared.cdk.aws.ecs_cluster_capacity_providers import EcsClusterCapacityProviders
 from shared.cdk.aws.ecs_service import (
     EcsService,
     EcsServiceAlarms,
+    EcsServiceCapacityProviderStrategy,
     EcsServiceDeploymentCircuitBreaker,
     EcsServiceNetworkConfiguration,
 )
@@ -45,6 +47,9 @@ from shared.image_ref import ECR
 from shared.stack import PipelineStack
 from stacks.data import DataStack
 from stacks.network import POSTGRES_PORT, NetworkStack
+
+# The capacity providers a service with compute.spot_percent shares its tasks between.
+SPOT_PROVIDERS = ("FARGATE", "FARGATE_SPOT")
 
 
 def metrics_namespace(env: EnvironmentConfig) -> str:
@@ -131,6 +136,15 @@ class ComputeStack(PipelineStack):
             ephemeral_storage=EcsTaskDefinitionEphemeralStorage(size_in_gib=cfg.ephemeral_storage_gib),
         )
 
+        # With spot_percent, the service takes a capacity provider strategy instead of a launch type: one task
+        # always on Fargate (a Spot reclaim never stops every worker at once), the rest shared by weight.
+        self.capacity_providers = (
+            EcsClusterCapacityProviders(
+                self, "capacity_providers", cluster_name=self.cluster.name, capacity_providers=list(SPOT_PROVIDERS)
+            )
+            if cfg.spot_percent
+            else None
+        )
         self.service = EcsService(
             self,
             "service",
@@ -138,7 +152,13 @@ class ComputeStack(PipelineStack):
             cluster=self.cluster.arn,
             task_definition=self.task_definition.arn,
             desired_count=cfg.desired_count,
-            launch_type="FARGATE",
+            launch_type=None if cfg.spot_percent else "FARGATE",
+            capacity_provider_strategy=[
+                EcsServiceCapacityProviderStrategy(capacity_provider="FARGATE", weight=100 - cfg.spot_percent, base=1),
+                EcsServiceCapacityProviderStrategy(capacity_provider="FARGATE_SPOT", weight=cfg.spot_percent),
+            ]
+            if cfg.spot_percent
+            else None,
             platform_version="LATEST",
             network_configuration=EcsServiceNetworkConfiguration(
                 subnets=[s.id for s in network.task_subnets],
@@ -158,7 +178,7 @@ class ComputeStack(PipelineStack):
             # Auto scaling owns the running count after the first deploy; a redeploy must not reset it.
             lifecycle=TerraformResourceLifecycle(ignore_changes=["desired_count"]) if cfg.autoscaling else None,
             # IAM is eventually consistent: tasks must not start before their roles may do their work.
-            depends_on=list(self.role_policies),
+            depends_on=[*self.role_policies, *([self.capacity_providers] if self.capacity_providers else [])],
         )
 
         if cfg.autoscaling:

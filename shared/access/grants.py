@@ -147,7 +147,9 @@ GRANTS: dict[str, tuple[Named | Tagged | Related | Unscoped | Create, ...]] = {
     "aws_cloudwatch_event_rule": (Named("events", "arn:{partition}:events:{region}:{account}:rule/{name}"),),
     "aws_sns_topic": (Named("sns", "arn:{partition}:sns:{region}:{account}:{name}"),),
     # Parts of a resource above, reached through it: a role's policies through the role, a queue's policy through
-    # the queue, a subscription and a topic's policy through its topic, an event target through its rule.
+    # the queue, a subscription and a topic's policy through its topic, an event target through its rule, a
+    # cluster's capacity providers through the cluster (PutClusterCapacityProviders acts on the cluster's ARN).
+    "aws_ecs_cluster_capacity_providers": (),
     "aws_iam_role_policy": (),
     "aws_iam_role_policy_attachment": (),
     "aws_sqs_queue_policy": (),

@@ -70,6 +70,16 @@ class ComputeConfig(Section):
         description="Seconds after a worker starts during which a failing health check does not count (ECS "
         "allows 0-300): the time it needs to take its first leases.",
     )
+    spot_percent: int = Field(
+        0,
+        ge=0,
+        le=100,
+        description="Share of the workers run on Fargate Spot (about 70% cheaper; AWS may stop a Spot task with "
+        "two minutes' notice, a SIGTERM the worker contract already handles). 0 runs every task on Fargate; above "
+        "0 the service takes a capacity provider strategy: one task always on Fargate, the rest shared by this "
+        "weight. Not in a protected environment. Changing 0 to more, or back, replaces the service (a short gap "
+        "in processing while its tasks restart).",
+    )
     autoscaling: bool = Field(
         True,
         description="Scale the service between min_count and max_count. false runs exactly desired_count "

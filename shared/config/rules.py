@@ -54,6 +54,24 @@ def protected_keeps_its_data(get: Get) -> Problems:
     return problems
 
 
+def protected_runs_on_demand(get: Get) -> Problems:
+    """A protected environment's workers are never all taken back at once with two minutes' notice."""
+    spot = _value(get, "compute.spot_percent", int)
+    if _protected(get) and isinstance(spot, int) and spot > 0:
+        return [
+            ("compute.spot_percent", f"a protected environment runs its workers on Fargate alone: set 0, not {spot}")
+        ]
+    return []
+
+
+def protected_never_pauses(get: Get) -> Problems:
+    """A protected environment's database answers at once: no first connection waits for it to resume."""
+    min_acu = get("data.aurora.min_acu")
+    if _protected(get) and isinstance(min_acu, (int, float)) and not isinstance(min_acu, bool) and min_acu == 0:
+        return [("data.aurora.min_acu", "a protected environment's database never pauses: set 0.5 or more, not 0")]
+    return []
+
+
 def protected_backups_are_locked(get: Get) -> Problems:
     """Without a vault lock, whoever may delete recovery points (a stolen role, a tired engineer) can empty both
     vaults: a protected environment's backups outlive such a mistake."""
@@ -198,6 +216,8 @@ RULES: tuple[Callable[[Get], Problems], ...] = (
     prod_is_protected,
     protected_keeps_its_data,
     protected_backups_are_locked,
+    protected_runs_on_demand,
+    protected_never_pauses,
     backups_are_copied_elsewhere,
     protected_alerts_someone,
     protected_pages_someone,

@@ -19,6 +19,7 @@ FREE = MappingProxyType(
         "aws_cloudwatch_event_target": "part of the rule: free",
         "aws_db_subnet_group": "configuration only",
         "aws_default_security_group": "security groups are free",
+        "aws_ecs_cluster_capacity_providers": "free; the tasks on each provider are priced on the service",
         "aws_ecs_cluster": "an ECS cluster is free; Fargate tasks are priced on the service",
         "aws_ecs_task_definition": "free; its size is priced on the service that runs it",
         "aws_iam_role": "IAM is free",

@@ -218,6 +218,25 @@ def _task_counts(name: str, attrs: Mapping[str, Any], stack: Stack) -> Span:
     return Span(number(target, "min_capacity", desired, where), desired, number(target, "max_capacity", desired, where))
 
 
+def _shares(tasks: Span, strategy: list[Mapping[str, Any]]) -> tuple[Span, Span]:
+    """(Fargate, Fargate Spot) task counts at each end: without a strategy, every task on Fargate."""
+    if not strategy:
+        return tasks, ZERO
+    weights = {s.get("capacity_provider"): float(s.get("weight") or 0) for s in strategy}
+    bases = {s.get("capacity_provider"): float(s.get("base") or 0) for s in strategy}
+    spot_weight = weights.get("FARGATE_SPOT", 0) / (sum(weights.values()) or 1)
+    base_od, base_spot = bases.get("FARGATE", 0), bases.get("FARGATE_SPOT", 0)
+
+    def split(count: float) -> tuple[float, float]:
+        od = min(count, base_od)
+        sp = min(count - od, base_spot)
+        rest = count - od - sp
+        return od + rest * (1 - spot_weight), sp + rest * spot_weight
+
+    ends = [split(c) for c in (tasks.low, tasks.expected, tasks.high)]
+    return Span(*(e[0] for e in ends)), Span(*(e[1] for e in ends))
+
+
 def ecs_service(name: str, attrs: Mapping[str, Any], stack: Stack) -> Quantities:
     where = f"{stack.id}: aws_ecs_service.{name}"
     strategy = attrs.get("capacity_provider_strategy") or []
@@ -230,16 +249,15 @@ def ecs_service(name: str, attrs: Mapping[str, Any], stack: Stack) -> Quantities
     gb = number(task, "memory", 0, where) / 1024
     arm = block(task.get("runtime_platform")).get("cpu_architecture") == "ARM64"
     tasks = _task_counts(name, attrs, stack)
-    # The weights share the tasks between Fargate and Fargate Spot (a strategy's `base` is ignored: a few tasks).
-    weights = {s.get("capacity_provider"): float(s.get("weight") or 0) for s in strategy if isinstance(s, Mapping)}
-    spot = weights.get("FARGATE_SPOT", 0) / (sum(weights.values()) or 1)
+    # A strategy's `base` tasks run on their provider first; the weights share the rest (ECS's own order).
+    on_demand, spot = _shares(tasks, [s for s in strategy if isinstance(s, Mapping)])
     kind = "_arm" if arm else ""
     found = []
-    for share, market in ((1 - spot, "fargate"), (spot, "fargate_spot")):
-        if share > 0:
+    for count, market in ((on_demand, "fargate"), (spot, "fargate_spot")):
+        if count.high > 0:
             found += [
-                (f"{market}{kind}_vcpu_hours", tasks * (share * vcpu * HOURS_PER_MONTH)),
-                (f"{market}{kind}_gb_hours", tasks * (share * gb * HOURS_PER_MONTH)),
+                (f"{market}{kind}_vcpu_hours", count * (vcpu * HOURS_PER_MONTH)),
+                (f"{market}{kind}_gb_hours", count * (gb * HOURS_PER_MONTH)),
             ]
     extra = number(block(task.get("ephemeral_storage")), "size_in_gib", FREE_EPHEMERAL_GIB, where) - FREE_EPHEMERAL_GIB
     if extra > 0:

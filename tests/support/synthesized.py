@@ -63,6 +63,8 @@ VARIANTS = {
     "fanout": {"data__kinesis__consumer": "enhanced_fan_out"},
     "paused": {"data__aurora__min_acu": 0, "data__aurora__seconds_until_auto_pause": 900},
     "ondemand": {"data__kinesis__mode": "on_demand"},
+    # Half the workers past the first on Fargate Spot (a non-production lever: docs/cost.md).
+    "spot": {"compute__spot_percent": 50},
     "alerted": {
         "monitoring__alarm_emails": ["oncall@example.com"],
         "monitoring__alarm_https_endpoints": ["https://hooks.example.com/alarms"],

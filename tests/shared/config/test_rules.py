@@ -36,6 +36,7 @@ PROTECTED = {
     "usage.aurora_expected_acu": 4.5,
     "data.backup.lock_min_retention_days": 35,
     "data.backup.copy_region": "us-west-2",
+    "compute.spot_percent": 0,
 }
 
 BROKEN = {
@@ -57,6 +58,8 @@ BROKEN = {
     rules.backups_are_copied_elsewhere: ({"data.backup.copy_region": "us-east-1"}, "data.backup.copy_region"),
     rules.zones_are_in_the_region: ({"network.availability_zones": ["eu-west-1a"]}, "network.availability_zones"),
     rules.expected_acu_within_the_range: ({"usage.aurora_expected_acu": 16.5}, "usage.aurora_expected_acu"),
+    rules.protected_runs_on_demand: ({"compute.spot_percent": 50}, "compute.spot_percent"),
+    rules.protected_never_pauses: ({"data.aurora.min_acu": 0}, "data.aurora.min_acu"),
 }
 
 

@@ -131,3 +131,23 @@ def test_fargate_spot_weights_move_tasks_to_spot_prices(configs):
     assert found["Fargate vCPU hours"].quantity.expected == pytest.approx(0.5 * 730)
     assert found["Fargate Spot vCPU hours"].quantity.expected == pytest.approx(1.5 * 730)
     assert found["Fargate Spot vCPU hours"].unit_price < found["Fargate vCPU hours"].unit_price
+
+
+def test_a_strategys_base_runs_on_its_provider_before_the_weights_share_the_rest(configs):
+    """One task always on Fargate (compute.spot_percent's base): a service of one task has nothing on Spot."""
+    task = {"cpu": "256", "memory": "512"}
+    strategy = [
+        {"capacity_provider": "FARGATE", "weight": 50, "base": 1},
+        {"capacity_provider": "FARGATE_SPOT", "weight": 50},
+    ]
+    one = {"desired_count": 1, "task_definition": "${aws_ecs_task_definition.task.arn}",
+           "capacity_provider_strategy": strategy}  # fmt: skip
+    stack = Stack("compute-dev", {"aws_ecs_service": {"s": one}, "aws_ecs_task_definition": {"task": task}},
+                  configs["dev"])  # fmt: skip
+    assert {i.item for i in price_stack(stack, BOOK)} == {"Fargate vCPU hours", "Fargate GB hours"}
+    three = {**one, "desired_count": 3}
+    stack = Stack("compute-dev", {"aws_ecs_service": {"s": three}, "aws_ecs_task_definition": {"task": task}},
+                  configs["dev"])  # fmt: skip
+    found = {i.item: i for i in price_stack(stack, BOOK)}
+    assert found["Fargate vCPU hours"].quantity.expected == pytest.approx(2 * 0.25 * 730)  # base 1, then 1 of 2
+    assert found["Fargate Spot vCPU hours"].quantity.expected == pytest.approx(1 * 0.25 * 730)
