@@ -148,6 +148,26 @@ IMITATIONS: tuple[Imitation, ...] = (
 )
 
 
+@dataclass(frozen=True)
+class Patch:
+    """A defect of the emulator the tools correct in the server they start (shared/moto_server.py)."""
+
+    defect: str
+    breaks: str
+    applied_by: str  # the function of shared/moto_server.py that corrects it
+    emulator: str = "moto"
+
+
+PATCHED: tuple[Patch, ...] = (
+    Patch(
+        "with IAM enforced, checks a request's signature against the parameters it parsed, posing as a body, so "
+        "every REST GET or DELETE fails SignatureDoesNotMatch (moto 5.2.5 and 5.2.6)",
+        "the CI roles' end-to-end proof: the plan role's plan reads AWS Backup's vaults (DescribeBackupVault)",
+        "sign_requests_without_a_body_as_sent",
+    ),
+)
+
+
 def not_created(resource_type: str) -> bool:
     """Whether an emulated environment leaves out resources of this type (IMITATIONS); real ones never do."""
     return any(i.not_created == resource_type for i in IMITATIONS)

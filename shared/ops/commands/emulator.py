@@ -7,8 +7,8 @@ still a moto_server (a pid can be reused after a reboot).
 
 from __future__ import annotations
 
+import importlib.util
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -59,13 +59,13 @@ def _running_pid(pid_file: Path) -> int | None:
     return pid if b"moto_server" in cmdline else None
 
 
-def moto_server_binary() -> str:
-    # The project's own, installed with the dev dependencies, before any other on PATH.
-    beside = Path(sys.executable).with_name("moto_server")
-    found = str(beside) if beside.exists() else shutil.which("moto_server")
-    if not found:
+PATCHED_SERVER = Path(__file__).resolve().parents[2] / "moto_server.py"
+
+
+def moto_installed() -> None:
+    """The project's own moto (installed with the dev dependencies), in this interpreter."""
+    if importlib.util.find_spec("moto") is None:
         raise UsageError("moto_server is not installed: run make install (it comes with moto[server])")
-    return found
 
 
 def start(env: EnvironmentConfig, state_dir: Path = STATE_DIR) -> None:
@@ -79,13 +79,15 @@ def start(env: EnvironmentConfig, state_dir: Path = STATE_DIR) -> None:
             f"something else already answers at {env.aws.endpoint}; stop it, or set another port in "
             f"aws.endpoint of environments/{env.name}.yaml"
         )
+    moto_installed()
     state_dir.mkdir(parents=True, exist_ok=True)
     # moto runs no containers; it reports as many running tasks as this says, so that smoke's
     # "service runs desired count" check means what it means in AWS.
     variables = dict(os.environ, MOTO_ECS_SERVICE_RUNNING=str(env.compute.desired_count))
     with open(log_file, "ab") as log:
         proc = subprocess.Popen(
-            [moto_server_binary(), "-H", host, "-p", str(port)],
+            # moto's server with the patches emulator_quirks.PATCHED lists (its path names moto_server).
+            [sys.executable, str(PATCHED_SERVER), "-H", host, "-p", str(port)],
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
