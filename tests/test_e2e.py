@@ -705,9 +705,9 @@ def test_the_local_pipeline_end_to_end_with_the_real_engine(pipeline, capsys, re
     planned = pipeline.make("plan", "ENV=local")
     summary = planned.stdout.split("plan local: summary", 1)[1]
     # Everything is new, so the network's roles, keys, endpoints and rules widen access (shown, not asked: local).
-    # Then what it adds to the bill a month (shared/cost/), then its seconds.
+    # Then what it adds to the bill a month and the resources that add most (shared/cost/), then its seconds.
     assert re.search(
-        r"network-local +planned +\+\d+ ~0 -0 +WIDENS: \d+ +\+\$[\d,.]+/month +\(\d+\.\d s\)\n", summary
+        r"network-local +planned +\+\d+ ~0 -0 +WIDENS: \d+ +\+\$[\d,.]+/month \([^)]+\) +\(\d+\.\d s\)\n", summary
     ), summary
     assert "network: aws_vpc_security_group_egress_rule.tasks_https sends tcp 443 to 0.0.0.0/0" in summary
     for stack in STACKS[1:]:

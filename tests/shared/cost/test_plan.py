@@ -40,7 +40,10 @@ def test_a_new_nat_gateway_adds_its_hours_data_and_address(synth, configs):
     found = cost.monthly_cost(configs["staging"], "network-staging", nat_added(synth))
     # 730 h x $0.045 + 10 GB x $0.045 + 730 h x $0.005 (its Elastic IP's public IPv4 address)
     assert round(found["after"] - found["before"], 2) == 36.95
-    assert found["currency"] == "USD" and cost.difference(found) == "+$36.95/month"
+    assert found["currency"] == "USD"
+    # What a reviewer asks next: which resources make the difference, the largest first.
+    assert [d["resource"] for d in found["drivers"]] == ["aws_nat_gateway.nat_0", "aws_eip.nat_0_eip"]
+    assert cost.difference(found) == "+$36.95/month (aws_nat_gateway.nat_0 +$33.30, aws_eip.nat_0_eip +$3.65)"
 
 
 def test_a_plan_that_changes_nothing_costs_what_the_synthesized_stack_does(synth, configs):
@@ -85,7 +88,7 @@ def test_the_plan_report_carries_each_stack_s_cost_and_the_total(synth, configs,
     assert "monthly cost: $" in out and "(+$36.95/month; make cost has the lines)" in out
     doc = json.loads(report.write(tmp_path / "reports").read_text())
     by_stack = {s["stack"]: s["monthly_cost"] for s in doc["stacks"]}
-    assert set(by_stack["network-staging"]) == {"before", "after", "currency"}
+    assert set(by_stack["network-staging"]) == {"before", "after", "currency", "drivers"}
     assert by_stack["data-staging"]["before"] == by_stack["data-staging"]["after"]
     assert doc["monthly_cost"]["after"] == round(
         by_stack["network-staging"]["after"] + by_stack["data-staging"]["after"], 2
