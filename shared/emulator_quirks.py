@@ -107,6 +107,13 @@ IMITATIONS: tuple[Imitation, ...] = (
         not_created="aws_cloudwatch_composite_alarm",
     ),
     Imitation(
+        "ECS:CreateService (capacityProviderStrategy)",
+        "reports launchType EC2 for a service created with a capacity provider strategy and no launch type, so "
+        "every plan replaces the service",
+        "compute.spot_percent: an emulated environment refuses it (shared/config/rules.py), and the strategy and "
+        "the cluster's capacity providers are proven on the synthesized JSON only (tests/stacks/test_compute.py)",
+    ),
+    Imitation(
         "RDS Data API:ExecuteStatement",
         "answers every statement with an empty result without running it (moto keeps no database), whatever the "
         "cluster's HTTP endpoint says",

@@ -635,17 +635,6 @@ def a_production_day_is_in_place(pipeline: Pipeline, outputs: dict) -> None:
     ]
     assert container["stopTimeout"] == 120
     assert container["healthCheck"]["command"] == list(LOCAL.compute.health_check_command)
-    # Fargate Spot (compute.spot_percent, a non-production lever): the cluster offers both providers and the
-    # service shares its tasks past the first by weight, as ECS holds them.
-    ecs = pipeline.aws("ecs")
-    (cluster,) = ecs.describe_clusters(clusters=[compute["ecs_cluster_name"]])["clusters"]
-    assert sorted(cluster["capacityProviders"]) == ["FARGATE", "FARGATE_SPOT"]
-    (service,) = ecs.describe_services(cluster=compute["ecs_cluster_name"], services=[compute["ecs_service_name"]])[
-        "services"
-    ]
-    strategy = {s["capacityProvider"]: (s["weight"], s.get("base", 0)) for s in service["capacityProviderStrategy"]}
-    spot = LOCAL.compute.spot_percent
-    assert strategy == {"FARGATE": (100 - spot, 1), "FARGATE_SPOT": (spot, 0)}, service
     events = pipeline.aws("events")
     topic = outputs["monitoring"]["alarm_topic_arn"]
     for rule in outputs["monitoring"]["event_rule_names"]:

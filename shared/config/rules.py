@@ -64,6 +64,16 @@ def protected_runs_on_demand(get: Get) -> Problems:
     return []
 
 
+def spot_needs_a_real_ecs(get: Get) -> Problems:
+    """The emulator reports a service with a capacity provider strategy as EC2-launched: every plan would replace
+    it (shared/emulator_quirks.py IMITATIONS)."""
+    endpoint, spot = get("aws.endpoint"), _value(get, "compute.spot_percent", int)
+    if endpoint is not None and endpoint is not MISSING and spot is not MISSING and spot > 0:
+        return [("compute.spot_percent", "an emulator environment cannot run Fargate Spot: its ECS would replace the "
+                 "service on every plan (shared/emulator_quirks.py); set 0")]  # fmt: skip
+    return []
+
+
 def protected_never_pauses(get: Get) -> Problems:
     """A protected environment's database answers at once: no first connection waits for it to resume."""
     min_acu = get("data.aurora.min_acu")
@@ -218,6 +228,7 @@ RULES: tuple[Callable[[Get], Problems], ...] = (
     protected_backups_are_locked,
     protected_runs_on_demand,
     protected_never_pauses,
+    spot_needs_a_real_ecs,
     backups_are_copied_elsewhere,
     protected_alerts_someone,
     protected_pages_someone,

@@ -60,6 +60,10 @@ BROKEN = {
     rules.expected_acu_within_the_range: ({"usage.aurora_expected_acu": 16.5}, "usage.aurora_expected_acu"),
     rules.protected_runs_on_demand: ({"compute.spot_percent": 50}, "compute.spot_percent"),
     rules.protected_never_pauses: ({"data.aurora.min_acu": 0}, "data.aurora.min_acu"),
+    rules.spot_needs_a_real_ecs: (
+        {"aws.endpoint": "http://127.0.0.1:4566", "protected": False, "compute.spot_percent": 50},
+        "compute.spot_percent",
+    ),
 }
 
 
