@@ -4,7 +4,6 @@ still needed (the plain server fails where the patched one works) so that a moto
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -18,14 +17,13 @@ from botocore.exceptions import ClientError
 from shared.emulator_quirks import PATCHED
 from shared.moto_server import PATCHES
 from shared.ops.commands.emulator import PATCHED_SERVER
+from tests.support.ports import free_port
 
 ADMIN_POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 
 
 def serve(command: list[str]):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     # Three calls without IAM (the administrator's user, key and policy), then every request judged.
     env = {"INITIAL_NO_AUTH_ACTION_COUNT": "3", "PATH": "/usr/bin:/bin"}
     proc = subprocess.Popen([*command, "-H", "127.0.0.1", "-p", str(port)], env=env, stdout=subprocess.DEVNULL,

@@ -60,7 +60,8 @@ def repo_copy(tmp_path, presynthesized):
 def pipeline(repo_copy, tmp_path):
     """The local pipeline in a repository copy, its emulator on a port of its own (a developer's emulator is
     left alone), stopped at the end; skipped, saying why, where the machine has no engine or AWS provider."""
-    from tests.support.local_pipeline import LOCAL, Pipeline, free_port
+    from tests.support.local_pipeline import LOCAL, Pipeline
+    from tests.support.ports import free_port
     from tests.support.real_engine import missing
 
     lacking = missing(LOCAL.aws.provider_version)

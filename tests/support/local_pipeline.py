@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import urllib.request
 from collections.abc import Callable
@@ -28,12 +27,6 @@ LOCAL = load_environment("local")
 STACKS = [f"{s}-local" for s in ("network", "data", "compute", "monitoring")]
 # `make e2e TOOLCHAIN=cdktn` runs this test on CDK Terrain: every make call here uses the same toolchain.
 TOOLCHAIN = f"TOOLCHAIN={cdk.ACTIVE.name}"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass(frozen=True)

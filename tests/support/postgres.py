@@ -9,7 +9,6 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from shared.database.app_user import IAM_LOGIN_ROLE
+from tests.support.ports import free_port
 
 
 def binaries() -> Path | None:
@@ -34,12 +34,6 @@ def missing(reason: str) -> None:
     if os.environ.get("CI"):
         pytest.fail(f"{reason}: CI installs Debian's postgresql package in .ci/run; it did not", pytrace=False)
     pytest.skip(f"{reason}: install Debian's postgresql package (apt-get install postgresql) to run these tests")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass(frozen=True)
@@ -74,7 +68,7 @@ def start(master: str, database: str):
         owner = pwd.getpwnam("postgres")
         os.chown(root, owner.pw_uid, owner.pw_gid)
         as_user = ["runuser", "-u", "postgres", "--"]
-    data, port = root / "data", _free_port()
+    data, port = root / "data", free_port()
     superuser = "postgres"
     run = lambda *args: subprocess.run([*as_user, *map(str, args)], capture_output=True, text=True, timeout=120)  # noqa: E731
     made = run(bin_dir / "initdb", "-D", data, "-U", superuser, "--auth=trust", "--no-sync", "-E", "UTF8")

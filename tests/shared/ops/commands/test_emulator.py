@@ -13,7 +13,7 @@ import pytest
 from shared.config import load_environment
 from shared.errors import UsageError
 from shared.ops.commands import emulator
-from tests.support.local_pipeline import free_port
+from tests.support.ports import free_port
 
 
 @pytest.fixture

@@ -66,7 +66,8 @@ def test_local_down_with_no_emulator_running_says_so_and_succeeds(checkout, engi
     import shutil
 
     from shared.paths import ENVIRONMENTS_DIR
-    from tests.support.local_pipeline import LOCAL, free_port
+    from tests.support.local_pipeline import LOCAL
+    from tests.support.ports import free_port
 
     environments = checkout / "environments"  # local on a port nothing listens on
     shutil.copytree(ENVIRONMENTS_DIR, environments)
