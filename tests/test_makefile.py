@@ -218,7 +218,7 @@ def test_releases_on_a_machine_with_only_the_emulator_shows_its_releases(make, r
 
 
 def test_releases_with_the_emulator_stopped_shows_it_and_named_says_how_to_start_it(make, repo_copy):
-    from tests.support.local_pipeline import free_port
+    from tests.support.ports import free_port
 
     config = repo_copy / "environments" / "local.yaml"  # a port nothing listens on, whatever this machine runs
     config.write_text(config.read_text().replace("http://127.0.0.1:4566", f"http://127.0.0.1:{free_port()}"))
