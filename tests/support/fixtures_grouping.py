@@ -1,11 +1,62 @@
 """Test plugin: the xdist groups the suite relies on (one worker synthesizes the variant shapes and runs one
-checkov), and a loud failure where a pytest/xdist pair ignores them."""
+checkov), a loud failure where a pytest/xdist pair ignores them, and the real-engine tests started first.
+
+`make test` lasts as long as its longest test, the end-to-end run (about 20 minutes), if that starts at once.
+xdist hands out work in collection order (groups first), which put it at the end: the other worker sat idle
+for minutes while the e2e had not begun. So the scheduler sends the longest tests first, one worker each, and
+gives a worker nothing more while it runs one: the other worker takes everything else meanwhile.
+"""
 
 from __future__ import annotations
 
 import pytest
 
 UNGROUPED = pytest.StashKey[str]()
+# Minutes each, against a real engine: started first, on a worker of their own (see the module's docstring).
+LONGEST = ("tests/test_e2e.py::", "tests/test_faults.py::")
+
+
+def longest_first(scheduler_class: type) -> type:
+    """An xdist scheduler class that sends the LONGEST tests before any other work, and holds back further
+    work from a worker while one of them runs there (it would wait behind it), but for the one test a worker
+    needs to know of before it starts the one it holds."""
+
+    class LongestFirst(scheduler_class):
+        _front = False
+
+        def _assign_work_unit(self, node) -> None:
+            if not self._front:  # once, when the queue is complete: the longest tests to its front, in order
+                for scope in reversed([s for s in self.workqueue if s.startswith(LONGEST)]):
+                    self.workqueue.move_to_end(scope, last=False)
+                self._front = True
+            super()._assign_work_unit(node)
+
+        def _reschedule(self, node) -> None:
+            running = self.assigned_work.get(node, {})
+            busy = any(s.startswith(LONGEST) and not all(unit.values()) for s, unit in running.items())
+            if not busy or not self.workqueue:
+                super()._reschedule(node)
+            elif self._pending_of(running) < 2:
+                # A worker runs a test only once it knows the next one (or is told to stop): so one test, a
+                # single one from the queue's end, waits behind the long one, and nothing more.
+                single = next(
+                    (s for s in reversed(self.workqueue) if len(self.workqueue[s]) == 1 and not s.startswith(LONGEST)),
+                    next(reversed(self.workqueue)),
+                )
+                self.workqueue.move_to_end(single, last=False)
+                super()._assign_work_unit(node)
+
+    return LongestFirst
+
+
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist, absent under -p no:xdist
+def pytest_xdist_make_scheduler(config, log):
+    """Under --dist loadgroup (what make test runs): LoadGroupScheduling with the longest tests first."""
+    if config.getvalue("dist") != "loadgroup":
+        return None  # xdist's own choice
+    from xdist.scheduler import LoadGroupScheduling
+
+    return longest_first(LoadGroupScheduling)(config, log)
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
