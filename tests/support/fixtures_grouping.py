@@ -4,7 +4,9 @@ checkov), a loud failure where a pytest/xdist pair ignores them, and the real-en
 `make test` lasts as long as its longest test, the end-to-end run (about 20 minutes), if that starts at once.
 xdist hands out work in collection order (groups first), which put it at the end: the other worker sat idle
 for minutes while the e2e had not begun. So the scheduler sends the longest tests first, one worker each, and
-gives a worker nothing more while it runs one: the other worker takes everything else meanwhile.
+queues only one short test behind each (a worker starts a test once it knows the next): the other worker takes
+everything else meanwhile. It overrides xdist's private scheduling methods, so pyproject.toml pins pytest-xdist
+and tests/test_scheduler.py fails if a release changes them.
 """
 
 from __future__ import annotations
