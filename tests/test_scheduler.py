@@ -83,3 +83,13 @@ def test_a_worker_that_finished_the_e2e_takes_work_again():
 def test_other_distribution_modes_keep_xdists_own_scheduler():
     config = SimpleNamespace(getvalue={"dist": "load"}.__getitem__)
     assert pytest_xdist_make_scheduler(config, None) is None
+
+
+def test_the_longest_tests_it_names_exist():
+    """A renamed real-engine test module would quietly go back to the end of the queue."""
+    from shared.paths import ROOT
+    from tests.support.fixtures_grouping import LONGEST
+
+    for prefix in LONGEST:
+        module = ROOT / prefix.removesuffix("::")
+        assert module.is_file() and "pytestmark = pytest.mark.e2e" in module.read_text(), prefix
