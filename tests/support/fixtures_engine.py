@@ -76,3 +76,25 @@ def pipeline(repo_copy, tmp_path):
         yield p
     finally:
         p.make("emulator-stop", ok=False)
+
+
+@pytest.fixture(scope="session")
+def _worlds() -> dict:
+    return {}
+
+
+@pytest.fixture
+def session_world(_worlds, tmp_path, tmp_path_factory, state_buckets):
+    """`world(name, build)`: this test's tmp_path and state buckets as `build()` leaves them, built by the
+    session's first test that asks for `name` and restored for every later one (tests/support/worlds.py)."""
+    from tests.support import worlds
+    from tests.support.moto_pipeline import mocked_client
+
+    def give(name: str, build) -> None:
+        regions = {env.state_region for env in state_buckets.values()}
+        assert len(regions) == 1, regions  # moto's S3 is one store; one client reads every bucket
+        buckets = [env.state.bucket for env in state_buckets.values()]
+        s3 = mocked_client("s3", regions.pop())
+        worlds.once(_worlds, name, tmp_path, lambda: tmp_path_factory.mktemp("world"), s3, buckets, build)
+
+    return give

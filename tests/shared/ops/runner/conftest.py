@@ -25,3 +25,11 @@ def run(tmp_path, presynthesized):
         )
 
     return go
+
+
+@pytest.fixture
+def dev_deployed(engine, dev, run, session_world):
+    """dev as a first deploy through the runner leaves it (built once per session, restored for each test:
+    tests/support/worlds.py), the engine's log empty: for the tests whose subject comes after a deploy."""
+    session_world("dev deployed", lambda: run("deploy", dev) == 0 or pytest.fail("the deploy of dev failed"))
+    engine.clear()

@@ -26,10 +26,8 @@ def served_only(engine) -> None:
         pytest.skip("the Python stand-in run as a process writes no state objects to moto (no C compiler here)")
 
 
-def test_a_rerun_with_nothing_changed_starts_no_engine_and_says_since_when(engine, dev, run, capsys):
+def test_a_rerun_with_nothing_changed_starts_no_engine_and_says_since_when(engine, dev, run, dev_deployed, capsys):
     served_only(engine)
-    run("deploy", dev)
-    engine.clear()
     capsys.readouterr()
     assert run("deploy", dev) == 0
     assert engine.calls() == []  # no init, no plan, no output: not one engine process but `version`
@@ -39,9 +37,7 @@ def test_a_rerun_with_nothing_changed_starts_no_engine_and_says_since_when(engin
     assert "recorded release" in out  # still a deploy of this revision
 
 
-def test_force_plans_every_stack_and_a_rerun_with_nothing_to_do_applies_nothing(engine, dev, run, capsys):
-    run("deploy", dev)
-    engine.clear()
+def test_force_plans_every_stack_and_a_rerun_with_nothing_to_do_applies_nothing(engine, dev, run, dev_deployed, capsys):
     capsys.readouterr()
     assert run("deploy", dev, force=True) == 0
     assert engine.commands("plan") == ORDER and engine.commands("apply") == []
@@ -168,16 +164,13 @@ def test_targeted_deploy_touches_only_the_named_stacks(engine, dev, run):
     assert engine.commands("apply") == ["compute-dev"]
 
 
-def test_targeted_destroy_refuses_while_dependents_are_deployed(engine, dev, run):
-    run("deploy", dev)
-    engine.clear()
+def test_targeted_destroy_refuses_while_dependents_are_deployed(engine, dev, run, dev_deployed):
     with pytest.raises(UsageError, match="compute-dev is deployed and depends on data-dev"):
         run("destroy", dev, stack_names="data", confirm="dev")
     assert engine.commands("apply") == []
 
 
-def test_drift_lists_the_stacks_that_differ(engine, dev, run, capsys):
-    run("deploy", dev)
+def test_drift_lists_the_stacks_that_differ(engine, dev, run, dev_deployed, capsys):
     capsys.readouterr()
     assert run("drift", dev) == 0
     assert "no drift in dev" in capsys.readouterr().out
@@ -190,9 +183,7 @@ def test_drift_lists_the_stacks_that_differ(engine, dev, run, capsys):
     assert all("-detailed-exitcode" in args for cmd, _, args in engine.calls() if cmd == "plan")
 
 
-def test_drift_checks_every_stack_even_when_one_cannot_be_planned(engine, dev, run, capsys):
-    run("deploy", dev)
-    engine.clear()
+def test_drift_checks_every_stack_even_when_one_cannot_be_planned(engine, dev, run, dev_deployed, capsys):
     engine.set("DRIFT", "monitoring-dev")
     engine.set("FAIL", "plan:data-dev")
     assert run("drift", dev) == 1

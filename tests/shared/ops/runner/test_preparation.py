@@ -42,9 +42,7 @@ def test_prod_is_never_applied_without_confirmation(engine, state_buckets, run, 
     assert engine.commands("apply") == [s.replace("dev", "prod") for s in ORDER]
 
 
-def test_destroy_asks_for_any_environment_and_runs_in_reverse(engine, dev, run, monkeypatch):
-    run("deploy", dev)
-    engine.clear()
+def test_destroy_asks_for_any_environment_and_runs_in_reverse(engine, dev, run, dev_deployed, monkeypatch):
     monkeypatch.setattr("sys.stdin.isatty", lambda: False)
     with pytest.raises(UsageError, match="CONFIRM=dev"):
         run("destroy", dev)

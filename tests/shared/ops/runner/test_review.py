@@ -34,10 +34,10 @@ def plan_files(tmp_path) -> list:
     return list((tmp_path / "cdktf.out").glob("stacks/*/*.tfplan"))
 
 
-def test_a_destroy_shows_every_plan_then_asks_and_applies_exactly_those_plans(engine, dev, run, terminal, tmp_path):
+def test_a_destroy_shows_every_plan_then_asks_and_applies_exactly_those_plans(
+    engine, dev, run, dev_deployed, terminal, tmp_path
+):
     answers, asked = terminal
-    run("deploy", dev, confirm="dev")
-    engine.clear()
     answers.append("dev")
     assert run("destroy", dev) == 0
     ((shown, question),) = asked
@@ -51,10 +51,8 @@ def test_a_destroy_shows_every_plan_then_asks_and_applies_exactly_those_plans(en
     assert plan_files(tmp_path) == []
 
 
-def test_no_at_the_prompt_applies_nothing_and_keeps_no_plan(engine, dev, run, terminal, tmp_path):
+def test_no_at_the_prompt_applies_nothing_and_keeps_no_plan(engine, dev, run, dev_deployed, terminal, tmp_path):
     answers, asked = terminal
-    run("deploy", dev, confirm="dev")
-    engine.clear()
     answers.append("no")
     with pytest.raises(UsageError, match="not confirmed; nothing was changed in dev"):
         run("destroy", dev)
@@ -62,9 +60,9 @@ def test_no_at_the_prompt_applies_nothing_and_keeps_no_plan(engine, dev, run, te
     assert plan_files(tmp_path) == []  # a saved plan holds the state it was made from
 
 
-def test_without_a_terminal_the_plans_are_shown_and_the_confirm_to_give_named(engine, dev, run, monkeypatch, capsys):
-    run("deploy", dev, confirm="dev")
-    engine.clear()
+def test_without_a_terminal_the_plans_are_shown_and_the_confirm_to_give_named(
+    engine, dev, run, dev_deployed, monkeypatch, capsys
+):
     monkeypatch.setattr("sys.stdin.isatty", lambda: False)
     with pytest.raises(UsageError, match="refusing to destroy monitoring-dev without confirmation: run again with"):
         run("destroy", dev, stack_names="monitoring")
@@ -72,9 +70,7 @@ def test_without_a_terminal_the_plans_are_shown_and_the_confirm_to_give_named(en
     assert engine.commands("apply") == []
 
 
-def test_a_confirm_typed_plans_each_stack_once_as_before(engine, dev, run):
-    run("deploy", dev, confirm="dev")
-    engine.clear()
+def test_a_confirm_typed_plans_each_stack_once_as_before(engine, dev, run, dev_deployed):
     assert run("destroy", dev, confirm="dev") == 0
     assert engine.commands("plan") == list(reversed(ORDER))
 
@@ -163,9 +159,7 @@ def test_a_policy_planned_again_that_grants_more_than_was_shown_is_asked_about(e
     assert engine.commands("apply") == ["network-prod"]
 
 
-def test_ctrl_c_at_the_question_is_a_no(engine, dev, run, monkeypatch, tmp_path):
-    run("deploy", dev, confirm="dev")
-    engine.clear()
+def test_ctrl_c_at_the_question_is_a_no(engine, dev, run, dev_deployed, monkeypatch, tmp_path):
     monkeypatch.setattr("sys.stdin.isatty", lambda: True)
 
     def ctrl_c(prompt: str) -> str:

@@ -193,10 +193,8 @@ def test_plan_without_env_covers_every_real_environment(engine, state_buckets, t
 
 @pytest.mark.parametrize("action", ["plan", "deploy", "drift", "destroy", "outputs"])
 def test_a_stack_with_an_errored_state_is_refused_before_the_engine_runs(
-    engine, dev, run, tmp_path, action, monkeypatch
+    engine, dev, run, dev_deployed, tmp_path, action, monkeypatch
 ):
-    run("deploy", dev)
-    engine.clear()
     errored = tmp_path / "cdktf.out/stacks/data-dev/errored.tfstate"
     errored.write_text('{"version": 4}')
     monkeypatch.chdir(tmp_path)  # make runs in the checkout
