@@ -86,9 +86,10 @@ class Outcome:
     refusal: str = ""  # why the guard (or a missing yes to a widening) did not let the plan be applied
     hint: str = ""  # what to do about a failure, when the tool knows (a state locked by another run)
     plan_document: dict = field(default_factory=dict, repr=False)  # the plan's `show -json`, priced by the report
-    monthly_cost: dict | None = None  # {"before", "after", "currency"}: the plan's effect on the bill (shared/cost/)
 
-    def as_dict(self) -> dict:
+    def as_dict(self, monthly_cost: dict | None = None) -> dict:
+        """The stack's part of the JSON report; `monthly_cost` ({"before", "after", "currency"}, from
+        Report.costs()) is the plan's effect on the bill."""
         return {
             "stack": self.stack.id,
             "status": self.status,
@@ -104,7 +105,7 @@ class Outcome:
             # Why it failed or was refused, as the terminal said it ("" otherwise): a script needs no log.
             "error": self.error,
             "refusal": self.refusal,
-            "monthly_cost": self.monthly_cost,
+            "monthly_cost": monthly_cost,
         }
 
     def took(self, plan: Plan, precious: list[guard.Finding], widens: list[widening.Widening]) -> None:
@@ -169,21 +170,29 @@ class Report:
     def widens(self) -> list[widening.Widening]:
         return [w for o in self.outcomes for w in o.widens]
 
-    def price(self) -> dict | None:
-        """Each planned stack's monthly cost before and after its plan (make cost's model), and the environment's
-        total: in every plan and deploy report, so that a pull request reads what it costs."""
+    def costs(self) -> dict[str, dict | None]:
+        """Each stack's monthly cost before and after its plan (make cost's model), by stack id; None where the
+        command plans nothing or the stack was not planned. Computed from what the runner recorded, never written
+        back into it: the summary, the Markdown and the JSON report each price the same outcomes alike."""
+        found: dict[str, dict | None] = {}
         for o in self.outcomes:
-            if self.action not in PRICED or o.monthly_cost is not None:
+            found[o.stack.id] = None
+            if self.action not in PRICED:
                 continue
             if o.plan_document:
-                o.monthly_cost = cost.monthly_cost(self.env, o.stack.id, o.plan_document)
+                found[o.stack.id] = cost.monthly_cost(self.env, o.stack.id, o.plan_document)
             elif o.status in (Status.NO_CHANGES, Status.UNCHANGED):
-                o.monthly_cost = cost.monthly_cost(self.env, o.stack.id, None, o.stack.workdir / "cdk.tf.json")
-        return cost.total([o.monthly_cost for o in self.outcomes])
+                found[o.stack.id] = cost.monthly_cost(self.env, o.stack.id, None, o.stack.workdir / "cdk.tf.json")
+        return found
 
-    def cost_line(self) -> str:
+    def price(self, costs: dict[str, dict | None] | None = None) -> dict | None:
+        """The environment's monthly cost before and after these plans (the total of `costs`, by default this
+        report's): in every plan and deploy report, so that a pull request reads what it costs."""
+        return cost.total(list((self.costs() if costs is None else costs).values()))
+
+    def cost_line(self, costs: dict[str, dict | None] | None = None) -> str:
         """`monthly cost: $146.50 -> $183.45 (+$36.95/month; ...)`, or "" where nothing was priced."""
-        found = self.price()
+        found = self.price(costs)
         if found is None:
             return ""
         change = cost.difference(found) or "no change"
@@ -191,7 +200,8 @@ class Report:
 
     def print(self, title: str = "") -> None:
         paint = _painter()
-        cost_line = self.cost_line()
+        costs = self.costs()
+        cost_line = self.cost_line(costs)
         print(f"\n{title or f'{self.action} {self.env.suffix}: summary'}")
         for o in self.outcomes:
             counts = o.counts() if o.status in COUNTED else ""
@@ -201,7 +211,7 @@ class Report:
             took = (
                 f"({o.seconds:.1f} s)" if o.seconds > 0 and o.status not in (Status.UNCHANGED, Status.NOT_RUN) else ""
             )
-            tail = " ".join(filter(None, (o.note, marker, cost.difference(o.monthly_cost), took)))
+            tail = " ".join(filter(None, (o.note, marker, cost.difference(costs[o.stack.id]), took)))
             print(f"  {o.stack.id:<24} {paint(o.status, f'{o.status:<11}')} {counts:<14} {tail}".rstrip())
             lines = [change_line(c) for c in o.changes] if o.status in COUNTED else []
             for line in lines[:FOLD_AFTER]:
@@ -239,7 +249,8 @@ class Report:
         allowances = ",".join(dict.fromkeys(f.allowance for f in self.precious()))
         return command + (f" ALLOW_REPLACE={allowances}" if allowances else "")
 
-    def markdown(self, revision: str = "", generated_at: str = "") -> str:
+    def markdown(self, revision: str = "", generated_at: str = "", costs: dict[str, dict | None] | None = None) -> str:
+        costs = self.costs() if costs is None else costs
         made = " · ".join(filter(None, (f"revision `{revision[:12]}`" if revision else "", generated_at)))
         rows = [
             f"### {self.action} {self.env.suffix}",
@@ -254,12 +265,12 @@ class Report:
                 f"| {o.stack.id} | {o.status} | {o.add} | {o.change} | {o.destroy} | {precious} | {o.seconds:.0f} | "
                 f"{o.note} |"
             )
-        if cost_line := self.cost_line():
+        if cost_line := self.cost_line(costs):
             rows += ["", cost_line.replace("monthly cost:", "**Monthly cost:**", 1)]
             rows += [
-                f"- {o.stack.id}: {cost.difference(o.monthly_cost)}"
+                f"- {o.stack.id}: {cost.difference(costs[o.stack.id])}"
                 for o in self.outcomes
-                if cost.difference(o.monthly_cost)
+                if cost.difference(costs[o.stack.id])
             ]
         changed = [o for o in self.outcomes if o.status in COUNTED and o.changes]
         for o in changed:  # every line, folded away in the page instead of cut short
@@ -308,6 +319,7 @@ class Report:
         base = directory / f"{self.env.suffix}-{self.action}"
         now = datetime.now(UTC)
         revision, generated_at = revision_or_unknown(), now.strftime("%Y-%m-%dT%H:%M:%SZ")
+        costs = self.costs()
         doc = {
             "action": self.action,
             "environment": self.env.suffix,
@@ -316,10 +328,10 @@ class Report:
             "failed": self.failed,
             "seconds": round(self.seconds, 1),
             "refused": [o.stack.id for o in self.refused],
-            "monthly_cost": self.price(),
-            "stacks": [o.as_dict() for o in self.outcomes],
+            "monthly_cost": self.price(costs),
+            "stacks": [o.as_dict(costs[o.stack.id]) for o in self.outcomes],
         }
-        markdown = self.markdown(revision, generated_at)
+        markdown = self.markdown(revision, generated_at, costs)
         write_atomically(base.with_suffix(".json"), json.dumps(doc, indent=2) + "\n")
         write_atomically(base.with_suffix(".md"), markdown)
         history = directory / "history"

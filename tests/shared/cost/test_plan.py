@@ -95,3 +95,19 @@ def test_the_plan_report_carries_each_stack_s_cost_and_the_total(synth, configs,
     )
     markdown = (tmp_path / "reports" / "staging-plan.md").read_text()
     assert "**Monthly cost:**" in markdown and "- network-staging: +$36.95/month" in markdown
+
+
+def test_printing_and_writing_a_report_leave_its_outcomes_as_the_runner_recorded_them(synth, configs, tmp_path, capsys):
+    # The report prices what the runner recorded; it wrote each stack's cost back into its outcome while printing,
+    # so what an outcome held depended on whether the summary had been shown yet.
+    import copy
+
+    network = Outcome(Stack("network", "network-staging", tmp_path, ()))
+    network.took(Plan(True, 2, 0, 0, (), nat_added(synth)), [], [])
+    network.status = Status.PLANNED
+    report = Report("plan", configs["staging"], [network])
+    recorded = copy.deepcopy(report.outcomes)
+    report.print()
+    report.write(tmp_path / "reports")
+    assert report.outcomes == recorded
+    assert "+$36.95/month" in capsys.readouterr().out
