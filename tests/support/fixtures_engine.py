@@ -107,16 +107,23 @@ def _worlds() -> dict:
 
 @pytest.fixture
 def session_world(_worlds, tmp_path, tmp_path_factory, state_buckets):
-    """`world(name, build)`: this test's tmp_path and state buckets as `build()` leaves them, built by the
-    session's first test that asks for `name` and restored for every later one (tests/support/worlds.py)."""
+    """`session_world(key, build)`: this test's tmp_path and state buckets as `build()` leaves them, built by the
+    session's first test that asks for `key` and restored for every one (tests/support/worlds.py). `key` names
+    all the build depends on (the environment's whole configuration, say)."""
+    from shared.ops.runner import environment_lock
     from tests.support import worlds
     from tests.support.moto_pipeline import mocked_client
 
-    def give(name: str, build) -> None:
+    def give(key: str, build) -> None:
         regions = {env.state_region for env in state_buckets.values()}
         assert len(regions) == 1, regions  # moto's S3 is one store; one client reads every bucket
         buckets = [env.state.bucket for env in state_buckets.values()]
+
+        def built() -> None:
+            build()
+            environment_lock.release_all()  # the building command's locks are not the test's
+
         s3 = mocked_client("s3", regions.pop())
-        worlds.once(_worlds, name, tmp_path, lambda: tmp_path_factory.mktemp("world"), s3, buckets, build)
+        worlds.once(_worlds, key, tmp_path, lambda: tmp_path_factory.mktemp("world"), s3, buckets, built)
 
     return give

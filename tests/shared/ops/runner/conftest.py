@@ -3,6 +3,8 @@ through the runner as the command line runs it."""
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 
 from shared.config import load_environment
@@ -28,8 +30,11 @@ def run(tmp_path, presynthesized):
 
 
 @pytest.fixture
-def dev_deployed(engine, dev, run, session_world):
+def dev_deployed(engine, dev, run, session_world, capsys):
     """dev as a first deploy through the runner leaves it (built once per session, restored for each test:
-    tests/support/worlds.py), the engine's log empty: for the tests whose subject comes after a deploy."""
-    session_world("dev deployed", lambda: run("deploy", dev) == 0 or pytest.fail("the deploy of dev failed"))
+    tests/support/worlds.py), the engine's log and the captured output empty: for the tests whose subject comes
+    after a deploy."""
+    key = "dev deployed " + hashlib.sha256(dev.model_dump_json().encode()).hexdigest()
+    session_world(key, lambda: run("deploy", dev) == 0 or pytest.fail("the deploy of dev failed"))
     engine.clear()
+    capsys.readouterr()
