@@ -87,7 +87,7 @@ class Outcome:
     hint: str = ""  # what to do about a failure, when the tool knows (a state locked by another run)
     plan_document: dict = field(default_factory=dict, repr=False)  # the plan's `show -json`, priced by the report
 
-    def as_dict(self, monthly_cost: dict | None = None) -> dict:
+    def as_dict(self, monthly_cost: dict | None) -> dict:
         """The stack's part of the JSON report; `monthly_cost` ({"before", "after", "currency"}, from
         Report.costs()) is the plan's effect on the bill."""
         return {
