@@ -114,34 +114,36 @@ def data_is_safe_from_routine_changes(pipeline: Pipeline, outputs: dict, step) -
     assert kept_for() == 86400
 
 
+def database_password(pipeline: Pipeline, outputs: dict) -> str:
+    secrets = pipeline.aws("secretsmanager")
+    return json.loads(secrets.get_secret_value(SecretId=outputs["data"]["db_secret_arn"])["SecretString"])["password"]
+
+
+def found_anywhere(pipeline: Pipeline, secret: str) -> list[str]:
+    """Where `secret` is, as it is: any version of any state object, a file the tools wrote, a line make printed."""
+    needle, found = secret.encode(), []
+    s3 = pipeline.aws("s3")
+    for version in s3.list_object_versions(Bucket=LOCAL.state.bucket).get("Versions", []):
+        body = s3.get_object(Bucket=LOCAL.state.bucket, Key=version["Key"], VersionId=version["VersionId"])
+        if needle in body["Body"].read():
+            found.append(f"s3://{LOCAL.state.bucket}/{version['Key']} version {version['VersionId']}")
+    for top in ("cdktf.out", "outputs", "reports"):
+        for path in (pipeline.repo / top).rglob("*"):
+            plain = path.is_file() and not path.is_symlink() and "providers" not in path.parts
+            if plain and needle in path.read_bytes():
+                found.append(str(path.relative_to(pipeline.repo)))
+    found += [f"make output #{i}" for i, text in enumerate(pipeline.transcript) if secret in text]
+    return found
+
+
 def the_password_rests_only_in_secrets_manager(pipeline: Pipeline, outputs: dict, step) -> None:
     """Written through write-only arguments from an ephemeral password: in no state version, no file the
-    tools wrote, no line the engine printed; state under the environment's own key; rotation in one deploy."""
-    secrets = pipeline.aws("secretsmanager")
-    secret_arn = outputs["data"]["db_secret_arn"]
-
-    def password() -> str:
-        return json.loads(secrets.get_secret_value(SecretId=secret_arn)["SecretString"])["password"]
-
-    def found_anywhere(secret: str) -> list[str]:
-        needle, found = secret.encode(), []
-        s3 = pipeline.aws("s3")
-        for version in s3.list_object_versions(Bucket=LOCAL.state.bucket).get("Versions", []):
-            body = s3.get_object(Bucket=LOCAL.state.bucket, Key=version["Key"], VersionId=version["VersionId"])
-            if needle in body["Body"].read():
-                found.append(f"s3://{LOCAL.state.bucket}/{version['Key']} version {version['VersionId']}")
-        for top in ("cdktf.out", "outputs", "reports"):
-            for path in (pipeline.repo / top).rglob("*"):
-                plain = path.is_file() and not path.is_symlink() and "providers" not in path.parts
-                if plain and needle in path.read_bytes():
-                    found.append(str(path.relative_to(pipeline.repo)))
-        found += [f"make output #{i}" for i, text in enumerate(pipeline.transcript) if secret in text]
-        return found
-
+    tools wrote, no line the engine printed; state under the environment's own key. (Its rotation is the
+    apply faults_are_survived kills.)"""
     step("the database password is in Secrets Manager and nowhere else: state versions, files, engine output")
-    first = password()
+    first = database_password(pipeline, outputs)
     assert len(first) == 40 and not set(first) & set('/@" ')
-    assert found_anywhere(first) == []
+    assert found_anywhere(pipeline, first) == []
     kms = pipeline.aws("kms")
     state_key = kms.describe_key(KeyId=state_kms_alias(LOCAL))["KeyMetadata"]["Arn"]
     s3 = pipeline.aws("s3")
@@ -159,31 +161,6 @@ def the_password_rests_only_in_secrets_manager(pipeline: Pipeline, outputs: dict
         if p.exists() and not p.is_symlink() and p.lstat().st_mode & 0o077
     ]
     assert readable == [], f"readable by others: {readable[:10]}"
-
-    step("raise data.aurora.password_version: a new password in the secret and the cluster, in one deploy")
-    config = pipeline.repo / "environments" / "local.yaml"
-    config.write_text(config.read_text().replace("  aurora:\n", "  aurora:\n    password_version: 2\n", 1))
-    # And a recovery window (a plain update of the secret): the upgrade to RDS's password deletes it later.
-    config.write_text(config.read_text().replace("data:\n", f"data:\n  secret_recovery_window_days: {WINDOW}\n", 1))
-    rotated = pipeline.make("deploy", "ENV=local")
-    assert re.search(r"data-local +applied", rotated.stdout), rotated.stdout[-3000:]
-    # The master's password is not the workers': they log in as their own user by IAM token, and stay as they are.
-    assert not re.search(r"compute-local +applied", rotated.stdout), rotated.stdout[-3000:]
-    assert f"data-local: database user {LOCAL.data.aurora.app_user}:" in rotated.stdout
-    second = password()
-    assert second != first and len(second) == 40
-    data_state = pipeline.state("data-local")[1]["resources"]
-    (cluster,) = [r for r in data_state if r["type"] == "aws_rds_cluster" and r["mode"] == "managed"]
-    assert cluster["instances"][0]["attributes"]["master_password_wo_version"] == 2
-    family = outputs["compute"]["task_definition_family"]
-    task = pipeline.aws("ecs").describe_task_definition(taskDefinition=family)["taskDefinition"]
-    (container,) = task["containerDefinitions"]
-    assert "secrets" not in container, "a credential reaches the workers"
-    assert {"name": "DB_USER", "value": LOCAL.data.aurora.app_user} in container["environment"]
-    assert found_anywhere(second) == [] and found_anywhere(first) == []
-    pipeline.make("plan", "ENV=local", "STACK=data,compute")
-    changes = pipeline.planned_changes("plan")
-    assert changes == set(), f"after the rotation a plan still changes {changes}"
 
 
 def password_escapings(secret: str) -> dict[str, str]:
@@ -282,7 +259,7 @@ def rds_takes_over_the_password(pipeline: Pipeline, outputs: dict, step) -> dict
     step("switch to the password RDS keeps: refused until the old secret's deletion is named, the cluster stays")
     config = pipeline.repo / "environments" / "local.yaml"
     text = config.read_text()
-    for line in (f"    password_generator: {GENERATED}\n", "    password_version: 3\n"):
+    for line in (f"    password_generator: {GENERATED}\n", "    password_version: 2\n"):
         assert line in text, line
         text = text.replace(line, "", 1)
     config.write_text(text)
@@ -480,9 +457,12 @@ def ci_roles_hold_under_enforced_iam(pipeline: Pipeline, outputs: dict, admin: C
         pipeline.enforce_iam(False)
 
 
-def faults_are_survived(pipeline: Pipeline, step) -> None:
+def faults_are_survived(pipeline: Pipeline, outputs: dict, step) -> None:
     """Real faults on the real engine: a lock a crashed run left behind, and the tool killed mid-apply while
-    a second checkout tries the same stack."""
+    a second checkout tries the same stack. The apply killed is the password's rotation (a raised
+    data.aurora.password_version): the engine finishes it, so one apply puts the new password in the secret and
+    the cluster, and the next deploy goes on from there. (One cluster change, not two: each costs the
+    provider's RDS waits, 30 s before each poll.)"""
     s3 = pipeline.aws("s3")
     bucket = LOCAL.state.bucket
 
@@ -515,7 +495,11 @@ def faults_are_survived(pipeline: Pipeline, step) -> None:
     assert lock_objects() == []
     pipeline.make("plan", "ENV=local", "STACK=compute")
 
-    step("the tool killed during an apply: its engine finishes and saves; a second checkout meanwhile is refused")
+    step(
+        "the tool killed during the password's rotation: its engine finishes and saves; a second checkout "
+        "meanwhile is refused; the next deploy goes on"
+    )
+    first = database_password(pipeline, outputs)
     second = pipeline.repo.parent / "second-checkout"  # a colleague's clone: its own cdktf.out, the same state
     shutil.copytree(
         pipeline.repo,
@@ -524,7 +508,9 @@ def faults_are_survived(pipeline: Pipeline, step) -> None:
         ignore=shutil.ignore_patterns(".locks", "outputs", "reports", ".emulator", "*.tfplan"),
     )
     config = pipeline.repo / "environments" / "local.yaml"
-    config.write_text(config.read_text().replace("password_version: 2", "password_version: 3", 1))
+    config.write_text(config.read_text().replace("  aurora:\n", "  aurora:\n    password_version: 2\n", 1))
+    # And a recovery window (a plain update of the secret): the upgrade to RDS's password deletes it later.
+    config.write_text(config.read_text().replace("data:\n", f"data:\n  secret_recovery_window_days: {WINDOW}\n", 1))
     (second / "environments" / "local.yaml").write_text(config.read_text())
     lock_file = pipeline.repo / "cdktf.out" / ".locks" / "local.lock"
     proc = pipeline.start("make", "deploy", "ENV=local")
@@ -554,11 +540,24 @@ def faults_are_survived(pipeline: Pipeline, step) -> None:
     assert lock_objects() == [], "the engine left its state lock behind"
     data_state = pipeline.state("data-local")[1]["resources"]
     (cluster,) = [r for r in data_state if r["type"] == "aws_rds_cluster" and r["mode"] == "managed"]
-    assert cluster["instances"][0]["attributes"]["master_password_wo_version"] == 3  # saved, as applied
-    pipeline.make("deploy", "ENV=local")  # goes on: compute rolls to the new password
+    assert cluster["instances"][0]["attributes"]["master_password_wo_version"] == 2  # saved, as applied
+    second_password = database_password(pipeline, outputs)
+    assert second_password != first and len(second_password) == 40  # the secret and the cluster, in that apply
+    went_on = pipeline.make("deploy", "ENV=local")
+    # The rotation is one apply: the one the engine finished leaves the next deploy nothing to do in data-local.
+    assert re.search(r"data-local +no changes", went_on.stdout), went_on.stdout[-3000:]
+    assert f"data-local: database user {LOCAL.data.aurora.app_user}:" in went_on.stdout, went_on.stdout[-3000:]
+    # The master's password is not the workers': they log in as their own user by IAM token, and stay as they are.
+    assert not re.search(r"compute-local +applied", went_on.stdout), went_on.stdout[-3000:]
+    family = outputs["compute"]["task_definition_family"]
+    task = pipeline.aws("ecs").describe_task_definition(taskDefinition=family)["taskDefinition"]
+    (container,) = task["containerDefinitions"]
+    assert "secrets" not in container, "a credential reaches the workers"
+    assert {"name": "DB_USER", "value": LOCAL.data.aurora.app_user} in container["environment"]
+    assert found_anywhere(pipeline, second_password) == [] and found_anywhere(pipeline, first) == []
     pipeline.make("plan", "ENV=local")
     changes = pipeline.planned_changes("plan")
-    assert changes == set(), f"after the kill the state and the emulator differ: {changes}"
+    assert changes == set(), f"after the kill and the rotation the state and the emulator differ: {changes}"
 
 
 def the_workers_can_do_their_job(pipeline: Pipeline, outputs: dict) -> None:
@@ -812,7 +811,7 @@ def test_the_local_pipeline_end_to_end_with_the_real_engine(pipeline, capsys, re
     data_is_safe_from_routine_changes(pipeline, outputs, step)
     the_password_rests_only_in_secrets_manager(pipeline, outputs, step)
     no_password_in_debug_logs(pipeline, outputs, step)
-    faults_are_survived(pipeline, step)
+    faults_are_survived(pipeline, outputs, step)
     outputs = rds_takes_over_the_password(pipeline, outputs, step)
     admin = administrator(pipeline)
     ci_roles_hold_under_enforced_iam(pipeline, outputs, admin, step)
